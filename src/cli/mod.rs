@@ -1,0 +1,1 @@
+//! The command line: clap definitions, and rendering of command results as tables or JSON.

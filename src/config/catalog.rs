@@ -1,0 +1,176 @@
+//! The validated job catalogue: what `jobs.toml` means once it has passed every check.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::template::Template;
+use super::{SecretName, Settings};
+
+/// Every namespace of `jobs.toml`, validated. Built only by [`Catalog::load`].
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// The file it was read from (absolute).
+    pub path: PathBuf,
+    pub namespaces: BTreeMap<String, Namespace>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Namespace {
+    pub name: String,
+    pub description: Option<String>,
+    pub restricted: bool,
+    pub default_channel: Option<String>,
+    pub fabfile: Option<String>,
+    pub pass_secrets: Vec<SecretName>,
+    /// The job's working directory, fixed at load (DESIGN §6).
+    pub workdir: PathBuf,
+    /// True when `workdir` lies under `WORKSPACE_DIR` (a repo directory that must exist at run
+    /// time); false for directories under `WRITEABLE_WORKSPACE_DIR`, created on demand.
+    pub workdir_fixed: bool,
+    pub jobs: BTreeMap<String, JobDef>,
+    pub slack: Vec<SlackCommand>,
+    pub github: Vec<Trigger>,
+}
+
+#[derive(Debug, Clone)]
+pub struct JobDef {
+    /// The job's name inside its namespace (`hello`).
+    pub name: String,
+    pub namespace: String,
+    pub template: Template,
+    pub report_stdout: bool,
+    pub report_success: bool,
+    pub report_format: ReportFormat,
+    pub call_tech_support_on_error: bool,
+    pub suppress_empty: bool,
+    /// The effective timeout: the job's own, else the settings' default. `None`: no timeout.
+    pub timeout: Option<Duration>,
+    pub on_lost: OnLost,
+}
+
+impl JobDef {
+    /// `<namespace>_<job>`, the original's naming, used in messages and log paths.
+    pub fn job_type(&self) -> String {
+        format!("{}_{}", self.namespace, self.name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Text,
+    Blocks,
+    Code,
+    File,
+}
+
+impl ReportFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Blocks => "blocks",
+            Self::Code => "code",
+            Self::File => "file",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnLost {
+    Fail,
+    Retry,
+}
+
+/// One `[[ns.slack]]` entry: the words after the namespace, compiled into a pattern.
+#[derive(Debug, Clone)]
+pub struct SlackCommand {
+    pub namespace: String,
+    /// The `command` text as written (`say hello [name]`).
+    pub text: String,
+    pub pattern: Vec<PatternWord>,
+    pub help: String,
+    pub action: Action,
+    /// The job of this namespace that the action applies to.
+    pub job: String,
+    pub delay: Duration,
+}
+
+impl SlackCommand {
+    /// The placeholders of the pattern, in order.
+    pub fn params(&self) -> impl Iterator<Item = &str> {
+        self.pattern.iter().filter_map(|w| match w {
+            PatternWord::Param(p) => Some(p.as_str()),
+            PatternWord::Literal(_) => None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatternWord {
+    /// Matched case-insensitively; stored lowercase.
+    Literal(String),
+    /// `[name]`: one word, or the rest of the text when it is the last word.
+    Param(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    ScheduleJob,
+    CancelJob,
+    ScheduleSuppression,
+    CancelSuppression,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ScheduleJob => "schedule_job",
+            Self::CancelJob => "cancel_job",
+            Self::ScheduleSuppression => "schedule_suppression",
+            Self::CancelSuppression => "cancel_suppression",
+        }
+    }
+}
+
+/// One `[[ns.github]]` webhook trigger.
+#[derive(Debug, Clone)]
+pub struct Trigger {
+    pub namespace: String,
+    pub event: String,
+    pub action: Option<String>,
+    pub merged: Option<bool>,
+    pub branch: Option<String>,
+    pub job: String,
+    pub delay: Duration,
+    /// Param name → JSON pointer into the payload.
+    pub params: BTreeMap<String, String>,
+}
+
+impl Catalog {
+    /// Reads and validates `path`. Every error names the file and what to fix.
+    pub fn load(path: &Path, settings: &Settings) -> Result<Catalog, super::ConfigError> {
+        super::load::load(path, settings)
+    }
+
+    /// Parses and validates TOML text as if it were read from `path` (used by tests).
+    pub fn from_str(
+        text: &str,
+        path: &Path,
+        settings: &Settings,
+    ) -> Result<Catalog, super::ConfigError> {
+        super::load::parse(text, path, settings)
+    }
+
+    pub fn namespace(&self, name: &str) -> Option<&Namespace> {
+        self.namespaces.get(name)
+    }
+
+    pub fn job(&self, namespace: &str, job: &str) -> Option<&JobDef> {
+        self.namespaces.get(namespace)?.jobs.get(job)
+    }
+
+    /// Every job, in namespace then job order.
+    pub fn jobs(&self) -> impl Iterator<Item = &JobDef> {
+        self.namespaces.values().flat_map(|ns| ns.jobs.values())
+    }
+}

@@ -1,0 +1,327 @@
+//! The queue's data model. States and outcomes are enums, converted to and from SQLite text in
+//! exactly one place each (`as_str` / `parse`), backed by `CHECK` constraints in the schema.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// A job's id: the row id of `jobs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(pub i64);
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A dispatcher's id: the row id of `dispatchers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DispatcherId(pub i64);
+
+/// A job's arguments: param name → value. Sorted, so its JSON is canonical.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Args(pub BTreeMap<String, String>);
+
+impl Args {
+    /// Canonical JSON (sorted keys, no spaces): the dedupe key.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.0).expect("a map of strings serializes")
+    }
+
+    pub fn from_json(text: &str) -> Result<Args, serde_json::Error> {
+        serde_json::from_str(text).map(Args)
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Args {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Args(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Cancelled,
+    Lost,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 7] = [
+        Self::Pending,
+        Self::Running,
+        Self::Succeeded,
+        Self::Failed,
+        Self::TimedOut,
+        Self::Cancelled,
+        Self::Lost,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::TimedOut => "timed_out",
+            Self::Cancelled => "cancelled",
+            Self::Lost => "lost",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobState> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    pub fn is_finished(self) -> bool {
+        !matches!(self, Self::Pending | Self::Running)
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a job that ran (or was due to run) ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded,
+    /// The process exited with a non-zero code.
+    Failed {
+        exit_code: i32,
+    },
+    /// The process was killed by a signal nobody in ebmbot sent.
+    Killed {
+        signal: i32,
+    },
+    TimedOut {
+        after: Duration,
+    },
+    /// Stopped on request (`by`: who asked, or "ebmbot shut down").
+    Cancelled {
+        by: String,
+    },
+    /// Its dispatcher died while it ran.
+    Lost {
+        detail: String,
+    },
+    /// It could not run at all: workspace missing, job gone from `jobs.toml`, spawn failed.
+    Error {
+        detail: String,
+    },
+}
+
+impl Outcome {
+    pub fn state(&self) -> JobState {
+        match self {
+            Self::Succeeded => JobState::Succeeded,
+            Self::Failed { .. } | Self::Killed { .. } | Self::Error { .. } => JobState::Failed,
+            Self::TimedOut { .. } => JobState::TimedOut,
+            Self::Cancelled { .. } => JobState::Cancelled,
+            Self::Lost { .. } => JobState::Lost,
+        }
+    }
+
+    pub fn exit_code(&self) -> Option<i32> {
+        match self {
+            Self::Succeeded => Some(0),
+            Self::Failed { exit_code } => Some(*exit_code),
+            _ => None,
+        }
+    }
+
+    pub fn signal(&self) -> Option<i32> {
+        match self {
+            Self::Killed { signal } => Some(*signal),
+            _ => None,
+        }
+    }
+
+    /// The human detail stored with the job ("timed out after 1h", "cancelled by U123").
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Self::Succeeded => None,
+            Self::Failed { exit_code } => Some(format!("exit {exit_code}")),
+            Self::Killed { signal } => Some(format!("killed by signal {signal}")),
+            Self::TimedOut { after } => Some(format!(
+                "timed out after {}",
+                crate::config::duration::format(*after)
+            )),
+            Self::Cancelled { by } => Some(format!("cancelled by {by}")),
+            Self::Lost { detail } | Self::Error { detail } => Some(detail.clone()),
+        }
+    }
+}
+
+/// Where a request came from: who to tell, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Origin {
+    /// A user at a terminal; `notify`: a Slack channel to report to as well.
+    Terminal {
+        user: String,
+        notify: Option<String>,
+    },
+    /// A Slack message. `thread_ts` is where replies go (`event.thread_ts ?? event.ts`).
+    Slack {
+        user: String,
+        channel: String,
+        channel_type: String,
+        thread_ts: Option<String>,
+        message_ts: String,
+    },
+    /// A GitHub delivery; `channel`: where the namespace reports, if anywhere.
+    Github {
+        delivery: String,
+        project: String,
+        channel: Option<String>,
+    },
+}
+
+impl Origin {
+    /// `EBMBOT_REQUESTED_BY`: Slack user id, `github:<delivery>` or `terminal:<user>`.
+    pub fn requested_by(&self) -> String {
+        match self {
+            Self::Terminal { user, .. } => format!("terminal:{user}"),
+            Self::Slack { user, .. } => user.clone(),
+            Self::Github { delivery, .. } => format!("github:{delivery}"),
+        }
+    }
+
+    /// The Slack channel this origin wants results in, if any.
+    pub fn channel(&self) -> Option<&str> {
+        match self {
+            Self::Terminal { notify, .. } => notify.as_deref(),
+            Self::Slack { channel, .. } => Some(channel),
+            Self::Github { channel, .. } => channel.as_deref(),
+        }
+    }
+}
+
+/// One origin that asked for a job. Every request merged into a job hears its result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Request {
+    pub id: i64,
+    #[serde(serialize_with = "ser_ts")]
+    pub created_at: Timestamp,
+    pub origin: Origin,
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: JobId,
+    pub namespace: String,
+    pub job: String,
+    pub args: Args,
+    pub state: JobState,
+    pub created_at: Timestamp,
+    pub start_after: Timestamp,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub detail: Option<String>,
+    pub log_dir: Option<String>,
+    pub dispatcher: Option<DispatcherId>,
+    pub pgid: Option<i32>,
+    pub retry_of: Option<JobId>,
+    /// Who asked to stop this running job, if anyone has.
+    pub cancel_requested_by: Option<String>,
+    pub requests: Vec<Request>,
+}
+
+impl Job {
+    /// `<namespace>_<job>`.
+    pub fn job_type(&self) -> String {
+        format!("{}_{}", self.namespace, self.job)
+    }
+}
+
+/// What a reporter must act on. Inserted in the same transaction as the state change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The job was claimed and is about to start.
+    Started,
+    /// The job reached a final state (the job row has the outcome).
+    Finished,
+    /// A webhook job was queued into a suppression window.
+    Suppressed,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 3] = [Self::Started, Self::Finished, Self::Suppressed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Started => "started",
+            Self::Finished => "finished",
+            Self::Suppressed => "suppressed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub id: i64,
+    pub job_id: JobId,
+    pub kind: EventKind,
+    pub created_at: Timestamp,
+}
+
+/// A suppression window: while `start <= now < end` no job of `job_type` starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suppression {
+    pub job_type: String,
+    #[serde(serialize_with = "ser_ts")]
+    pub start: Timestamp,
+    #[serde(serialize_with = "ser_ts")]
+    pub end: Timestamp,
+}
+
+/// A registered dispatcher (DESIGN §9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dispatcher {
+    pub id: DispatcherId,
+    pub kind: String,
+    pub host: String,
+    pub boot_id: String,
+    pub pid: i64,
+    pub pid_start: i64,
+    #[serde(serialize_with = "ser_ts")]
+    pub started_at: Timestamp,
+    #[serde(serialize_with = "ser_ts")]
+    pub heartbeat_at: Timestamp,
+}
+
+/// RFC 3339 UTC with millisecond precision.
+pub fn rfc3339(ts: Timestamp) -> String {
+    ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn ser_ts<S: serde::Serializer>(ts: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*ts))
+}

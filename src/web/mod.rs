@@ -1,0 +1,1 @@
+//! The web server: GitHub webhooks, health and metrics. (Not yet built.)
