@@ -1,4 +1,142 @@
 //! The SQLite queue: jobs, the requests merged into them, the events reporters consume,
 //! suppression windows and dispatchers.
+//!
+//! One file on a local disk, shared by every ebmbot process of the host: WAL, a 30 s busy
+//! timeout, and every transaction that writes begins IMMEDIATE (a deferred one that reads then
+//! writes fails at once with SQLITE_BUSY, whatever the timeout). Times are integer epoch
+//! milliseconds, so SQL compares them chronologically. Functions take `now`; nothing here reads
+//! the clock.
 
+mod dispatchers;
+mod events;
+mod jobs;
 pub mod model;
+mod prune;
+mod schema;
+mod suppress;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+pub use dispatchers::NewDispatcher;
+pub use events::DeliveryStatus;
+pub use jobs::{Busy, CancelById, Cancelled, ListFilter, NewJob, Scheduled};
+pub use prune::Pruned;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("cannot create the database {}: directory {} does not exist; create it or set EBMBOT_DB / --db", path.display(), dir.display())]
+    NoDirectory { path: PathBuf, dir: PathBuf },
+    #[error("cannot open the database {}: {source}; check the path and its permissions, or set EBMBOT_DB / --db", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the database was written by a newer ebmbot (schema version {found}, this binary knows {known}); upgrade ebmbot"
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = QueueError> = std::result::Result<T, E>;
+
+/// How to open the queue.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `synchronous=FULL` instead of `NORMAL`.
+    pub sync_full: bool,
+    /// Whether "started" events need Slack delivery (a logs channel is configured).
+    pub announce_starts: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            sync_full: false,
+            announce_starts: false,
+        }
+    }
+}
+
+/// A connection to the queue database.
+pub struct Queue {
+    conn: Connection,
+    options: Options,
+}
+
+impl Queue {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path, options: Options) -> Result<Queue> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(QueueError::NoDirectory {
+                    path: path.to_owned(),
+                    dir: dir.to_owned(),
+                });
+            }
+        }
+        let open_err = |source| QueueError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(30))
+            .map_err(open_err)?;
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
+            .map_err(open_err)?;
+        conn.pragma_update(
+            None,
+            "synchronous",
+            if options.sync_full { "FULL" } else { "NORMAL" },
+        )
+        .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        schema::migrate(&mut conn).map_err(|e| match e {
+            QueueError::Sqlite(source) => open_err(source),
+            other => other,
+        })?;
+        Ok(Queue { conn, options })
+    }
+
+    /// Changes whenever another connection commits: the cheap way to notice new work.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    fn write(&mut self) -> Result<Transaction<'_>> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?)
+    }
+}
+
+/// Epoch milliseconds, the stored form of every time.
+pub(crate) fn ms(ts: Timestamp) -> i64 {
+    ts.as_millisecond()
+}
+
+pub(crate) fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::MAX)
+}
+
+pub(crate) fn add(ts: Timestamp, d: Duration) -> Timestamp {
+    let d = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    Timestamp::from_millisecond(ms(ts).saturating_add(d)).unwrap_or(Timestamp::MAX)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,74 @@
+//! Dispatchers: every process that runs jobs registers, heartbeats, and leaves.
+
+use jiff::Timestamp;
+use rusqlite::params;
+
+use super::model::{Dispatcher, DispatcherId};
+use super::{Queue, Result, ms, ts};
+
+/// A process registering as a dispatcher (DESIGN §9).
+#[derive(Debug, Clone)]
+pub struct NewDispatcher {
+    /// `dispatch`, `serve`, `run`, …
+    pub kind: String,
+    pub host: String,
+    pub boot_id: String,
+    pub pid: i64,
+    /// The process start time (clock ticks since boot), to tell a reused pid apart.
+    pub pid_start: i64,
+}
+
+impl Queue {
+    pub fn register_dispatcher(
+        &mut self,
+        d: &NewDispatcher,
+        now: Timestamp,
+    ) -> Result<DispatcherId> {
+        let tx = self.write()?;
+        tx.execute(
+            "INSERT INTO dispatchers (kind, host, boot_id, pid, pid_start, started_at, heartbeat_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            params![d.kind, d.host, d.boot_id, d.pid, d.pid_start, ms(now)],
+        )?;
+        let id = DispatcherId(tx.last_insert_rowid());
+        tx.commit()?;
+        Ok(id)
+    }
+
+    pub fn heartbeat(&mut self, id: DispatcherId, now: Timestamp) -> Result<()> {
+        let tx = self.write()?;
+        tx.execute(
+            "UPDATE dispatchers SET heartbeat_at = ?2 WHERE id = ?1",
+            params![id.0, ms(now)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Removes a dispatcher that is leaving cleanly (it has no running jobs left).
+    pub fn unregister_dispatcher(&mut self, id: DispatcherId) -> Result<()> {
+        let tx = self.write()?;
+        tx.execute("DELETE FROM dispatchers WHERE id = ?1", [id.0])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn dispatchers(&self) -> Result<Vec<Dispatcher>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, kind, host, boot_id, pid, pid_start, started_at, heartbeat_at FROM dispatchers ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Dispatcher {
+                id: DispatcherId(r.get(0)?),
+                kind: r.get(1)?,
+                host: r.get(2)?,
+                boot_id: r.get(3)?,
+                pid: r.get(4)?,
+                pid_start: r.get(5)?,
+                started_at: ts(r.get(6)?),
+                heartbeat_at: ts(r.get(7)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,59 @@
+//! Events: the durable outbox. Each state change inserts one in the same transaction; the Slack
+//! reporter delivers those that need it and marks them.
+
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::model::{EventKind, JobId};
+use super::{Queue, Result, ms, ts};
+
+/// Inserts an event. It needs Slack delivery when a request of the job names a channel, or
+/// when it is a start and starts are announced in a logs channel.
+pub(super) fn insert(
+    tx: &Transaction<'_>,
+    job: JobId,
+    kind: EventKind,
+    now: Timestamp,
+    announce: bool,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO events (job_id, kind, created_at, needs_delivery)
+         VALUES (?1, ?2, ?3, (?4 AND ?2 = 'started')
+                 OR EXISTS (SELECT 1 FROM requests WHERE job_id = ?1 AND channel IS NOT NULL))",
+        params![job.0, kind.as_str(), ms(now), announce],
+    )?;
+    Ok(())
+}
+
+/// Undelivered Slack messages, for `status`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeliveryStatus {
+    pub undelivered: u64,
+    pub oldest: Option<String>,
+    pub last_error: Option<String>,
+}
+
+impl Queue {
+    pub fn delivery_status(&self) -> Result<DeliveryStatus> {
+        let (undelivered, oldest): (i64, Option<i64>) = self.conn.query_row(
+            "SELECT count(*), min(created_at) FROM events WHERE needs_delivery AND delivered_at IS NULL",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let last_error = self
+            .conn
+            .query_row(
+                "SELECT last_error FROM events
+                 WHERE needs_delivery AND delivered_at IS NULL AND last_error IS NOT NULL
+                 ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(DeliveryStatus {
+            undelivered: undelivered.unsigned_abs(),
+            oldest: oldest.map(|t| super::model::rfc3339(ts(t))),
+            last_error,
+        })
+    }
+}

@@ -1,0 +1,501 @@
+//! Jobs: schedule (with dedupe), claim, start in the foreground, finish, cancel, read.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+
+use super::model::{Args, DispatcherId, EventKind, Job, JobId, JobState, Origin, Outcome, Request};
+use super::{Queue, QueueError, Result, add, events, ms, ts};
+
+/// A request for a job.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub namespace: String,
+    pub job: String,
+    pub args: Args,
+    pub delay: Duration,
+    pub origin: Origin,
+}
+
+impl NewJob {
+    pub fn job_type(&self) -> String {
+        format!("{}_{}", self.namespace, self.job)
+    }
+}
+
+/// What `schedule` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scheduled {
+    pub id: JobId,
+    /// The request joined an identical pending job.
+    pub merged: bool,
+    pub start_after: Timestamp,
+    /// A job of this type that is running now, if any.
+    pub running: Option<JobId>,
+    /// The job will wait for a suppression window that ends then.
+    pub suppressed_until: Option<Timestamp>,
+}
+
+/// Why a foreground job cannot start yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Busy {
+    /// A job of the same type is running.
+    TypeRunning(JobId),
+    /// `max_running` jobs are running.
+    AtCapacity,
+    /// The type is suppressed until then.
+    Suppressed(Timestamp),
+}
+
+/// What `cancel_id` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelById {
+    /// A pending job, now cancelled.
+    Cancelled(Job),
+    /// A running job; its dispatcher has been asked to stop it.
+    StopRequested(Job),
+    /// Nothing to do: the job had already finished.
+    AlreadyFinished(Job),
+    NotFound,
+}
+
+/// What `cancel_pending` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cancelled {
+    pub ids: Vec<JobId>,
+    /// A job of the type that is running and was left alone.
+    pub running: Option<JobId>,
+}
+
+/// Which jobs `list` returns.
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    /// Also finished jobs (those finished at or after `since`).
+    pub all: bool,
+    pub since: Timestamp,
+    pub limit: u32,
+}
+
+const COLUMNS: &str = "id, namespace, job, args, state, created_at, start_after, started_at, finished_at, \
+     exit_code, signal, detail, log_dir, dispatcher_id, pgid, retry_of, cancel_requested_by";
+
+fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
+    let bad = |i, what: String| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, what.into())
+    };
+    let args: String = row.get(3)?;
+    let state: String = row.get(4)?;
+    Ok(Job {
+        id: JobId(row.get(0)?),
+        namespace: row.get(1)?,
+        job: row.get(2)?,
+        args: Args::from_json(&args).map_err(|e| bad(3, e.to_string()))?,
+        state: JobState::parse(&state).ok_or_else(|| bad(4, format!("unknown state {state}")))?,
+        created_at: ts(row.get(5)?),
+        start_after: ts(row.get(6)?),
+        started_at: row.get::<_, Option<i64>>(7)?.map(ts),
+        finished_at: row.get::<_, Option<i64>>(8)?.map(ts),
+        exit_code: row.get(9)?,
+        signal: row.get(10)?,
+        detail: row.get(11)?,
+        log_dir: row.get(12)?,
+        dispatcher: row.get::<_, Option<i64>>(13)?.map(DispatcherId),
+        pgid: row.get(14)?,
+        retry_of: row.get::<_, Option<i64>>(15)?.map(JobId),
+        cancel_requested_by: row.get(16)?,
+        requests: Vec::new(),
+    })
+}
+
+fn request_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, Request)> {
+    let origin: String = row.get(3)?;
+    let origin: Origin = serde_json::from_str(&origin).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok((
+        row.get(1)?,
+        Request {
+            id: row.get(0)?,
+            created_at: ts(row.get(2)?),
+            origin,
+        },
+    ))
+}
+
+/// Loads one job with its requests.
+pub(super) fn get(tx: &rusqlite::Connection, id: JobId) -> Result<Option<Job>> {
+    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1");
+    let Some(mut job) = tx.query_row(&sql, [id.0], job_from_row).optional()? else {
+        return Ok(None);
+    };
+    let mut stmt = tx.prepare_cached(
+        "SELECT id, job_id, created_at, origin FROM requests WHERE job_id = ?1 ORDER BY id",
+    )?;
+    job.requests = stmt
+        .query_map([id.0], request_from_row)?
+        .map(|r| r.map(|(_, req)| req))
+        .collect::<Result<_, _>>()?;
+    Ok(Some(job))
+}
+
+fn insert_request(tx: &Transaction<'_>, job: JobId, origin: &Origin, now: Timestamp) -> Result<()> {
+    let json = serde_json::to_string(origin).map_err(|e| QueueError::Corrupt(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO requests (job_id, created_at, origin, channel) VALUES (?1, ?2, ?3, ?4)",
+        params![job.0, ms(now), json, origin.channel()],
+    )?;
+    Ok(())
+}
+
+fn running_of_type(tx: &rusqlite::Connection, job_type: &str) -> Result<Option<JobId>> {
+    Ok(tx
+        .query_row(
+            "SELECT id FROM jobs WHERE type = ?1 AND state = 'running'",
+            [job_type],
+            |r| r.get(0),
+        )
+        .optional()?
+        .map(JobId))
+}
+
+/// Moves a job from `from` to the outcome's final state, with its `finished` event.
+fn finish_in(
+    tx: &Transaction<'_>,
+    id: JobId,
+    from: JobState,
+    outcome: &Outcome,
+    now: Timestamp,
+    announce: bool,
+) -> Result<Option<Job>> {
+    let n = tx.execute(
+        "UPDATE jobs SET state = ?3, finished_at = ?4, exit_code = ?5, signal = ?6, detail = ?7
+         WHERE id = ?1 AND state = ?2",
+        params![
+            id.0,
+            from.as_str(),
+            outcome.state().as_str(),
+            ms(now),
+            outcome.exit_code(),
+            outcome.signal(),
+            outcome.detail()
+        ],
+    )?;
+    if n == 0 {
+        return Ok(None);
+    }
+    events::insert(tx, id, EventKind::Finished, now, announce)?;
+    get(tx, id)
+}
+
+impl Queue {
+    /// Queues a job, or joins an identical pending one (same type and args): the request is
+    /// added to it and its start moves to `now + delay`.
+    pub fn schedule(&mut self, new: &NewJob, now: Timestamp) -> Result<Scheduled> {
+        self.schedule_with(new, now, None)
+    }
+
+    /// [`Queue::schedule`], plus an event of `kind` for the job in the same transaction.
+    pub fn schedule_with(
+        &mut self,
+        new: &NewJob,
+        now: Timestamp,
+        event: Option<EventKind>,
+    ) -> Result<Scheduled> {
+        let job_type = new.job_type();
+        let args = new.args.to_json();
+        let start_after = add(now, new.delay);
+        let announce = self.options.announce_starts;
+        let tx = self.write()?;
+        let existing: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM jobs WHERE type = ?1 AND args = ?2 AND state = 'pending'",
+                params![job_type, args],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let (id, merged) =
+            match existing {
+                Some(id) => {
+                    tx.execute(
+                        "UPDATE jobs SET start_after = ?2 WHERE id = ?1",
+                        params![id, ms(start_after)],
+                    )?;
+                    (JobId(id), true)
+                }
+                None => {
+                    tx.execute(
+                    "INSERT INTO jobs (type, namespace, job, args, state, created_at, start_after)
+                     VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)",
+                    params![job_type, new.namespace, new.job, args, ms(now), ms(start_after)],
+                )?;
+                    (JobId(tx.last_insert_rowid()), false)
+                }
+            };
+        insert_request(&tx, id, &new.origin, now)?;
+        if let Some(kind) = event {
+            events::insert(&tx, id, kind, now, announce)?;
+        }
+        let running = running_of_type(&tx, &job_type)?;
+        let suppressed_until = super::suppress::window_end(&tx, &job_type, start_after)?;
+        tx.commit()?;
+        Ok(Scheduled {
+            id,
+            merged,
+            start_after,
+            running,
+            suppressed_until,
+        })
+    }
+
+    /// Claims the next due job (`start_after <= due_by`) that may start now: its type is not
+    /// running or suppressed, and fewer than `max_running` jobs run. One atomic statement in an
+    /// immediate transaction, with the `started` event: no job is ever claimed twice.
+    pub fn claim(
+        &mut self,
+        dispatcher: DispatcherId,
+        now: Timestamp,
+        due_by: Timestamp,
+        max_running: u32,
+    ) -> Result<Option<Job>> {
+        let announce = self.options.announce_starts;
+        let tx = self.write()?;
+        let id: Option<i64> = tx
+            .query_row(
+                "UPDATE jobs SET state = 'running', started_at = ?1, dispatcher_id = ?2
+                 WHERE id = (
+                     SELECT j.id FROM jobs j
+                     WHERE j.state = 'pending' AND j.start_after <= ?3
+                       AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.state = 'running' AND r.type = j.type)
+                       AND NOT EXISTS (SELECT 1 FROM suppressions s
+                                       WHERE s.type = j.type AND s.start_at <= ?1 AND ?1 < s.end_at)
+                       AND (SELECT count(*) FROM jobs WHERE state = 'running') < ?4
+                     ORDER BY j.start_after, j.id
+                     LIMIT 1)
+                 RETURNING id",
+                params![ms(now), dispatcher.0, ms(due_by), max_running],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        events::insert(&tx, JobId(id), EventKind::Started, now, announce)?;
+        let job = get(&tx, JobId(id))?
+            .ok_or_else(|| QueueError::Corrupt(format!("claimed job {id} vanished")))?;
+        tx.commit()?;
+        Ok(Some(job))
+    }
+
+    /// Inserts a job already running, owned by `dispatcher` (`ebmbot run`), if its type is
+    /// free, the cap allows, and (unless `force`) it is not suppressed. Never merges.
+    pub fn start_now(
+        &mut self,
+        new: &NewJob,
+        dispatcher: DispatcherId,
+        now: Timestamp,
+        max_running: u32,
+        force: bool,
+    ) -> Result<Result<Job, Busy>> {
+        let job_type = new.job_type();
+        let announce = self.options.announce_starts;
+        let tx = self.write()?;
+        if let Some(running) = running_of_type(&tx, &job_type)? {
+            return Ok(Err(Busy::TypeRunning(running)));
+        }
+        if !force {
+            if let Some(end) = super::suppress::window_end(&tx, &job_type, now)? {
+                return Ok(Err(Busy::Suppressed(end)));
+            }
+        }
+        let running: u32 = tx.query_row(
+            "SELECT count(*) FROM jobs WHERE state = 'running'",
+            [],
+            |r| r.get(0),
+        )?;
+        if running >= max_running {
+            return Ok(Err(Busy::AtCapacity));
+        }
+        tx.execute(
+            "INSERT INTO jobs (type, namespace, job, args, state, created_at, start_after, started_at, dispatcher_id)
+             VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?5, ?5, ?6)",
+            params![job_type, new.namespace, new.job, new.args.to_json(), ms(now), dispatcher.0],
+        )?;
+        let id = JobId(tx.last_insert_rowid());
+        insert_request(&tx, id, &new.origin, now)?;
+        events::insert(&tx, id, EventKind::Started, now, announce)?;
+        let job = get(&tx, id)?
+            .ok_or_else(|| QueueError::Corrupt(format!("inserted job {id} vanished")))?;
+        tx.commit()?;
+        Ok(Ok(job))
+    }
+
+    /// Records where a claimed job's logs are and its process group.
+    pub fn set_process(&mut self, id: JobId, log_dir: &str, pgid: Option<i32>) -> Result<()> {
+        let tx = self.write()?;
+        tx.execute(
+            "UPDATE jobs SET log_dir = ?2, pgid = ?3 WHERE id = ?1",
+            params![id.0, log_dir, pgid],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records the outcome of a running job, with its `finished` event. Returns the job as it
+    /// now is; `None` if it was not running.
+    pub fn finish(&mut self, id: JobId, outcome: &Outcome, now: Timestamp) -> Result<Option<Job>> {
+        let announce = self.options.announce_starts;
+        let tx = self.write()?;
+        let job = finish_in(&tx, id, JobState::Running, outcome, now, announce)?;
+        tx.commit()?;
+        Ok(job)
+    }
+
+    /// Cancels every pending job of a type. A running one is left alone and named.
+    pub fn cancel_pending(
+        &mut self,
+        namespace: &str,
+        job: &str,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<Cancelled> {
+        let job_type = format!("{namespace}_{job}");
+        let announce = self.options.announce_starts;
+        let outcome = Outcome::Cancelled { by: by.to_owned() };
+        let tx = self.write()?;
+        let ids: Vec<JobId> = {
+            let mut stmt = tx.prepare(
+                "UPDATE jobs SET state = 'cancelled', finished_at = ?2, detail = ?3
+                 WHERE type = ?1 AND state = 'pending' RETURNING id",
+            )?;
+            stmt.query_map(params![job_type, ms(now), outcome.detail()], |r| {
+                r.get(0).map(JobId)
+            })?
+            .collect::<Result<_, _>>()?
+        };
+        for id in &ids {
+            events::insert(&tx, *id, EventKind::Finished, now, announce)?;
+        }
+        let running = running_of_type(&tx, &job_type)?;
+        tx.commit()?;
+        Ok(Cancelled { ids, running })
+    }
+
+    /// Cancels a pending job, or asks the dispatcher that owns a running one to stop it.
+    pub fn cancel_id(&mut self, id: JobId, by: &str, now: Timestamp) -> Result<CancelById> {
+        let announce = self.options.announce_starts;
+        let tx = self.write()?;
+        let Some(job) = get(&tx, id)? else {
+            return Ok(CancelById::NotFound);
+        };
+        match job.state {
+            JobState::Pending => {
+                let outcome = Outcome::Cancelled { by: by.to_owned() };
+                let job = finish_in(&tx, id, JobState::Pending, &outcome, now, announce)?;
+                tx.commit()?;
+                Ok(job.map_or(CancelById::NotFound, CancelById::Cancelled))
+            }
+            JobState::Running => {
+                tx.execute(
+                    "UPDATE jobs SET cancel_requested_by = coalesce(cancel_requested_by, ?2) WHERE id = ?1",
+                    params![id.0, by],
+                )?;
+                let job = get(&tx, id)?.unwrap_or(job);
+                tx.commit()?;
+                Ok(CancelById::StopRequested(job))
+            }
+            _ => Ok(CancelById::AlreadyFinished(job)),
+        }
+    }
+
+    /// Running jobs of `dispatcher` that someone asked to stop: (id, who asked).
+    pub fn stop_requests(&self, dispatcher: DispatcherId) -> Result<Vec<(JobId, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, cancel_requested_by FROM jobs
+             WHERE dispatcher_id = ?1 AND state = 'running' AND cancel_requested_by IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([dispatcher.0], |r| Ok((JobId(r.get(0)?), r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn job(&self, id: JobId) -> Result<Option<Job>> {
+        get(&self.conn, id)
+    }
+
+    /// Pending and running jobs, plus (with `all`) jobs finished since `since`; at most
+    /// `limit`, the newest, in id order.
+    pub fn list(&self, filter: &ListFilter) -> Result<Vec<Job>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM jobs
+             WHERE state IN ('pending', 'running') OR (?1 AND finished_at >= ?2)
+             ORDER BY id DESC LIMIT ?3"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut jobs: Vec<Job> = stmt
+            .query_map(
+                params![filter.all, ms(filter.since), filter.limit],
+                job_from_row,
+            )?
+            .collect::<Result<_, _>>()?;
+        jobs.reverse();
+        self.attach_requests(&mut jobs)?;
+        Ok(jobs)
+    }
+
+    /// Jobs in a state, oldest first.
+    pub fn jobs_in(&self, state: JobState) -> Result<Vec<Job>> {
+        let sql = format!("SELECT {COLUMNS} FROM jobs WHERE state = ?1 ORDER BY start_after, id");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut jobs: Vec<Job> = stmt
+            .query_map([state.as_str()], job_from_row)?
+            .collect::<Result<_, _>>()?;
+        self.attach_requests(&mut jobs)?;
+        Ok(jobs)
+    }
+
+    fn attach_requests(&self, jobs: &mut [Job]) -> Result<()> {
+        let (Some(first), Some(last)) = (
+            jobs.iter().map(|j| j.id.0).min(),
+            jobs.iter().map(|j| j.id.0).max(),
+        ) else {
+            return Ok(());
+        };
+        let index: HashMap<i64, usize> =
+            jobs.iter().enumerate().map(|(i, j)| (j.id.0, i)).collect();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, job_id, created_at, origin FROM requests WHERE job_id BETWEEN ?1 AND ?2 ORDER BY id",
+        )?;
+        for row in stmt.query_map([first, last], request_from_row)? {
+            let (job_id, request) = row?;
+            if let Some(&i) = index.get(&job_id) {
+                jobs[i].requests.push(request);
+            }
+        }
+        Ok(())
+    }
+
+    /// When the next pending job becomes due, or a suppression window ends: when a sleeping
+    /// dispatcher must look again.
+    pub fn next_wakeup(&self, now: Timestamp) -> Result<Option<Timestamp>> {
+        let next: Option<i64> = self.conn.query_row(
+            "SELECT min(t) FROM (
+                 SELECT min(start_after) AS t FROM jobs WHERE state = 'pending' AND start_after > ?1
+                 UNION ALL
+                 SELECT min(end_at) FROM suppressions WHERE end_at > ?1)",
+            [ms(now)],
+            |r| r.get(0),
+        )?;
+        Ok(next.map(ts))
+    }
+
+    /// Counts jobs by state (for `status` and metrics).
+    pub fn count_in(&self, state: JobState) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM jobs WHERE state = ?1",
+            [state.as_str()],
+            |r| r.get(0),
+        )?;
+        Ok(n.unsigned_abs())
+    }
+}

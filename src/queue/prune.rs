@@ -1,0 +1,64 @@
+//! Retention: finished jobs (with their requests and events) and delivered events older than a
+//! cut-off are deleted; the caller removes the log directories returned.
+
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, params};
+
+use super::model::JobId;
+use super::{Queue, Result, ms};
+
+/// What `prune` deleted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Pruned {
+    pub jobs: u64,
+    pub events: u64,
+    /// Log directories of the deleted jobs, for the caller to remove.
+    pub log_dirs: Vec<String>,
+}
+
+impl Queue {
+    /// Deletes at most `batch` finished jobs that finished before `before`, and delivered
+    /// events created before it.
+    pub fn prune(&mut self, before: Timestamp, batch: u32) -> Result<Pruned> {
+        let tx = self.write()?;
+        let deleted: Vec<(i64, Option<String>)> = {
+            let mut stmt = tx.prepare(
+                "DELETE FROM jobs WHERE id IN (
+                     SELECT id FROM jobs WHERE finished_at < ?1 ORDER BY finished_at LIMIT ?2)
+                 RETURNING id, log_dir",
+            )?;
+            stmt.query_map(params![ms(before), batch], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?
+        };
+        if let Some(max) = deleted.iter().map(|(id, _)| *id).max() {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('pruned_up_to', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+                [max],
+            )?;
+        }
+        let events = tx.execute(
+            "DELETE FROM events WHERE delivered_at IS NOT NULL AND created_at < ?1",
+            [ms(before)],
+        )?;
+        tx.commit()?;
+        Ok(Pruned {
+            jobs: deleted.len() as u64,
+            events: events as u64,
+            log_dirs: deleted.into_iter().filter_map(|(_, dir)| dir).collect(),
+        })
+    }
+
+    /// True when `id` is missing because retention deleted it.
+    pub fn was_pruned(&self, id: JobId) -> Result<bool> {
+        let up_to: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'pruned_up_to'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(up_to.is_some_and(|max| id.0 <= max))
+    }
+}

@@ -1,0 +1,109 @@
+//! Schema migrations, applied in one immediate transaction guarded by `PRAGMA user_version`.
+//! Append new migrations to [`MIGRATIONS`]; never edit one that has shipped.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::QueueError;
+
+/// Migration `i` brings the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[r"
+CREATE TABLE dispatchers (
+    id           INTEGER PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    host         TEXT NOT NULL,
+    boot_id      TEXT NOT NULL,
+    pid          INTEGER NOT NULL,
+    pid_start    INTEGER NOT NULL,
+    started_at   INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+);
+
+CREATE TABLE jobs (
+    id             INTEGER PRIMARY KEY,
+    type           TEXT NOT NULL,
+    namespace      TEXT NOT NULL,
+    job            TEXT NOT NULL,
+    args           TEXT NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN
+                       ('pending', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'lost')),
+    created_at     INTEGER NOT NULL,
+    start_after    INTEGER NOT NULL,
+    started_at     INTEGER,
+    finished_at    INTEGER,
+    exit_code      INTEGER,
+    signal         INTEGER,
+    detail         TEXT,
+    log_dir        TEXT,
+    dispatcher_id  INTEGER,
+    pgid           INTEGER,
+    retry_of       INTEGER REFERENCES jobs(id) ON DELETE SET NULL,
+    cancel_requested_by TEXT
+);
+CREATE UNIQUE INDEX jobs_one_pending ON jobs(type, args) WHERE state = 'pending';
+CREATE UNIQUE INDEX jobs_one_running ON jobs(type) WHERE state = 'running';
+CREATE INDEX jobs_due ON jobs(start_after, id) WHERE state = 'pending';
+CREATE INDEX jobs_finished ON jobs(finished_at) WHERE finished_at IS NOT NULL;
+
+CREATE TABLE requests (
+    id         INTEGER PRIMARY KEY,
+    job_id     INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    origin     TEXT NOT NULL,
+    channel    TEXT
+);
+CREATE INDEX requests_job ON requests(job_id);
+
+CREATE TABLE events (
+    id             INTEGER PRIMARY KEY,
+    job_id         INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    kind           TEXT NOT NULL CHECK (kind IN ('started', 'finished', 'suppressed')),
+    created_at     INTEGER NOT NULL,
+    needs_delivery INTEGER NOT NULL,
+    delivered_at   INTEGER,
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    lease_owner    TEXT,
+    lease_until    INTEGER,
+    last_error     TEXT
+);
+CREATE INDEX events_undelivered ON events(id) WHERE needs_delivery AND delivered_at IS NULL;
+CREATE INDEX events_job ON events(job_id);
+
+CREATE TABLE suppressions (
+    id       INTEGER PRIMARY KEY,
+    type     TEXT NOT NULL,
+    start_at INTEGER NOT NULL,
+    end_at   INTEGER NOT NULL,
+    CHECK (start_at < end_at)
+);
+CREATE INDEX suppressions_type ON suppressions(type, end_at);
+
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"];
+
+/// The schema version this binary writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), QueueError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > VERSION {
+        return Err(QueueError::TooNew {
+            found,
+            known: VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(found).unwrap_or(0))
+    {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,226 @@
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::model::*;
+use super::*;
+
+fn open() -> (tempfile::TempDir, Queue) {
+    let dir = tempfile::tempdir().unwrap();
+    let q = Queue::open(&dir.path().join("q.db"), Options::default()).unwrap();
+    (dir, q)
+}
+
+fn t(s: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + s).unwrap()
+}
+
+fn req(job: &str, name: &str, delay: u64) -> NewJob {
+    NewJob {
+        namespace: "example".into(),
+        job: job.into(),
+        args: [("name", name)].into_iter().collect(),
+        delay: Duration::from_secs(delay),
+        origin: Origin::Terminal {
+            user: "alice".into(),
+            notify: None,
+        },
+    }
+}
+
+fn dispatcher(q: &mut Queue) -> DispatcherId {
+    let d = NewDispatcher {
+        kind: "test".into(),
+        host: "h".into(),
+        boot_id: "b".into(),
+        pid: 1,
+        pid_start: 1,
+    };
+    q.register_dispatcher(&d, t(0)).unwrap()
+}
+
+#[test]
+fn identical_pending_requests_merge_and_move_the_start() {
+    let (_d, mut q) = open();
+    let a = q.schedule(&req("hello", "Bob", 10), t(0)).unwrap();
+    let b = q.schedule(&req("hello", "Bob", 5), t(2)).unwrap();
+    let c = q.schedule(&req("hello", "Ann", 0), t(2)).unwrap();
+    assert!(!a.merged && b.merged && !c.merged);
+    assert_eq!(a.id, b.id);
+    assert_eq!(b.start_after, t(7));
+    let job = q.job(a.id).unwrap().unwrap();
+    assert_eq!(job.requests.len(), 2);
+    assert_eq!(job.start_after, t(7));
+}
+
+#[test]
+fn claims_in_order_one_per_type_within_the_cap() {
+    let (_d, mut q) = open();
+    let d = dispatcher(&mut q);
+    let first = q.schedule(&req("hello", "Bob", 0), t(0)).unwrap().id;
+    let second = q.schedule(&req("hello", "Ann", 0), t(0)).unwrap().id;
+    let other = q.schedule(&req("greet", "Bob", 0), t(0)).unwrap().id;
+    let later = q.schedule(&req("fail", "x", 60), t(0)).unwrap().id;
+
+    assert_eq!(q.claim(d, t(1), t(1), 1).unwrap().unwrap().id, first);
+    assert_eq!(q.claim(d, t(1), t(1), 1).unwrap(), None, "cap of one");
+    assert_eq!(
+        q.claim(d, t(1), t(1), 8).unwrap().unwrap().id,
+        other,
+        "hello is busy"
+    );
+    assert_eq!(
+        q.claim(d, t(1), t(1), 8).unwrap(),
+        None,
+        "second hello waits; fail is not due"
+    );
+    assert_eq!(q.next_wakeup(t(1)).unwrap(), Some(t(60)));
+
+    let done = q.finish(first, &Outcome::Succeeded, t(2)).unwrap().unwrap();
+    assert_eq!(done.state, JobState::Succeeded);
+    assert_eq!(done.exit_code, Some(0));
+    assert_eq!(
+        q.finish(first, &Outcome::Succeeded, t(2)).unwrap(),
+        None,
+        "finishes once"
+    );
+    assert_eq!(q.claim(d, t(3), t(3), 8).unwrap().unwrap().id, second);
+    assert_eq!(q.claim(d, t(61), t(61), 8).unwrap().unwrap().id, later);
+}
+
+#[test]
+fn suppression_holds_jobs_until_the_window_ends() {
+    let (_d, mut q) = open();
+    let d = dispatcher(&mut q);
+    q.suppress("example_hello", t(0), t(100), t(0)).unwrap();
+    q.suppress("example_hello", t(100), t(200), t(0)).unwrap();
+    let s = q.schedule(&req("hello", "Bob", 0), t(10)).unwrap();
+    assert_eq!(s.suppressed_until, Some(t(200)));
+    assert_eq!(q.claim(d, t(150), t(150), 8).unwrap(), None);
+    assert_eq!(q.claim(d, t(200), t(200), 8).unwrap().unwrap().id, s.id);
+    assert_eq!(q.unsuppress("example_hello", t(300)).unwrap(), 0);
+}
+
+#[test]
+fn cancel_by_id_and_by_type() {
+    let (_d, mut q) = open();
+    let d = dispatcher(&mut q);
+    let running = q.schedule(&req("hello", "Bob", 0), t(0)).unwrap().id;
+    q.claim(d, t(0), t(0), 8).unwrap();
+    let pending = q.schedule(&req("hello", "Ann", 0), t(0)).unwrap().id;
+    let other = q.schedule(&req("hello", "Cy", 0), t(0)).unwrap().id;
+
+    assert!(
+        matches!(q.cancel_id(pending, "alice", t(1)).unwrap(), CancelById::Cancelled(j) if j.state == JobState::Cancelled)
+    );
+    assert!(matches!(
+        q.cancel_id(pending, "alice", t(1)).unwrap(),
+        CancelById::AlreadyFinished(_)
+    ));
+    assert!(matches!(
+        q.cancel_id(JobId(999), "alice", t(1)).unwrap(),
+        CancelById::NotFound
+    ));
+    assert!(matches!(
+        q.cancel_id(running, "bob", t(1)).unwrap(),
+        CancelById::StopRequested(_)
+    ));
+    assert_eq!(
+        q.stop_requests(d).unwrap(),
+        vec![(running, "bob".to_owned())]
+    );
+
+    let c = q.cancel_pending("example", "hello", "alice", t(2)).unwrap();
+    assert_eq!(c.ids, vec![other]);
+    assert_eq!(c.running, Some(running));
+}
+
+#[test]
+fn start_now_waits_for_the_type_and_never_merges() {
+    let (_d, mut q) = open();
+    let d = dispatcher(&mut q);
+    let a = q
+        .start_now(&req("hello", "Bob", 0), d, t(0), 8, false)
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.state, JobState::Running);
+    assert_eq!(
+        q.start_now(&req("hello", "Bob", 0), d, t(0), 8, false)
+            .unwrap(),
+        Err(Busy::TypeRunning(a.id))
+    );
+    q.suppress("example_greet", t(0), t(10), t(0)).unwrap();
+    assert_eq!(
+        q.start_now(&req("greet", "x", 0), d, t(1), 8, false)
+            .unwrap(),
+        Err(Busy::Suppressed(t(10)))
+    );
+    assert!(
+        q.start_now(&req("greet", "x", 0), d, t(1), 8, true)
+            .unwrap()
+            .is_ok()
+    );
+    assert_eq!(
+        q.start_now(&req("fail", "x", 0), d, t(1), 2, false)
+            .unwrap(),
+        Err(Busy::AtCapacity)
+    );
+}
+
+#[test]
+fn list_and_prune() {
+    let (_d, mut q) = open();
+    let d = dispatcher(&mut q);
+    for i in 0..5 {
+        q.schedule(&req("hello", &i.to_string(), 0), t(0)).unwrap();
+        let job = q.claim(d, t(0), t(0), 8).unwrap().unwrap();
+        q.finish(job.id, &Outcome::Failed { exit_code: 3 }, t(i))
+            .unwrap();
+    }
+    q.schedule(&req("hello", "pending", 0), t(0)).unwrap();
+    let active = ListFilter {
+        all: false,
+        since: t(0),
+        limit: 200,
+    };
+    assert_eq!(q.list(&active).unwrap().len(), 1);
+    let all = ListFilter {
+        all: true,
+        since: t(2),
+        limit: 200,
+    };
+    let jobs = q.list(&all).unwrap();
+    assert_eq!(jobs.len(), 4);
+    assert!(jobs.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(jobs[0].requests.len(), 1);
+
+    let pruned = q.prune(t(3), 100).unwrap();
+    assert_eq!(pruned.jobs, 3);
+    assert!(q.was_pruned(JobId(1)).unwrap());
+    assert!(!q.was_pruned(JobId(6)).unwrap());
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.db");
+    drop(Queue::open(&path, Options::default()).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    assert!(matches!(
+        Queue::open(&path, Options::default()),
+        Err(QueueError::TooNew { found: 99, .. })
+    ));
+}
+
+#[test]
+fn missing_directory_names_the_path() {
+    let err = Queue::open(
+        std::path::Path::new("/nonexistent/dir/q.db"),
+        Options::default(),
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("/nonexistent/dir"), "{err}");
+}
