@@ -1,1 +1,327 @@
-//! The command line: clap definitions, and rendering of command results as tables or JSON.
+//! The command line: clap definitions, building command-layer structs from argv, and rendering
+//! their results as tables or `--json`. Results go to stdout; logs and progress to stderr.
+
+mod args;
+mod exit;
+mod params;
+mod render;
+mod reporter;
+mod signals;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub use args::Cli;
+use args::{Command, ConfigCommand, JobArgs, QueueCommand};
+pub use exit::exit_code;
+use params::For;
+
+use crate::clock::{Clock, SystemClock};
+use crate::commands::{self, CommandError, Context};
+use crate::config::settings::Overrides;
+use crate::config::{Catalog, Settings, duration};
+use crate::queue::model::{JobId, Origin};
+use crate::queue::{Options, Queue};
+
+/// Runs one invocation. Errors are printed here (as text, or JSON with `--json`).
+pub fn run(mut cli: Cli) -> ExitCode {
+    // Flags given among a job's params (`schedule ns job --name x --json`) count too.
+    let mut flags = None;
+    if let Command::Schedule(a) | Command::Run(a) = &mut cli.command {
+        let kind = if matches!(cli.command, Command::Schedule(_)) { For::Schedule } else { For::Run };
+        let Command::Schedule(a) | Command::Run(a) = &mut cli.command else { unreachable!() };
+        match params::parse(std::mem::take(&mut a.rest), kind) {
+            Ok(f) => {
+                cli.json |= f.json;
+                cli.config = f.config.clone().or(cli.config.take());
+                cli.db = f.db.clone().or(cli.db.take());
+                flags = Some(f);
+            }
+            Err(e) => return report(cli.json, &anyhow::Error::new(e)),
+        }
+    }
+    let json = cli.json;
+    match execute(cli, flags) {
+        Ok(code) => code,
+        Err(e) => report(json, &e),
+    }
+}
+
+fn report(json: bool, e: &anyhow::Error) -> ExitCode {
+    let code = exit_code(e);
+    if json {
+        let kind = if code == 2 { "bad_input" } else { "failure" };
+        let doc = serde_json::json!({ "error": { "kind": kind, "message": format!("{e:#}") } });
+        println!("{doc}");
+    } else {
+        eprintln!("error: {e:#}");
+    }
+    ExitCode::from(code)
+}
+
+/// Everything a command needs from its surroundings, loaded once.
+struct Env {
+    settings: Settings,
+    catalog: Catalog,
+    json: bool,
+}
+
+impl Env {
+    fn ctx<'a>(&'a self, clock: &'a dyn Clock) -> Context<'a> {
+        Context { settings: &self.settings, catalog: &self.catalog, clock }
+    }
+
+    fn queue(&self) -> anyhow::Result<Queue> {
+        let options = Options {
+            sync_full: self.settings.sync == crate::config::SyncMode::Full,
+            announce_starts: self.settings.slack_logs_channel.is_some() && self.settings.slack_bot_token.is_some(),
+        };
+        Queue::open(&self.settings.db, options).map_err(|e| CommandError::Queue(e).into())
+    }
+
+    fn print<T: serde::Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
+        let out = if self.json { serde_json::to_string_pretty(value)? } else { text() };
+        if !out.is_empty() {
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{out}")?;
+        }
+        Ok(())
+    }
+}
+
+fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode> {
+    let overrides = Overrides {
+        config: cli.config.clone(),
+        db: cli.db.clone(),
+        bind: match &cli.command {
+            Command::Web { bind } | Command::Serve { bind } => bind.clone(),
+            _ => None,
+        },
+    };
+    let settings = Settings::from_env(&overrides).map_err(|e| CommandError::BadValue {
+        what: "setting",
+        text: String::new(),
+        reason: e.to_string(),
+    })?;
+    // Commands that only read the queue work with a broken or missing jobs.toml.
+    let needs_catalog = !matches!(
+        cli.command,
+        Command::Config(_) | Command::Logs { .. } | Command::Queue(QueueCommand::Prune { .. }) | Command::Status | Command::Cancel { id: Some(_), .. }
+    );
+    let catalog = match Catalog::load(&settings.config, &settings) {
+        Ok(catalog) => catalog,
+        Err(e) if needs_catalog => return Err(CommandError::Config(e).into()),
+        Err(_) => Catalog::empty(&settings.config),
+    };
+    let env = Env { settings, catalog, json: cli.json };
+    let clock = SystemClock;
+    let by = terminal_user();
+
+    match cli.command {
+        Command::Schedule(a) => schedule(&env, &clock, a, flags.unwrap_or_default(), &by),
+        Command::Run(a) => run_job(&env, &clock, a, flags.unwrap_or_default(), &by),
+        Command::Cancel { id: Some(id), .. } => {
+            let mut queue = env.queue()?;
+            let ctx = env.ctx(&clock);
+            let wait = env.settings.kill_grace + Duration::from_secs(5);
+            let r = commands::cancel::CancelId { id: JobId(id), by: format!("terminal:{by}"), wait }.execute(&ctx, &mut queue)?;
+            env.print(&r, || render::cancelled_job(&r))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Cancel { namespace: Some(namespace), job: Some(job), .. } => {
+            let mut queue = env.queue()?;
+            let r = commands::cancel::CancelType { namespace, job, by: format!("terminal:{by}") }.execute(&env.ctx(&clock), &mut queue)?;
+            env.print(&r, || render::cancelled_type(&r))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Cancel { .. } => Err(CommandError::BadValue {
+            what: "cancel",
+            text: String::new(),
+            reason: "give `<namespace> <job>` or `--id N`".to_owned(),
+        }
+        .into()),
+        Command::Suppress { namespace, job, from, until } => {
+            let mut queue = env.queue()?;
+            let r = commands::suppress::Suppress { namespace, job, from, until }.execute(&env.ctx(&clock), &mut queue)?;
+            env.print(&r, || render::suppressed(&r))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Unsuppress { namespace, job } => {
+            let mut queue = env.queue()?;
+            let r = commands::suppress::Unsuppress { namespace, job }.execute(&env.ctx(&clock), &mut queue)?;
+            env.print(&r, || format!("removed {} suppression window(s) of `{}`", r.removed, r.job_type))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Queue(QueueCommand::List { all, since, limit }) => {
+            let since = since.map(|s| parse_duration("--since", &s)).transpose()?;
+            let queue = env.queue()?;
+            let jobs = commands::list::List { all, since, limit }.execute(&env.ctx(&clock), &queue)?;
+            env.print(&jobs, || render::jobs_table(&jobs, all))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Queue(QueueCommand::Prune { older_than }) => {
+            let older_than = older_than.map(|s| parse_duration("--older-than", &s)).transpose()?;
+            let mut queue = env.queue()?;
+            let ctx = env.ctx(&clock);
+            let r = commands::prune::Prune { older_than, one_batch: false }.execute(&ctx, &mut queue)?;
+            env.print(&r, || format!("pruned {} job(s) and {} delivered message(s)", r.jobs, r.events))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status => {
+            let queue = env.queue()?;
+            let ctx = env.ctx(&clock);
+            let r = commands::status::Status.execute(&ctx, &queue)?;
+            env.print(&r, || render::status(&r, clock.now()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dispatch { once } => dispatch(&env, &clock, once),
+        Command::Logs { id, stderr, head, tail, follow } => logs(&env, JobId(id), stderr, head, tail, follow),
+        Command::Jobs => {
+            let r = commands::jobs::Jobs.execute(&env.catalog);
+            env.print(&r, || render::catalog(&r))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(ConfigCommand::Check) => {
+            let r = commands::config_check::ConfigCheck.execute(&env.settings)?;
+            env.print(&r, || {
+                format!(
+                    "{} is valid: {} namespace(s), {} job(s), {} Slack command(s), {} webhook trigger(s)",
+                    r.path, r.namespaces, r.jobs, r.slack_commands, r.github_triggers
+                )
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Say { words } => {
+            let mut queue = env.queue()?;
+            let r = commands::say::Say { text: words.join(" "), origin: Origin::Terminal { user: by, notify: None }, trusted: true }
+                .execute(&env.ctx(&clock), &mut queue)?;
+            env.print(&r, || r.text.clone())?;
+            Ok(if r.understood { ExitCode::SUCCESS } else { ExitCode::from(2) })
+        }
+        Command::Bot | Command::Web { .. } | Command::Serve { .. } => Err(CommandError::Failed(
+            "the Slack bot and the web server are not built yet; use `ebmbot dispatch` to run jobs".to_owned(),
+        )
+        .into()),
+    }
+}
+
+fn parse_duration(what: &'static str, text: &str) -> Result<Duration, CommandError> {
+    duration::parse(text).map_err(|e| CommandError::BadValue { what, text: text.to_owned(), reason: e.to_string() })
+}
+
+/// The user at the terminal, for `EBMBOT_REQUESTED_BY` and "cancelled by".
+fn terminal_user() -> String {
+    nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Asks for missing params on a terminal; elsewhere the command layer's error lists them.
+fn prompt_missing(env: &Env, a: &JobArgs, params: &mut Vec<(String, String)>) -> anyhow::Result<()> {
+    if !std::io::stdin().is_terminal() || env.json {
+        return Ok(());
+    }
+    let Some(job) = env.catalog.job(&a.namespace, &a.job) else {
+        return Ok(());
+    };
+    for name in commands::resolve::missing_params(job, params) {
+        let value: String = dialoguer::Input::new().with_prompt(&name).allow_empty(true).interact_text()?;
+        params.push((name, value));
+    }
+    Ok(())
+}
+
+fn schedule(env: &Env, clock: &dyn Clock, a: JobArgs, mut f: params::JobFlags, by: &str) -> anyhow::Result<ExitCode> {
+    if f.help {
+        return subcommand_help("schedule");
+    }
+    let delay = f.delay.as_deref().map(commands::time::parse_delay).transpose()?.unwrap_or_default();
+    prompt_missing(env, &a, &mut f.params)?;
+    let mut queue = env.queue()?;
+    let origin = Origin::Terminal { user: by.to_owned(), notify: f.notify };
+    let r = commands::schedule::Schedule { namespace: a.namespace, job: a.job, args: f.params, delay, origin }
+        .execute(&env.ctx(clock), &mut queue)?;
+    if !r.dispatcher_alive {
+        eprintln!("warning: no dispatcher has been seen in the last 60 s; start one with `ebmbot dispatch` (or cron `ebmbot dispatch --once`)");
+    }
+    env.print(&r, || render::scheduled(&r))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_job(env: &Env, clock: &dyn Clock, a: JobArgs, mut f: params::JobFlags, by: &str) -> anyhow::Result<ExitCode> {
+    if f.help {
+        return subcommand_help("run");
+    }
+    prompt_missing(env, &a, &mut f.params)?;
+    let mut queue = env.queue()?;
+    let control = signals::install(signals::Purpose::Run)?;
+    let origin = Origin::Terminal { user: by.to_owned(), notify: f.notify };
+    let run = commands::run::Run { namespace: a.namespace, job: a.job, args: f.params, force: f.force, origin };
+    let mut on_wait = |busy: &crate::queue::Busy| eprintln!("{}", render::waiting(busy));
+    let outcome = run.execute(&env.ctx(clock), &mut queue, &control, &mut on_wait)?;
+    let code = match &outcome {
+        commands::run::RunOutcome::Ran(job) => {
+            if env.json {
+                env.print(job, String::new)?;
+            } else if !job.state.is_finished() || job.state != crate::queue::model::JobState::Succeeded {
+                eprintln!("{}", render::finished_line(job));
+            }
+            exit::job_exit_code(job)
+        }
+        commands::run::RunOutcome::StoppedWaiting => {
+            eprintln!("stopped before the job started");
+            130
+        }
+    };
+    Ok(ExitCode::from(code))
+}
+
+fn dispatch(env: &Env, clock: &dyn Clock, once: bool) -> anyhow::Result<ExitCode> {
+    let queue = env.queue()?;
+    let control = signals::install(signals::Purpose::Dispatch)?;
+    let reporter = reporter::Terminal;
+    let summary = commands::dispatch::Dispatch { once }.execute(&env.ctx(clock), queue, &reporter, &control)?;
+    if once && !env.json {
+        eprintln!("dispatched {} job(s)", summary.started);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn logs(env: &Env, id: JobId, stderr: bool, head: Option<usize>, tail: Option<usize>, follow: bool) -> anyhow::Result<ExitCode> {
+    use commands::logs::{Logs, Part, Stream};
+    let stream = if stderr { Stream::Stderr } else { Stream::Stdout };
+    let queue = env.queue()?;
+    if follow {
+        let job = commands::logs::follow(&queue, id, stream, &mut std::io::stdout().lock())?;
+        eprintln!("{}", render::finished_line(&job));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let part = match (head, tail) {
+        (Some(n), _) => Part::Head(n),
+        (_, Some(n)) => Part::Tail(n),
+        _ => Part::All,
+    };
+    let r = Logs { id, stream, part }.execute(&queue)?;
+    if env.json {
+        env.print(&r, String::new)?;
+    } else {
+        if let Some(note) = &r.note {
+            eprintln!("{note}");
+        }
+        std::io::stdout().lock().write_all(r.text.as_bytes())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn subcommand_help(name: &str) -> anyhow::Result<ExitCode> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    if let Some(sub) = cmd.find_subcommand_mut(name) {
+        sub.print_help()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,2 +1,125 @@
 //! The command layer: one file per action, each a struct of inputs with an `execute` that
-//! returns a typed result. Nothing here prints.
+//! returns a typed result. The CLI, the bot and the web server build these structs from their
+//! input and render the results; nothing here prints.
+
+pub mod cancel;
+pub mod config_check;
+pub mod dispatch;
+pub mod help;
+pub mod jobs;
+pub mod list;
+pub mod logs;
+pub mod prune;
+pub mod resolve;
+pub mod run;
+pub mod say;
+pub mod schedule;
+pub mod status;
+pub mod suppress;
+pub mod time;
+
+use std::path::PathBuf;
+
+use crate::clock::Clock;
+use crate::config::{Catalog, Settings};
+use crate::queue::model::{JobId, JobState};
+use crate::queue::{Queue, QueueError};
+
+/// What every command may use. Built once by the frontend.
+pub struct Context<'a> {
+    pub settings: &'a Settings,
+    pub catalog: &'a Catalog,
+    pub clock: &'a dyn Clock,
+}
+
+/// Errors of the command layer. [`CommandError::is_bad_input`] tells the user's mistakes (exit 2)
+/// from ebmbot's own failures (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("unknown namespace `{name}`{}; `ebmbot jobs` lists them", did_you_mean(suggestion.as_deref()))]
+    UnknownNamespace { name: String, suggestion: Option<String> },
+    #[error("unknown job `{namespace}_{name}`{}; `ebmbot jobs` lists them", did_you_mean(suggestion.as_deref()))]
+    UnknownJob { namespace: String, name: String, suggestion: Option<String> },
+    #[error("`{job_type}` needs {}; pass {}", names(missing), flags(missing))]
+    MissingParams { job_type: String, missing: Vec<String> },
+    #[error("`{job_type}` has no param `{name}`{}", expected_params(expected))]
+    UnknownParam { job_type: String, name: String, expected: Vec<String> },
+    #[error("param `--{name}` is given twice; give it once")]
+    RepeatedParam { name: String },
+    #[error("`{arg}` is not a param; write params as `--name value` or `--name=value`")]
+    NotAParam { arg: String },
+    #[error("param `--{name}` has no value; write `--{name} VALUE`")]
+    MissingValue { name: String },
+    #[error("the value of `{name}` contains a NUL byte, which a command line cannot carry; remove it")]
+    NulInValue { name: String },
+    #[error("the command for `{job_type}` would be {size} bytes, over the 120 KiB limit; pass less text")]
+    CommandTooLong { job_type: String, size: usize },
+    #[error("{0}")]
+    BadTime(#[from] time::TimeError),
+    #[error("{what} `{text}` is not valid: {reason}")]
+    BadValue { what: &'static str, text: String, reason: String },
+    #[error("the suppression window is empty or backwards: it must start before it ends ({start} → {end})")]
+    EmptyWindow { start: String, end: String },
+    #[error("no job has id {0}; `ebmbot queue list --all` lists recent jobs")]
+    UnknownId(JobId),
+    #[error("job {0} was deleted by retention; its record and logs are gone")]
+    Pruned(JobId),
+    #[error("job {id} has already finished ({state}); there is nothing to cancel")]
+    AlreadyFinished { id: JobId, state: JobState },
+    #[error("`{job_type}` is suppressed until {until}; wait, run `ebmbot unsuppress`, or pass --force")]
+    Suppressed { job_type: String, until: String },
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error("{what} {}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CommandError {
+    /// The user's mistake (exit 2), as opposed to a failure of ebmbot or its surroundings (exit 1).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            Self::Queue(_) | Self::Io { .. } | Self::Failed(_) => false,
+            Self::Config(_) => true,
+            _ => true,
+        }
+    }
+
+    /// A short machine name for `--json` errors.
+    pub fn kind(&self) -> &'static str {
+        if self.is_bad_input() { "bad_input" } else { "failure" }
+    }
+}
+
+fn did_you_mean(s: Option<&str>) -> String {
+    s.map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
+}
+
+fn names(list: &[String]) -> String {
+    let quoted: Vec<String> = list.iter().map(|n| format!("`{n}`")).collect();
+    format!("param{} {}", if list.len() == 1 { "" } else { "s" }, quoted.join(", "))
+}
+
+fn flags(list: &[String]) -> String {
+    list.iter().map(|n| format!("--{n} VALUE")).collect::<Vec<_>>().join(" ")
+}
+
+fn expected_params(expected: &[String]) -> String {
+    if expected.is_empty() {
+        "; it takes no params".to_owned()
+    } else {
+        format!("; it takes {}", names(expected))
+    }
+}
+
+pub type Result<T, E = CommandError> = std::result::Result<T, E>;

@@ -161,6 +161,12 @@ impl Catalog {
         super::load::parse(text, path, settings)
     }
 
+    /// A catalogue with no namespaces (commands that only read the queue use it when
+    /// `jobs.toml` cannot be loaded).
+    pub fn empty(path: &Path) -> Catalog {
+        Catalog { path: path.to_owned(), namespaces: BTreeMap::new() }
+    }
+
     pub fn namespace(&self, name: &str) -> Option<&Namespace> {
         self.namespaces.get(name)
     }

@@ -26,6 +26,8 @@ pub use events::DeliveryStatus;
 pub use jobs::{Busy, CancelById, Cancelled, ListFilter, NewJob, Scheduled};
 pub use prune::Pruned;
 
+use add_duration as add;
+
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
     #[error("cannot create the database {}: directory {} does not exist; create it or set EBMBOT_DB / --db", path.display(), dir.display())]
@@ -133,9 +135,16 @@ pub(crate) fn ts(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::MAX)
 }
 
-pub(crate) fn add(ts: Timestamp, d: Duration) -> Timestamp {
+/// `ts + d`, saturating at the end of representable time.
+pub fn add_duration(ts: Timestamp, d: Duration) -> Timestamp {
     let d = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
     Timestamp::from_millisecond(ms(ts).saturating_add(d)).unwrap_or(Timestamp::MAX)
+}
+
+/// `ts - d`, saturating at the start of representable time.
+pub fn sub_duration(ts: Timestamp, d: Duration) -> Timestamp {
+    let d = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    Timestamp::from_millisecond(ms(ts).saturating_sub(d)).unwrap_or(Timestamp::MIN)
 }
 
 #[cfg(test)]

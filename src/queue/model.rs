@@ -322,6 +322,67 @@ pub fn rfc3339(ts: Timestamp) -> String {
     ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
-fn ser_ts<S: serde::Serializer>(ts: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+/// Serializes a time as [`rfc3339`] (`#[serde(serialize_with = "ser_ts")]`).
+pub fn ser_ts<S: serde::Serializer>(ts: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&rfc3339(*ts))
+}
+
+/// [`ser_ts`] for an optional time (null when absent).
+pub fn ser_opt_ts<S: serde::Serializer>(ts: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+    match ts {
+        Some(ts) => s.serialize_str(&rfc3339(*ts)),
+        None => s.serialize_none(),
+    }
+}
+
+/// The JSON form of a job (`queue list --json`): every field, null where empty; `origin` is
+/// the first request's, `requests` lists every request merged into the job.
+impl Serialize for Job {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct View<'a> {
+            id: JobId,
+            #[serde(rename = "type")]
+            job_type: String,
+            namespace: &'a str,
+            job: &'a str,
+            args: &'a Args,
+            state: JobState,
+            #[serde(serialize_with = "ser_ts")]
+            created_at: Timestamp,
+            #[serde(serialize_with = "ser_ts")]
+            start_after: Timestamp,
+            #[serde(serialize_with = "ser_opt_ts")]
+            started_at: Option<Timestamp>,
+            #[serde(serialize_with = "ser_opt_ts")]
+            finished_at: Option<Timestamp>,
+            exit_code: Option<i32>,
+            signal: Option<i32>,
+            detail: Option<&'a str>,
+            log_dir: Option<&'a str>,
+            retry_of: Option<JobId>,
+            origin: Option<&'a Origin>,
+            requests: &'a [Request],
+        }
+        View {
+            id: self.id,
+            job_type: self.job_type(),
+            namespace: &self.namespace,
+            job: &self.job,
+            args: &self.args,
+            state: self.state,
+            created_at: self.created_at,
+            start_after: self.start_after,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            exit_code: self.exit_code,
+            signal: self.signal,
+            detail: self.detail.as_deref(),
+            log_dir: self.log_dir.as_deref(),
+            retry_of: self.retry_of,
+            origin: self.requests.first().map(|r| &r.origin),
+            requests: &self.requests,
+        }
+        .serialize(s)
+    }
 }

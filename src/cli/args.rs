@@ -1,0 +1,143 @@
+//! The command line, as clap sees it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "ebmbot", version, about = "Runs shell jobs when people ask for them", max_term_width = 100)]
+pub struct Cli {
+    /// The job catalogue [env: EBMBOT_CONFIG] [default: ./jobs.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The SQLite queue [env: EBMBOT_DB, DB_PATH] [default: ./ebmbot.db]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Print results as JSON
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log output on stderr (-v, -vv)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Queue a job: `ebmbot schedule example hello --name Bob`
+    Schedule(JobArgs),
+    /// Cancel pending jobs of a type, or one job by id (stopping it if it runs)
+    #[command(arg_required_else_help = true)]
+    Cancel {
+        namespace: Option<String>,
+        job: Option<String>,
+        /// Cancel this job; a running one is stopped (TERM, grace, KILL)
+        #[arg(long, value_name = "N", conflicts_with_all = ["namespace", "job"])]
+        id: Option<i64>,
+    },
+    /// Hold back a job type for a while: jobs asked for meanwhile run when the window ends
+    Suppress {
+        namespace: String,
+        job: String,
+        /// Start: HH:MM or HHMM (today, EBMBOT_TIMEZONE), RFC 3339, `now`, +30m [default: now]
+        #[arg(long, value_name = "T", allow_hyphen_values = true)]
+        from: Option<String>,
+        /// End, in the same forms
+        #[arg(long, value_name = "T", allow_hyphen_values = true)]
+        until: String,
+    },
+    /// Remove every suppression window of a job type
+    Unsuppress { namespace: String, job: String },
+    /// List or prune the queue
+    #[command(subcommand)]
+    Queue(QueueCommand),
+    /// What is running, scheduled and suppressed; dispatchers; undelivered messages
+    Status,
+    /// Run a job now in the foreground; exits with the job's exit code
+    Run(JobArgs),
+    /// Run queued jobs until stopped (SIGTERM/SIGINT), or with --once what is due now
+    Dispatch {
+        /// Run every job due now (and what frees up behind them), then exit
+        #[arg(long)]
+        once: bool,
+    },
+    /// Print a job's output
+    Logs {
+        id: i64,
+        /// stderr instead of stdout
+        #[arg(long)]
+        stderr: bool,
+        /// The first N lines [default: 20]
+        #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "20", conflicts_with = "tail")]
+        head: Option<usize>,
+        /// The last N lines [default: 20]
+        #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "20")]
+        tail: Option<usize>,
+        /// Wait for a pending job to start and print its output as it comes, until it ends
+        #[arg(long, short, conflicts_with_all = ["head", "tail"])]
+        follow: bool,
+    },
+    /// Namespaces, jobs (with effective timeouts), Slack commands and webhook triggers
+    Jobs,
+    /// Check jobs.toml
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// A Slack-style command from the terminal: `ebmbot say example say hello Bob`
+    Say {
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        words: Vec<String>,
+    },
+    /// The Slack bot
+    Bot,
+    /// The webhook server
+    Web {
+        /// Address to listen on [env: EBMBOT_BIND] [default: 127.0.0.1:9000]
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
+    },
+    /// Web server, dispatcher and (with tokens) the Slack bot in one process
+    Serve {
+        /// Address to listen on [env: EBMBOT_BIND] [default: 127.0.0.1:9000]
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
+    },
+}
+
+/// `<ns> <job> [--param VALUE]... [--delay D] [--notify CHANNEL] [--force]`
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    pub namespace: String,
+    pub job: String,
+    /// The job's params as `--name VALUE` or `--name=VALUE`; also --delay D (schedule),
+    /// --force (run), --notify CHANNEL (report to Slack as well)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "PARAMS")]
+    pub rest: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Pending and running jobs; --all adds finished ones
+    List {
+        /// Also finished jobs (last 24 h unless --since, at most 200 unless --limit)
+        #[arg(long)]
+        all: bool,
+        /// How far back finished jobs go, such as 2h or 7d
+        #[arg(long, value_name = "D")]
+        since: Option<String>,
+        /// At most N jobs, the newest
+        #[arg(long, value_name = "N")]
+        limit: Option<u32>,
+    },
+    /// Delete finished jobs, delivered messages and logs older than D [default: EBMBOT_RETENTION]
+    Prune {
+        #[arg(long, value_name = "D")]
+        older_than: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate jobs.toml and print a summary (never creates the database)
+    Check,
+}

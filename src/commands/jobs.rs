@@ -1,0 +1,101 @@
+//! `jobs`: the catalogue as users see it: namespaces, jobs with their effective timeouts,
+//! Slack commands and webhook triggers.
+
+use serde::Serialize;
+
+use crate::config::{Catalog, duration};
+
+#[derive(Debug, Clone, Default)]
+pub struct Jobs;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NamespaceSummary {
+    pub name: String,
+    pub description: Option<String>,
+    pub restricted: bool,
+    pub default_channel: Option<String>,
+    pub workdir: String,
+    pub jobs: Vec<JobSummary>,
+    pub slack: Vec<CommandSummary>,
+    pub github: Vec<TriggerSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JobSummary {
+    #[serde(rename = "type")]
+    pub job_type: String,
+    pub job: String,
+    pub params: Vec<String>,
+    pub command: String,
+    /// `none`, or a duration such as `1h`.
+    pub timeout: String,
+    pub report_format: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandSummary {
+    pub command: String,
+    pub help: String,
+    pub action: &'static str,
+    pub job: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TriggerSummary {
+    pub event: String,
+    pub action: Option<String>,
+    pub merged: Option<bool>,
+    pub branch: Option<String>,
+    pub job: String,
+    pub delay_seconds: u64,
+}
+
+impl Jobs {
+    pub fn execute(self, catalog: &Catalog) -> Vec<NamespaceSummary> {
+        catalog
+            .namespaces
+            .values()
+            .map(|ns| NamespaceSummary {
+                name: ns.name.clone(),
+                description: ns.description.clone(),
+                restricted: ns.restricted,
+                default_channel: ns.default_channel.clone(),
+                workdir: ns.workdir.display().to_string(),
+                jobs: ns
+                    .jobs
+                    .values()
+                    .map(|j| JobSummary {
+                        job_type: j.job_type(),
+                        job: j.name.clone(),
+                        params: j.template.params().map(str::to_owned).collect(),
+                        command: j.template.source().to_owned(),
+                        timeout: j.timeout.map_or_else(|| "none".to_owned(), duration::format),
+                        report_format: j.report_format.as_str(),
+                    })
+                    .collect(),
+                slack: ns
+                    .slack
+                    .iter()
+                    .map(|c| CommandSummary {
+                        command: format!("{} {}", ns.name, c.text),
+                        help: c.help.clone(),
+                        action: c.action.as_str(),
+                        job: c.job.clone(),
+                    })
+                    .collect(),
+                github: ns
+                    .github
+                    .iter()
+                    .map(|t| TriggerSummary {
+                        event: t.event.clone(),
+                        action: t.action.clone(),
+                        merged: t.merged,
+                        branch: t.branch.clone(),
+                        job: t.job.clone(),
+                        delay_seconds: t.delay.as_secs(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}

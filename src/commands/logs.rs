@@ -1,0 +1,162 @@
+//! `logs`: a job's stdout or stderr, whole or its head or tail, or followed as it grows.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::queue::Queue;
+use crate::queue::model::{Job, JobId};
+
+use super::{CommandError, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Self::Stdout => "stdout",
+            Self::Stderr => "stderr",
+        }
+    }
+}
+
+/// Which part of the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Part {
+    All,
+    Head(usize),
+    Tail(usize),
+}
+
+/// Lines in a head or tail when no number is given.
+pub const DEFAULT_LINES: usize = 20;
+
+#[derive(Debug, Clone)]
+pub struct Logs {
+    pub id: JobId,
+    pub stream: Stream,
+    pub part: Part,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LogText {
+    pub id: JobId,
+    pub stream: Stream,
+    /// The log file, when the job has one.
+    pub path: Option<PathBuf>,
+    /// The text (invalid UTF-8 replaced by U+FFFD).
+    pub text: String,
+    /// Why there is no text to show, when there is none to show.
+    pub note: Option<String>,
+}
+
+impl Logs {
+    pub fn execute(self, queue: &Queue) -> Result<LogText> {
+        let job = find(queue, self.id)?;
+        let mut out = LogText { id: job.id, stream: self.stream, path: None, text: String::new(), note: None };
+        let Some(dir) = &job.log_dir else {
+            out.note = Some(format!("job {} has no logs yet ({})", job.id, job.state));
+            return Ok(out);
+        };
+        let path = Path::new(dir).join(self.stream.file_name());
+        match std::fs::read(&path) {
+            Ok(bytes) => out.text = select(&String::from_utf8_lossy(&bytes), self.part),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                out.note = Some(format!("the logs of job {} are gone (removed from {dir})", job.id));
+            }
+            Err(source) => return Err(CommandError::Io { what: "cannot read the log", path, source }),
+        }
+        out.path = Some(path);
+        Ok(out)
+    }
+}
+
+pub fn find(queue: &Queue, id: JobId) -> Result<Job> {
+    match queue.job(id)? {
+        Some(job) => Ok(job),
+        None if queue.was_pruned(id)? => Err(CommandError::Pruned(id)),
+        None => Err(CommandError::UnknownId(id)),
+    }
+}
+
+/// The whole text, or its first or last `n` lines.
+fn select(text: &str, part: Part) -> String {
+    match part {
+        Part::All => text.to_owned(),
+        Part::Head(n) => text.split_inclusive('\n').take(n).collect(),
+        Part::Tail(n) => {
+            let lines: Vec<&str> = text.split_inclusive('\n').collect();
+            lines[lines.len().saturating_sub(n)..].concat()
+        }
+    }
+}
+
+/// Follows a job's log into `out`: waits for a pending job to start, copies the file as it
+/// grows, and returns the job once it has finished and everything is copied.
+pub fn follow(queue: &Queue, id: JobId, stream: Stream, out: &mut dyn Write) -> Result<Job> {
+    const POLL: Duration = Duration::from_millis(50);
+    let mut job = find(queue, id)?;
+    let mut file: Option<File> = None;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        if file.is_none() {
+            if let Some(dir) = &job.log_dir {
+                let path = Path::new(dir).join(stream.file_name());
+                match File::open(&path) {
+                    Ok(f) => file = Some(f),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && !job.state.is_finished() => {}
+                    Err(source) => return Err(CommandError::Io { what: "cannot read the log", path, source }),
+                }
+            }
+        }
+        if let Some(f) = file.as_mut() {
+            loop {
+                let n = f.read(&mut buf).map_err(|source| io(source, &job, stream))?;
+                if n == 0 {
+                    break;
+                }
+                out.write_all(&buf[..n]).and_then(|()| out.flush()).map_err(|source| io(source, &job, stream))?;
+            }
+        }
+        if job.state.is_finished() {
+            return Ok(job);
+        }
+        std::thread::sleep(POLL);
+        job = find(queue, id)?;
+        if let Some(f) = file.as_mut() {
+            // A file truncated under us (it never is, but be safe): start again.
+            let pos = f.stream_position().map_err(|source| io(source, &job, stream))?;
+            if f.metadata().map(|m| m.len() < pos).unwrap_or(false) {
+                f.seek(SeekFrom::Start(0)).map_err(|source| io(source, &job, stream))?;
+            }
+        }
+    }
+}
+
+fn io(source: std::io::Error, job: &Job, stream: Stream) -> CommandError {
+    let path = job.log_dir.as_deref().map(|d| Path::new(d).join(stream.file_name())).unwrap_or_default();
+    CommandError::Io { what: "cannot follow the log", path, source }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_and_tail() {
+        let text = "a\nb\nc\n";
+        assert_eq!(select(text, Part::Head(2)), "a\nb\n");
+        assert_eq!(select(text, Part::Tail(2)), "b\nc\n");
+        assert_eq!(select(text, Part::Tail(9)), text);
+        assert_eq!(select("x\ny", Part::Tail(1)), "y");
+    }
+}

@@ -1,0 +1,53 @@
+//! `queue prune`: delete history older than the retention period, with its logs.
+
+use std::time::Duration;
+
+use crate::queue::{Pruned, Queue};
+
+use super::{Context, Result};
+
+/// Rows deleted per transaction, so that pruning never holds the write lock for long.
+const BATCH: u32 = 500;
+
+#[derive(Debug, Clone, Default)]
+pub struct Prune {
+    /// Default: `EBMBOT_RETENTION`.
+    pub older_than: Option<Duration>,
+    /// Stop after one batch (the dispatcher prunes a little at a time).
+    pub one_batch: bool,
+}
+
+impl Prune {
+    pub fn execute(self, ctx: &Context<'_>, queue: &mut Queue) -> Result<Pruned> {
+        let before = crate::queue::sub_duration(ctx.clock.now(), self.older_than.unwrap_or(ctx.settings.retention));
+        let mut total = Pruned::default();
+        loop {
+            let batch = queue.prune(before, BATCH)?;
+            let done = batch.jobs < u64::from(BATCH) || self.one_batch;
+            for dir in &batch.log_dirs {
+                remove_log_dir(dir, &ctx.settings.logs_dir);
+            }
+            total.jobs += batch.jobs;
+            total.events += batch.events;
+            total.log_dirs.extend(batch.log_dirs);
+            if done {
+                return Ok(total);
+            }
+        }
+    }
+}
+
+/// Removes a job's log directory if it lies inside `LOGS_DIR`; a failure is logged, not fatal
+/// (the row is gone either way, and a leftover directory harms nothing).
+fn remove_log_dir(dir: &str, logs_dir: &std::path::Path) {
+    let path = std::path::Path::new(dir);
+    if !path.starts_with(logs_dir) {
+        tracing::warn!(dir, "not removing a log directory outside LOGS_DIR");
+        return;
+    }
+    match std::fs::remove_dir_all(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(dir, error = %e, "could not remove a pruned job's log directory"),
+    }
+}

@@ -1,0 +1,288 @@
+//! The dispatcher loop: claim due jobs, run them, record their outcomes, stop the ones someone
+//! cancelled, and shut down cleanly.
+//!
+//! It wakes within milliseconds of another process scheduling a job: between waits it polls
+//! SQLite's `PRAGMA data_version` (a counter that moves when any other connection commits),
+//! and it sleeps no longer than the next due time or suppression end the queue knows of.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+
+use crate::clock::Clock;
+use crate::config::{Catalog, Settings};
+use crate::queue::model::{DispatcherId, Job, JobId, Outcome};
+use crate::queue::{NewDispatcher, Queue, QueueError};
+
+use super::process::{Finished, JobHandle, spawn};
+use super::{Reporter, fabfile, prepare, proc};
+
+/// How often the loop looks for work another process may have queued.
+const POLL: Duration = Duration::from_millis(5);
+const HEARTBEAT: Duration = Duration::from_secs(10);
+
+/// Requests from outside the loop (signal handlers, the web server's shutdown).
+#[derive(Debug, Default)]
+pub struct Control {
+    stops: AtomicUsize,
+    reload: AtomicBool,
+}
+
+impl Control {
+    /// First call: stop claiming and let running jobs finish within the shutdown grace.
+    /// Second call: stop them now.
+    pub fn request_stop(&self) {
+        self.stops.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn stops(&self) -> usize {
+        self.stops.load(Ordering::SeqCst)
+    }
+
+    /// Re-read `jobs.toml` at the next turn of the loop (SIGHUP).
+    pub fn request_reload(&self) {
+        self.reload.store(true, Ordering::SeqCst);
+    }
+
+    fn take_reload(&self) -> bool {
+        self.reload.swap(false, Ordering::SeqCst)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Until stopped.
+    Forever,
+    /// `dispatch --once`: run everything due at start (and what frees up behind it), then return.
+    Once,
+}
+
+/// What a dispatcher did, for the caller's summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub started: u64,
+    pub finished: u64,
+}
+
+pub struct Dispatcher<'a> {
+    queue: Queue,
+    catalog: Catalog,
+    settings: &'a Settings,
+    clock: &'a dyn Clock,
+    reporter: &'a dyn Reporter,
+    id: DispatcherId,
+    running: HashMap<JobId, Running>,
+    done_tx: Sender<Finished>,
+    done_rx: Receiver<Finished>,
+    summary: Summary,
+}
+
+struct Running {
+    handle: JobHandle,
+    cancelled: bool,
+}
+
+/// Registers this process as a dispatcher of `kind` (`dispatch`, `serve`, `run`).
+pub fn register(queue: &mut Queue, kind: &str, now: Timestamp) -> Result<DispatcherId, QueueError> {
+    let pid = std::process::id();
+    let pid_i32 = i32::try_from(pid).unwrap_or(i32::MAX);
+    let me = NewDispatcher {
+        kind: kind.to_owned(),
+        host: nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default(),
+        boot_id: proc::boot_id(),
+        pid: i64::from(pid),
+        pid_start: proc::process_start_time(pid_i32).map_or(0, |t| i64::try_from(t).unwrap_or(i64::MAX)),
+    };
+    queue.register_dispatcher(&me, now)
+}
+
+impl<'a> Dispatcher<'a> {
+    pub fn new(
+        mut queue: Queue,
+        catalog: Catalog,
+        settings: &'a Settings,
+        clock: &'a dyn Clock,
+        reporter: &'a dyn Reporter,
+        kind: &str,
+    ) -> Result<Dispatcher<'a>, QueueError> {
+        let id = register(&mut queue, kind, clock.now())?;
+        let (done_tx, done_rx) = mpsc::channel();
+        Ok(Dispatcher {
+            queue,
+            catalog,
+            settings,
+            clock,
+            reporter,
+            id,
+            running: HashMap::new(),
+            done_tx,
+            done_rx,
+            summary: Summary::default(),
+        })
+    }
+
+    pub fn id(&self) -> DispatcherId {
+        self.id
+    }
+
+    /// Runs until stopped (`Forever`) or until nothing due at start is left (`Once`).
+    pub fn run(mut self, mode: Mode, control: &Control) -> Result<Summary, QueueError> {
+        let due_by_once = self.clock.now();
+        let mut version = self.queue.data_version()?;
+        let mut look = true;
+        let mut wake_at: Option<Instant> = None;
+        let mut last_heartbeat = Instant::now();
+        let mut stop_deadline: Option<Instant> = None;
+        let mut stopped_all = false;
+        loop {
+            let stops = control.stops();
+            if stops > 0 && stop_deadline.is_none() {
+                if !self.running.is_empty() {
+                    self.reporter.note(&format!(
+                        "stopping: waiting up to {} for {} running job(s)",
+                        crate::config::duration::format(self.settings.shutdown_grace),
+                        self.running.len()
+                    ));
+                }
+                stop_deadline = Some(Instant::now() + self.settings.shutdown_grace);
+            }
+            if stops > 1 {
+                stop_deadline = Some(Instant::now());
+            }
+            if let Some(deadline) = stop_deadline {
+                if self.running.is_empty() {
+                    break;
+                }
+                if !stopped_all && Instant::now() >= deadline {
+                    stopped_all = true;
+                    for r in self.running.values_mut() {
+                        r.handle.cancel("ebmbot shut down".to_owned());
+                        r.cancelled = true;
+                    }
+                }
+            }
+            if control.take_reload() {
+                self.reload();
+            }
+
+            if look && stop_deadline.is_none() {
+                look = false;
+                let claimed = match self.look(mode, due_by_once) {
+                    Ok(claimed) => claimed,
+                    Err(e) if mode == Mode::Forever => {
+                        self.reporter.note(&format!("queue error, retrying in 1s: {e}"));
+                        std::thread::sleep(Duration::from_secs(1));
+                        look = true;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                if mode == Mode::Once && claimed == 0 && self.running.is_empty() {
+                    break;
+                }
+                wake_at = self.queue.next_wakeup(self.clock.now())?.map(|t| {
+                    let ms = (t.as_millisecond() - self.clock.now().as_millisecond()).max(0);
+                    Instant::now() + Duration::from_millis(ms.unsigned_abs())
+                });
+            }
+
+            match self.done_rx.recv_timeout(POLL) {
+                Ok(done) => {
+                    self.finished(done)?;
+                    look = true;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => unreachable!("the loop holds a sender"),
+            }
+            let v = self.queue.data_version()?;
+            if v != version {
+                version = v;
+                look = true;
+            }
+            if wake_at.is_some_and(|w| Instant::now() >= w) {
+                wake_at = None;
+                look = true;
+            }
+            if last_heartbeat.elapsed() >= HEARTBEAT {
+                last_heartbeat = Instant::now();
+                self.queue.heartbeat(self.id, self.clock.now())?;
+            }
+        }
+        self.queue.unregister_dispatcher(self.id)?;
+        Ok(self.summary)
+    }
+
+    /// Stops the jobs someone cancelled, then claims and starts every job that may start.
+    /// Returns how many it started.
+    fn look(&mut self, mode: Mode, due_by_once: Timestamp) -> Result<usize, QueueError> {
+        for (id, by) in self.queue.stop_requests(self.id)? {
+            if let Some(r) = self.running.get_mut(&id).filter(|r| !r.cancelled) {
+                r.handle.cancel(by);
+                r.cancelled = true;
+            }
+        }
+        let mut claimed = 0;
+        loop {
+            let now = self.clock.now();
+            let due_by = if mode == Mode::Once { due_by_once } else { now };
+            let Some(job) = self.queue.claim(self.id, now, due_by, self.settings.max_jobs)? else {
+                return Ok(claimed);
+            };
+            claimed += 1;
+            self.start(job)?;
+        }
+    }
+
+    fn start(&mut self, job: Job) -> Result<(), QueueError> {
+        self.summary.started += 1;
+        self.reporter.started(&job);
+        let spec = match prepare::prepare(self.settings, &self.catalog, &job, false) {
+            Ok(spec) => spec,
+            Err(detail) => return self.record(job.id, &Outcome::Error { detail }),
+        };
+        if let Some(url) = self.catalog.namespace(&job.namespace).and_then(|ns| ns.fabfile.clone()) {
+            if let Err(e) = fabfile::fetch(&url, &spec.workdir) {
+                self.reporter.note(&format!("could not fetch the fabfile of `{}` ({e}); using the previous one", job.namespace));
+            }
+        }
+        let log_dir = spec.log_dir.display().to_string();
+        match spawn(spec, self.done_tx.clone()) {
+            Ok(handle) => {
+                self.queue.set_process(job.id, &log_dir, Some(handle.pgid()))?;
+                self.running.insert(job.id, Running { handle, cancelled: false });
+                Ok(())
+            }
+            Err(e) => {
+                self.queue.set_process(job.id, &log_dir, None)?;
+                self.record(job.id, &Outcome::Error { detail: e.to_string() })
+            }
+        }
+    }
+
+    fn finished(&mut self, done: Finished) -> Result<(), QueueError> {
+        self.running.remove(&done.id);
+        self.record(done.id, &done.outcome)
+    }
+
+    fn record(&mut self, id: JobId, outcome: &Outcome) -> Result<(), QueueError> {
+        self.summary.finished += 1;
+        match self.queue.finish(id, outcome, self.clock.now())? {
+            Some(job) => self.reporter.finished(&job),
+            None => self.reporter.note(&format!("job {id} had already finished; outcome {outcome:?} not recorded")),
+        }
+        Ok(())
+    }
+
+    fn reload(&mut self) {
+        match Catalog::load(&self.settings.config, self.settings) {
+            Ok(catalog) => {
+                self.catalog = catalog;
+                self.reporter.note(&format!("reloaded {}", self.settings.config.display()));
+            }
+            Err(e) => self.reporter.note(&format!("{e:#}; keeping the previous jobs.toml")),
+        }
+    }
+}
