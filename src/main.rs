@@ -1,1 +1,9 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = ebmbot::cli::Cli::parse();
+    ebmbot::cli::init_tracing(cli.verbose);
+    ebmbot::cli::run(cli)
+}

@@ -102,11 +102,13 @@ fn push_unmarked(out: &mut String, inner: &str) {
         Some((target, label)) => (target, Some(label)),
         None => (inner, None),
     };
-    let link = strip_prefix_ignore_case(target, "https://")
-        .or_else(|| strip_prefix_ignore_case(target, "http://"))
-        .or_else(|| strip_prefix_ignore_case(target, "mailto:"));
-    if let Some(link) = link {
-        out.push_str(link);
+    let is_web = strip_prefix_ignore_case(target, "https://").is_some()
+        || strip_prefix_ignore_case(target, "http://").is_some();
+    if is_web {
+        // The whole URL, scheme included (issue 3: `<http://x|label>` → `http://x`).
+        out.push_str(target);
+    } else if let Some(address) = strip_prefix_ignore_case(target, "mailto:") {
+        out.push_str(address);
     } else if let (Some(_), Some(name)) = (target.strip_prefix('#'), label)
         && !name.is_empty()
     {

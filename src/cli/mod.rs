@@ -172,7 +172,7 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
             let queue = env.queue()?;
             let ctx = env.ctx(&clock);
             let r = commands::status::Status.execute(&ctx, &queue)?;
-            env.print(&r, || render::status(&r, clock.now()))?;
+            env.print(&r, || render::status(&r))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Dispatch { once } => dispatch(&env, &clock, once),
@@ -324,4 +324,15 @@ fn subcommand_help(name: &str) -> anyhow::Result<ExitCode> {
         sub.print_help()?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Logs go to stderr; `RUST_LOG` wins over `-v`.
+pub fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info,ebmbot=debug",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }

@@ -5,7 +5,6 @@
 pub mod cancel;
 pub mod config_check;
 pub mod dispatch;
-pub mod help;
 pub mod jobs;
 pub mod list;
 pub mod logs;

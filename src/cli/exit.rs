@@ -1,0 +1,29 @@
+//! Exit codes, in one place: 0 ok, 2 bad input, 1 anything else; `run` exits with its job's.
+
+use crate::commands::CommandError;
+use crate::queue::model::{Job, JobState};
+
+/// 2 for the user's mistakes, 1 for everything else.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<CommandError>() {
+        Some(e) if e.is_bad_input() => 2,
+        _ => 1,
+    }
+}
+
+/// `run`: the job's own exit code; 128+N if killed by signal N; 124 on timeout; 130 when
+/// cancelled; 1 when lost or it could not start.
+pub fn job_exit_code(job: &Job) -> u8 {
+    let clamp = |n: i32| u8::try_from(n.clamp(0, 255)).unwrap_or(1);
+    match job.state {
+        JobState::Succeeded => 0,
+        JobState::Failed => match (job.exit_code, job.signal) {
+            (Some(code), _) => clamp(code),
+            (None, Some(signal)) => clamp(128 + signal),
+            (None, None) => 1,
+        },
+        JobState::TimedOut => 124,
+        JobState::Cancelled => 130,
+        JobState::Lost | JobState::Pending | JobState::Running => 1,
+    }
+}

@@ -1,0 +1,199 @@
+//! Rendering command results for people: tables (comfy-table) and one-line summaries.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use jiff::Timestamp;
+
+use crate::commands::cancel::{CancelledJob, CancelledType};
+use crate::commands::jobs::NamespaceSummary;
+use crate::commands::schedule::Scheduled;
+use crate::commands::status::StatusReport;
+use crate::commands::suppress::Suppressed;
+use crate::queue::Busy;
+use crate::queue::model::{Job, JobState, rfc3339};
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_header(header.to_vec());
+    t
+}
+
+/// Seconds precision is enough on screen.
+fn time(ts: Timestamp) -> String {
+    ts.strftime("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+fn args(job: &Job) -> String {
+    let pairs: Vec<String> = job.args.0.iter().map(|(k, v)| format!("{k}={}", short(v, 40))).collect();
+    pairs.join(" ")
+}
+
+fn short(text: &str, max: usize) -> String {
+    let one_line = text.replace('\n', "⏎");
+    if one_line.chars().count() <= max { one_line } else { format!("{}…", one_line.chars().take(max).collect::<String>()) }
+}
+
+/// What happened to a job, in a few words: "succeeded", "failed (exit 3)", "timed out after 1s".
+pub fn outcome(job: &Job) -> String {
+    match job.state {
+        JobState::Failed => match (job.exit_code, job.signal, &job.detail) {
+            (Some(code), _, _) => format!("failed (exit {code})"),
+            (None, Some(sig), _) => format!("failed (killed by signal {sig})"),
+            (None, None, Some(detail)) => format!("failed: {detail}"),
+            (None, None, None) => "failed".to_owned(),
+        },
+        JobState::TimedOut | JobState::Cancelled | JobState::Lost => {
+            job.detail.clone().unwrap_or_else(|| job.state.to_string().replace('_', " "))
+        }
+        state => state.to_string(),
+    }
+}
+
+pub fn finished_line(job: &Job) -> String {
+    let logs = job.log_dir.as_deref().map(|d| format!("; logs in {d}")).unwrap_or_default();
+    format!("job {} `{}` {}{logs}", job.id, job.job_type(), outcome(job))
+}
+
+pub fn jobs_table(jobs: &[Job], all: bool) -> String {
+    if jobs.is_empty() {
+        return if all { "no jobs in this period".to_owned() } else { "no pending or running jobs".to_owned() };
+    }
+    let mut t = table(&["id", "type", "args", "state", "start after", "started", "finished", "detail"]);
+    for job in jobs {
+        t.add_row(vec![
+            job.id.to_string(),
+            job.job_type(),
+            args(job),
+            job.state.to_string(),
+            time(job.start_after),
+            job.started_at.map(time).unwrap_or_default(),
+            job.finished_at.map(time).unwrap_or_default(),
+            if job.state.is_finished() { outcome(job) } else { String::new() },
+        ]);
+    }
+    t.to_string()
+}
+
+pub fn scheduled(r: &Scheduled) -> String {
+    let mut out = if r.merged {
+        format!("joined pending job {} `{}` (an identical request was already queued)", r.id, r.job_type)
+    } else {
+        format!("scheduled job {} `{}`", r.id, r.job_type)
+    };
+    out.push_str(&format!(" to start after {}", rfc3339(r.start_after)));
+    if let Some(until) = r.suppressed_until {
+        out.push_str(&format!("\n`{}` is suppressed until {}; it will run then", r.job_type, rfc3339(until)));
+    }
+    if let Some(id) = r.running {
+        out.push_str(&format!("\na job of this type is already running (job {id}); this one is queued behind it"));
+    }
+    out
+}
+
+pub fn waiting(busy: &Busy) -> String {
+    match busy {
+        Busy::TypeRunning(id) => format!("waiting for job {id}, of the same type, to finish"),
+        Busy::AtCapacity => "waiting: the maximum number of jobs (EBMBOT_MAX_JOBS) are running".to_owned(),
+        Busy::Suppressed(until) => format!("suppressed until {}", rfc3339(*until)),
+    }
+}
+
+pub fn cancelled_type(r: &CancelledType) -> String {
+    let mut out = format!("cancelled {} pending job(s) of `{}`", r.cancelled.len(), r.job_type);
+    if let Some(id) = r.running {
+        out.push_str(&format!("\njob {id} is running; stop it with `ebmbot cancel --id {id}`"));
+    }
+    out
+}
+
+pub fn cancelled_job(r: &CancelledJob) -> String {
+    if r.job.state.is_finished() {
+        format!("job {} `{}` {}", r.job.id, r.job.job_type(), outcome(&r.job))
+    } else {
+        format!("asked job {} `{}` to stop; it is still {}", r.job.id, r.job.job_type(), r.job.state)
+    }
+}
+
+pub fn suppressed(r: &Suppressed) -> String {
+    format!("`{}` is suppressed from {} until {}", r.job_type, rfc3339(r.start), rfc3339(r.end))
+}
+
+pub fn status(r: &StatusReport) -> String {
+    let mut out = Vec::new();
+    if r.is_idle() {
+        out.push("Nothing is happening".to_owned());
+    } else {
+        let active: Vec<Job> = r.running.iter().chain(&r.pending).cloned().collect();
+        out.push(jobs_table(&active, false));
+        if !r.suppressions.is_empty() {
+            let mut t = table(&["suppressed type", "from", "until"]);
+            for s in &r.suppressions {
+                t.add_row(vec![s.job_type.clone(), time(s.start), time(s.end)]);
+            }
+            out.push(t.to_string());
+        }
+    }
+    if r.dispatchers.is_empty() {
+        out.push("no dispatcher is running; start one with `ebmbot dispatch`".to_owned());
+    } else {
+        let mut t = table(&["dispatcher", "kind", "host", "pid", "last heartbeat"]);
+        for d in &r.dispatchers {
+            let age = format!("{}s ago{}", d.heartbeat_age_seconds, if d.stale { " (stale)" } else { "" });
+            t.add_row(vec![d.dispatcher.id.0.to_string(), d.dispatcher.kind.clone(), d.dispatcher.host.clone(), d.dispatcher.pid.to_string(), age]);
+        }
+        out.push(t.to_string());
+    }
+    if r.delivery.undelivered > 0 {
+        let mut line = format!("{} Slack message(s) not yet delivered", r.delivery.undelivered);
+        if let Some(e) = &r.delivery.last_error {
+            line.push_str(&format!("; last error: {e}"));
+        }
+        out.push(line);
+    }
+    out.join("\n")
+}
+
+pub fn catalog(namespaces: &[NamespaceSummary]) -> String {
+    if namespaces.is_empty() {
+        return "no namespaces in jobs.toml".to_owned();
+    }
+    let mut out = Vec::new();
+    for ns in namespaces {
+        let mut head = format!("[{}]", ns.name);
+        if let Some(d) = &ns.description {
+            head.push_str(&format!(" {d}"));
+        }
+        if ns.restricted {
+            head.push_str(" (restricted)");
+        }
+        head.push_str(&format!("\n  runs in {}", ns.workdir));
+        out.push(head);
+        let mut t = table(&["job", "params", "timeout", "command"]);
+        for j in &ns.jobs {
+            t.add_row(vec![j.job_type.clone(), j.params.join(" "), j.timeout.clone(), j.command.clone()]);
+        }
+        out.push(t.to_string());
+        if !ns.slack.is_empty() {
+            let mut t = table(&["Slack command", "action", "job", "help"]);
+            for c in &ns.slack {
+                t.add_row(vec![c.command.clone(), c.action.to_owned(), c.job.clone(), c.help.clone()]);
+            }
+            out.push(t.to_string());
+        }
+        if !ns.github.is_empty() {
+            let mut t = table(&["GitHub event", "action", "merged", "branch", "job", "delay"]);
+            for g in &ns.github {
+                t.add_row(vec![
+                    g.event.clone(),
+                    g.action.clone().unwrap_or_default(),
+                    g.merged.map(|m| m.to_string()).unwrap_or_default(),
+                    g.branch.clone().unwrap_or_default(),
+                    g.job.clone(),
+                    format!("{}s", g.delay_seconds),
+                ]);
+            }
+            out.push(t.to_string());
+        }
+    }
+    out.join("\n")
+}

@@ -1,0 +1,186 @@
+//! The dispatcher: running jobs, one at a time per type, timeouts, cancellation, logs.
+
+use std::time::Duration;
+
+use crate::env;
+use crate::support::{alive, stop, wait_gone};
+
+#[test]
+fn dispatch_once_runs_due_jobs_and_leaves_delayed_ones() {
+    let env = env();
+    let now = env.schedule(&["t", "echo", "--value", "hello"]);
+    let later = env.schedule(&["t", "echo", "--value", "later", "--delay", "1h"]);
+    let out = env.cmd().args(["dispatch", "--once"]).output().unwrap();
+    assert!(out.status.success());
+    let job = env.job(now);
+    assert_eq!(job["state"], "succeeded");
+    assert_eq!(job["exit_code"], 0);
+    assert_eq!(env.log(now, "stdout"), "hello");
+    assert_eq!(env.job(later)["state"], "pending");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("job {now} `t_echo` succeeded")), "{stderr}");
+}
+
+#[test]
+fn one_job_per_type_at_a_time_followers_run_after() {
+    let env = env();
+    // Same type, different args: not merged, so they queue behind each other.
+    let env_ids: Vec<i64> = (0..3).map(|i| env.schedule(&["t", "slow", "--seconds", &format!("0.{i}")])).collect();
+    let other = env.schedule(&["t", "echo", "--value", "x"]);
+    env.ok(&["dispatch", "--once"]);
+    let jobs: Vec<_> = env_ids.iter().map(|id| env.job(*id)).collect();
+    for pair in jobs.windows(2) {
+        assert_eq!(pair[1]["state"], "succeeded");
+        assert!(pair[1]["started_at"].as_str() >= pair[0]["finished_at"].as_str(), "overlap: {pair:#?}");
+    }
+    assert_eq!(env.job(other)["state"], "succeeded");
+}
+
+#[test]
+fn failures_keep_their_exit_code_and_stderr() {
+    let env = env();
+    let id = env.schedule(&["t", "fail"]);
+    env.ok(&["dispatch", "--once"]);
+    let job = env.job(id);
+    assert_eq!(job["state"], "failed");
+    assert_eq!(job["exit_code"], 3);
+    assert_eq!(env.log(id, "stderr"), "oops\n");
+    assert_eq!(env.ok(&["logs", &id.to_string(), "--stderr"]), "oops\n");
+}
+
+#[test]
+fn a_command_that_is_not_found_fails_and_the_dispatcher_carries_on() {
+    let env = env();
+    let bad = env.schedule(&["t", "nocmd"]);
+    let good = env.schedule(&["t", "echo", "--value", "after"]);
+    env.ok(&["dispatch", "--once"]);
+    assert_eq!(env.job(bad)["state"], "failed");
+    assert_eq!(env.job(bad)["exit_code"], 127);
+    assert!(env.log(bad, "stderr").contains("command not found"));
+    assert_eq!(env.job(good)["state"], "succeeded");
+}
+
+#[test]
+fn a_workspace_removed_while_the_job_waits_fails_it_with_the_reason() {
+    let env = env();
+    let mut dispatcher = env.spawn(&["dispatch"]);
+    // Wait until the dispatcher has loaded jobs.toml (it registers in the queue).
+    for _ in 0..500 {
+        if !env.json(&["status"])["dispatchers"].as_array().unwrap().is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::fs::remove_dir_all(env.workspace("t")).unwrap();
+    let id = env.schedule(&["t", "echo", "--value", "x"]);
+    let job = env.wait_for(id, "finished", |j| j["finished_at"].is_string());
+    assert_eq!(job["state"], "failed");
+    assert!(env.log(id, "stderr").contains("workspace directory"), "{}", env.log(id, "stderr"));
+    assert!(env.log(id, "stderr").contains("is missing"));
+    let after = env.schedule(&["t", "fail"]);
+    env.wait_for(after, "finished", |j| j["finished_at"].is_string());
+    let out = stop(&mut dispatcher);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_timeout_stops_the_whole_process_group() {
+    let env = env();
+    let id = env.schedule(&["t", "hang"]);
+    env.ok(&["dispatch", "--once"]);
+    let job = env.job(id);
+    assert_eq!(job["state"], "timed_out");
+    assert_eq!(job["detail"], "timed out after 300ms");
+    let pid: i32 = std::fs::read_to_string(env.workspace("t").join("grandchild.pid")).unwrap().trim().parse().unwrap();
+    assert!(wait_gone(pid), "grandchild {pid} survived the timeout");
+}
+
+#[test]
+fn hostile_values_reach_the_job_as_one_literal_argument() {
+    let env = env();
+    let long = "x".repeat(100_000);
+    let values = ["; rm -rf ~", "$(id)", "`id`", "it's \"quoted\"", "line1\nline2", "héllo wörld ✓", "-n", "", long.as_str()];
+    let ids: Vec<i64> = values.iter().map(|v| env.schedule(&["t", "args", &format!("--value={v}")])).collect();
+    env.ok(&["dispatch", "--once"]);
+    for (id, value) in ids.iter().zip(values) {
+        assert_eq!(env.job(*id)["state"], "succeeded");
+        assert_eq!(env.log(*id, "stdout"), format!("1\n{value}"), "value {:?}", &value[..value.len().min(20)]);
+    }
+}
+
+#[test]
+fn the_job_environment_has_ebmbot_variables_and_no_secrets() {
+    let env = env();
+    let id = env.schedule(&["t", "env"]);
+    env.cmd().args(["dispatch", "--once"]).env("SLACK_BOT_TOKEN", "xoxb-secret-token").env("GITHUB_WEBHOOK_SECRET", "gh-secret").assert().success();
+    let vars = env.log(id, "stdout");
+    assert!(!vars.contains("xoxb-secret-token") && !vars.contains("gh-secret"), "secrets leaked");
+    assert!(vars.contains(&format!("EBMBOT_JOB_ID={id}\n")));
+    assert!(vars.contains("EBMBOT_JOB_TYPE=t_env\n"));
+    assert!(vars.contains("EBMBOT_REQUESTED_BY=terminal:"));
+    let ws = env.root.join("workspace");
+    assert!(vars.contains(&format!("PYTHONPATH={}:{}\n", env.root.display(), ws.display())), "{vars}");
+}
+
+#[test]
+fn cancel_by_id_stops_a_running_job() {
+    let env = env();
+    let mut dispatcher = env.spawn(&["dispatch"]);
+    let id = env.schedule(&["t", "slow", "--seconds", "30"]);
+    let job = env.wait_state(id, "running");
+    assert!(job["started_at"].is_string());
+    let r = env.json(&["cancel", "--id", &id.to_string()]);
+    assert_eq!(r["job"]["state"], "cancelled", "{r:#}");
+    assert!(r["job"]["detail"].as_str().unwrap().starts_with("cancelled by terminal:"));
+    let out = stop(&mut dispatcher);
+    assert!(out.status.success());
+}
+
+#[test]
+fn a_running_dispatcher_picks_up_new_jobs_and_stops_on_sigterm() {
+    let env = env();
+    let mut dispatcher = env.spawn(&["dispatch"]);
+    let ids: Vec<i64> = (0..5).map(|i| env.schedule(&["t", "echo", "--value", &i.to_string()])).collect();
+    for id in &ids {
+        env.wait_state(*id, "succeeded");
+    }
+    let pid = i32::try_from(dispatcher.id()).unwrap();
+    let out = stop(&mut dispatcher);
+    assert!(out.status.success());
+    assert!(!alive(pid));
+    assert!(env.json(&["status"])["dispatchers"].as_array().unwrap().is_empty(), "unregistered on exit");
+}
+
+#[test]
+fn shutdown_waits_for_running_jobs_then_cancels_them() {
+    let env = env();
+    let mut dispatcher = env.cmd_spawn_with(&["dispatch"], &[("EBMBOT_SHUTDOWN_GRACE", "300ms")]);
+    let id = env.schedule(&["t", "slow", "--seconds", "30"]);
+    env.wait_state(id, "running");
+    let out = stop(&mut dispatcher);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let job = env.job(id);
+    assert_eq!(job["state"], "cancelled");
+    assert_eq!(job["detail"], "cancelled by ebmbot shut down");
+}
+
+#[test]
+fn logs_head_tail_and_follow() {
+    let env = env();
+    let id = env.schedule(&["t", "args", "--value", "a\nb\nc"]);
+    env.ok(&["dispatch", "--once"]);
+    let sid = id.to_string();
+    assert_eq!(env.ok(&["logs", &sid]), "1\na\nb\nc");
+    assert_eq!(env.ok(&["logs", &sid, "--head", "2"]), "1\na\n");
+    assert_eq!(env.ok(&["logs", &sid, "--tail", "1"]), "c");
+    assert_eq!(env.ok(&["logs", &sid, "--tail"]), "1\na\nb\nc");
+    assert_eq!(env.ok(&["logs", &sid, "--follow"]), "1\na\nb\nc", "a finished job is printed whole");
+
+    // A pending job: --follow waits for it to start and ends when it finishes.
+    let pending = env.schedule(&["t", "args", "--value", "followed"]).to_string();
+    let follower = env.spawn(&["logs", &pending, "--follow"]);
+    env.ok(&["dispatch", "--once"]);
+    let out = follower.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\nfollowed");
+}

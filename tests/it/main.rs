@@ -1,0 +1,72 @@
+//! Integration tests: the real `ebmbot` binary on temp dirs, real SQLite, real processes.
+
+mod bad_input;
+mod concurrency;
+mod dispatch;
+mod queue;
+mod run;
+mod say;
+mod support;
+
+/// The catalogue most tests use.
+pub const JOBS: &str = r#"
+[t]
+description = "Test jobs"
+
+[t.jobs.echo]
+run_args_template = "printf '%s' {value}"
+
+[t.jobs.args]
+run_args_template = "./args.sh {value}"
+
+[t.jobs.fail]
+run_args_template = "echo oops >&2; exit 3"
+
+[t.jobs.slow]
+run_args_template = "sleep {seconds}"
+
+[t.jobs.sleep_a]
+run_args_template = "sleep 0.2; echo $EBMBOT_JOB_ID"
+
+[t.jobs.hang]
+run_args_template = "./hang.sh"
+timeout = "300ms"
+
+[t.jobs.nocmd]
+run_args_template = "definitely-not-a-command-ebmbot"
+
+[t.jobs.env]
+run_args_template = "env"
+
+[[t.slack]]
+command = "echo [value]"
+help = "Prints value"
+action = "schedule_job"
+job_type = "echo"
+
+[[t.slack]]
+command = "pause echo [start_at] [end_at]"
+help = "Suppresses echo"
+action = "schedule_suppression"
+job_type = "echo"
+
+[[t.slack]]
+command = "resume echo"
+help = "Unsuppresses echo"
+action = "cancel_suppression"
+job_type = "echo"
+
+[[t.slack]]
+command = "cancel echo"
+help = "Cancels pending echo jobs"
+action = "cancel_job"
+job_type = "echo"
+"#;
+
+/// A `TestEnv` with [`JOBS`] and its scripts.
+pub fn env() -> support::TestEnv {
+    let env = support::TestEnv::new(JOBS);
+    env.script("t", "args.sh", "#!/usr/bin/env bash\nprintf '%s\\n' \"$#\"\nprintf '%s' \"$1\"\n");
+    env.script("t", "hang.sh", "#!/usr/bin/env bash\nsleep 30 &\necho $! > grandchild.pid\nsleep 30\n");
+    env
+}

@@ -1,0 +1,73 @@
+//! `ebmbot run`: foreground jobs and their exit codes.
+
+use crate::env;
+use crate::support::{TestEnv, stop};
+
+#[test]
+fn run_streams_output_and_exits_with_the_job_code() {
+    let env = env();
+    let out = env.run(&["run", "t", "echo", "--value", "live"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "live");
+
+    let out = env.run(&["run", "t", "fail"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("oops"));
+
+    assert_eq!(env.run(&["run", "t", "hang"]).status.code(), Some(124));
+    assert_eq!(env.run(&["run", "t", "nocmd"]).status.code(), Some(127));
+
+    let jobs = env.json(&["queue", "list", "--all"]);
+    assert_eq!(jobs.as_array().unwrap().len(), 4, "run records its jobs");
+    assert_eq!(jobs[0]["state"], "succeeded");
+}
+
+#[test]
+fn run_exit_code_for_a_signal_is_128_plus_n() {
+    let env = TestEnv::new("[k.jobs.die]\nrun_args_template = \"kill -9 $$\"\n");
+    env.workspace("k");
+    assert_eq!(env.run(&["run", "k", "die"]).status.code(), Some(137));
+}
+
+#[test]
+fn run_refuses_a_suppressed_type_unless_forced() {
+    let env = env();
+    env.ok(&["suppress", "t", "echo", "--until", "+1h"]);
+    let err = env.fails(2, &["run", "t", "echo", "--value", "x"]);
+    assert!(err.contains("suppressed until") && err.contains("--force"), "{err}");
+    assert_eq!(env.run(&["run", "t", "echo", "--value", "x", "--force"]).status.code(), Some(0));
+}
+
+#[test]
+fn run_is_cancelled_by_sigterm_with_130() {
+    let env = env();
+    let mut run = env.spawn(&["run", "t", "slow", "--seconds", "30"]);
+    let id = loop {
+        let jobs = env.json(&["queue", "list"]);
+        if let Some(job) = jobs.as_array().unwrap().iter().find(|j| j["state"] == "running") {
+            break job["id"].as_i64().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    // The process group is recorded with the log dir, just after the row is inserted.
+    env.wait_for(id, "started", |j| j["log_dir"].is_string());
+    let out = stop(&mut run);
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(env.job(id)["state"], "cancelled");
+}
+
+#[test]
+fn run_waits_for_a_running_job_of_its_type() {
+    let env = env();
+    let mut dispatcher = env.spawn(&["dispatch"]);
+    let id = env.schedule(&["t", "slow", "--seconds", "0.5"]);
+    env.wait_state(id, "running");
+    let out = env.run(&["run", "t", "slow", "--seconds", "0"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("waiting for job {id}")));
+    let first = env.job(id);
+    let jobs = env.json(&["queue", "list", "--all"]);
+    let second = jobs.as_array().unwrap().iter().find(|j| j["id"] != id).unwrap();
+    assert!(second["started_at"].as_str() >= first["finished_at"].as_str());
+    stop(&mut dispatcher);
+}
