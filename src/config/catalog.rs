@@ -65,6 +65,13 @@ pub enum ReportFormat {
 }
 
 impl ReportFormat {
+    pub const ALL: [ReportFormat; 4] = [Self::Text, Self::Blocks, Self::Code, Self::File];
+
+    /// The format named `text` as written in `jobs.toml` (`text`, `blocks`, `code`, `file`).
+    pub fn parse(text: &str) -> Option<ReportFormat> {
+        Self::ALL.into_iter().find(|f| f.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Text => "text",
@@ -79,6 +86,22 @@ impl ReportFormat {
 pub enum OnLost {
     Fail,
     Retry,
+}
+
+impl OnLost {
+    pub const ALL: [OnLost; 2] = [Self::Fail, Self::Retry];
+
+    /// `fail` or `retry`, as written in `jobs.toml`.
+    pub fn parse(text: &str) -> Option<OnLost> {
+        Self::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fail => "fail",
+            Self::Retry => "retry",
+        }
+    }
 }
 
 /// One `[[ns.slack]]` entry: the words after the namespace, compiled into a pattern.
@@ -122,6 +145,18 @@ pub enum Action {
 }
 
 impl Action {
+    pub const ALL: [Action; 4] = [
+        Self::ScheduleJob,
+        Self::CancelJob,
+        Self::ScheduleSuppression,
+        Self::CancelSuppression,
+    ];
+
+    /// The action named `text` as written in `jobs.toml` (`schedule_job`, …).
+    pub fn parse(text: &str) -> Option<Action> {
+        Self::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ScheduleJob => "schedule_job",
