@@ -67,7 +67,7 @@ pub enum ReportFormat {
 impl ReportFormat {
     pub const ALL: [ReportFormat; 4] = [Self::Text, Self::Blocks, Self::Code, Self::File];
 
-    /// The format named `text` as written in `jobs.toml` (`text`, `blocks`, `code`, `file`).
+    /// A format by its name in `jobs.toml`: `text`, `blocks`, `code` or `file`.
     pub fn parse(text: &str) -> Option<ReportFormat> {
         Self::ALL.into_iter().find(|f| f.as_str() == text)
     }
@@ -91,7 +91,7 @@ pub enum OnLost {
 impl OnLost {
     pub const ALL: [OnLost; 2] = [Self::Fail, Self::Retry];
 
-    /// `fail` or `retry`, as written in `jobs.toml`.
+    /// `fail` or `retry`, by its name in `jobs.toml`.
     pub fn parse(text: &str) -> Option<OnLost> {
         Self::ALL.into_iter().find(|o| o.as_str() == text)
     }
@@ -108,7 +108,7 @@ impl OnLost {
 #[derive(Debug, Clone)]
 pub struct SlackCommand {
     pub namespace: String,
-    /// The `command` text as written (`say hello [name]`).
+    /// The `command` text as written, with runs of spaces collapsed (`say hello [name]`).
     pub text: String,
     pub pattern: Vec<PatternWord>,
     pub help: String,
@@ -152,7 +152,7 @@ impl Action {
         Self::CancelSuppression,
     ];
 
-    /// The action named `text` as written in `jobs.toml` (`schedule_job`, …).
+    /// An action by its name in `jobs.toml`: `schedule_job`, `cancel_job`, …
     pub fn parse(text: &str) -> Option<Action> {
         Self::ALL.into_iter().find(|a| a.as_str() == text)
     }
