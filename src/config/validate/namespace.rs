@@ -96,11 +96,13 @@ fn check_channel(channel: &str) -> Result<(), String> {
     if is_id || is_name {
         return Ok(());
     }
-    let bare = channel.trim_start_matches('#').trim().to_lowercase();
-    let hint = if bare.is_empty() || bare.contains(char::is_whitespace) {
-        String::new()
-    } else {
+    // `tech` or `#Tech`: probably a name, written without `#` or in capitals.
+    let bare = channel.trim_start_matches('#').to_lowercase();
+    let looks_like_name = channel.starts_with('#') || !channel.contains(char::is_uppercase);
+    let hint = if looks_like_name && !bare.is_empty() && !bare.contains(char::is_whitespace) {
         format!(" (did you mean `#{bare}`?)")
+    } else {
+        String::new()
     };
     Err(format!(
         "default_channel `{channel}` is not a channel; write a channel id such as `C0123456789` \

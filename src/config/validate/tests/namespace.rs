@@ -42,6 +42,10 @@ fn default_channel() {
         "`example`: default_channel `tech` is not a channel; write a channel id such as \
          `C0123456789` or a name such as `#tech` (did you mean `#tech`?) (line 1)"
     );
+    let msg = error(&namespace_with("default_channel = \"#Tech\""));
+    assert!(msg.contains("(did you mean `#tech`?)"), "{msg}");
+    let msg = error(&namespace_with("default_channel = \"U0123\""));
+    assert!(!msg.contains("did you mean"), "{msg}");
     for bad in ["#Tech", "#", "", "U0123", "c0123", "#a b"] {
         let msg = error(&namespace_with(&format!("default_channel = \"{bad}\"")));
         assert!(
