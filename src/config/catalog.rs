@@ -65,6 +65,13 @@ pub enum ReportFormat {
 }
 
 impl ReportFormat {
+    pub const ALL: [ReportFormat; 4] = [Self::Text, Self::Blocks, Self::Code, Self::File];
+
+    /// A format by its name in `jobs.toml`: `text`, `blocks`, `code` or `file`.
+    pub fn parse(text: &str) -> Option<ReportFormat> {
+        Self::ALL.into_iter().find(|f| f.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Text => "text",
@@ -81,11 +88,27 @@ pub enum OnLost {
     Retry,
 }
 
+impl OnLost {
+    pub const ALL: [OnLost; 2] = [Self::Fail, Self::Retry];
+
+    /// `fail` or `retry`, by its name in `jobs.toml`.
+    pub fn parse(text: &str) -> Option<OnLost> {
+        Self::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fail => "fail",
+            Self::Retry => "retry",
+        }
+    }
+}
+
 /// One `[[ns.slack]]` entry: the words after the namespace, compiled into a pattern.
 #[derive(Debug, Clone)]
 pub struct SlackCommand {
     pub namespace: String,
-    /// The `command` text as written (`say hello [name]`).
+    /// The `command` text as written, with runs of spaces collapsed (`say hello [name]`).
     pub text: String,
     pub pattern: Vec<PatternWord>,
     pub help: String,
@@ -122,6 +145,18 @@ pub enum Action {
 }
 
 impl Action {
+    pub const ALL: [Action; 4] = [
+        Self::ScheduleJob,
+        Self::CancelJob,
+        Self::ScheduleSuppression,
+        Self::CancelSuppression,
+    ];
+
+    /// An action by its name in `jobs.toml`: `schedule_job`, `cancel_job`, …
+    pub fn parse(text: &str) -> Option<Action> {
+        Self::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ScheduleJob => "schedule_job",

@@ -5,12 +5,17 @@
 mod catalog;
 pub mod duration;
 mod load;
+mod raw;
 mod settings;
+mod suggest;
 pub mod template;
+mod validate;
 
 pub use catalog::{
     Action, Catalog, JobDef, Namespace, OnLost, PatternWord, ReportFormat, SlackCommand, Trigger,
 };
 pub use load::ConfigError;
 pub use settings::{Secret, SecretName, Settings, SettingsError, SyncMode};
+pub use suggest::closest;
 pub use template::Template;
+pub use validate::{RESERVED_NAMESPACES, RESERVED_PARAMS};

@@ -1,0 +1,80 @@
+//! `jobs.toml` as written: serde structs with `deny_unknown_fields`, before validation.
+//!
+//! Enumerated values (`report_format`, `action`, …) stay strings here so that validation can
+//! name the allowed values and suggest the nearest one. Tables of arrays and jobs keep their
+//! span so that validation errors can give a line.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// Namespace name → namespace, as written.
+pub(super) type RawCatalog = BTreeMap<String, Spanned<RawNamespace>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a namespace table such as `[example]`"
+)]
+pub(super) struct RawNamespace {
+    pub description: Option<String>,
+    #[serde(default)]
+    pub restricted: bool,
+    pub default_channel: Option<String>,
+    pub fabfile: Option<String>,
+    #[serde(default)]
+    pub pass_secrets: Vec<String>,
+    #[serde(default)]
+    pub jobs: BTreeMap<String, Spanned<RawJob>>,
+    #[serde(default)]
+    pub slack: Vec<Spanned<RawSlack>>,
+    #[serde(default)]
+    pub github: Vec<Spanned<RawTrigger>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a job table such as `[example.jobs.hello]`"
+)]
+pub(super) struct RawJob {
+    pub run_args_template: String,
+    pub report_stdout: Option<bool>,
+    pub report_success: Option<bool>,
+    pub report_format: Option<String>,
+    pub call_tech_support_on_error: Option<bool>,
+    pub suppress_empty: Option<bool>,
+    /// A duration string, `"none"`, or (leniently) an integer number of seconds.
+    pub timeout: Option<toml::Value>,
+    pub on_lost: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a slack command table such as `[[example.slack]]`"
+)]
+pub(super) struct RawSlack {
+    pub command: String,
+    pub help: String,
+    pub action: String,
+    pub job_type: String,
+    pub delay_seconds: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a github trigger table such as `[[example.github]]`"
+)]
+pub(super) struct RawTrigger {
+    pub event: String,
+    pub action: Option<String>,
+    pub merged: Option<bool>,
+    pub branch: Option<String>,
+    pub job_type: String,
+    pub delay_seconds: Option<i64>,
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+}

@@ -1,0 +1,176 @@
+//! One `[namespace]`: its name, channel, fabfile, secrets and working directory, then its jobs,
+//! Slack commands and GitHub triggers.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use toml::Spanned;
+
+use super::super::catalog::Namespace;
+use super::super::raw::RawNamespace;
+use super::super::suggest::closest;
+use super::super::{SecretName, Settings};
+use super::{RESERVED_NAMESPACES, Source, github, job, slack};
+
+pub(super) fn namespace(
+    name: String,
+    raw: Spanned<RawNamespace>,
+    src: &Source<'_>,
+    settings: &Settings,
+) -> Result<Namespace, String> {
+    let at = src.at(raw.span());
+    let raw = raw.into_inner();
+    check_name(&name).map_err(|e| format!("{e} {at}"))?;
+    if let Some(channel) = &raw.default_channel {
+        check_channel(channel).map_err(|e| format!("`{name}`: {e} {at}"))?;
+    }
+    if let Some(url) = &raw.fabfile {
+        check_fabfile(url).map_err(|e| format!("`{name}`: {e} {at}"))?;
+    }
+    let pass_secrets = secrets(&raw.pass_secrets).map_err(|e| format!("`{name}`: {e} {at}"))?;
+    let jobs = raw
+        .jobs
+        .into_iter()
+        .map(|(job_name, def)| Ok((job_name.clone(), job(&name, job_name, def, src, settings)?)))
+        .collect::<Result<BTreeMap<_, _>, String>>()?;
+    let slack = slack::commands(&name, raw.slack, &jobs, src)?;
+    let github = github::triggers(&name, raw.github, &jobs, src)?;
+    let (workdir, workdir_fixed) = workdir(&name, settings);
+    Ok(Namespace {
+        name,
+        description: raw.description,
+        restricted: raw.restricted,
+        default_channel: raw.default_channel,
+        fabfile: raw.fabfile,
+        pass_secrets,
+        workdir,
+        workdir_fixed,
+        jobs,
+        slack,
+        github,
+    })
+}
+
+/// `^[a-z0-9][a-z0-9-]{0,31}$`, and not a built-in command.
+fn check_name(name: &str) -> Result<(), String> {
+    let valid = |n: &str| {
+        let mut chars = n.chars();
+        matches!(chars.next(), Some('a'..='z' | '0'..='9'))
+            && n.len() <= 32
+            && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '-'))
+    };
+    if !valid(name) {
+        let hint = name.to_ascii_lowercase().replace('_', "-");
+        let hint = if valid(&hint) && !RESERVED_NAMESPACES.contains(&hint.as_str()) {
+            format!("; did you mean `{hint}`?")
+        } else {
+            String::new()
+        };
+        return Err(format!(
+            "namespace `{name}` is not a valid name; use up to 32 lowercase letters, digits and \
+             `-`, starting with a letter or digit{hint}"
+        ));
+    }
+    if RESERVED_NAMESPACES.contains(&name) {
+        return Err(format!(
+            "namespace `{name}` is reserved for the built-in `{name}` command; rename it"
+        ));
+    }
+    Ok(())
+}
+
+/// `default_channel`: a channel id (`C…`, `G…`) or `#name`.
+fn check_channel(channel: &str) -> Result<(), String> {
+    let is_id = channel.starts_with(['C', 'G'])
+        && channel.len() >= 3
+        && channel
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    let is_name = channel.strip_prefix('#').is_some_and(|name| {
+        !name.is_empty()
+            && !name
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_uppercase() || matches!(c, '#' | ','))
+    });
+    if is_id || is_name {
+        return Ok(());
+    }
+    // `tech` or `#Tech`: probably a name, written without `#` or in capitals.
+    let bare = channel.trim_start_matches('#').to_lowercase();
+    let looks_like_name = channel.starts_with('#') || !channel.contains(char::is_uppercase);
+    let hint = if looks_like_name && !bare.is_empty() && !bare.contains(char::is_whitespace) {
+        format!(" (did you mean `#{bare}`?)")
+    } else {
+        String::new()
+    };
+    Err(format!(
+        "default_channel `{channel}` is not a channel; write a channel id such as `C0123456789` \
+         or a name such as `#tech`{hint}"
+    ))
+}
+
+/// `fabfile`: an `https://` URL, or `http://` to a loopback host.
+fn check_fabfile(url: &str) -> Result<(), String> {
+    let fix = "use an `https://` URL (or `http://` to localhost)";
+    if url.contains(char::is_whitespace) {
+        return Err(format!("fabfile `{url}` contains spaces; {fix}"));
+    }
+    let (https, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        (None, None) => return Err(format!("fabfile `{url}` is not an http(s) URL; {fix}")),
+    };
+    let host = host(rest);
+    if host.is_empty() {
+        return Err(format!("fabfile `{url}` has no host; {fix}"));
+    }
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if !https && !loopback {
+        return Err(format!(
+            "fabfile `{url}` uses plain http to another host; {fix}"
+        ));
+    }
+    Ok(())
+}
+
+/// The host of the part of a URL after `scheme://`: no user, port, path, brackets.
+fn host(rest: &str) -> &str {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    }
+}
+
+/// `pass_secrets`: only ebmbot's own secrets, each once.
+fn secrets(names: &[String]) -> Result<Vec<SecretName>, String> {
+    let all = SecretName::ALL.map(SecretName::env_var);
+    let mut out = names
+        .iter()
+        .map(|name| {
+            SecretName::from_env_var(name).ok_or_else(|| {
+                let fix = match closest(name, all) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => format!("use only {}", all.map(|s| format!("`{s}`")).join(", ")),
+                };
+                format!("pass_secrets names `{name}`, which is not one of ebmbot's secrets; {fix}")
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// `WORKSPACE_DIR/<ns>` if it exists now (fixed), else `WRITEABLE_WORKSPACE_DIR/<ns>`.
+fn workdir(name: &str, settings: &Settings) -> (PathBuf, bool) {
+    let fixed = settings.workspace_dir.join(name);
+    if fixed.is_dir() {
+        (fixed, true)
+    } else {
+        (settings.writeable_workspace_dir.join(name), false)
+    }
+}
