@@ -28,6 +28,8 @@ pub enum TemplateError {
     Repeated { name: String },
     #[error("placeholder `{{{name}}}` is inside quotes; remove them, ebmbot quotes values")]
     InsideQuotes { name: String },
+    #[error("placeholder `{{{name}}}` follows `$`, which would make bash reinterpret the value; put a space or quote between them")]
+    AfterDollar { name: String },
 }
 
 impl Template {
@@ -66,6 +68,9 @@ impl Template {
                     }
                     if quote.is_some() {
                         return Err(TemplateError::InsideQuotes { name });
+                    }
+                    if literal.ends_with('$') && !escaped {
+                        return Err(TemplateError::AfterDollar { name });
                     }
                     if parts
                         .iter()
@@ -231,6 +236,7 @@ mod tests {
             Template::parse("echo `{a}`"),
             Err(InsideQuotes { .. })
         ));
+        assert!(matches!(Template::parse("echo ${a}"), Err(AfterDollar { .. })));
         assert!(Template::parse("echo \"x\" {a} 'y' \\' {b}").is_ok());
     }
 

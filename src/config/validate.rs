@@ -140,6 +140,10 @@ fn template_message(job_type: &str, err: &TemplateError) -> String {
             "placeholder `{{{name}}}` in `{job_type}` is inside quotes; remove them, ebmbot \
              quotes values"
         ),
+        TemplateError::AfterDollar { name } => format!(
+            "placeholder `{{{name}}}` in `{job_type}` follows `$`, which would make bash \
+             reinterpret the value; put a space between them"
+        ),
     }
 }
 

@@ -8,7 +8,6 @@
 //! [`Grammar::new`] (the matching rules are in `patterns.rs`).
 
 mod patterns;
-mod suggest;
 #[cfg(test)]
 mod tests;
 
@@ -237,7 +236,7 @@ impl Grammar {
             .get(&key)
             .ok_or_else(|| NotUnderstood::UnknownNamespace {
                 given: word.to_owned(),
-                suggestion: suggest::nearest(&key, self.namespaces.keys().map(String::as_str))
+                suggestion: crate::config::closest(&key, self.namespaces.keys().map(String::as_str))
                     .and_then(|key| self.namespaces.get(key))
                     .map(|ns| ns.name.clone()),
             })
