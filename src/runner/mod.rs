@@ -1,2 +1,30 @@
-//! Running jobs: the process (shell, quoting, process group, logs, timeout, cancellation) and
-//! the dispatcher loop that claims due jobs from the queue. Knows nothing of Slack or HTTP.
+//! Running jobs: one job's command as a process group, with its environment, live capped logs,
+//! timeout and cancellation; Linux process identity for recovery; fabfile fetching.
+//!
+//! Everything here is synchronous (std threads, no tokio) and knows nothing of Slack, HTTP
+//! frontends or the queue: the dispatcher claims a job, builds a [`JobSpec`] (command from
+//! `Template::render`, environment from [`job_env`], logs in [`log_dir`]) and calls [`spawn`],
+//! which returns at once and later sends exactly one [`Finished`] on the dispatcher's channel.
+//!
+//! - `process`: [`spawn`], [`JobHandle`] (pgid, cancel), [`Finished`].
+//! - `env`: [`job_env`], the variables a job gets and the secrets it does not.
+//! - `logs`: [`log_dir`] and the capped log writer.
+//! - [`proc`]: boot id, process start times, group members by environment, [`proc::stop_group`].
+//! - `fabfile`: [`fetch_fabfile`] for namespaces with a `fabfile` URL.
+
+mod env;
+mod fabfile;
+mod logs;
+pub mod proc;
+mod process;
+
+pub use env::job_env;
+pub use fabfile::{FabfileError, fetch_fabfile};
+pub use logs::{STDERR, STDOUT, log_dir};
+pub use process::{DRAIN, Finished, JobHandle, JobSpec, SpawnError, spawn};
+
+/// Installs ring as rustls's process-wide crypto provider (STACK.md pitfall 1). Call it first
+/// thing in `main`; calling it again, or after another provider was installed, does nothing.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,0 +1,277 @@
+//! One job as one process group (DESIGN §6, STYLE rule 10, after nextest's `unix.rs`).
+//!
+//! [`spawn`] starts `EBMBOT_SHELL -c <command>` in its own process group and returns at once.
+//! Threads do the rest: two copy stdout and stderr into the log files as they arrive, one waits
+//! for the shell, and a supervisor enforces the timeout, carries out cancellation and sends
+//! exactly one [`Finished`] per job. The job ends when the shell exits; what is left of its group
+//! is then stopped in the background, and the copiers get [`DRAIN`] to catch up, so grandchildren
+//! that keep a pipe open never hold the job up.
+
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Sender};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use super::logs::{CappedLog, STDERR, STDOUT, append_line, copy_output};
+use crate::queue::model::{JobId, Outcome};
+use supervisor::{Event, Supervisor};
+
+/// How long the output copiers get to finish after the job's main process has exited.
+pub const DRAIN: Duration = Duration::from_millis(200);
+
+/// Everything needed to run one job; the command is already rendered and quoted.
+pub struct JobSpec {
+    pub id: JobId,
+    pub job_type: String,
+    pub command: String,
+    pub shell: String,
+    pub workdir: PathBuf,
+    /// A fixed directory must exist; any other is created on demand.
+    pub workdir_fixed: bool,
+    /// Variables added to the inherited environment (they may hold passed secrets).
+    pub env: Vec<(String, String)>,
+    pub env_remove: Vec<String>,
+    pub log_dir: PathBuf,
+    /// Per stream.
+    pub max_log: u64,
+    pub timeout: Option<Duration>,
+    pub kill_grace: Duration,
+    /// Also copy the job's stdout and stderr to ours, live (`ebmbot run`).
+    pub tee: bool,
+}
+
+impl fmt::Debug for JobSpec {
+    /// Leaves out the values of `env`, which may be secrets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobSpec")
+            .field("id", &self.id)
+            .field("job_type", &self.job_type)
+            .field("command", &self.command)
+            .field("workdir", &self.workdir)
+            .field("env", &self.env.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .field("log_dir", &self.log_dir)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The one message sent for each job [`spawn`] accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    pub id: JobId,
+    pub outcome: Outcome,
+}
+
+/// Why [`spawn`] refused a job: its logs cannot be created, so there is nowhere to say more.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error("cannot create the log directory {}", path.display())]
+    LogDir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot create the log file {}", path.display())]
+    LogFile {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A job that [`spawn`] accepted. Dropping the handle leaves the job running.
+#[derive(Debug, Clone)]
+pub struct JobHandle {
+    id: JobId,
+    pgid: Option<i32>,
+    control: Option<Sender<Event>>,
+}
+
+impl JobHandle {
+    pub fn id(&self) -> JobId {
+        self.id
+    }
+
+    /// The job's process group (the shell's pid); `None` when it never started.
+    pub fn pgid(&self) -> Option<i32> {
+        self.pgid
+    }
+
+    /// Stops the job: SIGTERM to its group, SIGKILL after the kill grace; the outcome is
+    /// `Cancelled { by }`. Does nothing once the job has finished or if it never started.
+    pub fn cancel(&self, by: String) {
+        if let Some(control) = &self.control {
+            let _ = control.send(Event::Cancel(by));
+        }
+    }
+}
+
+/// Starts a job and returns at once; its [`Finished`] comes later through `done`.
+///
+/// `Err` only when the log directory or files cannot be created: then nothing ran and nothing is
+/// sent. Every other failure (workspace missing, shell not startable) is written to the stderr
+/// log and reported as `Outcome::Error` through `done`.
+pub fn spawn(spec: JobSpec, done: Sender<Finished>) -> Result<JobHandle, SpawnError> {
+    let (stdout_log, stderr_log) = create_logs(&spec.log_dir)?;
+    if let Err(detail) = prepare_workdir(&spec) {
+        return Ok(never_started(&spec, detail, &done));
+    }
+    let mut child = match command(&spec).spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            let detail = format!("cannot start the shell `{}`: {e}", spec.shell);
+            return Ok(never_started(&spec, detail, &done));
+        }
+    };
+    let Ok(pgid) = i32::try_from(child.id()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Ok(never_started(
+            &spec,
+            "the job's pid is out of range".into(),
+            &done,
+        ));
+    };
+
+    let (events_tx, events) = mpsc::channel();
+    let (drained_tx, drained) = mpsc::channel();
+    let supervisor = Supervisor {
+        id: spec.id,
+        pgid,
+        timeout: spec.timeout.map(|t| (t, Instant::now() + t)),
+        kill_grace: spec.kill_grace,
+        events,
+        drained,
+        done: done.clone(),
+        stderr_path: spec.log_dir.join(STDERR),
+    };
+    let tee_out = spec
+        .tee
+        .then(|| Box::new(io::stdout()) as Box<dyn Write + Send>);
+    let tee_err = spec
+        .tee
+        .then(|| Box::new(io::stderr()) as Box<dyn Write + Send>);
+    let copy_out = copier(child.stdout.take(), stdout_log, tee_out, &spec, &drained_tx);
+    let copy_err = copier(child.stderr.take(), stderr_log, tee_err, &spec, &drained_tx);
+    let started = start(&format!("job-{}-stdout", spec.id), copy_out)
+        .and_then(|()| start(&format!("job-{}-stderr", spec.id), copy_err))
+        .and_then(|()| {
+            start(
+                &format!("job-{}-wait", spec.id),
+                wait_for(child, &events_tx),
+            )
+        })
+        .and_then(|()| start(&format!("job-{}", spec.id), move || supervisor.run()));
+    if let Err(e) = started {
+        // The shell may already be running: stop its group and reap it before saying so.
+        let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(Pid::from_raw(pgid), None);
+        let detail = format!("cannot start a thread to run the job: {e}");
+        return Ok(never_started(&spec, detail, &done));
+    }
+    Ok(JobHandle {
+        id: spec.id,
+        pgid: Some(pgid),
+        control: Some(events_tx),
+    })
+}
+
+fn start(name: &str, f: impl FnOnce() + Send + 'static) -> io::Result<()> {
+    thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(f)
+        .map(drop)
+}
+
+fn wait_for(mut child: Child, events: &Sender<Event>) -> impl FnOnce() + Send + 'static {
+    let events = events.clone();
+    move || {
+        let _ = events.send(Event::Exited(child.wait()));
+    }
+}
+
+/// The body of a thread that copies one of the job's pipes into its log, and says when the pipe
+/// has closed (which a grandchild may put off for ever: nobody waits long for that).
+fn copier(
+    pipe: Option<impl Read + Send + 'static>,
+    log: File,
+    tee: Option<Box<dyn Write + Send>>,
+    spec: &JobSpec,
+    drained: &Sender<()>,
+) -> impl FnOnce() + Send + 'static {
+    let log = CappedLog::new(log, spec.max_log);
+    let drained = drained.clone();
+    move || {
+        if let Some(pipe) = pipe {
+            copy_output(pipe, log, tee);
+        }
+        let _ = drained.send(());
+    }
+}
+
+fn create_logs(dir: &Path) -> Result<(File, File), SpawnError> {
+    fs::create_dir_all(dir).map_err(|source| SpawnError::LogDir {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let create = |name: &str| {
+        let path = dir.join(name);
+        File::create(&path).map_err(|source| SpawnError::LogFile { path, source })
+    };
+    Ok((create(STDOUT)?, create(STDERR)?))
+}
+
+fn prepare_workdir(spec: &JobSpec) -> Result<(), String> {
+    let dir = &spec.workdir;
+    if dir.is_dir() {
+        Ok(())
+    } else if spec.workdir_fixed {
+        Err(format!("workspace directory {} is missing", dir.display()))
+    } else {
+        fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create workspace directory {}: {e}", dir.display()))
+    }
+}
+
+fn command(spec: &JobSpec) -> Command {
+    let mut cmd = Command::new(&spec.shell);
+    cmd.arg("-c")
+        .arg(&spec.command)
+        .current_dir(&spec.workdir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    for key in &spec.env_remove {
+        cmd.env_remove(key);
+    }
+    cmd.envs(spec.env.iter().map(|(k, v)| (k, v)));
+    cmd
+}
+
+/// Reports a job that never got a process: the reason goes to its stderr log and to `done`.
+fn never_started(spec: &JobSpec, detail: String, done: &Sender<Finished>) -> JobHandle {
+    append_line(&spec.log_dir.join(STDERR), &detail);
+    let outcome = Outcome::Error { detail };
+    let _ = done.send(Finished {
+        id: spec.id,
+        outcome,
+    });
+    JobHandle {
+        id: spec.id,
+        pgid: None,
+        control: None,
+    }
+}
+
+mod supervisor;
+#[cfg(test)]
+pub(super) mod tests;
