@@ -37,10 +37,7 @@ fn last_mention_end(line: &str, bot_user_id: &str) -> Option<usize> {
     while let Some(found) = line.get(from..).and_then(|rest| rest.find("<@")) {
         let id_start = from + found + "<@".len();
         from = id_start;
-        let Some(after_id) = line
-            .get(id_start..)
-            .and_then(|rest| rest.strip_prefix(bot_user_id))
-        else {
+        let Some(after_id) = line.get(id_start..).and_then(|rest| rest.strip_prefix(bot_user_id)) else {
             continue;
         };
         let close = if after_id.starts_with('>') {
@@ -61,10 +58,7 @@ fn last_mention_end(line: &str, bot_user_id: &str) -> Option<usize> {
 
 /// Trims, drops trailing dots (and the spaces between them) and collapses whitespace.
 fn collapse(text: &str) -> String {
-    text.trim_end_matches(|c: char| c == '.' || c.is_whitespace())
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    text.trim_end_matches(|c: char| c == '.' || c.is_whitespace()).split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Replaces link, mail and channel markup with what it stands for; leaves other markup.
@@ -102,8 +96,8 @@ fn push_unmarked(out: &mut String, inner: &str) {
         Some((target, label)) => (target, Some(label)),
         None => (inner, None),
     };
-    let is_web = strip_prefix_ignore_case(target, "https://").is_some()
-        || strip_prefix_ignore_case(target, "http://").is_some();
+    let is_web =
+        strip_prefix_ignore_case(target, "https://").is_some() || strip_prefix_ignore_case(target, "http://").is_some();
     if is_web {
         // The whole URL, scheme included (issue 3: `<http://x|label>` → `http://x`).
         out.push_str(target);
@@ -123,11 +117,7 @@ fn push_unmarked(out: &mut String, inner: &str) {
 
 fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     let head = text.get(..prefix.len())?;
-    if head.eq_ignore_ascii_case(prefix) {
-        text.get(prefix.len()..)
-    } else {
-        None
-    }
+    if head.eq_ignore_ascii_case(prefix) { text.get(prefix.len()..) } else { None }
 }
 
 /// Decodes `&lt;`, `&gt;` and `&amp;` in one pass, so `&amp;lt;` becomes `&lt;`.

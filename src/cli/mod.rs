@@ -19,7 +19,7 @@ use params::For;
 
 use crate::clock::{Clock, SystemClock};
 use crate::commands::{self, CommandError, Context};
-use crate::config::settings::Overrides;
+use crate::config::Overrides;
 use crate::config::{Catalog, Settings, duration};
 use crate::queue::model::{JobId, Origin};
 use crate::queue::{Options, Queue};
@@ -28,10 +28,13 @@ use crate::queue::{Options, Queue};
 pub fn run(mut cli: Cli) -> ExitCode {
     // Flags given among a job's params (`schedule ns job --name x --json`) count too.
     let mut flags = None;
-    if let Command::Schedule(a) | Command::Run(a) = &mut cli.command {
-        let kind = if matches!(cli.command, Command::Schedule(_)) { For::Schedule } else { For::Run };
-        let Command::Schedule(a) | Command::Run(a) = &mut cli.command else { unreachable!() };
-        match params::parse(std::mem::take(&mut a.rest), kind) {
+    let job_words = match &mut cli.command {
+        Command::Schedule(a) => Some((std::mem::take(&mut a.rest), For::Schedule)),
+        Command::Run(a) => Some((std::mem::take(&mut a.rest), For::Run)),
+        _ => None,
+    };
+    if let Some((words, kind)) = job_words {
+        match params::parse(words, kind) {
             Ok(f) => {
                 cli.json |= f.json;
                 cli.config = f.config.clone().or(cli.config.take());
@@ -107,7 +110,11 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
     // Commands that only read the queue work with a broken or missing jobs.toml.
     let needs_catalog = !matches!(
         cli.command,
-        Command::Config(_) | Command::Logs { .. } | Command::Queue(QueueCommand::Prune { .. }) | Command::Status | Command::Cancel { id: Some(_), .. }
+        Command::Config(_)
+            | Command::Logs { .. }
+            | Command::Queue(QueueCommand::Prune { .. })
+            | Command::Status
+            | Command::Cancel { id: Some(_), .. }
     );
     let catalog = match Catalog::load(&settings.config, &settings) {
         Ok(catalog) => catalog,
@@ -125,13 +132,15 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
             let mut queue = env.queue()?;
             let ctx = env.ctx(&clock);
             let wait = env.settings.kill_grace + Duration::from_secs(5);
-            let r = commands::cancel::CancelId { id: JobId(id), by: format!("terminal:{by}"), wait }.execute(&ctx, &mut queue)?;
+            let r = commands::cancel::CancelId { id: JobId(id), by: format!("terminal:{by}"), wait }
+                .execute(&ctx, &mut queue)?;
             env.print(&r, || render::cancelled_job(&r))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Cancel { namespace: Some(namespace), job: Some(job), .. } => {
             let mut queue = env.queue()?;
-            let r = commands::cancel::CancelType { namespace, job, by: format!("terminal:{by}") }.execute(&env.ctx(&clock), &mut queue)?;
+            let r = commands::cancel::CancelType { namespace, job, by: format!("terminal:{by}") }
+                .execute(&env.ctx(&clock), &mut queue)?;
             env.print(&r, || render::cancelled_type(&r))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -143,7 +152,8 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
         .into()),
         Command::Suppress { namespace, job, from, until } => {
             let mut queue = env.queue()?;
-            let r = commands::suppress::Suppress { namespace, job, from, until }.execute(&env.ctx(&clock), &mut queue)?;
+            let r =
+                commands::suppress::Suppress { namespace, job, from, until }.execute(&env.ctx(&clock), &mut queue)?;
             env.print(&r, || render::suppressed(&r))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -194,10 +204,14 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
         }
         Command::Say { words } => {
             let mut queue = env.queue()?;
-            let r = commands::say::Say { text: words.join(" "), origin: Origin::Terminal { user: by, notify: None }, trusted: true }
-                .execute(&env.ctx(&clock), &mut queue)?;
+            let r = commands::say::Say {
+                text: words.join(" "),
+                origin: Origin::Terminal { user: by, notify: None },
+                trusted: true,
+            }
+            .execute(&env.ctx(&clock), &mut queue)?;
             env.print(&r, || r.text.clone())?;
-            Ok(if r.understood { ExitCode::SUCCESS } else { ExitCode::from(2) })
+            Ok(if r.understood && !r.bad_input { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }
         Command::Bot | Command::Web { .. } | Command::Serve { .. } => Err(CommandError::Failed(
             "the Slack bot and the web server are not built yet; use `ebmbot dispatch` to run jobs".to_owned(),
@@ -246,7 +260,9 @@ fn schedule(env: &Env, clock: &dyn Clock, a: JobArgs, mut f: params::JobFlags, b
     let r = commands::schedule::Schedule { namespace: a.namespace, job: a.job, args: f.params, delay, origin }
         .execute(&env.ctx(clock), &mut queue)?;
     if !r.dispatcher_alive {
-        eprintln!("warning: no dispatcher has been seen in the last 60 s; start one with `ebmbot dispatch` (or cron `ebmbot dispatch --once`)");
+        eprintln!(
+            "warning: no dispatcher has been seen in the last 60 s; start one with `ebmbot dispatch` (or cron `ebmbot dispatch --once`)"
+        );
     }
     env.print(&r, || render::scheduled(&r))?;
     Ok(ExitCode::SUCCESS)
@@ -291,7 +307,14 @@ fn dispatch(env: &Env, clock: &dyn Clock, once: bool) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-fn logs(env: &Env, id: JobId, stderr: bool, head: Option<usize>, tail: Option<usize>, follow: bool) -> anyhow::Result<ExitCode> {
+fn logs(
+    env: &Env,
+    id: JobId,
+    stderr: bool,
+    head: Option<usize>,
+    tail: Option<usize>,
+    follow: bool,
+) -> anyhow::Result<ExitCode> {
     use commands::logs::{Logs, Part, Stream};
     let stream = if stderr { Stream::Stderr } else { Stream::Stdout };
     let queue = env.queue()?;
@@ -333,6 +356,7 @@ pub fn init_tracing(verbose: u8) {
         1 => "info,ebmbot=debug",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }

@@ -85,7 +85,8 @@ mod tests {
 
     #[test]
     fn params_and_flags() {
-        let f = parse(words(&["--name", "Bob", "--greeting=hi there", "--delay", "5m", "--json"]), For::Schedule).unwrap();
+        let f =
+            parse(words(&["--name", "Bob", "--greeting=hi there", "--delay", "5m", "--json"]), For::Schedule).unwrap();
         assert_eq!(f.params, vec![("name".into(), "Bob".into()), ("greeting".into(), "hi there".into())]);
         assert_eq!(f.delay.as_deref(), Some("5m"));
         assert!(f.json);
@@ -100,7 +101,10 @@ mod tests {
     fn bad_words() {
         assert!(matches!(parse(words(&["Bob"]), For::Schedule), Err(CommandError::NotAParam { .. })));
         assert!(matches!(parse(words(&["--name"]), For::Schedule), Err(CommandError::MissingValue { .. })));
-        assert!(matches!(parse(words(&["--a", "1", "--a", "2"]), For::Schedule), Err(CommandError::RepeatedParam { .. })));
+        assert!(matches!(
+            parse(words(&["--a", "1", "--a", "2"]), For::Schedule),
+            Err(CommandError::RepeatedParam { .. })
+        ));
         assert!(parse(words(&["--force"]), For::Schedule).is_err());
         assert!(parse(words(&["--delay", "5"]), For::Run).is_err());
     }

@@ -14,7 +14,7 @@ use crate::queue::model::{Job, JobState, rfc3339};
 
 fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_header(header.to_vec());
+    t.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_header(header.to_vec());
     t
 }
 
@@ -30,7 +30,11 @@ fn args(job: &Job) -> String {
 
 fn short(text: &str, max: usize) -> String {
     let one_line = text.replace('\n', "⏎");
-    if one_line.chars().count() <= max { one_line } else { format!("{}…", one_line.chars().take(max).collect::<String>()) }
+    if one_line.chars().count() <= max {
+        one_line
+    } else {
+        format!("{}…", one_line.chars().take(max).collect::<String>())
+    }
 }
 
 /// What happened to a job, in a few words: "succeeded", "failed (exit 3)", "timed out after 1s".
@@ -139,7 +143,13 @@ pub fn status(r: &StatusReport) -> String {
         let mut t = table(&["dispatcher", "kind", "host", "pid", "last heartbeat"]);
         for d in &r.dispatchers {
             let age = format!("{}s ago{}", d.heartbeat_age_seconds, if d.stale { " (stale)" } else { "" });
-            t.add_row(vec![d.dispatcher.id.0.to_string(), d.dispatcher.kind.clone(), d.dispatcher.host.clone(), d.dispatcher.pid.to_string(), age]);
+            t.add_row(vec![
+                d.dispatcher.id.0.to_string(),
+                d.dispatcher.kind.clone(),
+                d.dispatcher.host.clone(),
+                d.dispatcher.pid.to_string(),
+                age,
+            ]);
         }
         out.push(t.to_string());
     }

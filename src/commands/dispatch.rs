@@ -11,7 +11,13 @@ pub struct Dispatch {
 }
 
 impl Dispatch {
-    pub fn execute(self, ctx: &Context<'_>, queue: Queue, reporter: &dyn Reporter, control: &Control) -> Result<Summary> {
+    pub fn execute(
+        self,
+        ctx: &Context<'_>,
+        queue: Queue,
+        reporter: &dyn Reporter,
+        control: &Control,
+    ) -> Result<Summary> {
         let kind = if self.once { "dispatch --once" } else { "dispatch" };
         let dispatcher = Dispatcher::new(queue, ctx.catalog.clone(), ctx.settings, ctx.clock, reporter, kind)?;
         let mode = if self.once { Mode::Once } else { Mode::Forever };

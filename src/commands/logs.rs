@@ -108,14 +108,14 @@ pub fn follow(queue: &Queue, id: JobId, stream: Stream, out: &mut dyn Write) -> 
     let mut file: Option<File> = None;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        if file.is_none() {
-            if let Some(dir) = &job.log_dir {
-                let path = Path::new(dir).join(stream.file_name());
-                match File::open(&path) {
-                    Ok(f) => file = Some(f),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && !job.state.is_finished() => {}
-                    Err(source) => return Err(CommandError::Io { what: "cannot read the log", path, source }),
-                }
+        if file.is_none()
+            && let Some(dir) = &job.log_dir
+        {
+            let path = Path::new(dir).join(stream.file_name());
+            match File::open(&path) {
+                Ok(f) => file = Some(f),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !job.state.is_finished() => {}
+                Err(source) => return Err(CommandError::Io { what: "cannot read the log", path, source }),
             }
         }
         if let Some(f) = file.as_mut() {

@@ -21,8 +21,8 @@ use std::path::PathBuf;
 
 use crate::clock::Clock;
 use crate::config::{Catalog, Settings};
+use crate::queue::QueueError;
 use crate::queue::model::{JobId, JobState};
-use crate::queue::{Queue, QueueError};
 
 /// What every command may use. Built once by the frontend.
 pub struct Context<'a> {
@@ -114,11 +114,7 @@ fn flags(list: &[String]) -> String {
 }
 
 fn expected_params(expected: &[String]) -> String {
-    if expected.is_empty() {
-        "; it takes no params".to_owned()
-    } else {
-        format!("; it takes {}", names(expected))
-    }
+    if expected.is_empty() { "; it takes no params".to_owned() } else { format!("; it takes {}", names(expected)) }
 }
 
 pub type Result<T, E = CommandError> = std::result::Result<T, E>;

@@ -26,7 +26,7 @@ pub struct Run {
 #[derive(Debug, Clone)]
 pub enum RunOutcome {
     /// The job ran (whatever its outcome).
-    Ran(Job),
+    Ran(Box<Job>),
     /// Stopped by a signal before the job could start.
     StoppedWaiting,
 }
@@ -104,7 +104,7 @@ fn run(
             return finish(ctx, queue, &job, &Outcome::Error { detail: e.to_string() });
         }
     };
-    queue.set_process(job.id, &log_dir, Some(handle.pgid()))?;
+    queue.set_process(job.id, &log_dir, handle.pgid())?;
 
     let mut stops_seen = 0;
     let mut last_heartbeat = Instant::now();
@@ -121,8 +121,9 @@ fn run(
         if stops > stops_seen {
             if stops_seen == 0 {
                 handle.cancel(by.to_owned());
-            } else {
-                handle.kill_now();
+            } else if let Some(pgid) = handle.pgid() {
+                // A second signal: no grace.
+                let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), nix::sys::signal::Signal::SIGKILL);
             }
             stops_seen = stops;
         }
@@ -143,5 +144,6 @@ fn run(
 
 fn finish(ctx: &Context<'_>, queue: &mut Queue, job: &Job, outcome: &Outcome) -> Result<RunOutcome> {
     let job = queue.finish(job.id, outcome, ctx.clock.now())?.map_or_else(|| queue.job(job.id), |j| Ok(Some(j)))?;
-    job.map(RunOutcome::Ran).ok_or_else(|| CommandError::Failed("the job vanished from the queue".to_owned()))
+    job.map(|j| RunOutcome::Ran(Box::new(j)))
+        .ok_or_else(|| CommandError::Failed("the job vanished from the queue".to_owned()))
 }

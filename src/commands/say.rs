@@ -56,7 +56,9 @@ impl Say {
     pub fn execute_with(self, grammar: &Grammar, ctx: &Context<'_>, queue: &mut Queue) -> Result<Reply> {
         let parsed = grammar.parse(&self.text);
         match self.answer(parsed, ctx, queue) {
-            Err(e) if e.is_bad_input() => Ok(Reply { text: sentence(&e.to_string()), understood: true, bad_input: true, ..Reply::default() }),
+            Err(e) if e.is_bad_input() => {
+                Ok(Reply { text: sentence(&e.to_string()), understood: true, bad_input: true, ..Reply::default() })
+            }
             other => other,
         }
     }
@@ -105,22 +107,34 @@ impl Say {
                     (None, true) => format!("The {} of job {id} is empty.", stream.file_name()),
                     (None, false) => format!("```{}```", text.text.trim_end()),
                 };
-                Ok(Reply::text(format!("{} of job {id} (`{}`, {}):\n{body}", stream.file_name(), job.job_type(), job.state)))
+                Ok(Reply::text(format!(
+                    "{} of job {id} (`{}`, {}):\n{body}",
+                    stream.file_name(),
+                    job.job_type(),
+                    job.state
+                )))
             }
-            Parsed::Configured { namespace, command_index, args } => self.configured(ctx, queue, &namespace, command_index, args),
+            Parsed::Configured { namespace, command_index, args } => {
+                self.configured(ctx, queue, &namespace, command_index, args)
+            }
             Parsed::NotUnderstood { reason } => {
                 let why = match reason {
                     NotUnderstood::Empty => "I didn't get a command.".to_owned(),
                     NotUnderstood::UnknownNamespace { given, suggestion: Some(s) } => {
                         format!("I don't know `{}`; did you mean `{s}`?", shorten(&given, 40))
                     }
-                    NotUnderstood::UnknownNamespace { given, suggestion: None } => format!("I don't know `{}`.", shorten(&given, 40)),
+                    NotUnderstood::UnknownNamespace { given, suggestion: None } => {
+                        format!("I don't know `{}`.", shorten(&given, 40))
+                    }
                     NotUnderstood::UnknownCommand { namespace } => {
                         format!("I don't know that `{namespace}` command; `{username} {namespace} help` lists them.")
                     }
                     NotUnderstood::Malformed { builtin } => format!("Usage: `{}`.", builtin.usage()),
                 };
-                Ok(Reply { text: format!("Sorry, I didn't understand that. {why}\n\n{}", help(ctx, username)), ..Reply::default() })
+                Ok(Reply {
+                    text: format!("Sorry, I didn't understand that. {why}\n\n{}", help(ctx, username)),
+                    ..Reply::default()
+                })
             }
         }
     }
@@ -135,7 +149,8 @@ impl Say {
     ) -> Result<Reply> {
         let ns = resolve::namespace(ctx.catalog, namespace)?;
         self.check_access(ctx, namespace)?;
-        let cmd = ns.slack.get(index).ok_or_else(|| CommandError::Failed(format!("no command {index} in `{namespace}`")))?;
+        let cmd =
+            ns.slack.get(index).ok_or_else(|| CommandError::Failed(format!("no command {index} in `{namespace}`")))?;
         let job_type = format!("{namespace}_{}", cmd.job);
         let tz = &ctx.settings.timezone;
         let mut reply = match cmd.action {
@@ -149,7 +164,10 @@ impl Say {
                 }
                 .execute(ctx, queue)?;
                 let mut text = if r.merged {
-                    format!("An identical `{job_type}` job is already queued (job {}); you will hear its result too.", r.id)
+                    format!(
+                        "An identical `{job_type}` job is already queued (job {}); you will hear its result too.",
+                        r.id
+                    )
                 } else if cmd.delay.is_zero() {
                     format!("Job {} (`{job_type}`) is queued.", r.id)
                 } else {
@@ -165,7 +183,8 @@ impl Say {
             }
             Action::CancelJob => {
                 let by = self.origin.requested_by();
-                let r = cancel::CancelType { namespace: namespace.to_owned(), job: cmd.job.clone(), by }.execute(ctx, queue)?;
+                let r = cancel::CancelType { namespace: namespace.to_owned(), job: cmd.job.clone(), by }
+                    .execute(ctx, queue)?;
                 let mut text = format!("Cancelled {} pending `{job_type}` job(s).", r.cancelled.len());
                 if let Some(id) = r.running {
                     text.push_str(&format!(" Job {id} is running; stop it with `cancel job id {id}`."));
@@ -175,11 +194,13 @@ impl Say {
             Action::ScheduleSuppression => {
                 let from = args.remove("start_at");
                 let until = args.remove("end_at").unwrap_or_default();
-                let r = suppress::Suppress { namespace: namespace.to_owned(), job: cmd.job.clone(), from, until }.execute(ctx, queue)?;
+                let r = suppress::Suppress { namespace: namespace.to_owned(), job: cmd.job.clone(), from, until }
+                    .execute(ctx, queue)?;
                 Reply::text(format!("`{job_type}` is suppressed from {} until {}.", when(r.start, tz), when(r.end, tz)))
             }
             Action::CancelSuppression => {
-                let r = suppress::Unsuppress { namespace: namespace.to_owned(), job: cmd.job.clone() }.execute(ctx, queue)?;
+                let r = suppress::Unsuppress { namespace: namespace.to_owned(), job: cmd.job.clone() }
+                    .execute(ctx, queue)?;
                 Reply::text(format!("Removed {} suppression window(s) of `{job_type}`.", r.removed))
             }
         };
@@ -255,7 +276,13 @@ fn status_text(r: &StatusReport, ctx: &Context<'_>, trusted: bool) -> String {
     if !r.pending.is_empty() {
         out.push_str("Scheduled jobs:\n");
         for job in &r.pending {
-            out.push_str(&format!("• [{}] `{}`{}, starting after {}\n", job.id, job.job_type(), args(job), when(job.start_after, tz)));
+            out.push_str(&format!(
+                "• [{}] `{}`{}, starting after {}\n",
+                job.id,
+                job.job_type(),
+                args(job),
+                when(job.start_after, tz)
+            ));
         }
     }
     if !r.suppressions.is_empty() {
@@ -269,7 +296,7 @@ fn status_text(r: &StatusReport, ctx: &Context<'_>, trusted: bool) -> String {
 
 /// A time for people: `2026-03-01 14:05:00 UTC`, in the configured time zone.
 pub fn when(ts: Timestamp, tz: &jiff::tz::TimeZone) -> String {
-    ts.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M:%S %Z").to_string()
+    ts.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%d %H:%M:%S %Z").to_string()
 }
 
 /// Capitalises an error message into a sentence for a chat reply.

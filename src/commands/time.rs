@@ -28,9 +28,9 @@ pub fn parse_time(text: &str, now: Timestamp, tz: &TimeZone) -> Result<Timestamp
         return Ok(crate::queue::add_duration(now, d));
     }
     if let Some((h, m)) = clock_time(s) {
-        let today = now.to_zoned(tz.clone()).date();
+        let today = now.to_zoned_datetime(tz.clone()).date();
         let dt = today.at(h, m, 0, 0);
-        return dt.to_zoned(tz.clone()).map(|z| z.timestamp()).map_err(|_| err());
+        return dt.to_zoned_datetime(tz.clone()).map(|z| z.timestamp()).map_err(|_| err());
     }
     s.parse::<Timestamp>().map_err(|_| err())
 }

@@ -145,12 +145,8 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 4] = [
-        Self::ScheduleJob,
-        Self::CancelJob,
-        Self::ScheduleSuppression,
-        Self::CancelSuppression,
-    ];
+    pub const ALL: [Action; 4] =
+        [Self::ScheduleJob, Self::CancelJob, Self::ScheduleSuppression, Self::CancelSuppression];
 
     /// An action by its name in `jobs.toml`: `schedule_job`, `cancel_job`, …
     pub fn parse(text: &str) -> Option<Action> {
@@ -188,11 +184,7 @@ impl Catalog {
     }
 
     /// Parses and validates TOML text as if it were read from `path` (used by tests).
-    pub fn from_str(
-        text: &str,
-        path: &Path,
-        settings: &Settings,
-    ) -> Result<Catalog, super::ConfigError> {
+    pub fn from_str(text: &str, path: &Path, settings: &Settings) -> Result<Catalog, super::ConfigError> {
         super::load::parse(text, path, settings)
     }
 

@@ -17,11 +17,7 @@ const SIZE_FORM: &str = "an integer with a unit KB, MB, GB (powers of 1000) or K
 
 /// Parses `1h30m`, `90s`, `250ms`, `2d`, or a bare integer of seconds.
 pub fn parse(text: &str) -> Result<Duration, ParseError> {
-    let err = || ParseError {
-        text: text.to_owned(),
-        what: "duration",
-        expected: DURATION_FORM,
-    };
+    let err = || ParseError { text: text.to_owned(), what: "duration", expected: DURATION_FORM };
     let s = text.trim();
     if s.is_empty() {
         return Err(err());
@@ -49,9 +45,7 @@ pub fn parse(text: &str) -> Result<Duration, ParseError> {
         };
         rest = &rest[unit_len..];
         let ms = n.checked_mul(ms_per_unit).ok_or_else(err)?;
-        total = total
-            .checked_add(Duration::from_millis(ms))
-            .ok_or_else(err)?;
+        total = total.checked_add(Duration::from_millis(ms)).ok_or_else(err)?;
     }
     Ok(total)
 }
@@ -63,13 +57,7 @@ pub fn format(d: Duration) -> String {
         return "0s".to_owned();
     }
     let mut out = String::new();
-    for (unit, size) in [
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ] {
+    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
         if ms >= size {
             out.push_str(&format!("{}{unit}", ms / size));
             ms %= size;
@@ -80,11 +68,7 @@ pub fn format(d: Duration) -> String {
 
 /// Parses `100MB`, `26MB`, `5MiB`, or a bare number of bytes.
 pub fn parse_size(text: &str) -> Result<u64, ParseError> {
-    let err = || ParseError {
-        text: text.to_owned(),
-        what: "size",
-        expected: SIZE_FORM,
-    };
+    let err = || ParseError { text: text.to_owned(), what: "size", expected: SIZE_FORM };
     let s = text.trim();
     let digits = s.bytes().take_while(u8::is_ascii_digit).count();
     if digits == 0 {
@@ -114,15 +98,7 @@ mod tests {
         assert_eq!(parse("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse("2d").unwrap(), Duration::from_secs(172_800));
-        for bad in [
-            "",
-            "-1",
-            "1.5h",
-            "h",
-            "1x",
-            "1h 30m",
-            "99999999999999999999d",
-        ] {
+        for bad in ["", "-1", "1.5h", "h", "1x", "1h 30m", "99999999999999999999d"] {
             assert!(parse(bad).is_err(), "{bad}");
         }
         assert_eq!(format(Duration::from_secs(5400)), "1h30m");

@@ -32,30 +32,19 @@ pub enum ConfigError {
 pub(super) fn load(path: &Path, settings: &Settings) -> Result<Catalog, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
-            ConfigError::Missing {
-                path: path.to_owned(),
-            }
+            ConfigError::Missing { path: path.to_owned() }
         } else {
-            ConfigError::Read {
-                path: path.to_owned(),
-                source,
-            }
+            ConfigError::Read { path: path.to_owned(), source }
         }
     })?;
     parse(&text, path, settings)
 }
 
 pub(super) fn parse(text: &str, path: &Path, settings: &Settings) -> Result<Catalog, ConfigError> {
-    let invalid = |message: String| ConfigError::Invalid {
-        path: path.to_owned(),
-        message: message.replace('\n', " "),
-    };
+    let invalid = |message: String| ConfigError::Invalid { path: path.to_owned(), message: message.replace('\n', " ") };
     let raw: RawCatalog = toml::from_str(text).map_err(|e| invalid(describe(text, &e)))?;
     let namespaces = validate::catalog(raw, text, settings).map_err(invalid)?;
-    Ok(Catalog {
-        path: std::path::absolute(path).unwrap_or_else(|_| path.to_owned()),
-        namespaces,
-    })
+    Ok(Catalog { path: std::path::absolute(path).unwrap_or_else(|_| path.to_owned()), namespaces })
 }
 
 /// 1-based line and column (in characters) of byte `offset` of `text`.
@@ -85,9 +74,8 @@ fn describe(text: &str, err: &toml::de::Error) -> String {
         // serde: "unknown field `x`, expected one of `a`, `b`" (or "expected `a` or `b`").
         let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
         let (unknown, valid) = quoted.split_first().unwrap_or((&"", &[]));
-        let table = path.as_deref().map_or(String::new(), |p| {
-            format!("{}: ", render_path(&p[..p.len().saturating_sub(1)]))
-        });
+        let table =
+            path.as_deref().map_or(String::new(), |p| format!("{}: ", render_path(&p[..p.len().saturating_sub(1)])));
         let fix = match closest(unknown, valid.iter().copied()) {
             Some(near) => format!("did you mean `{near}`?"),
             None if valid.is_empty() => "remove it".to_owned(),
@@ -95,13 +83,8 @@ fn describe(text: &str, err: &toml::de::Error) -> String {
         };
         return format!("{table}unknown key `{unknown}`; {fix} {at}");
     }
-    if let Some(field) = message
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.strip_suffix('`'))
-    {
-        let table = path
-            .as_deref()
-            .map_or(String::new(), |p| format!("{}: ", render_path(p)));
+    if let Some(field) = message.strip_prefix("missing field `").and_then(|rest| rest.strip_suffix('`')) {
+        let table = path.as_deref().map_or(String::new(), |p| format!("{}: ", render_path(p)));
         return format!("{table}missing `{field}`; add {} {at}", example_line(field));
     }
     if message == "duplicate key" {
@@ -129,11 +112,7 @@ fn example_line(field: &str) -> String {
 }
 
 fn backticked(names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,10 +135,7 @@ fn error_path(text: &str, span: &Range<usize>) -> Option<Vec<Segment>> {
 fn find_in_table(table: &DeTable<'_>, span: &Range<usize>, path: &mut Vec<Segment>) -> bool {
     for (key, value) in table {
         path.push(Segment::Key(key.get_ref().to_string()));
-        if find_in_value(value.get_ref(), span, path)
-            || key.span() == *span
-            || value.span() == *span
-        {
+        if find_in_value(value.get_ref(), span, path) || key.span() == *span || value.span() == *span {
             return true;
         }
         path.pop();

@@ -11,11 +11,9 @@ mod suggest;
 pub mod template;
 mod validate;
 
-pub use catalog::{
-    Action, Catalog, JobDef, Namespace, OnLost, PatternWord, ReportFormat, SlackCommand, Trigger,
-};
+pub use catalog::{Action, Catalog, JobDef, Namespace, OnLost, PatternWord, ReportFormat, SlackCommand, Trigger};
 pub use load::ConfigError;
-pub use settings::{Secret, SecretName, Settings, SettingsError, SyncMode};
+pub use settings::{Overrides, Secret, SecretName, Settings, SettingsError, SyncMode};
 pub use suggest::closest;
 pub use template::Template;
 pub use validate::{RESERVED_NAMESPACES, RESERVED_PARAMS};

@@ -13,10 +13,7 @@ use toml::Spanned;
 pub(super) type RawCatalog = BTreeMap<String, Spanned<RawNamespace>>;
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a namespace table such as `[example]`"
-)]
+#[serde(deny_unknown_fields, expecting = "a namespace table such as `[example]`")]
 pub(super) struct RawNamespace {
     pub description: Option<String>,
     #[serde(default)]
@@ -34,10 +31,7 @@ pub(super) struct RawNamespace {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a job table such as `[example.jobs.hello]`"
-)]
+#[serde(deny_unknown_fields, expecting = "a job table such as `[example.jobs.hello]`")]
 pub(super) struct RawJob {
     pub run_args_template: String,
     pub report_stdout: Option<bool>,
@@ -51,10 +45,7 @@ pub(super) struct RawJob {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a slack command table such as `[[example.slack]]`"
-)]
+#[serde(deny_unknown_fields, expecting = "a slack command table such as `[[example.slack]]`")]
 pub(super) struct RawSlack {
     pub command: String,
     pub help: String,
@@ -64,10 +55,7 @@ pub(super) struct RawSlack {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a github trigger table such as `[[example.github]]`"
-)]
+#[serde(deny_unknown_fields, expecting = "a github trigger table such as `[[example.github]]`")]
 pub(super) struct RawTrigger {
     pub event: String,
     pub action: Option<String>,

@@ -37,12 +37,8 @@ pub enum SecretName {
 }
 
 impl SecretName {
-    pub const ALL: [SecretName; 4] = [
-        Self::SlackBotToken,
-        Self::SlackAppToken,
-        Self::SlackSigningSecret,
-        Self::GithubWebhookSecret,
-    ];
+    pub const ALL: [SecretName; 4] =
+        [Self::SlackBotToken, Self::SlackAppToken, Self::SlackSigningSecret, Self::GithubWebhookSecret];
 
     pub fn env_var(self) -> &'static str {
         match self {
@@ -73,11 +69,7 @@ pub enum SettingsError {
         source: duration::ParseError,
     },
     #[error("{var}=`{value}` is not valid; {expected}")]
-    Invalid {
-        var: &'static str,
-        value: String,
-        expected: &'static str,
-    },
+    Invalid { var: &'static str, value: String, expected: &'static str },
     #[error("cannot read the working directory")]
     Cwd(#[source] std::io::Error),
 }
@@ -140,31 +132,22 @@ impl Settings {
     ) -> Result<Settings, SettingsError> {
         let get = |k: &str| get(k).filter(|v| !v.is_empty());
         let path = |p: PathBuf| if p.is_absolute() { p } else { cwd.join(p) };
-        let env_path = |k: &str, default: &str| {
-            path(PathBuf::from(get(k).unwrap_or_else(|| default.to_owned())))
-        };
+        let env_path = |k: &str, default: &str| path(PathBuf::from(get(k).unwrap_or_else(|| default.to_owned())));
         let dur = |var: &'static str, default: &str| -> Result<Duration, SettingsError> {
             duration::parse(&get(var).unwrap_or_else(|| default.to_owned()))
                 .map_err(|source| SettingsError::Duration { var, source })
         };
 
-        let config = overrides
-            .config
-            .clone()
-            .map_or_else(|| env_path("EBMBOT_CONFIG", "jobs.toml"), path);
+        let config = overrides.config.clone().map_or_else(|| env_path("EBMBOT_CONFIG", "jobs.toml"), path);
         let db = match &overrides.db {
             Some(p) => path(p.clone()),
             None => path(PathBuf::from(
-                get("EBMBOT_DB")
-                    .or_else(|| get("DB_PATH"))
-                    .unwrap_or_else(|| "ebmbot.db".to_owned()),
+                get("EBMBOT_DB").or_else(|| get("DB_PATH")).unwrap_or_else(|| "ebmbot.db".to_owned()),
             )),
         };
         let writeable_dir = env_path("WRITEABLE_DIR", ".");
-        let writeable_workspace_dir = get("WRITEABLE_WORKSPACE_DIR").map_or_else(
-            || writeable_dir.join("workspace"),
-            |p| path(PathBuf::from(p)),
-        );
+        let writeable_workspace_dir =
+            get("WRITEABLE_WORKSPACE_DIR").map_or_else(|| writeable_dir.join("workspace"), |p| path(PathBuf::from(p)));
         let logs_dir = env_path("LOGS_DIR", "logs");
         let host_logs_dir = get("HOST_LOGS_DIR").map_or_else(|| logs_dir.clone(), PathBuf::from);
 
@@ -182,15 +165,11 @@ impl Settings {
         };
         let max_jobs = match get("EBMBOT_MAX_JOBS") {
             None => 8,
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or(SettingsError::Invalid {
-                    var: "EBMBOT_MAX_JOBS",
-                    value: v,
-                    expected: "write a whole number of at least 1",
-                })?,
+            Some(v) => v.parse::<u32>().ok().filter(|n| *n > 0).ok_or(SettingsError::Invalid {
+                var: "EBMBOT_MAX_JOBS",
+                value: v,
+                expected: "write a whole number of at least 1",
+            })?,
         };
         let timezone = match get("EBMBOT_TIMEZONE") {
             None => jiff::tz::TimeZone::UTC,
@@ -200,11 +179,7 @@ impl Settings {
                 expected: "write an IANA time zone name such as `Europe/London` or `UTC`",
             })?,
         };
-        let sync = match get("EBMBOT_SYNC")
-            .as_deref()
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
+        let sync = match get("EBMBOT_SYNC").as_deref().map(str::to_ascii_lowercase).as_deref() {
             None | Some("normal") => SyncMode::Normal,
             Some("full") => SyncMode::Full,
             Some(_) => {
@@ -215,11 +190,7 @@ impl Settings {
                 });
             }
         };
-        let slack_auto_join = match get("SLACK_AUTO_JOIN")
-            .as_deref()
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
+        let slack_auto_join = match get("SLACK_AUTO_JOIN").as_deref().map(str::to_ascii_lowercase).as_deref() {
             None | Some("true" | "1" | "yes" | "on") => true,
             Some("false" | "0" | "no" | "off") => false,
             Some(_) => {
@@ -240,11 +211,7 @@ impl Settings {
             writeable_workspace_dir,
             logs_dir,
             host_logs_dir,
-            bind: overrides
-                .bind
-                .clone()
-                .or_else(|| get("EBMBOT_BIND"))
-                .unwrap_or_else(|| "127.0.0.1:9000".to_owned()),
+            bind: overrides.bind.clone().or_else(|| get("EBMBOT_BIND")).unwrap_or_else(|| "127.0.0.1:9000".to_owned()),
             shell: get("EBMBOT_SHELL").unwrap_or_else(|| "bash".to_owned()),
             job_timeout,
             kill_grace: dur("EBMBOT_KILL_GRACE", "10s")?,
@@ -283,8 +250,7 @@ impl Settings {
 
     /// Settings for tests: defaults with every path under `root`.
     pub fn for_root(root: &Path) -> Settings {
-        let mut s =
-            Self::from_lookup(|_| None, root, &Overrides::default()).expect("defaults are valid");
+        let mut s = Self::from_lookup(|_| None, root, &Overrides::default()).expect("defaults are valid");
         s.config = root.join("jobs.toml");
         s
     }
@@ -296,15 +262,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).into(), (*v).into()))
-            .collect();
-        Settings::from_lookup(
-            |k| map.get(k).cloned(),
-            Path::new("/srv/bot"),
-            &Overrides::default(),
-        )
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned(), Path::new("/srv/bot"), &Overrides::default())
     }
 
     #[test]
@@ -319,22 +278,11 @@ mod tests {
 
     #[test]
     fn db_precedence_and_errors() {
-        assert_eq!(
-            load(&[("DB_PATH", "/a.db")]).unwrap().db,
-            Path::new("/a.db")
-        );
-        assert_eq!(
-            load(&[("DB_PATH", "/a.db"), ("EBMBOT_DB", "b.db")])
-                .unwrap()
-                .db,
-            Path::new("/srv/bot/b.db")
-        );
+        assert_eq!(load(&[("DB_PATH", "/a.db")]).unwrap().db, Path::new("/a.db"));
+        assert_eq!(load(&[("DB_PATH", "/a.db"), ("EBMBOT_DB", "b.db")]).unwrap().db, Path::new("/srv/bot/b.db"));
         assert!(load(&[("EBMBOT_MAX_JOBS", "0")]).is_err());
         assert!(load(&[("EBMBOT_KILL_GRACE", "soon")]).is_err());
-        assert_eq!(
-            load(&[("EBMBOT_JOB_TIMEOUT", "none")]).unwrap().job_timeout,
-            None
-        );
+        assert_eq!(load(&[("EBMBOT_JOB_TIMEOUT", "none")]).unwrap().job_timeout, None);
     }
 
     #[test]

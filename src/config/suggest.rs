@@ -7,10 +7,7 @@
 /// Comparison ignores ASCII case; on a tie the first candidate wins.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let word = word.to_ascii_lowercase();
-    let candidates: Vec<(String, &str)> = candidates
-        .into_iter()
-        .map(|c| (c.to_ascii_lowercase(), c))
-        .collect();
+    let candidates: Vec<(String, &str)> = candidates.into_iter().map(|c| (c.to_ascii_lowercase(), c)).collect();
     let limit = (word.chars().count() / 3).max(1);
     let nearest = candidates
         .iter()
@@ -22,9 +19,7 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c);
     nearest.or_else(|| {
-        let mut prefixed = candidates
-            .iter()
-            .filter(|(lower, _)| word.len() >= 3 && lower.starts_with(&word));
+        let mut prefixed = candidates.iter().filter(|(lower, _)| word.len() >= 3 && lower.starts_with(&word));
         match (prefixed.next(), prefixed.next()) {
             (Some((_, only)), None) => Some(*only),
             _ => None,
@@ -32,25 +27,26 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     })
 }
 
-/// Levenshtein distance (insertions, deletions and substitutions), over chars.
+/// Edit distance counting insertions, deletions, substitutions and swaps of two neighbouring
+/// characters (`ecoh` → `echo` is one edit), over chars: optimal string alignment.
 fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    // `row[j]`: distance between the prefix of `a` seen so far and `b[..j]`.
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                diagonal
-            } else {
-                1 + diagonal.min(above).min(row[j])
-            };
-            diagonal = above;
+    // Three rows of the table: `prev2` (i-2), `prev` (i-1) and `row` (i).
+    let mut prev2: Vec<usize> = vec![0; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut row = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            row[j] = (prev[j] + 1).min(row[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                row[j] = row[j].min(prev2[j - 2] + 1);
+            }
         }
+        prev2 = std::mem::replace(&mut prev, row);
     }
-    row[b.len()]
+    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -64,6 +60,7 @@ mod tests {
         assert_eq!(distance("kitten", "sitting"), 3);
         assert_eq!(distance("helo", "hello"), 1);
         assert_eq!(distance("run_arg_template", "run_args_template"), 1);
+        assert_eq!(distance("ecoh", "echo"), 1);
     }
 
     #[test]
@@ -75,10 +72,7 @@ mod tests {
         assert_eq!(closest("Hello", ["hello", "hello_world"]), Some("hello"));
         assert_eq!(closest("txt", ["text", "blocks"]), Some("text"));
         assert_eq!(closest("x", Vec::<&str>::new()), None);
-        assert_eq!(
-            closest("delay", ["delay_seconds", "help"]),
-            Some("delay_seconds")
-        );
+        assert_eq!(closest("delay", ["delay_seconds", "help"]), Some("delay_seconds"));
         assert_eq!(closest("report", keys), None, "ambiguous prefix");
         assert_eq!(closest("de", ["delay_seconds"]), None, "too short to guess");
     }

@@ -28,7 +28,9 @@ pub enum TemplateError {
     Repeated { name: String },
     #[error("placeholder `{{{name}}}` is inside quotes; remove them, ebmbot quotes values")]
     InsideQuotes { name: String },
-    #[error("placeholder `{{{name}}}` follows `$`, which would make bash reinterpret the value; put a space or quote between them")]
+    #[error(
+        "placeholder `{{{name}}}` follows `$`, which would make bash reinterpret the value; put a space or quote between them"
+    )]
     AfterDollar { name: String },
 }
 
@@ -72,10 +74,7 @@ impl Template {
                     if literal.ends_with('$') && !escaped {
                         return Err(TemplateError::AfterDollar { name });
                     }
-                    if parts
-                        .iter()
-                        .any(|p| matches!(p, Part::Param(n) if *n == name))
-                    {
+                    if parts.iter().any(|p| matches!(p, Part::Param(n) if *n == name)) {
                         return Err(TemplateError::Repeated { name });
                     }
                     if !literal.is_empty() {
@@ -103,10 +102,7 @@ impl Template {
         if !literal.is_empty() {
             parts.push(Part::Literal(literal));
         }
-        Ok(Template {
-            source: source.to_owned(),
-            parts,
-        })
+        Ok(Template { source: source.to_owned(), parts })
     }
 
     /// The template as written in `jobs.toml`.
@@ -175,67 +171,34 @@ mod tests {
     use super::*;
 
     fn args(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
     #[test]
     fn renders_quoted_values() {
         let t = Template::parse("echo Hello {name}").unwrap();
         assert_eq!(t.params().collect::<Vec<_>>(), ["name"]);
-        assert_eq!(
-            t.render(&args(&[("name", "Bob")])).unwrap(),
-            "echo Hello 'Bob'"
-        );
-        assert_eq!(
-            t.render(&args(&[("name", "it's")])).unwrap(),
-            r"echo Hello 'it'\''s'"
-        );
+        assert_eq!(t.render(&args(&[("name", "Bob")])).unwrap(), "echo Hello 'Bob'");
+        assert_eq!(t.render(&args(&[("name", "it's")])).unwrap(), r"echo Hello 'it'\''s'");
         assert_eq!(t.render(&args(&[])), None);
     }
 
     #[test]
     fn double_braces_are_literal() {
         let t = Template::parse("awk '{{print $1}}' {file}").unwrap();
-        assert_eq!(
-            t.render(&args(&[("file", "x")])).unwrap(),
-            "awk '{print $1}' 'x'"
-        );
+        assert_eq!(t.render(&args(&[("file", "x")])).unwrap(), "awk '{print $1}' 'x'");
     }
 
     #[test]
     fn refuses_bad_templates() {
         use TemplateError::*;
-        assert!(matches!(
-            Template::parse("echo {"),
-            Err(StrayBrace { brace: '{', .. })
-        ));
-        assert!(matches!(
-            Template::parse("echo }"),
-            Err(StrayBrace { brace: '}', .. })
-        ));
-        assert!(matches!(
-            Template::parse("echo {Name}"),
-            Err(BadName { .. })
-        ));
-        assert!(matches!(
-            Template::parse("echo {a} {a}"),
-            Err(Repeated { .. })
-        ));
-        assert!(matches!(
-            Template::parse("echo \"{a}\""),
-            Err(InsideQuotes { .. })
-        ));
-        assert!(matches!(
-            Template::parse("echo '{a}'"),
-            Err(InsideQuotes { .. })
-        ));
-        assert!(matches!(
-            Template::parse("echo `{a}`"),
-            Err(InsideQuotes { .. })
-        ));
+        assert!(matches!(Template::parse("echo {"), Err(StrayBrace { brace: '{', .. })));
+        assert!(matches!(Template::parse("echo }"), Err(StrayBrace { brace: '}', .. })));
+        assert!(matches!(Template::parse("echo {Name}"), Err(BadName { .. })));
+        assert!(matches!(Template::parse("echo {a} {a}"), Err(Repeated { .. })));
+        assert!(matches!(Template::parse("echo \"{a}\""), Err(InsideQuotes { .. })));
+        assert!(matches!(Template::parse("echo '{a}'"), Err(InsideQuotes { .. })));
+        assert!(matches!(Template::parse("echo `{a}`"), Err(InsideQuotes { .. })));
         assert!(matches!(Template::parse("echo ${a}"), Err(AfterDollar { .. })));
         assert!(Template::parse("echo \"x\" {a} 'y' \\' {b}").is_ok());
     }

@@ -23,24 +23,11 @@ use super::{Settings, duration, load};
 pub const RESERVED_NAMESPACES: [&str; 5] = ["help", "status", "logs", "cancel", "remove"];
 
 /// Params that would shadow an option of `ebmbot schedule`/`run` or a word of the grammar.
-pub const RESERVED_PARAMS: [&str; 9] = [
-    "delay", "help", "json", "config", "db", "id", "force", "notify", "verbose",
-];
+pub const RESERVED_PARAMS: [&str; 9] = ["delay", "help", "json", "config", "db", "id", "force", "notify", "verbose"];
 
-pub(super) fn catalog(
-    raw: RawCatalog,
-    text: &str,
-    settings: &Settings,
-) -> Result<BTreeMap<String, Namespace>, String> {
+pub(super) fn catalog(raw: RawCatalog, text: &str, settings: &Settings) -> Result<BTreeMap<String, Namespace>, String> {
     let src = Source(text);
-    raw.into_iter()
-        .map(|(name, ns)| {
-            Ok((
-                name.clone(),
-                namespace::namespace(name, ns, &src, settings)?,
-            ))
-        })
-        .collect()
+    raw.into_iter().map(|(name, ns)| Ok((name.clone(), namespace::namespace(name, ns, &src, settings)?))).collect()
 }
 
 /// The text of `jobs.toml`, for line numbers.
@@ -70,8 +57,8 @@ fn job(
     }
     let subject = format!("`{namespace}.jobs.{name}`");
     let job_type = format!("{namespace}_{name}");
-    let template = Template::parse(&raw.run_args_template)
-        .map_err(|e| format!("{} {at}", template_message(&job_type, &e)))?;
+    let template =
+        Template::parse(&raw.run_args_template).map_err(|e| format!("{} {at}", template_message(&job_type, &e)))?;
     if let Some(param) = template.params().find(|p| RESERVED_PARAMS.contains(p)) {
         return Err(format!(
             "placeholder `{{{param}}}` in `{job_type}` is reserved (it is an ebmbot option); \
@@ -82,10 +69,7 @@ fn job(
         None => ReportFormat::Text,
         Some(text) => ReportFormat::parse(text).ok_or_else(|| {
             let names = ReportFormat::ALL.map(ReportFormat::as_str);
-            format!(
-                "{subject}: {} {at}",
-                bad_choice("report_format", text, &names)
-            )
+            format!("{subject}: {} {at}", bad_choice("report_format", text, &names))
         })?,
     };
     let on_lost = match raw.on_lost.as_deref() {
@@ -133,9 +117,9 @@ fn template_message(job_type: &str, err: &TemplateError) -> String {
              digits and `_` (at most 32, not starting with a digit), or write `{{{{` and `}}}}` \
              for literal braces"
         ),
-        TemplateError::Repeated { name } => format!(
-            "placeholder `{{{name}}}` appears twice in `{job_type}`; use each placeholder once"
-        ),
+        TemplateError::Repeated { name } => {
+            format!("placeholder `{{{name}}}` appears twice in `{job_type}`; use each placeholder once")
+        }
         TemplateError::InsideQuotes { name } => format!(
             "placeholder `{{{name}}}` in `{job_type}` is inside quotes; remove them, ebmbot \
              quotes values"
@@ -151,16 +135,12 @@ fn template_message(job_type: &str, err: &TemplateError) -> String {
 fn timeout(value: &toml::Value) -> Result<Option<Duration>, String> {
     let parsed = match value {
         toml::Value::String(s) if s == "none" => return Ok(None),
-        toml::Value::String(s) => {
-            duration::parse(s).map_err(|e| format!("timeout {e}, or `\"none\"`"))?
-        }
-        toml::Value::Integer(n) => u64::try_from(*n).map(Duration::from_secs).map_err(|_| {
-            format!("timeout `{n}` is negative; write a duration such as `\"1h\"`, or `\"none\"`")
-        })?,
+        toml::Value::String(s) => duration::parse(s).map_err(|e| format!("timeout {e}, or `\"none\"`"))?,
+        toml::Value::Integer(n) => u64::try_from(*n)
+            .map(Duration::from_secs)
+            .map_err(|_| format!("timeout `{n}` is negative; write a duration such as `\"1h\"`, or `\"none\"`"))?,
         other => {
-            return Err(format!(
-                "timeout `{other}` is not a duration; write one such as `\"1h30m\"`, or `\"none\"`"
-            ));
+            return Err(format!("timeout `{other}` is not a duration; write one such as `\"1h30m\"`, or `\"none\"`"));
         }
     };
     if parsed.is_zero() {
@@ -179,11 +159,7 @@ fn delay(seconds: Option<i64>) -> Result<Duration, String> {
 
 /// "`key` `value` is not valid; use one of …" with the nearest choice when one is close.
 fn bad_choice(key: &str, value: &str, choices: &[&str]) -> String {
-    let list = choices
-        .iter()
-        .map(|c| format!("`{c}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = choices.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
     match closest(value, choices.iter().copied()) {
         Some(near) => {
             format!("{key} `{value}` is not valid; did you mean `{near}`? (one of {list})")
@@ -194,18 +170,12 @@ fn bad_choice(key: &str, value: &str, choices: &[&str]) -> String {
 
 /// "unknown job `helo`; did you mean `hello`?" for a `job_type` of namespace `namespace`.
 fn unknown_job(namespace: &str, name: &str, jobs: &BTreeMap<String, JobDef>) -> String {
-    let prefixed = name
-        .strip_prefix(namespace)
-        .and_then(|rest| rest.strip_prefix('_'));
+    let prefixed = name.strip_prefix(namespace).and_then(|rest| rest.strip_prefix('_'));
     if let Some(job) = prefixed.filter(|job| jobs.contains_key(*job)) {
-        return format!(
-            "job_type `{name}` is a full job type; write `{job}`, the job's name inside `{namespace}`"
-        );
+        return format!("job_type `{name}` is a full job type; write `{job}`, the job's name inside `{namespace}`");
     }
     if jobs.is_empty() {
-        return format!(
-            "unknown job `{name}`: `{namespace}` has no jobs; add `[{namespace}.jobs.{name}]`"
-        );
+        return format!("unknown job `{name}`: `{namespace}` has no jobs; add `[{namespace}.jobs.{name}]`");
     }
     match closest(name, jobs.keys().map(String::as_str)) {
         Some(near) => format!("unknown job `{name}`; did you mean `{near}`?"),

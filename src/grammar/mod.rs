@@ -70,10 +70,7 @@ pub enum NotUnderstood {
     Empty,
     /// The first word (or the word after `help`) is no built-in and no namespace.
     /// `given` is the word as typed; `suggestion` the closest namespace, if any is close.
-    UnknownNamespace {
-        given: String,
-        suggestion: Option<String>,
-    },
+    UnknownNamespace { given: String, suggestion: Option<String> },
     /// The namespace exists but none of its commands fits the rest of the text.
     UnknownCommand { namespace: String },
     /// A built-in with the wrong words after it, e.g. `logs abc`.
@@ -109,9 +106,7 @@ pub enum LogStream {
 
 impl LogStream {
     fn from_word(word: &str) -> Option<LogStream> {
-        [Self::Stdout, Self::Stderr]
-            .into_iter()
-            .find(|s| word.eq_ignore_ascii_case(s.as_str()))
+        [Self::Stdout, Self::Stderr].into_iter().find(|s| word.eq_ignore_ascii_case(s.as_str()))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -131,9 +126,7 @@ pub enum LogPart {
 
 impl LogPart {
     fn from_word(word: &str) -> Option<LogPart> {
-        [Self::Head, Self::Tail, Self::All]
-            .into_iter()
-            .find(|p| word.eq_ignore_ascii_case(p.as_str()))
+        [Self::Head, Self::Tail, Self::All].into_iter().find(|p| word.eq_ignore_ascii_case(p.as_str()))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -147,10 +140,7 @@ impl LogPart {
 
 /// How a configured command is typed: `<ns> <command text>`, e.g. `example say hello [name]`.
 pub fn command_usage(cmd: &SlackCommand) -> String {
-    std::iter::once(cmd.namespace.as_str())
-        .chain(cmd.text.split_whitespace())
-        .collect::<Vec<_>>()
-        .join(" ")
+    std::iter::once(cmd.namespace.as_str()).chain(cmd.text.split_whitespace()).collect::<Vec<_>>().join(" ")
 }
 
 impl Grammar {
@@ -197,9 +187,7 @@ impl Grammar {
         match rest {
             [] => Parsed::Help,
             [word] => match self.namespace(word) {
-                Ok(ns) => Parsed::NamespaceHelp {
-                    namespace: ns.name.clone(),
-                },
+                Ok(ns) => Parsed::NamespaceHelp { namespace: ns.name.clone() },
                 Err(reason) => not_understood(reason),
             },
             _ => malformed(BuiltIn::Help),
@@ -214,41 +202,29 @@ impl Grammar {
         if let [word] = rest
             && word.eq_ignore_ascii_case("help")
         {
-            return Parsed::NamespaceHelp {
-                namespace: ns.name.clone(),
-            };
+            return Parsed::NamespaceHelp { namespace: ns.name.clone() };
         }
         match patterns::best_match(&ns.commands, rest) {
-            Some((command_index, args)) => Parsed::Configured {
-                namespace: ns.name.clone(),
-                command_index,
-                args,
-            },
-            None => not_understood(NotUnderstood::UnknownCommand {
-                namespace: ns.name.clone(),
-            }),
+            Some((command_index, args)) => Parsed::Configured { namespace: ns.name.clone(), command_index, args },
+            None => not_understood(NotUnderstood::UnknownCommand { namespace: ns.name.clone() }),
         }
     }
 
     fn namespace(&self, word: &str) -> Result<&CompiledNamespace, NotUnderstood> {
         let key = patterns::fold_case(word);
-        self.namespaces
-            .get(&key)
-            .ok_or_else(|| NotUnderstood::UnknownNamespace {
-                given: word.to_owned(),
-                suggestion: crate::config::closest(&key, self.namespaces.keys().map(String::as_str))
-                    .and_then(|key| self.namespaces.get(key))
-                    .map(|ns| ns.name.clone()),
-            })
+        self.namespaces.get(&key).ok_or_else(|| NotUnderstood::UnknownNamespace {
+            given: word.to_owned(),
+            suggestion: crate::config::closest(&key, self.namespaces.keys().map(String::as_str))
+                .and_then(|key| self.namespaces.get(key))
+                .map(|ns| ns.name.clone()),
+        })
     }
 }
 
 /// `job id N` after `cancel` or `remove`.
 fn parse_cancel(rest: &[&str]) -> Option<Parsed> {
     match rest {
-        [job, id_word, n]
-            if job.eq_ignore_ascii_case("job") && id_word.eq_ignore_ascii_case("id") =>
-        {
+        [job, id_word, n] if job.eq_ignore_ascii_case("job") && id_word.eq_ignore_ascii_case("id") => {
             Some(Parsed::CancelId { id: parse_id(n)? })
         }
         _ => None,

@@ -29,12 +29,10 @@ const COMMANDS: &[(&str, &[&str])] = &[
 fn command(namespace: &str, text: &str) -> SlackCommand {
     let pattern = text
         .split_whitespace()
-        .map(
-            |w| match w.strip_prefix('[').and_then(|w| w.strip_suffix(']')) {
-                Some(param) => PatternWord::Param(param.to_owned()),
-                None => PatternWord::Literal(w.to_lowercase()),
-            },
-        )
+        .map(|w| match w.strip_prefix('[').and_then(|w| w.strip_suffix(']')) {
+            Some(param) => PatternWord::Param(param.to_owned()),
+            None => PatternWord::Literal(w.to_lowercase()),
+        })
         .collect();
     SlackCommand {
         namespace: namespace.to_owned(),
@@ -67,20 +65,14 @@ fn catalog() -> Catalog {
             (name.to_owned(), ns)
         })
         .collect();
-    Catalog {
-        path: PathBuf::from("/tmp/jobs.toml"),
-        namespaces,
-    }
+    Catalog { path: PathBuf::from("/tmp/jobs.toml"), namespaces }
 }
 
 fn configured(namespace: &str, command_index: usize, args: &[(&str, &str)]) -> Parsed {
     Parsed::Configured {
         namespace: namespace.to_owned(),
         command_index,
-        args: args
-            .iter()
-            .map(|&(k, v)| (k.to_owned(), v.to_owned()))
-            .collect(),
+        args: args.iter().map(|&(k, v)| (k.to_owned(), v.to_owned())).collect(),
     }
 }
 
@@ -89,9 +81,7 @@ fn logs(id: i64, stream: Option<LogStream>, part: Option<LogPart>) -> Parsed {
 }
 
 fn ns_help(namespace: &str) -> Parsed {
-    Parsed::NamespaceHelp {
-        namespace: namespace.to_owned(),
-    }
+    Parsed::NamespaceHelp { namespace: namespace.to_owned() }
 }
 
 fn unknown_ns(given: &str, suggestion: Option<&str>) -> Parsed {
@@ -102,9 +92,7 @@ fn unknown_ns(given: &str, suggestion: Option<&str>) -> Parsed {
 }
 
 fn unknown_command(namespace: &str) -> Parsed {
-    not_understood(NotUnderstood::UnknownCommand {
-        namespace: namespace.to_owned(),
-    })
+    not_understood(NotUnderstood::UnknownCommand { namespace: namespace.to_owned() })
 }
 
 #[test]
@@ -139,10 +127,7 @@ fn parses_the_table() {
         ("cancel job id x", malformed(BuiltIn::Cancel)),
         ("cancel job id -1", malformed(BuiltIn::Cancel)),
         ("cancel job id +1", malformed(BuiltIn::Cancel)),
-        (
-            "cancel job id 99999999999999999999",
-            malformed(BuiltIn::Cancel),
-        ),
+        ("cancel job id 99999999999999999999", malformed(BuiltIn::Cancel)),
         ("cancel job id 12 now", malformed(BuiltIn::Cancel)),
         // logs N [stdout|stderr] [head|tail|all]
         ("logs 12", logs(12, None, None)),
@@ -159,42 +144,18 @@ fn parses_the_table() {
         ("example say hello", configured("example", 0, &[])),
         ("Example SAY Hello", configured("example", 0, &[])),
         ("example say Bob", configured("example", 1, &[("x", "Bob")])),
-        (
-            "example say hello Bob",
-            configured("example", 2, &[("name", "Bob")]),
-        ),
-        (
-            "example say hi Bob",
-            configured("example", 1, &[("x", "hi Bob")]),
-        ),
+        ("example say hello Bob", configured("example", 2, &[("name", "Bob")])),
+        ("example say hi Bob", configured("example", 1, &[("x", "hi Bob")])),
         // The last placeholder takes the rest, values keep their case.
-        (
-            "example say HELLO Zoë  van   Dijk",
-            configured("example", 2, &[("name", "Zoë van Dijk")]),
-        ),
-        (
-            "example deploy Main Fix the bug",
-            configured("example", 3, &[("branch", "Main"), ("msg", "Fix the bug")]),
-        ),
-        (
-            "example greet Bob now",
-            configured("example", 4, &[("name", "Bob")]),
-        ),
-        (
-            "example greet Bob NOW",
-            configured("example", 4, &[("name", "Bob")]),
-        ),
+        ("example say HELLO Zoë  van   Dijk", configured("example", 2, &[("name", "Zoë van Dijk")])),
+        ("example deploy Main Fix the bug", configured("example", 3, &[("branch", "Main"), ("msg", "Fix the bug")])),
+        ("example greet Bob now", configured("example", 4, &[("name", "Bob")])),
+        ("example greet Bob NOW", configured("example", 4, &[("name", "Bob")])),
         // Past the shorter pattern's end, the longer (more specific) pattern wins.
         ("example run a", configured("example", 5, &[("x", "a")])),
-        (
-            "example run a b c",
-            configured("example", 6, &[("x", "a"), ("y", "b c")]),
-        ),
+        ("example run a b c", configured("example", 6, &[("x", "a"), ("y", "b c")])),
         ("example shout LOUD", configured("example", 7, &[])),
-        (
-            "fdaaa update 2024-01-01",
-            configured("fdaaa", 0, &[("date", "2024-01-01")]),
-        ),
+        ("fdaaa update 2024-01-01", configured("fdaaa", 0, &[("date", "2024-01-01")])),
         ("fdaaa cancel update", configured("fdaaa", 1, &[])),
         // Missing or extra words.
         ("example say", unknown_command("example")),
@@ -207,10 +168,7 @@ fn parses_the_table() {
         ("empty anything", unknown_command("empty")),
         // Unknown namespaces, with a suggestion when one is close.
         ("exmple say hello", unknown_ns("exmple", Some("example"))),
-        (
-            "EXAMPLES say hello",
-            unknown_ns("EXAMPLES", Some("example")),
-        ),
+        ("EXAMPLES say hello", unknown_ns("EXAMPLES", Some("example"))),
         ("fdaa update x", unknown_ns("fdaa", Some("fdaaa"))),
         ("zzz", unknown_ns("zzz", None)),
     ];
@@ -224,10 +182,7 @@ fn parses_the_table() {
 fn usage_is_namespace_and_command_text() {
     let cmd = command("example", "say  hello [name]");
     assert_eq!(command_usage(&cmd), "example say hello [name]");
-    assert_eq!(
-        BuiltIn::Logs.usage(),
-        "logs N [stdout|stderr] [head|tail|all]"
-    );
+    assert_eq!(BuiltIn::Logs.usage(), "logs N [stdout|stderr] [head|tail|all]");
 }
 
 /// 40 KB texts of every shape parse (the benchmark measures how fast).
@@ -243,18 +198,15 @@ fn parses_huge_texts_quickly() {
     }
     assert_eq!(grammar.parse(&one_word), unknown_ns(&one_word, None));
     assert_eq!(grammar.parse(&digits), malformed(BuiltIn::Logs));
-    assert_eq!(
-        grammar.parse(&format!("help {one_word}")),
-        unknown_ns(&one_word, None)
-    );
+    assert_eq!(grammar.parse(&format!("help {one_word}")), unknown_ns(&one_word, None));
 }
 
 /// Words the grammar knows, so that random texts reach the deeper branches.
 fn word() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "help", "status", "cancel", "remove", "job", "id", "logs", "12", "stderr", "head",
-            "example", "EXAMPLE", "say", "hello", "fdaaa", "run", "now", "empty",
+            "help", "status", "cancel", "remove", "job", "id", "logs", "12", "stderr", "head", "example", "EXAMPLE",
+            "say", "hello", "fdaaa", "run", "now", "empty",
         ])
         .prop_map(str::to_owned),
         any::<String>(),

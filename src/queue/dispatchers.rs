@@ -19,11 +19,7 @@ pub struct NewDispatcher {
 }
 
 impl Queue {
-    pub fn register_dispatcher(
-        &mut self,
-        d: &NewDispatcher,
-        now: Timestamp,
-    ) -> Result<DispatcherId> {
+    pub fn register_dispatcher(&mut self, d: &NewDispatcher, now: Timestamp) -> Result<DispatcherId> {
         let tx = self.write()?;
         tx.execute(
             "INSERT INTO dispatchers (kind, host, boot_id, pid, pid_start, started_at, heartbeat_at)
@@ -37,10 +33,7 @@ impl Queue {
 
     pub fn heartbeat(&mut self, id: DispatcherId, now: Timestamp) -> Result<()> {
         let tx = self.write()?;
-        tx.execute(
-            "UPDATE dispatchers SET heartbeat_at = ?2 WHERE id = ?1",
-            params![id.0, ms(now)],
-        )?;
+        tx.execute("UPDATE dispatchers SET heartbeat_at = ?2 WHERE id = ?1", params![id.0, ms(now)])?;
         tx.commit()?;
         Ok(())
     }

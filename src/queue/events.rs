@@ -9,13 +9,7 @@ use super::{Queue, Result, ms, ts};
 
 /// Inserts an event. It needs Slack delivery when a request of the job names a channel, or
 /// when it is a start and starts are announced in a logs channel.
-pub(super) fn insert(
-    tx: &Transaction<'_>,
-    job: JobId,
-    kind: EventKind,
-    now: Timestamp,
-    announce: bool,
-) -> Result<()> {
+pub(super) fn insert(tx: &Transaction<'_>, job: JobId, kind: EventKind, now: Timestamp, announce: bool) -> Result<()> {
     tx.execute(
         "INSERT INTO events (job_id, kind, created_at, needs_delivery)
          VALUES (?1, ?2, ?3, (?4 AND ?2 = 'started')

@@ -82,9 +82,7 @@ const COLUMNS: &str = "id, namespace, job, args, state, created_at, start_after,
      exit_code, signal, detail, log_dir, dispatcher_id, pgid, retry_of, cancel_requested_by";
 
 fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
-    let bad = |i, what: String| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, what.into())
-    };
+    let bad = |i, what: String| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, what.into());
     let args: String = row.get(3)?;
     let state: String = row.get(4)?;
     Ok(Job {
@@ -111,17 +109,9 @@ fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
 
 fn request_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, Request)> {
     let origin: String = row.get(3)?;
-    let origin: Origin = serde_json::from_str(&origin).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
-    })?;
-    Ok((
-        row.get(1)?,
-        Request {
-            id: row.get(0)?,
-            created_at: ts(row.get(2)?),
-            origin,
-        },
-    ))
+    let origin: Origin = serde_json::from_str(&origin)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e)))?;
+    Ok((row.get(1)?, Request { id: row.get(0)?, created_at: ts(row.get(2)?), origin }))
 }
 
 /// Loads one job with its requests.
@@ -130,13 +120,10 @@ pub(super) fn get(tx: &rusqlite::Connection, id: JobId) -> Result<Option<Job>> {
     let Some(mut job) = tx.query_row(&sql, [id.0], job_from_row).optional()? else {
         return Ok(None);
     };
-    let mut stmt = tx.prepare_cached(
-        "SELECT id, job_id, created_at, origin FROM requests WHERE job_id = ?1 ORDER BY id",
-    )?;
-    job.requests = stmt
-        .query_map([id.0], request_from_row)?
-        .map(|r| r.map(|(_, req)| req))
-        .collect::<Result<_, _>>()?;
+    let mut stmt =
+        tx.prepare_cached("SELECT id, job_id, created_at, origin FROM requests WHERE job_id = ?1 ORDER BY id")?;
+    job.requests =
+        stmt.query_map([id.0], request_from_row)?.map(|r| r.map(|(_, req)| req)).collect::<Result<_, _>>()?;
     Ok(Some(job))
 }
 
@@ -151,11 +138,7 @@ fn insert_request(tx: &Transaction<'_>, job: JobId, origin: &Origin, now: Timest
 
 fn running_of_type(tx: &rusqlite::Connection, job_type: &str) -> Result<Option<JobId>> {
     Ok(tx
-        .query_row(
-            "SELECT id FROM jobs WHERE type = ?1 AND state = 'running'",
-            [job_type],
-            |r| r.get(0),
-        )
+        .query_row("SELECT id FROM jobs WHERE type = ?1 AND state = 'running'", [job_type], |r| r.get(0))
         .optional()?
         .map(JobId))
 }
@@ -197,12 +180,7 @@ impl Queue {
     }
 
     /// [`Queue::schedule`], plus an event of `kind` for the job in the same transaction.
-    pub fn schedule_with(
-        &mut self,
-        new: &NewJob,
-        now: Timestamp,
-        event: Option<EventKind>,
-    ) -> Result<Scheduled> {
+    pub fn schedule_with(&mut self, new: &NewJob, now: Timestamp, event: Option<EventKind>) -> Result<Scheduled> {
         let job_type = new.job_type();
         let args = new.args.to_json();
         let start_after = add(now, new.delay);
@@ -215,24 +193,20 @@ impl Queue {
                 |r| r.get(0),
             )
             .optional()?;
-        let (id, merged) =
-            match existing {
-                Some(id) => {
-                    tx.execute(
-                        "UPDATE jobs SET start_after = ?2 WHERE id = ?1",
-                        params![id, ms(start_after)],
-                    )?;
-                    (JobId(id), true)
-                }
-                None => {
-                    tx.execute(
+        let (id, merged) = match existing {
+            Some(id) => {
+                tx.execute("UPDATE jobs SET start_after = ?2 WHERE id = ?1", params![id, ms(start_after)])?;
+                (JobId(id), true)
+            }
+            None => {
+                tx.execute(
                     "INSERT INTO jobs (type, namespace, job, args, state, created_at, start_after)
                      VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)",
                     params![job_type, new.namespace, new.job, args, ms(now), ms(start_after)],
                 )?;
-                    (JobId(tx.last_insert_rowid()), false)
-                }
-            };
+                (JobId(tx.last_insert_rowid()), false)
+            }
+        };
         insert_request(&tx, id, &new.origin, now)?;
         if let Some(kind) = event {
             events::insert(&tx, id, kind, now, announce)?;
@@ -240,13 +214,7 @@ impl Queue {
         let running = running_of_type(&tx, &job_type)?;
         let suppressed_until = super::suppress::window_end(&tx, &job_type, start_after)?;
         tx.commit()?;
-        Ok(Scheduled {
-            id,
-            merged,
-            start_after,
-            running,
-            suppressed_until,
-        })
+        Ok(Scheduled { id, merged, start_after, running, suppressed_until })
     }
 
     /// Claims the next due job (`start_after <= due_by`) that may start now: its type is not
@@ -282,8 +250,7 @@ impl Queue {
             return Ok(None);
         };
         events::insert(&tx, JobId(id), EventKind::Started, now, announce)?;
-        let job = get(&tx, JobId(id))?
-            .ok_or_else(|| QueueError::Corrupt(format!("claimed job {id} vanished")))?;
+        let job = get(&tx, JobId(id))?.ok_or_else(|| QueueError::Corrupt(format!("claimed job {id} vanished")))?;
         tx.commit()?;
         Ok(Some(job))
     }
@@ -304,16 +271,10 @@ impl Queue {
         if let Some(running) = running_of_type(&tx, &job_type)? {
             return Ok(Err(Busy::TypeRunning(running)));
         }
-        if !force {
-            if let Some(end) = super::suppress::window_end(&tx, &job_type, now)? {
-                return Ok(Err(Busy::Suppressed(end)));
-            }
+        if !force && let Some(end) = super::suppress::window_end(&tx, &job_type, now)? {
+            return Ok(Err(Busy::Suppressed(end)));
         }
-        let running: u32 = tx.query_row(
-            "SELECT count(*) FROM jobs WHERE state = 'running'",
-            [],
-            |r| r.get(0),
-        )?;
+        let running: u32 = tx.query_row("SELECT count(*) FROM jobs WHERE state = 'running'", [], |r| r.get(0))?;
         if running >= max_running {
             return Ok(Err(Busy::AtCapacity));
         }
@@ -325,8 +286,7 @@ impl Queue {
         let id = JobId(tx.last_insert_rowid());
         insert_request(&tx, id, &new.origin, now)?;
         events::insert(&tx, id, EventKind::Started, now, announce)?;
-        let job = get(&tx, id)?
-            .ok_or_else(|| QueueError::Corrupt(format!("inserted job {id} vanished")))?;
+        let job = get(&tx, id)?.ok_or_else(|| QueueError::Corrupt(format!("inserted job {id} vanished")))?;
         tx.commit()?;
         Ok(Ok(job))
     }
@@ -334,10 +294,7 @@ impl Queue {
     /// Records where a claimed job's logs are and its process group.
     pub fn set_process(&mut self, id: JobId, log_dir: &str, pgid: Option<i32>) -> Result<()> {
         let tx = self.write()?;
-        tx.execute(
-            "UPDATE jobs SET log_dir = ?2, pgid = ?3 WHERE id = ?1",
-            params![id.0, log_dir, pgid],
-        )?;
+        tx.execute("UPDATE jobs SET log_dir = ?2, pgid = ?3 WHERE id = ?1", params![id.0, log_dir, pgid])?;
         tx.commit()?;
         Ok(())
     }
@@ -353,13 +310,7 @@ impl Queue {
     }
 
     /// Cancels every pending job of a type. A running one is left alone and named.
-    pub fn cancel_pending(
-        &mut self,
-        namespace: &str,
-        job: &str,
-        by: &str,
-        now: Timestamp,
-    ) -> Result<Cancelled> {
+    pub fn cancel_pending(&mut self, namespace: &str, job: &str, by: &str, now: Timestamp) -> Result<Cancelled> {
         let job_type = format!("{namespace}_{job}");
         let announce = self.options.announce_starts;
         let outcome = Outcome::Cancelled { by: by.to_owned() };
@@ -369,10 +320,8 @@ impl Queue {
                 "UPDATE jobs SET state = 'cancelled', finished_at = ?2, detail = ?3
                  WHERE type = ?1 AND state = 'pending' RETURNING id",
             )?;
-            stmt.query_map(params![job_type, ms(now), outcome.detail()], |r| {
-                r.get(0).map(JobId)
-            })?
-            .collect::<Result<_, _>>()?
+            stmt.query_map(params![job_type, ms(now), outcome.detail()], |r| r.get(0).map(JobId))?
+                .collect::<Result<_, _>>()?
         };
         for id in &ids {
             events::insert(&tx, *id, EventKind::Finished, now, announce)?;
@@ -433,10 +382,7 @@ impl Queue {
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut jobs: Vec<Job> = stmt
-            .query_map(
-                params![filter.all, ms(filter.since), filter.limit],
-                job_from_row,
-            )?
+            .query_map(params![filter.all, ms(filter.since), filter.limit], job_from_row)?
             .collect::<Result<_, _>>()?;
         jobs.reverse();
         self.attach_requests(&mut jobs)?;
@@ -447,22 +393,16 @@ impl Queue {
     pub fn jobs_in(&self, state: JobState) -> Result<Vec<Job>> {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE state = ?1 ORDER BY start_after, id");
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut jobs: Vec<Job> = stmt
-            .query_map([state.as_str()], job_from_row)?
-            .collect::<Result<_, _>>()?;
+        let mut jobs: Vec<Job> = stmt.query_map([state.as_str()], job_from_row)?.collect::<Result<_, _>>()?;
         self.attach_requests(&mut jobs)?;
         Ok(jobs)
     }
 
     fn attach_requests(&self, jobs: &mut [Job]) -> Result<()> {
-        let (Some(first), Some(last)) = (
-            jobs.iter().map(|j| j.id.0).min(),
-            jobs.iter().map(|j| j.id.0).max(),
-        ) else {
+        let (Some(first), Some(last)) = (jobs.iter().map(|j| j.id.0).min(), jobs.iter().map(|j| j.id.0).max()) else {
             return Ok(());
         };
-        let index: HashMap<i64, usize> =
-            jobs.iter().enumerate().map(|(i, j)| (j.id.0, i)).collect();
+        let index: HashMap<i64, usize> = jobs.iter().enumerate().map(|(i, j)| (j.id.0, i)).collect();
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, job_id, created_at, origin FROM requests WHERE job_id BETWEEN ?1 AND ?2 ORDER BY id",
         )?;
@@ -491,11 +431,8 @@ impl Queue {
 
     /// Counts jobs by state (for `status` and metrics).
     pub fn count_in(&self, state: JobState) -> Result<u64> {
-        let n: i64 = self.conn.query_row(
-            "SELECT count(*) FROM jobs WHERE state = ?1",
-            [state.as_str()],
-            |r| r.get(0),
-        )?;
+        let n: i64 =
+            self.conn.query_row("SELECT count(*) FROM jobs WHERE state = ?1", [state.as_str()], |r| r.get(0))?;
         Ok(n.unsigned_abs())
     }
 }

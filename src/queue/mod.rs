@@ -32,7 +32,7 @@ use add_duration as add;
 pub enum QueueError {
     #[error("cannot create the database {}: directory {} does not exist; create it or set EBMBOT_DB / --db", path.display(), dir.display())]
     NoDirectory { path: PathBuf, dir: PathBuf },
-    #[error("cannot open the database {}: {source}; check the path and its permissions, or set EBMBOT_DB / --db", path.display())]
+    #[error("cannot open the database {} (check the path and its permissions, or set EBMBOT_DB / --db)", path.display())]
     Open {
         path: PathBuf,
         #[source]
@@ -42,7 +42,7 @@ pub enum QueueError {
         "the database was written by a newer ebmbot (schema version {found}, this binary knows {known}); upgrade ebmbot"
     )]
     TooNew { found: i64, known: i64 },
-    #[error("database error: {0}")]
+    #[error("database error")]
     Sqlite(#[from] rusqlite::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
@@ -51,21 +51,12 @@ pub enum QueueError {
 pub type Result<T, E = QueueError> = std::result::Result<T, E>;
 
 /// How to open the queue.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// `synchronous=FULL` instead of `NORMAL`.
     pub sync_full: bool,
     /// Whether "started" events need Slack delivery (a logs channel is configured).
     pub announce_starts: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            sync_full: false,
-            announce_starts: false,
-        }
-    }
 }
 
 /// A connection to the queue database.
@@ -77,34 +68,18 @@ pub struct Queue {
 impl Queue {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &Path, options: Options) -> Result<Queue> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.is_dir() {
-                return Err(QueueError::NoDirectory {
-                    path: path.to_owned(),
-                    dir: dir.to_owned(),
-                });
-            }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            return Err(QueueError::NoDirectory { path: path.to_owned(), dir: dir.to_owned() });
         }
-        let open_err = |source| QueueError::Open {
-            path: path.to_owned(),
-            source,
-        };
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let open_err = |source| QueueError::Open { path: path.to_owned(), source };
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(30))
-            .map_err(open_err)?;
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
-            .map_err(open_err)?;
-        conn.pragma_update(
-            None,
-            "synchronous",
-            if options.sync_full { "FULL" } else { "NORMAL" },
-        )
-        .map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(open_err)?;
+        enable_wal(&conn).map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", if options.sync_full { "FULL" } else { "NORMAL" }).map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
         schema::migrate(&mut conn).map_err(|e| match e {
             QueueError::Sqlite(source) => open_err(source),
             other => other,
@@ -114,15 +89,28 @@ impl Queue {
 
     /// Changes whenever another connection commits: the cheap way to notice new work.
     pub fn data_version(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+        Ok(self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 
     fn write(&mut self) -> Result<Transaction<'_>> {
-        Ok(self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?)
+        Ok(self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+    }
+}
+
+/// Switches a database to WAL. On a new file this needs a moment alone with it, and SQLite
+/// answers "busy" at once, without the busy timeout, when another process is opening it too:
+/// retry for as long as the busy timeout would have waited.
+fn enable_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(())) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
     }
 }
 

@@ -42,11 +42,7 @@ impl Args {
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Args {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Args(
-            iter.into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        )
+        Args(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
     }
 }
 
@@ -63,15 +59,8 @@ pub enum JobState {
 }
 
 impl JobState {
-    pub const ALL: [JobState; 7] = [
-        Self::Pending,
-        Self::Running,
-        Self::Succeeded,
-        Self::Failed,
-        Self::TimedOut,
-        Self::Cancelled,
-        Self::Lost,
-    ];
+    pub const ALL: [JobState; 7] =
+        [Self::Pending, Self::Running, Self::Succeeded, Self::Failed, Self::TimedOut, Self::Cancelled, Self::Lost];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -161,10 +150,7 @@ impl Outcome {
             Self::Succeeded => None,
             Self::Failed { exit_code } => Some(format!("exit {exit_code}")),
             Self::Killed { signal } => Some(format!("killed by signal {signal}")),
-            Self::TimedOut { after } => Some(format!(
-                "timed out after {}",
-                crate::config::duration::format(*after)
-            )),
+            Self::TimedOut { after } => Some(format!("timed out after {}", crate::config::duration::format(*after))),
             Self::Cancelled { by } => Some(format!("cancelled by {by}")),
             Self::Lost { detail } | Self::Error { detail } => Some(detail.clone()),
         }
@@ -176,24 +162,11 @@ impl Outcome {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Origin {
     /// A user at a terminal; `notify`: a Slack channel to report to as well.
-    Terminal {
-        user: String,
-        notify: Option<String>,
-    },
+    Terminal { user: String, notify: Option<String> },
     /// A Slack message. `thread_ts` is where replies go (`event.thread_ts ?? event.ts`).
-    Slack {
-        user: String,
-        channel: String,
-        channel_type: String,
-        thread_ts: Option<String>,
-        message_ts: String,
-    },
+    Slack { user: String, channel: String, channel_type: String, thread_ts: Option<String>, message_ts: String },
     /// A GitHub delivery; `channel`: where the namespace reports, if anywhere.
-    Github {
-        delivery: String,
-        project: String,
-        channel: Option<String>,
-    },
+    Github { delivery: String, project: String, channel: Option<String> },
 }
 
 impl Origin {

@@ -27,8 +27,7 @@ impl Queue {
                      SELECT id FROM jobs WHERE finished_at < ?1 ORDER BY finished_at LIMIT ?2)
                  RETURNING id, log_dir",
             )?;
-            stmt.query_map(params![ms(before), batch], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?
+            stmt.query_map(params![ms(before), batch], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
         };
         if let Some(max) = deleted.iter().map(|(id, _)| *id).max() {
             tx.execute(
@@ -37,10 +36,8 @@ impl Queue {
                 [max],
             )?;
         }
-        let events = tx.execute(
-            "DELETE FROM events WHERE delivered_at IS NOT NULL AND created_at < ?1",
-            [ms(before)],
-        )?;
+        let events =
+            tx.execute("DELETE FROM events WHERE delivered_at IS NOT NULL AND created_at < ?1", [ms(before)])?;
         tx.commit()?;
         Ok(Pruned {
             jobs: deleted.len() as u64,
@@ -51,14 +48,8 @@ impl Queue {
 
     /// True when `id` is missing because retention deleted it.
     pub fn was_pruned(&self, id: JobId) -> Result<bool> {
-        let up_to: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'pruned_up_to'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let up_to: Option<i64> =
+            self.conn.query_row("SELECT value FROM meta WHERE key = 'pruned_up_to'", [], |r| r.get(0)).optional()?;
         Ok(up_to.is_some_and(|max| id.0 <= max))
     }
 }

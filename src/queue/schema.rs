@@ -91,16 +91,9 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), QueueError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > VERSION {
-        return Err(QueueError::TooNew {
-            found,
-            known: VERSION,
-        });
+        return Err(QueueError::TooNew { found, known: VERSION });
     }
-    for (i, sql) in MIGRATIONS
-        .iter()
-        .enumerate()
-        .skip(usize::try_from(found).unwrap_or(0))
-    {
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
     }

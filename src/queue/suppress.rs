@@ -8,15 +8,12 @@ use super::{Queue, Result, ms, ts};
 
 /// The end of the suppression of `job_type` in force at `at`, following back-to-back or
 /// overlapping windows to the last one.
-pub(super) fn window_end(
-    conn: &Connection,
-    job_type: &str,
-    at: Timestamp,
-) -> Result<Option<Timestamp>> {
-    let mut stmt = conn.prepare_cached("SELECT start_at, end_at FROM suppressions WHERE type = ?1 AND end_at > ?2 ORDER BY start_at")?;
-    let windows: Vec<(i64, i64)> = stmt
-        .query_map(params![job_type, ms(at)], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+pub(super) fn window_end(conn: &Connection, job_type: &str, at: Timestamp) -> Result<Option<Timestamp>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT start_at, end_at FROM suppressions WHERE type = ?1 AND end_at > ?2 ORDER BY start_at",
+    )?;
+    let windows: Vec<(i64, i64)> =
+        stmt.query_map(params![job_type, ms(at)], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
     let mut end: Option<i64> = None;
     for (start, stop) in windows {
         let t = end.unwrap_or(ms(at));
@@ -29,13 +26,7 @@ pub(super) fn window_end(
 
 impl Queue {
     /// Adds a window (callers check `start < end`), and deletes the type's expired ones.
-    pub fn suppress(
-        &mut self,
-        job_type: &str,
-        start: Timestamp,
-        end: Timestamp,
-        now: Timestamp,
-    ) -> Result<()> {
+    pub fn suppress(&mut self, job_type: &str, start: Timestamp, end: Timestamp, now: Timestamp) -> Result<()> {
         let tx = self.write()?;
         tx.execute("DELETE FROM suppressions WHERE end_at <= ?1", [ms(now)])?;
         tx.execute(
@@ -49,10 +40,7 @@ impl Queue {
     /// Removes every window of a type; returns how many there were (expired ones included).
     pub fn unsuppress(&mut self, job_type: &str, now: Timestamp) -> Result<u64> {
         let tx = self.write()?;
-        let n = tx.execute(
-            "DELETE FROM suppressions WHERE type = ?1 AND end_at > ?2",
-            params![job_type, ms(now)],
-        )?;
+        let n = tx.execute("DELETE FROM suppressions WHERE type = ?1 AND end_at > ?2", params![job_type, ms(now)])?;
         tx.execute("DELETE FROM suppressions WHERE end_at <= ?1", [ms(now)])?;
         tx.commit()?;
         Ok(n as u64)
@@ -60,15 +48,11 @@ impl Queue {
 
     /// Windows that have not ended, by start.
     pub fn suppressions(&self, now: Timestamp) -> Result<Vec<Suppression>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT type, start_at, end_at FROM suppressions WHERE end_at > ?1 ORDER BY start_at, type")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT type, start_at, end_at FROM suppressions WHERE end_at > ?1 ORDER BY start_at, type",
+        )?;
         let rows = stmt.query_map([ms(now)], |r| {
-            Ok(Suppression {
-                job_type: r.get(0)?,
-                start: ts(r.get(1)?),
-                end: ts(r.get(2)?),
-            })
+            Ok(Suppression { job_type: r.get(0)?, start: ts(r.get(1)?), end: ts(r.get(2)?) })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

@@ -21,21 +21,12 @@ fn req(job: &str, name: &str, delay: u64) -> NewJob {
         job: job.into(),
         args: [("name", name)].into_iter().collect(),
         delay: Duration::from_secs(delay),
-        origin: Origin::Terminal {
-            user: "alice".into(),
-            notify: None,
-        },
+        origin: Origin::Terminal { user: "alice".into(), notify: None },
     }
 }
 
 fn dispatcher(q: &mut Queue) -> DispatcherId {
-    let d = NewDispatcher {
-        kind: "test".into(),
-        host: "h".into(),
-        boot_id: "b".into(),
-        pid: 1,
-        pid_start: 1,
-    };
+    let d = NewDispatcher { kind: "test".into(), host: "h".into(), boot_id: "b".into(), pid: 1, pid_start: 1 };
     q.register_dispatcher(&d, t(0)).unwrap()
 }
 
@@ -64,26 +55,14 @@ fn claims_in_order_one_per_type_within_the_cap() {
 
     assert_eq!(q.claim(d, t(1), t(1), 1).unwrap().unwrap().id, first);
     assert_eq!(q.claim(d, t(1), t(1), 1).unwrap(), None, "cap of one");
-    assert_eq!(
-        q.claim(d, t(1), t(1), 8).unwrap().unwrap().id,
-        other,
-        "hello is busy"
-    );
-    assert_eq!(
-        q.claim(d, t(1), t(1), 8).unwrap(),
-        None,
-        "second hello waits; fail is not due"
-    );
+    assert_eq!(q.claim(d, t(1), t(1), 8).unwrap().unwrap().id, other, "hello is busy");
+    assert_eq!(q.claim(d, t(1), t(1), 8).unwrap(), None, "second hello waits; fail is not due");
     assert_eq!(q.next_wakeup(t(1)).unwrap(), Some(t(60)));
 
     let done = q.finish(first, &Outcome::Succeeded, t(2)).unwrap().unwrap();
     assert_eq!(done.state, JobState::Succeeded);
     assert_eq!(done.exit_code, Some(0));
-    assert_eq!(
-        q.finish(first, &Outcome::Succeeded, t(2)).unwrap(),
-        None,
-        "finishes once"
-    );
+    assert_eq!(q.finish(first, &Outcome::Succeeded, t(2)).unwrap(), None, "finishes once");
     assert_eq!(q.claim(d, t(3), t(3), 8).unwrap().unwrap().id, second);
     assert_eq!(q.claim(d, t(61), t(61), 8).unwrap().unwrap().id, later);
 }
@@ -113,22 +92,10 @@ fn cancel_by_id_and_by_type() {
     assert!(
         matches!(q.cancel_id(pending, "alice", t(1)).unwrap(), CancelById::Cancelled(j) if j.state == JobState::Cancelled)
     );
-    assert!(matches!(
-        q.cancel_id(pending, "alice", t(1)).unwrap(),
-        CancelById::AlreadyFinished(_)
-    ));
-    assert!(matches!(
-        q.cancel_id(JobId(999), "alice", t(1)).unwrap(),
-        CancelById::NotFound
-    ));
-    assert!(matches!(
-        q.cancel_id(running, "bob", t(1)).unwrap(),
-        CancelById::StopRequested(_)
-    ));
-    assert_eq!(
-        q.stop_requests(d).unwrap(),
-        vec![(running, "bob".to_owned())]
-    );
+    assert!(matches!(q.cancel_id(pending, "alice", t(1)).unwrap(), CancelById::AlreadyFinished(_)));
+    assert!(matches!(q.cancel_id(JobId(999), "alice", t(1)).unwrap(), CancelById::NotFound));
+    assert!(matches!(q.cancel_id(running, "bob", t(1)).unwrap(), CancelById::StopRequested(_)));
+    assert_eq!(q.stop_requests(d).unwrap(), vec![(running, "bob".to_owned())]);
 
     let c = q.cancel_pending("example", "hello", "alice", t(2)).unwrap();
     assert_eq!(c.ids, vec![other]);
@@ -139,32 +106,13 @@ fn cancel_by_id_and_by_type() {
 fn start_now_waits_for_the_type_and_never_merges() {
     let (_d, mut q) = open();
     let d = dispatcher(&mut q);
-    let a = q
-        .start_now(&req("hello", "Bob", 0), d, t(0), 8, false)
-        .unwrap()
-        .unwrap();
+    let a = q.start_now(&req("hello", "Bob", 0), d, t(0), 8, false).unwrap().unwrap();
     assert_eq!(a.state, JobState::Running);
-    assert_eq!(
-        q.start_now(&req("hello", "Bob", 0), d, t(0), 8, false)
-            .unwrap(),
-        Err(Busy::TypeRunning(a.id))
-    );
+    assert_eq!(q.start_now(&req("hello", "Bob", 0), d, t(0), 8, false).unwrap(), Err(Busy::TypeRunning(a.id)));
     q.suppress("example_greet", t(0), t(10), t(0)).unwrap();
-    assert_eq!(
-        q.start_now(&req("greet", "x", 0), d, t(1), 8, false)
-            .unwrap(),
-        Err(Busy::Suppressed(t(10)))
-    );
-    assert!(
-        q.start_now(&req("greet", "x", 0), d, t(1), 8, true)
-            .unwrap()
-            .is_ok()
-    );
-    assert_eq!(
-        q.start_now(&req("fail", "x", 0), d, t(1), 2, false)
-            .unwrap(),
-        Err(Busy::AtCapacity)
-    );
+    assert_eq!(q.start_now(&req("greet", "x", 0), d, t(1), 8, false).unwrap(), Err(Busy::Suppressed(t(10))));
+    assert!(q.start_now(&req("greet", "x", 0), d, t(1), 8, true).unwrap().is_ok());
+    assert_eq!(q.start_now(&req("fail", "x", 0), d, t(1), 2, false).unwrap(), Err(Busy::AtCapacity));
 }
 
 #[test]
@@ -174,21 +122,12 @@ fn list_and_prune() {
     for i in 0..5 {
         q.schedule(&req("hello", &i.to_string(), 0), t(0)).unwrap();
         let job = q.claim(d, t(0), t(0), 8).unwrap().unwrap();
-        q.finish(job.id, &Outcome::Failed { exit_code: 3 }, t(i))
-            .unwrap();
+        q.finish(job.id, &Outcome::Failed { exit_code: 3 }, t(i)).unwrap();
     }
     q.schedule(&req("hello", "pending", 0), t(0)).unwrap();
-    let active = ListFilter {
-        all: false,
-        since: t(0),
-        limit: 200,
-    };
+    let active = ListFilter { all: false, since: t(0), limit: 200 };
     assert_eq!(q.list(&active).unwrap().len(), 1);
-    let all = ListFilter {
-        all: true,
-        since: t(2),
-        limit: 200,
-    };
+    let all = ListFilter { all: true, since: t(2), limit: 200 };
     let jobs = q.list(&all).unwrap();
     assert_eq!(jobs.len(), 4);
     assert!(jobs.windows(2).all(|w| w[0].id < w[1].id));
@@ -208,19 +147,11 @@ fn newer_schema_is_refused() {
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
-    assert!(matches!(
-        Queue::open(&path, Options::default()),
-        Err(QueueError::TooNew { found: 99, .. })
-    ));
+    assert!(matches!(Queue::open(&path, Options::default()), Err(QueueError::TooNew { found: 99, .. })));
 }
 
 #[test]
 fn missing_directory_names_the_path() {
-    let err = Queue::open(
-        std::path::Path::new("/nonexistent/dir/q.db"),
-        Options::default(),
-    )
-    .err()
-    .unwrap();
+    let err = Queue::open(std::path::Path::new("/nonexistent/dir/q.db"), Options::default()).err().unwrap();
     assert!(err.to_string().contains("/nonexistent/dir"), "{err}");
 }

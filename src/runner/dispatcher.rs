@@ -18,7 +18,7 @@ use crate::queue::model::{DispatcherId, Job, JobId, Outcome};
 use crate::queue::{NewDispatcher, Queue, QueueError};
 
 use super::process::{Finished, JobHandle, spawn};
-use super::{Reporter, fabfile, prepare, proc};
+use super::{Reporter, fetch_fabfile, prepare, proc};
 
 /// How often the loop looks for work another process may have queued.
 const POLL: Duration = Duration::from_millis(5);
@@ -243,15 +243,16 @@ impl<'a> Dispatcher<'a> {
             Ok(spec) => spec,
             Err(detail) => return self.record(job.id, &Outcome::Error { detail }),
         };
-        if let Some(url) = self.catalog.namespace(&job.namespace).and_then(|ns| ns.fabfile.clone()) {
-            if let Err(e) = fabfile::fetch(&url, &spec.workdir) {
-                self.reporter.note(&format!("could not fetch the fabfile of `{}` ({e}); using the previous one", job.namespace));
-            }
+        if let Some(url) = self.catalog.namespace(&job.namespace).and_then(|ns| ns.fabfile.clone())
+            && let Err(e) = fetch_fabfile(&url, &spec.workdir)
+        {
+            let ns = &job.namespace;
+            self.reporter.note(&format!("could not fetch the fabfile of `{ns}` ({e}); using the previous one"));
         }
         let log_dir = spec.log_dir.display().to_string();
         match spawn(spec, self.done_tx.clone()) {
             Ok(handle) => {
-                self.queue.set_process(job.id, &log_dir, Some(handle.pgid()))?;
+                self.queue.set_process(job.id, &log_dir, handle.pgid())?;
                 self.running.insert(job.id, Running { handle, cancelled: false });
                 Ok(())
             }

@@ -31,9 +31,8 @@ pub fn job_env(
     }
 
     let workspace = absolute(&settings.workspace_dir);
-    let workspace_parent = Path::new(&workspace)
-        .parent()
-        .map_or_else(|| workspace.clone(), |p| p.display().to_string());
+    let workspace_parent =
+        Path::new(&workspace).parent().map_or_else(|| workspace.clone(), |p| p.display().to_string());
     let mut add = |k: &str, v: String| set.push((k.to_owned(), v));
     add("PYTHONPATH", format!("{workspace_parent}:{workspace}"));
     add("WRITEABLE_DIR", absolute(&settings.writeable_dir));
@@ -46,10 +45,7 @@ pub fn job_env(
 
 /// `path` made absolute against the working directory, with `.` components removed.
 fn absolute(path: &Path) -> String {
-    std::path::absolute(path)
-        .unwrap_or_else(|_| path.to_owned())
-        .display()
-        .to_string()
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned()).display().to_string()
 }
 
 #[cfg(test)]
@@ -88,28 +84,11 @@ mod tests {
     #[test]
     fn secrets_are_removed_unless_passed() {
         let settings = settings_with_secrets();
-        let ns = namespace(vec![
-            SecretName::SlackBotToken,
-            SecretName::GithubWebhookSecret,
-        ]);
-        let (set, remove) = job_env(
-            &settings,
-            &ns,
-            JobId(7),
-            "example_hello",
-            "/l".as_ref(),
-            "U1",
-        );
+        let ns = namespace(vec![SecretName::SlackBotToken, SecretName::GithubWebhookSecret]);
+        let (set, remove) = job_env(&settings, &ns, JobId(7), "example_hello", "/l".as_ref(), "U1");
         assert_eq!(lookup(&set, "SLACK_BOT_TOKEN"), Some("xoxb-from-settings"));
         // Passed but not configured: removed, never inherited from a stray environment.
-        assert_eq!(
-            remove,
-            [
-                "SLACK_APP_TOKEN",
-                "SLACK_SIGNING_SECRET",
-                "GITHUB_WEBHOOK_SECRET"
-            ]
-        );
+        assert_eq!(remove, ["SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "GITHUB_WEBHOOK_SECRET"]);
         assert!(set.iter().all(|(k, _)| !remove.contains(k)));
     }
 
@@ -125,17 +104,11 @@ mod tests {
             "terminal:alice",
         );
         assert_eq!(remove.len(), 4);
-        assert_eq!(
-            lookup(&set, "PYTHONPATH"),
-            Some("/srv/bot:/srv/bot/workspace")
-        );
+        assert_eq!(lookup(&set, "PYTHONPATH"), Some("/srv/bot:/srv/bot/workspace"));
         assert_eq!(lookup(&set, "WRITEABLE_DIR"), Some("/srv/bot"));
         assert_eq!(lookup(&set, "EBMBOT_JOB_ID"), Some("7"));
         assert_eq!(lookup(&set, "EBMBOT_JOB_TYPE"), Some("example_hello"));
-        assert_eq!(
-            lookup(&set, "EBMBOT_LOG_DIR"),
-            Some("/srv/bot/logs/example_hello/20240101-000000-7")
-        );
+        assert_eq!(lookup(&set, "EBMBOT_LOG_DIR"), Some("/srv/bot/logs/example_hello/20240101-000000-7"));
         assert_eq!(lookup(&set, "EBMBOT_REQUESTED_BY"), Some("terminal:alice"));
     }
 

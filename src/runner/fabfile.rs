@@ -31,9 +31,7 @@ pub enum FabfileError {
         #[source]
         source: UrlError,
     },
-    #[error(
-        "refusing to fetch a fabfile from `{url}`: use https (plain http only to a loopback address)"
-    )]
+    #[error("refusing to fetch a fabfile from `{url}`: use https (plain http only to a loopback address)")]
     Insecure { url: String },
     #[error("cannot fetch the fabfile from `{url}`")]
     Request {
@@ -48,10 +46,7 @@ pub enum FabfileError {
         source: reqwest::Error,
     },
     #[error("fetching the fabfile from `{url}` answered {status}")]
-    Status {
-        url: String,
-        status: reqwest::StatusCode,
-    },
+    Status { url: String, status: reqwest::StatusCode },
     #[error("the fabfile at `{url}` is larger than {MAX_SIZE} bytes")]
     TooLarge { url: String },
     #[error("cannot write the fabfile to {}", path.display())]
@@ -69,20 +64,12 @@ pub enum FabfileError {
 /// Blocks the calling thread (it runs its own small runtime): call it from a plain thread, not
 /// from inside an async task.
 pub fn fetch_fabfile(url: &str, workdir: &Path) -> Result<PathBuf, FabfileError> {
-    let parsed = Url::parse(url).map_err(|source| FabfileError::BadUrl {
-        url: url.to_owned(),
-        source,
-    })?;
+    let parsed = Url::parse(url).map_err(|source| FabfileError::BadUrl { url: url.to_owned(), source })?;
     if !is_allowed(&parsed) {
-        return Err(FabfileError::Insecure {
-            url: url.to_owned(),
-        });
+        return Err(FabfileError::Insecure { url: url.to_owned() });
     }
     super::install_crypto_provider();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(FabfileError::Runtime)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(FabfileError::Runtime)?;
     let write_error = |path: &Path| {
         let path = path.to_owned();
         move |source| FabfileError::Write { path, source }
@@ -104,11 +91,7 @@ async fn download(url: Url, temp: &Path) -> Result<(), FabfileError> {
     let shown = url.to_string();
     let request_error = |source: reqwest::Error| {
         let url = shown.clone();
-        if source.is_timeout() {
-            FabfileError::TimedOut { url, source }
-        } else {
-            FabfileError::Request { url, source }
-        }
+        if source.is_timeout() { FabfileError::TimedOut { url, source } } else { FabfileError::Request { url, source } }
     };
     let client = reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
@@ -125,10 +108,7 @@ async fn download(url: Url, temp: &Path) -> Result<(), FabfileError> {
         return Err(FabfileError::TooLarge { url: shown });
     }
 
-    let write_error = |source| FabfileError::Write {
-        path: temp.to_owned(),
-        source,
-    };
+    let write_error = |source| FabfileError::Write { path: temp.to_owned(), source };
     let mut file = File::create(temp).map_err(write_error)?;
     let mut size: u64 = 0;
     while let Some(chunk) = response.chunk().await.map_err(request_error)? {
@@ -158,11 +138,7 @@ fn is_allowed(url: &Url) -> bool {
         "https" => true,
         "http" => url.host_str().is_some_and(|host| {
             host.eq_ignore_ascii_case("localhost")
-                || host
-                    .trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .parse::<IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
+                || host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
         }),
         _ => false,
     }

@@ -35,13 +35,7 @@ pub(crate) struct CappedLog<W> {
 
 impl<W: Write> CappedLog<W> {
     pub(crate) fn new(out: W, max: u64) -> CappedLog<W> {
-        CappedLog {
-            out,
-            max,
-            written: 0,
-            ends_with_newline: true,
-            closed: false,
-        }
+        CappedLog { out, max, written: 0, ends_with_newline: true, closed: false }
     }
 
     /// Appends `chunk` (or the part of it under the cap) and flushes, so that a reader following
@@ -82,11 +76,7 @@ impl<W: Write> CappedLog<W> {
 
 /// Copies `pipe` into `log` until the pipe closes, flushing each read; with `tee`, also to it
 /// (until it fails: our own terminal going away does not stop the job's log).
-pub(crate) fn copy_output(
-    mut pipe: impl Read,
-    mut log: CappedLog<impl Write>,
-    mut tee: Option<Box<dyn Write + Send>>,
-) {
+pub(crate) fn copy_output(mut pipe: impl Read, mut log: CappedLog<impl Write>, mut tee: Option<Box<dyn Write + Send>>) {
     let mut buf = vec![0; 64 * 1024];
     loop {
         let n = match pipe.read(&mut buf) {
@@ -109,10 +99,7 @@ pub(crate) fn copy_output(
 
 /// Appends one line that ebmbot itself has to say (why a job could not run) to a log file.
 pub(crate) fn append_line(path: &Path, line: &str) {
-    let written = OpenOptions::new()
-        .append(true)
-        .open(path)
-        .and_then(|mut f| writeln!(f, "{line}"));
+    let written = OpenOptions::new().append(true).open(path).and_then(|mut f| writeln!(f, "{line}"));
     if let Err(error) = written {
         tracing::warn!(%error, path = %path.display(), "cannot write to a job log");
     }
@@ -146,10 +133,7 @@ mod tests {
         log.push(b"abc");
         log.push(b"defg");
         log.push(b"more");
-        assert_eq!(
-            String::from_utf8(log.into_inner()).unwrap(),
-            "abcde\n[ebmbot: output cut at 5 bytes]\n"
-        );
+        assert_eq!(String::from_utf8(log.into_inner()).unwrap(), "abcde\n[ebmbot: output cut at 5 bytes]\n");
 
         let mut log = CappedLog::new(Vec::new(), 4);
         log.push(b"abc\nd");
@@ -190,26 +174,15 @@ mod tests {
     fn tee_gets_everything_the_cap_cuts() {
         let (log, tee) = (Shared::default(), Shared::default());
         let input = vec![b'x'; 200_000];
-        copy_output(
-            &input[..],
-            CappedLog::new(log.clone(), 10),
-            Some(Box::new(tee.clone())),
-        );
-        assert_eq!(
-            log.0.lock().unwrap().len(),
-            10 + "\n[ebmbot: output cut at 10 bytes]\n".len()
-        );
+        copy_output(&input[..], CappedLog::new(log.clone(), 10), Some(Box::new(tee.clone())));
+        assert_eq!(log.0.lock().unwrap().len(), 10 + "\n[ebmbot: output cut at 10 bytes]\n".len());
         assert_eq!(*tee.0.lock().unwrap(), input);
     }
 
     #[test]
     fn a_broken_tee_does_not_stop_the_log() {
         let log = Shared::default();
-        copy_output(
-            &b"abc"[..],
-            CappedLog::new(log.clone(), 10),
-            Some(Box::new(Broken)),
-        );
+        copy_output(&b"abc"[..], CappedLog::new(log.clone(), 10), Some(Box::new(Broken)));
         assert_eq!(*log.0.lock().unwrap(), b"abc");
     }
 }

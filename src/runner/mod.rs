@@ -1,27 +1,36 @@
 //! Running jobs: one job's command as a process group, with its environment, live capped logs,
 //! timeout and cancellation; Linux process identity for recovery; fabfile fetching.
 //!
-//! Everything here is synchronous (std threads, no tokio) and knows nothing of Slack, HTTP
-//! frontends or the queue: the dispatcher claims a job, builds a [`JobSpec`] (command from
-//! `Template::render`, environment from [`job_env`], logs in [`log_dir`]) and calls [`spawn`],
-//! which returns at once and later sends exactly one [`Finished`] on the dispatcher's channel.
+//! Everything here is synchronous (std threads, no tokio) and knows nothing of Slack or HTTP:
+//! the [`Dispatcher`] claims a job from the queue, [`prepare`] builds its [`JobSpec`] (command
+//! from `Template::render`, environment from [`job_env`], logs in [`log_dir`]) and [`spawn`]
+//! returns at once and later sends exactly one [`Finished`] on the dispatcher's channel. What
+//! happens is told to a [`Reporter`].
 //!
+//! - `dispatcher`: the loop: claim, start, stop on request, record outcomes, shut down.
+//! - `prepare`: a claimed job → [`JobSpec`], or the reason it cannot run.
+//! - `reporter`: the [`Reporter`] trait (the terminal's is in `cli`).
 //! - `process`: [`spawn`], [`JobHandle`] (pgid, cancel), [`Finished`].
 //! - `env`: [`job_env`], the variables a job gets and the secrets it does not.
 //! - `logs`: [`log_dir`] and the capped log writer.
 //! - [`proc`]: boot id, process start times, group members by environment, [`proc::stop_group`].
 //! - `fabfile`: [`fetch_fabfile`] for namespaces with a `fabfile` URL.
 
+mod dispatcher;
 mod env;
 mod fabfile;
 mod logs;
+pub mod prepare;
 pub mod proc;
-mod process;
+pub mod process;
+mod reporter;
 
+pub use dispatcher::{Control, Dispatcher, Mode, Summary, register};
 pub use env::job_env;
 pub use fabfile::{FabfileError, fetch_fabfile};
 pub use logs::{STDERR, STDOUT, log_dir};
 pub use process::{DRAIN, Finished, JobHandle, JobSpec, SpawnError, spawn};
+pub use reporter::Reporter;
 
 /// Installs ring as rustls's process-wide crypto provider (STACK.md pitfall 1). Call it first
 /// thing in `main`; calling it again, or after another provider was installed, does nothing.

@@ -13,9 +13,7 @@ use nix::unistd::Pid;
 /// The kernel's boot id (`/proc/sys/kernel/random/boot_id`), or an empty string when it cannot
 /// be read (then two unreadable ids compare equal and only the pid check counts).
 pub fn boot_id() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id").map(|s| s.trim().to_owned()).unwrap_or_default()
 }
 
 /// The start time of `pid` in clock ticks since boot (field 22 of `/proc/<pid>/stat`), or
@@ -126,10 +124,7 @@ mod tests {
 
     #[test]
     fn parses_stat_with_hostile_command_names() {
-        let tail = (4..=22)
-            .map(|n| n.to_string())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let tail = (4..=22).map(|n| n.to_string()).collect::<Vec<_>>().join(" ");
         let stat = Stat::parse(&format!("77 (a) (b c)) S {tail} 23 24\n")).unwrap();
         assert_eq!(stat.field(3), Some("S"));
         assert_eq!(stat.pgid(), Some(5));
@@ -162,14 +157,9 @@ mod tests {
         let pgid = i32::try_from(child.id()).unwrap();
         // Once it speaks, bash has exec'd: its stat and environ are its own.
         let mut ready = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut ready)
-            .unwrap();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut ready).unwrap();
         assert!(is_alive(pgid));
-        assert_eq!(
-            group_members_with_env(pgid, "EBMBOT_JOB_ID", "424242").first(),
-            Some(&pgid)
-        );
+        assert_eq!(group_members_with_env(pgid, "EBMBOT_JOB_ID", "424242").first(), Some(&pgid));
         assert!(group_members_with_env(pgid, "EBMBOT_JOB_ID", "4242").is_empty());
         assert!(group_members_with_env(pgid + 1_000_000, "EBMBOT_JOB_ID", "424242").is_empty());
 

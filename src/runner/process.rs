@@ -134,11 +134,7 @@ pub fn spawn(spec: JobSpec, done: Sender<Finished>) -> Result<JobHandle, SpawnEr
     let Ok(pgid) = i32::try_from(child.id()) else {
         let _ = child.kill();
         let _ = child.wait();
-        return Ok(never_started(
-            &spec,
-            "the job's pid is out of range".into(),
-            &done,
-        ));
+        return Ok(never_started(&spec, "the job's pid is out of range".into(), &done));
     };
 
     let (events_tx, events) = mpsc::channel();
@@ -153,22 +149,13 @@ pub fn spawn(spec: JobSpec, done: Sender<Finished>) -> Result<JobHandle, SpawnEr
         done: done.clone(),
         stderr_path: spec.log_dir.join(STDERR),
     };
-    let tee_out = spec
-        .tee
-        .then(|| Box::new(io::stdout()) as Box<dyn Write + Send>);
-    let tee_err = spec
-        .tee
-        .then(|| Box::new(io::stderr()) as Box<dyn Write + Send>);
+    let tee_out = spec.tee.then(|| Box::new(io::stdout()) as Box<dyn Write + Send>);
+    let tee_err = spec.tee.then(|| Box::new(io::stderr()) as Box<dyn Write + Send>);
     let copy_out = copier(child.stdout.take(), stdout_log, tee_out, &spec, &drained_tx);
     let copy_err = copier(child.stderr.take(), stderr_log, tee_err, &spec, &drained_tx);
     let started = start(&format!("job-{}-stdout", spec.id), copy_out)
         .and_then(|()| start(&format!("job-{}-stderr", spec.id), copy_err))
-        .and_then(|()| {
-            start(
-                &format!("job-{}-wait", spec.id),
-                wait_for(child, &events_tx),
-            )
-        })
+        .and_then(|()| start(&format!("job-{}-wait", spec.id), wait_for(child, &events_tx)))
         .and_then(|()| start(&format!("job-{}", spec.id), move || supervisor.run()));
     if let Err(e) = started {
         // The shell may already be running: stop its group and reap it before saying so.
@@ -177,18 +164,11 @@ pub fn spawn(spec: JobSpec, done: Sender<Finished>) -> Result<JobHandle, SpawnEr
         let detail = format!("cannot start a thread to run the job: {e}");
         return Ok(never_started(&spec, detail, &done));
     }
-    Ok(JobHandle {
-        id: spec.id,
-        pgid: Some(pgid),
-        control: Some(events_tx),
-    })
+    Ok(JobHandle { id: spec.id, pgid: Some(pgid), control: Some(events_tx) })
 }
 
 fn start(name: &str, f: impl FnOnce() + Send + 'static) -> io::Result<()> {
-    thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(f)
-        .map(drop)
+    thread::Builder::new().name(name.to_owned()).spawn(f).map(drop)
 }
 
 fn wait_for(mut child: Child, events: &Sender<Event>) -> impl FnOnce() + Send + 'static {
@@ -218,10 +198,7 @@ fn copier(
 }
 
 fn create_logs(dir: &Path) -> Result<(File, File), SpawnError> {
-    fs::create_dir_all(dir).map_err(|source| SpawnError::LogDir {
-        path: dir.to_owned(),
-        source,
-    })?;
+    fs::create_dir_all(dir).map_err(|source| SpawnError::LogDir { path: dir.to_owned(), source })?;
     let create = |name: &str| {
         let path = dir.join(name);
         File::create(&path).map_err(|source| SpawnError::LogFile { path, source })
@@ -236,8 +213,7 @@ fn prepare_workdir(spec: &JobSpec) -> Result<(), String> {
     } else if spec.workdir_fixed {
         Err(format!("workspace directory {} is missing", dir.display()))
     } else {
-        fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create workspace directory {}: {e}", dir.display()))
+        fs::create_dir_all(dir).map_err(|e| format!("cannot create workspace directory {}: {e}", dir.display()))
     }
 }
 
@@ -261,15 +237,8 @@ fn command(spec: &JobSpec) -> Command {
 fn never_started(spec: &JobSpec, detail: String, done: &Sender<Finished>) -> JobHandle {
     append_line(&spec.log_dir.join(STDERR), &detail);
     let outcome = Outcome::Error { detail };
-    let _ = done.send(Finished {
-        id: spec.id,
-        outcome,
-    });
-    JobHandle {
-        id: spec.id,
-        pgid: None,
-        control: None,
-    }
+    let _ = done.send(Finished { id: spec.id, outcome });
+    JobHandle { id: spec.id, pgid: None, control: None }
 }
 
 mod supervisor;

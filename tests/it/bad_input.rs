@@ -56,7 +56,8 @@ fn bad_suppression_times() {
     assert!(one_line(&err).contains("wrong time format: `25:99`; write HH:MM"), "{err}");
     let err = env.fails(2, &["suppress", "t", "echo", "--from", "+2h", "--until", "+1h"]);
     assert!(one_line(&err).contains("must start before it ends"), "{err}");
-    let err = env.fails(2, &["suppress", "t", "echo", "--from", "2030-01-01T00:00:00Z", "--until", "2030-01-01T00:00:00Z"]);
+    let err =
+        env.fails(2, &["suppress", "t", "echo", "--from", "2030-01-01T00:00:00Z", "--until", "2030-01-01T00:00:00Z"]);
     assert!(one_line(&err).contains("must start before it ends"), "{err}");
     assert_eq!(env.json(&["status"])["suppressions"], serde_json::json!([]));
 }
@@ -69,9 +70,10 @@ fn unknown_ids() {
 }
 
 #[test]
-fn values_with_nul_and_commands_over_the_limit_are_refused_at_scheduling() {
+fn commands_over_the_limit_are_refused_at_scheduling() {
     let env = env();
-    let huge = "x".repeat(130 * 1024);
+    // Under Linux's 128 KiB limit for one argument, over ebmbot's 120 KiB for the command.
+    let huge = "x".repeat(123_000);
     let err = env.fails(2, &["schedule", "t", "echo", "--value", &huge]);
     assert!(one_line(&err).contains("over the 120 KiB limit"), "{}", &err[..200.min(err.len())]);
     assert_nothing_queued(&env);
@@ -91,7 +93,10 @@ fn an_invalid_config_is_exit_2_with_file_and_fix() {
     let env = TestEnv::new("[t.jobs.hello]\nrun_args_template = \"echo \\\"{name}\\\"\"\n");
     let err = env.fails(2, &["config", "check"]);
     assert!(one_line(&err).contains("jobs.toml"), "{err}");
-    assert!(err.contains("placeholder `{name}` in `t_hello` is inside quotes; remove them, ebmbot quotes values"), "{err}");
+    assert!(
+        err.contains("placeholder `{name}` in `t_hello` is inside quotes; remove them, ebmbot quotes values"),
+        "{err}"
+    );
     let env = TestEnv::new("[t.jobs.hello]\nrun_arg_template = \"echo\"\n");
     let err = env.fails(2, &["schedule", "t", "hello"]);
     assert!(one_line(&err).contains("run_arg_template"), "{err}");

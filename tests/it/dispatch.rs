@@ -99,7 +99,8 @@ fn a_timeout_stops_the_whole_process_group() {
 fn hostile_values_reach_the_job_as_one_literal_argument() {
     let env = env();
     let long = "x".repeat(100_000);
-    let values = ["; rm -rf ~", "$(id)", "`id`", "it's \"quoted\"", "line1\nline2", "héllo wörld ✓", "-n", "", long.as_str()];
+    let values =
+        ["; rm -rf ~", "$(id)", "`id`", "it's \"quoted\"", "line1\nline2", "héllo wörld ✓", "-n", "", long.as_str()];
     let ids: Vec<i64> = values.iter().map(|v| env.schedule(&["t", "args", &format!("--value={v}")])).collect();
     env.ok(&["dispatch", "--once"]);
     for (id, value) in ids.iter().zip(values) {
@@ -112,7 +113,12 @@ fn hostile_values_reach_the_job_as_one_literal_argument() {
 fn the_job_environment_has_ebmbot_variables_and_no_secrets() {
     let env = env();
     let id = env.schedule(&["t", "env"]);
-    env.cmd().args(["dispatch", "--once"]).env("SLACK_BOT_TOKEN", "xoxb-secret-token").env("GITHUB_WEBHOOK_SECRET", "gh-secret").assert().success();
+    env.cmd()
+        .args(["dispatch", "--once"])
+        .env("SLACK_BOT_TOKEN", "xoxb-secret-token")
+        .env("GITHUB_WEBHOOK_SECRET", "gh-secret")
+        .assert()
+        .success();
     let vars = env.log(id, "stdout");
     assert!(!vars.contains("xoxb-secret-token") && !vars.contains("gh-secret"), "secrets leaked");
     assert!(vars.contains(&format!("EBMBOT_JOB_ID={id}\n")));

@@ -14,7 +14,18 @@ fn schedule_then_list_shows_the_job_with_every_field() {
     assert_eq!(job["job"], "echo");
     assert_eq!(job["args"]["value"], "Bob");
     assert_eq!(job["state"], "pending");
-    for field in ["created_at", "start_after", "started_at", "finished_at", "exit_code", "signal", "detail", "log_dir", "origin", "requests"] {
+    for field in [
+        "created_at",
+        "start_after",
+        "started_at",
+        "finished_at",
+        "exit_code",
+        "signal",
+        "detail",
+        "log_dir",
+        "origin",
+        "requests",
+    ] {
         assert!(job.get(field).is_some(), "missing {field}");
     }
     assert!(job["started_at"].is_null() && job["exit_code"].is_null());
@@ -58,7 +69,12 @@ fn cancel_pending_jobs_of_a_type() {
     assert!(out.contains("cancelled 2 pending job(s) of `t_echo`"), "{out}");
     assert!(env.ok(&["cancel", "t", "echo"]).contains("cancelled 0"), "N = 0 is not an error");
     let jobs = env.json(&["queue", "list", "--all"]);
-    assert!(jobs.as_array().unwrap().iter().all(|j| j["state"] == "cancelled" && j["detail"].as_str().unwrap().starts_with("cancelled by terminal:")));
+    assert!(
+        jobs.as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["state"] == "cancelled" && j["detail"].as_str().unwrap().starts_with("cancelled by terminal:"))
+    );
 }
 
 #[test]

@@ -35,7 +35,11 @@ fn say_suppression_and_cancel_commands() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("Wrong time format"));
     assert!(env.ok(&["say", "t", "resume", "echo"]).contains("Removed 1 suppression"));
     assert!(env.ok(&["say", "t", "cancel", "echo"]).contains("Cancelled 1 pending `t_echo` job(s)."));
-    assert!(env.ok(&["say", "cancel", "job", "id", "1"]).is_empty() == false);
+    let id = env.schedule(&["t", "echo", "--value", "y"]).to_string();
+    assert!(env.ok(&["say", "cancel", "job", "id", &id]).contains(&format!("Cancelled job {id} (`t_echo`).")));
+    let out = env.run(&["say", "remove", "job", "id", &id]);
+    assert_eq!(out.status.code(), Some(2), "a finished job is bad input");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("has already finished"));
 }
 
 #[test]

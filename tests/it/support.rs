@@ -15,11 +15,35 @@ pub struct TestEnv {
 
 /// Environment variables ebmbot reads; cleared so the tests see only what they set.
 const OURS: &[&str] = &[
-    "EBMBOT_CONFIG", "EBMBOT_DB", "DB_PATH", "WORKSPACE_DIR", "WRITEABLE_DIR", "WRITEABLE_WORKSPACE_DIR", "LOGS_DIR",
-    "HOST_LOGS_DIR", "EBMBOT_BIND", "EBMBOT_SHELL", "EBMBOT_JOB_TIMEOUT", "EBMBOT_KILL_GRACE", "EBMBOT_MAX_JOBS",
-    "EBMBOT_SHUTDOWN_GRACE", "EBMBOT_RETENTION", "EBMBOT_MAX_LOG", "EBMBOT_MAX_BODY", "EBMBOT_TIMEZONE", "EBMBOT_SYNC",
-    "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "SLACK_LOGS_CHANNEL",
-    "SLACK_TECH_SUPPORT_CHANNEL", "SLACK_APP_USERNAME", "SLACK_ACK_REACTION", "SLACK_AUTO_JOIN", "GITHUB_WEBHOOK_SECRET",
+    "EBMBOT_CONFIG",
+    "EBMBOT_DB",
+    "DB_PATH",
+    "WORKSPACE_DIR",
+    "WRITEABLE_DIR",
+    "WRITEABLE_WORKSPACE_DIR",
+    "LOGS_DIR",
+    "HOST_LOGS_DIR",
+    "EBMBOT_BIND",
+    "EBMBOT_SHELL",
+    "EBMBOT_JOB_TIMEOUT",
+    "EBMBOT_KILL_GRACE",
+    "EBMBOT_MAX_JOBS",
+    "EBMBOT_SHUTDOWN_GRACE",
+    "EBMBOT_RETENTION",
+    "EBMBOT_MAX_LOG",
+    "EBMBOT_MAX_BODY",
+    "EBMBOT_TIMEZONE",
+    "EBMBOT_SYNC",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_API_URL",
+    "SLACK_LOGS_CHANNEL",
+    "SLACK_TECH_SUPPORT_CHANNEL",
+    "SLACK_APP_USERNAME",
+    "SLACK_ACK_REACTION",
+    "SLACK_AUTO_JOIN",
+    "GITHUB_WEBHOOK_SECRET",
     "RUST_LOG",
 ];
 
@@ -73,7 +97,12 @@ impl TestEnv {
     /// Runs a command that must succeed and returns its stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "ebmbot {args:?} failed ({:?}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "ebmbot {args:?} failed ({:?}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).expect("utf-8 stdout")
     }
 
@@ -81,7 +110,12 @@ impl TestEnv {
     pub fn fails(&self, code: i32, args: &[&str]) -> String {
         let out = self.run(args);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(code), "ebmbot {args:?}: stdout {}\nstderr {stderr}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "ebmbot {args:?}: stdout {}\nstderr {stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         stderr
     }
 
@@ -95,7 +129,12 @@ impl TestEnv {
     /// The job with `id` as `queue list --all --json` shows it.
     pub fn job(&self, id: i64) -> Value {
         let jobs = self.json(&["queue", "list", "--all", "--limit", "100000", "--since", "1d"]);
-        jobs.as_array().expect("array").iter().find(|j| j["id"] == id).cloned().unwrap_or_else(|| panic!("no job {id} in {jobs:#}"))
+        jobs.as_array()
+            .expect("array")
+            .iter()
+            .find(|j| j["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no job {id} in {jobs:#}"))
     }
 
     /// Schedules and returns the new job's id.

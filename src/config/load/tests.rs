@@ -34,8 +34,7 @@ fn empty_file_is_an_empty_catalogue() {
 
 #[test]
 fn unknown_key_in_a_job_suggests_the_nearest() {
-    let text =
-        "[example]\n\n[example.jobs.hello]\nreport_stdout = true\nrun_arg_template = \"echo hi\"\n";
+    let text = "[example]\n\n[example.jobs.hello]\nreport_stdout = true\nrun_arg_template = \"echo hi\"\n";
     assert_eq!(
         error(text),
         "`example.jobs.hello`: unknown key `run_arg_template`; did you mean `run_args_template`? \
@@ -47,9 +46,7 @@ fn unknown_key_in_a_job_suggests_the_nearest() {
 fn unknown_key_without_a_near_name_lists_the_valid_ones() {
     let msg = error("[example]\ncolour = \"red\"\n");
     assert!(
-        msg.starts_with(
-            "`example`: unknown key `colour`; remove it, or use one of `description`, `restricted`"
-        ),
+        msg.starts_with("`example`: unknown key `colour`; remove it, or use one of `description`, `restricted`"),
         "{msg}"
     );
     assert!(msg.ends_with("(line 2, column 1)"), "{msg}");
@@ -79,20 +76,14 @@ fn missing_run_args_template() {
          `run_args_template = \"echo Hello {name}\"` (line 1, column 1)"
     );
     let inline = error("[example.jobs]\nhello = { report_stdout = true }\n");
-    assert!(
-        inline.starts_with("`example.jobs.hello`: missing `run_args_template`"),
-        "{inline}"
-    );
+    assert!(inline.starts_with("`example.jobs.hello`: missing `run_args_template`"), "{inline}");
     assert!(inline.ends_with("(line 2, column 9)"), "{inline}");
 }
 
 #[test]
 fn missing_command_keys() {
     let msg = error("[[example.slack]]\ncommand = \"say hi\"\n");
-    assert_eq!(
-        msg,
-        "`[[example.slack]]` #1: missing `help`; add `help = \"Says hello to [name]\"` (line 1, column 1)"
-    );
+    assert_eq!(msg, "`[[example.slack]]` #1: missing `help`; add `help = \"Says hello to [name]\"` (line 1, column 1)");
 }
 
 #[test]
@@ -115,7 +106,12 @@ fn wrong_types_name_the_key_and_position() {
         "[[example.slack]]\ncommand = \"a\"\nhelp = \"\"\naction = \"cancel_job\"\n\
          job_type = \"x\"\ndelay_seconds = 1.5\n",
     );
-    assert!(delay.contains("`[[example.slack]]` #1, `delay_seconds`: invalid type: floating point `1.5`, expected an integer"), "{delay}");
+    assert!(
+        delay.contains(
+            "`[[example.slack]]` #1, `delay_seconds`: invalid type: floating point `1.5`, expected an integer"
+        ),
+        "{delay}"
+    );
 }
 
 #[test]
@@ -136,10 +132,7 @@ fn missing_file() {
     let path = dir.path().join("nope.toml");
     let err = Catalog::load(&path, &Settings::for_root(dir.path())).unwrap_err();
     assert!(matches!(err, ConfigError::Missing { .. }), "{err:?}");
-    assert!(
-        err.to_string().contains("nope.toml does not exist"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("nope.toml does not exist"), "{err}");
 }
 
 #[test]
@@ -196,24 +189,15 @@ params = { sha = "/pull_request/merge_commit_sha" }
 fn full_example_parses_into_the_catalogue() {
     let dir = tempfile::tempdir().unwrap();
     let catalog = parse_in(dir.path(), FULL).unwrap();
-    assert_eq!(
-        catalog.namespaces.keys().collect::<Vec<_>>(),
-        ["example", "other"]
-    );
+    assert_eq!(catalog.namespaces.keys().collect::<Vec<_>>(), ["example", "other"]);
 
     let ns = catalog.namespace("example").unwrap();
     assert_eq!(ns.name, "example");
     assert_eq!(ns.description.as_deref(), Some("Example jobs"));
     assert!(ns.restricted);
     assert_eq!(ns.default_channel.as_deref(), Some("#tech"));
-    assert_eq!(
-        ns.fabfile.as_deref(),
-        Some("https://example.org/fabfile.py")
-    );
-    assert_eq!(
-        ns.pass_secrets,
-        [SecretName::SlackBotToken, SecretName::GithubWebhookSecret]
-    );
+    assert_eq!(ns.fabfile.as_deref(), Some("https://example.org/fabfile.py"));
+    assert_eq!(ns.pass_secrets, [SecretName::SlackBotToken, SecretName::GithubWebhookSecret]);
     assert_eq!(ns.workdir, dir.path().join("./workspace/example"));
     assert!(!ns.workdir_fixed);
 
@@ -233,29 +217,18 @@ fn full_example_parses_into_the_catalogue() {
     assert!(deploy.call_tech_support_on_error && !deploy.suppress_empty);
     assert_eq!(deploy.on_lost, OnLost::Fail);
 
-    let [say] = ns.slack.as_slice() else {
-        panic!("{:?}", ns.slack)
-    };
+    let [say] = ns.slack.as_slice() else { panic!("{:?}", ns.slack) };
     assert_eq!(say.namespace, "example");
     assert_eq!(say.text, "Say Hello [name]");
     let literal = |w: &str| PatternWord::Literal(w.to_owned());
-    assert_eq!(
-        say.pattern,
-        [
-            literal("say"),
-            literal("hello"),
-            PatternWord::Param("name".into())
-        ]
-    );
+    assert_eq!(say.pattern, [literal("say"), literal("hello"), PatternWord::Param("name".into())]);
     assert_eq!(say.params().collect::<Vec<_>>(), ["name"]);
     assert_eq!(say.help, "Says hello to [name]");
     assert_eq!(say.action, Action::ScheduleJob);
     assert_eq!(say.job, "hello");
     assert_eq!(say.delay, Duration::from_secs(1));
 
-    let [trigger] = ns.github.as_slice() else {
-        panic!("{:?}", ns.github)
-    };
+    let [trigger] = ns.github.as_slice() else { panic!("{:?}", ns.github) };
     assert_eq!(trigger.namespace, "example");
     assert_eq!(trigger.event, "pull_request");
     assert_eq!(trigger.action.as_deref(), Some("closed"));
@@ -284,27 +257,12 @@ fn repo_jobs_toml_loads() {
     assert!(ns.workdir_fixed);
     assert_eq!(ns.workdir, root.join("workspace/example"));
     let jobs: Vec<&str> = ns.jobs.keys().map(String::as_str).collect();
-    assert_eq!(
-        jobs,
-        [
-            "blocks",
-            "fail",
-            "greet",
-            "hello",
-            "hello_world",
-            "long_code",
-            "slow"
-        ]
-    );
+    assert_eq!(jobs, ["blocks", "fail", "greet", "hello", "hello_world", "long_code", "slow"]);
     for command in &ns.slack {
         assert!(!command.help.is_empty(), "{} has no help", command.text);
     }
     for job in ns.jobs.values() {
-        assert!(
-            ns.slack.iter().any(|c| c.job == job.name),
-            "{} has no command",
-            job.name
-        );
+        assert!(ns.slack.iter().any(|c| c.job == job.name), "{} has no command", job.name);
     }
     let actions: Vec<Action> = ns.slack.iter().map(|c| c.action).collect();
     for action in Action::ALL {
@@ -316,17 +274,8 @@ fn repo_jobs_toml_loads() {
 fn repo_scripts_exist_and_are_executable() {
     use std::os::unix::fs::PermissionsExt;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("workspace/example");
-    for script in [
-        "greet.py",
-        "fail.sh",
-        "blocks.sh",
-        "long_code.sh",
-        "slow.sh",
-    ] {
+    for script in ["greet.py", "fail.sh", "blocks.sh", "long_code.sh", "slow.sh"] {
         let meta = std::fs::metadata(dir.join(script)).unwrap();
-        assert!(
-            meta.permissions().mode() & 0o111 != 0,
-            "{script} is not executable"
-        );
+        assert!(meta.permissions().mode() & 0o111 != 0, "{script} is not executable");
     }
 }

@@ -38,38 +38,27 @@ fn trigger(
             raw.event
         )));
     }
-    let job = jobs
-        .get(&raw.job_type)
-        .ok_or_else(|| fail(unknown_job(namespace, &raw.job_type, jobs)))?;
+    let job = jobs.get(&raw.job_type).ok_or_else(|| fail(unknown_job(namespace, &raw.job_type, jobs)))?;
     check_params(&raw.params, job).map_err(fail)?;
     if raw.merged.is_some() && raw.event != "pull_request" {
-        return Err(fail(
-            "`merged` applies only to `event = \"pull_request\"`; remove it".to_owned(),
-        ));
+        return Err(fail("`merged` applies only to `event = \"pull_request\"`; remove it".to_owned()));
     }
     if let Some(action) = &raw.action {
         if raw.event == "push" {
-            return Err(fail(
-                "push events have no `action`; remove it, or filter with `branch`".to_owned(),
-            ));
+            return Err(fail("push events have no `action`; remove it, or filter with `branch`".to_owned()));
         }
         if action.is_empty() {
             return Err(fail(
-                "`action` is empty; write the payload's action, such as `\"closed\"`, or remove it"
-                    .to_owned(),
+                "`action` is empty; write the payload's action, such as `\"closed\"`, or remove it".to_owned(),
             ));
         }
     }
     if let Some(branch) = &raw.branch {
         if branch.is_empty() {
-            return Err(fail(
-                "`branch` is empty; write a branch name or remove it".to_owned(),
-            ));
+            return Err(fail("`branch` is empty; write a branch name or remove it".to_owned()));
         }
         if let Some(name) = branch.strip_prefix("refs/heads/") {
-            return Err(fail(format!(
-                "branch `{branch}` is a ref; write the branch name `{name}`"
-            )));
+            return Err(fail(format!("branch `{branch}` is a ref; write the branch name `{name}`")));
         }
     }
     let delay = delay(raw.delay_seconds).map_err(fail)?;
@@ -90,12 +79,7 @@ fn check_params(params: &BTreeMap<String, String>, job: &JobDef) -> Result<(), S
     let have: BTreeSet<&str> = params.keys().map(String::as_str).collect();
     let want: BTreeSet<&str> = job.template.params().collect();
     if have != want {
-        let list = |set: BTreeSet<&str>| {
-            set.into_iter()
-                .map(|p| format!("`{p}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let list = |set: BTreeSet<&str>| set.into_iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ");
         let mut fixes = Vec::new();
         let missing: BTreeSet<&str> = want.difference(&have).copied().collect();
         let extra: BTreeSet<&str> = have.difference(&want).copied().collect();

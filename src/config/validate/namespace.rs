@@ -73,9 +73,7 @@ fn check_name(name: &str) -> Result<(), String> {
         ));
     }
     if RESERVED_NAMESPACES.contains(&name) {
-        return Err(format!(
-            "namespace `{name}` is reserved for the built-in `{name}` command; rename it"
-        ));
+        return Err(format!("namespace `{name}` is reserved for the built-in `{name}` command; rename it"));
     }
     Ok(())
 }
@@ -84,14 +82,9 @@ fn check_name(name: &str) -> Result<(), String> {
 fn check_channel(channel: &str) -> Result<(), String> {
     let is_id = channel.starts_with(['C', 'G'])
         && channel.len() >= 3
-        && channel
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        && channel.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
     let is_name = channel.strip_prefix('#').is_some_and(|name| {
-        !name.is_empty()
-            && !name
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_uppercase() || matches!(c, '#' | ','))
+        !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c.is_uppercase() || matches!(c, '#' | ','))
     });
     if is_id || is_name {
         return Ok(());
@@ -125,12 +118,9 @@ fn check_fabfile(url: &str) -> Result<(), String> {
     if host.is_empty() {
         return Err(format!("fabfile `{url}` has no host; {fix}"));
     }
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let loopback = host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
     if !https && !loopback {
-        return Err(format!(
-            "fabfile `{url}` uses plain http to another host; {fix}"
-        ));
+        return Err(format!("fabfile `{url}` uses plain http to another host; {fix}"));
     }
     Ok(())
 }
@@ -168,9 +158,5 @@ fn secrets(names: &[String]) -> Result<Vec<SecretName>, String> {
 /// `WORKSPACE_DIR/<ns>` if it exists now (fixed), else `WRITEABLE_WORKSPACE_DIR/<ns>`.
 fn workdir(name: &str, settings: &Settings) -> (PathBuf, bool) {
     let fixed = settings.workspace_dir.join(name);
-    if fixed.is_dir() {
-        (fixed, true)
-    } else {
-        (settings.writeable_workspace_dir.join(name), false)
-    }
+    if fixed.is_dir() { (fixed, true) } else { (settings.writeable_workspace_dir.join(name), false) }
 }

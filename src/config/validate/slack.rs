@@ -18,12 +18,8 @@ pub(super) fn commands(
     let mut out: Vec<SlackCommand> = Vec::with_capacity(raw.len());
     for entry in raw {
         let at = src.at(entry.span());
-        let command =
-            command(namespace, entry.into_inner(), jobs).map_err(|e| format!("{e} {at}"))?;
-        if let Some(other) = out
-            .iter()
-            .find(|c| same_texts(&c.pattern, &command.pattern))
-        {
+        let command = command(namespace, entry.into_inner(), jobs).map_err(|e| format!("{e} {at}"))?;
+        if let Some(other) = out.iter().find(|c| same_texts(&c.pattern, &command.pattern)) {
             return Err(format!(
                 "`{namespace}` slack commands `{}` and `{}` match exactly the same texts; \
                  change or remove one {at}",
@@ -35,11 +31,7 @@ pub(super) fn commands(
     Ok(out)
 }
 
-fn command(
-    namespace: &str,
-    raw: RawSlack,
-    jobs: &BTreeMap<String, JobDef>,
-) -> Result<SlackCommand, String> {
+fn command(namespace: &str, raw: RawSlack, jobs: &BTreeMap<String, JobDef>) -> Result<SlackCommand, String> {
     let text = raw.command.split_whitespace().collect::<Vec<_>>().join(" ");
     if text.is_empty() {
         return Err(format!(
@@ -53,9 +45,8 @@ fn command(
         let names = Action::ALL.map(Action::as_str);
         format!("{subject}: {}", bad_choice("action", &raw.action, &names))
     })?;
-    let job = jobs
-        .get(&raw.job_type)
-        .ok_or_else(|| format!("{subject}: {}", unknown_job(namespace, &raw.job_type, jobs)))?;
+    let job =
+        jobs.get(&raw.job_type).ok_or_else(|| format!("{subject}: {}", unknown_job(namespace, &raw.job_type, jobs)))?;
     check_params(&pattern, action, job).map_err(|e| format!("{subject}: {e}"))?;
     let delay = delay(raw.delay_seconds).map_err(|e| format!("{subject}: {e}"))?;
     Ok(SlackCommand {
@@ -72,20 +63,18 @@ fn command(
 /// `say hello [name]` → literal `say`, literal `hello`, param `name`.
 fn pattern(text: &str) -> Result<Vec<PatternWord>, String> {
     text.split_whitespace()
-        .map(
-            |word| match word.strip_prefix('[').and_then(|w| w.strip_suffix(']')) {
-                Some(name) if is_param_name(name) => Ok(PatternWord::Param(name.to_owned())),
-                Some(name) => Err(format!(
-                    "placeholder `[{name}]` is not a valid name; use lowercase letters, digits and \
+        .map(|word| match word.strip_prefix('[').and_then(|w| w.strip_suffix(']')) {
+            Some(name) if is_param_name(name) => Ok(PatternWord::Param(name.to_owned())),
+            Some(name) => Err(format!(
+                "placeholder `[{name}]` is not a valid name; use lowercase letters, digits and \
                  `_` (at most 32, not starting with a digit)"
-                )),
-                None if word.contains(['[', ']']) => Err(format!(
-                    "word `{word}` has a stray bracket; write placeholders as `[name]`, separated \
+            )),
+            None if word.contains(['[', ']']) => Err(format!(
+                "word `{word}` has a stray bracket; write placeholders as `[name]`, separated \
                  by spaces"
-                )),
-                None => Ok(PatternWord::Literal(word.to_lowercase())),
-            },
-        )
+            )),
+            None => Ok(PatternWord::Literal(word.to_lowercase())),
+        })
         .collect()
 }
 
@@ -108,12 +97,7 @@ fn check_params(pattern: &[PatternWord], action: Action, job: &JobDef) -> Result
     if have == want {
         return Ok(());
     }
-    let list = |set: &BTreeSet<&str>| {
-        set.iter()
-            .map(|p| format!("`[{p}]`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let list = |set: &BTreeSet<&str>| set.iter().map(|p| format!("`[{p}]`")).collect::<Vec<_>>().join(", ");
     let mut fixes = Vec::new();
     let missing: BTreeSet<&str> = want.difference(&have).copied().collect();
     let extra: BTreeSet<&str> = have.difference(&want).copied().collect();
@@ -130,10 +114,7 @@ fn check_params(pattern: &[PatternWord], action: Action, job: &JobDef) -> Result
         Action::ScheduleJob => format!(
             "its placeholders must be those of `{}` ({})",
             job.job_type(),
-            want.iter()
-                .map(|p| format!("`{{{p}}}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            want.iter().map(|p| format!("`{{{p}}}`")).collect::<Vec<_>>().join(", ")
         ),
         Action::ScheduleSuppression => {
             "`schedule_suppression` commands take exactly `[start_at]` and `[end_at]`".to_owned()

@@ -23,18 +23,14 @@ fn serve_once(head: &str, body: Vec<u8>) -> String {
         }
         let mut stream = reader.into_inner();
         // The client may hang up early (body too large): that is not the test's concern.
-        let _ = stream
-            .write_all(head.as_bytes())
-            .and_then(|()| stream.write_all(&body));
+        let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(&body));
     });
     base
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut names: Vec<String> =
+        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     names
 }
@@ -44,10 +40,7 @@ fn fetches_into_fabfile_py() {
     let dir = TempDir::new().unwrap();
     let work = dir.path().join("ns");
     let body = b"from fabric import task\n".to_vec();
-    let base = serve_once(
-        &format!("HTTP/1.1 200 OK\r\nContent-Length: {}", body.len()),
-        body.clone(),
-    );
+    let base = serve_once(&format!("HTTP/1.1 200 OK\r\nContent-Length: {}", body.len()), body.clone());
     let path = fetch_fabfile(&format!("{base}/fabfile.py"), &work).unwrap();
     assert_eq!(path, work.join("fabfile.py"));
     assert_eq!(fs::read(&path).unwrap(), body);
@@ -66,10 +59,7 @@ fn refuses_plain_http_to_other_hosts_and_other_schemes() {
         let err = fetch_fabfile(url, dir.path()).unwrap_err();
         assert!(matches!(err, FabfileError::Insecure { .. }), "{url}: {err}");
     }
-    assert!(matches!(
-        fetch_fabfile("not a url", dir.path()),
-        Err(FabfileError::BadUrl { .. })
-    ));
+    assert!(matches!(fetch_fabfile("not a url", dir.path()), Err(FabfileError::BadUrl { .. })));
     assert!(is_allowed(&Url::parse("http://[::1]:8000/f").unwrap()));
     assert!(is_allowed(&Url::parse("http://localhost/f").unwrap()));
     assert!(is_allowed(&Url::parse("https://example.com/f").unwrap()));
@@ -78,14 +68,10 @@ fn refuses_plain_http_to_other_hosts_and_other_schemes() {
 #[test]
 fn refuses_a_redirect_to_plain_http_elsewhere() {
     let dir = TempDir::new().unwrap();
-    let base = serve_once(
-        "HTTP/1.1 302 Found\r\nLocation: http://example.com/fabfile.py\r\nContent-Length: 0",
-        Vec::new(),
-    );
+    let base =
+        serve_once("HTTP/1.1 302 Found\r\nLocation: http://example.com/fabfile.py\r\nContent-Length: 0", Vec::new());
     let err = fetch_fabfile(&format!("{base}/f"), dir.path()).unwrap_err();
-    let FabfileError::Request { source, .. } = &err else {
-        panic!("{err:?}")
-    };
+    let FabfileError::Request { source, .. } = &err else { panic!("{err:?}") };
     assert!(source.is_redirect(), "{source:?}");
 }
 
@@ -103,10 +89,7 @@ fn refuses_bodies_over_5mb_and_keeps_the_previous_file() {
     let err = fetch_fabfile(&format!("{base}/f"), dir.path()).unwrap_err();
     assert!(matches!(err, FabfileError::TooLarge { .. }), "{err}");
 
-    assert_eq!(
-        fs::read_to_string(dir.path().join("fabfile.py")).unwrap(),
-        "previous"
-    );
+    assert_eq!(fs::read_to_string(dir.path().join("fabfile.py")).unwrap(), "previous");
     assert_eq!(files_in(dir.path()), ["fabfile.py"]);
 }
 
@@ -115,8 +98,5 @@ fn an_error_status_is_reported() {
     let dir = TempDir::new().unwrap();
     let base = serve_once("HTTP/1.1 404 Not Found\r\nContent-Length: 0", Vec::new());
     let err = fetch_fabfile(&format!("{base}/f"), dir.path()).unwrap_err();
-    assert!(
-        matches!(err, FabfileError::Status { status, .. } if status.as_u16() == 404),
-        "{err}"
-    );
+    assert!(matches!(err, FabfileError::Status { status, .. } if status.as_u16() == 404), "{err}");
 }

@@ -53,13 +53,8 @@ impl Supervisor {
                 Some(s) => s.kill_at,
             };
             let event = match next {
-                Some(at) => self
-                    .events
-                    .recv_timeout(at.saturating_duration_since(Instant::now())),
-                None => self
-                    .events
-                    .recv()
-                    .map_err(|_| RecvTimeoutError::Disconnected),
+                Some(at) => self.events.recv_timeout(at.saturating_duration_since(Instant::now())),
+                None => self.events.recv().map_err(|_| RecvTimeoutError::Disconnected),
             };
             match (event, &mut stopping) {
                 (Ok(Event::Exited(status)), _) => break status,
@@ -91,18 +86,12 @@ impl Supervisor {
                 Outcome::Error { detail }
             }
         };
-        let _ = self.done.send(Finished {
-            id: self.id,
-            outcome,
-        });
+        let _ = self.done.send(Finished { id: self.id, outcome });
     }
 
     fn terminate(&self, outcome: Outcome) -> Stopping {
         let _ = killpg(Pid::from_raw(self.pgid), Signal::SIGTERM);
-        Stopping {
-            outcome,
-            kill_at: Some(Instant::now() + self.kill_grace),
-        }
+        Stopping { outcome, kill_at: Some(Instant::now() + self.kill_grace) }
     }
 
     /// The main process is gone; stop whatever it left in its group (TERM, grace, KILL), in the
@@ -136,8 +125,6 @@ fn outcome_of(status: ExitStatus) -> Outcome {
         (Some(0), _) => Outcome::Succeeded,
         (Some(exit_code), _) => Outcome::Failed { exit_code },
         (None, Some(signal)) => Outcome::Killed { signal },
-        (None, None) => Outcome::Error {
-            detail: format!("the job ended in an unknown way: {status}"),
-        },
+        (None, None) => Outcome::Error { detail: format!("the job ended in an unknown way: {status}") },
     }
 }

@@ -49,14 +49,9 @@ fn start_job(spec: JobSpec) -> (JobHandle, Receiver<Finished>) {
 }
 
 fn finish(done: &Receiver<Finished>, id: JobId) -> Outcome {
-    let finished = done
-        .recv_timeout(Duration::from_secs(15))
-        .expect("Finished");
+    let finished = done.recv_timeout(Duration::from_secs(15)).expect("Finished");
     assert_eq!(finished.id, id);
-    assert!(
-        done.recv_timeout(Duration::from_millis(50)).is_err(),
-        "exactly one Finished"
-    );
+    assert!(done.recv_timeout(Duration::from_millis(50)).is_err(), "exactly one Finished");
     finished.outcome
 }
 
@@ -87,11 +82,7 @@ fn hostile_values_reach_the_job_as_one_literal_argument() {
     let root = TempDir::new().unwrap();
     let work = root.path().join("work");
     fs::create_dir_all(work.join("home")).unwrap();
-    fs::write(
-        work.join("args.sh"),
-        "printf '%s\\n' \"$#\"; printf '%s' \"$1\"",
-    )
-    .unwrap();
+    fs::write(work.join("args.sh"), "printf '%s\\n' \"$#\"; printf '%s' \"$1\"").unwrap();
     let template = Template::parse("bash ./args.sh {value}").unwrap();
     let values = [
         "; rm -rf ~".to_owned(),
@@ -108,8 +99,7 @@ fn hostile_values_reach_the_job_as_one_literal_argument() {
         let args = BTreeMap::from([("value".to_owned(), value.clone())]);
         let mut job = spec(root.path(), &template.render(&args).unwrap());
         // Should quoting ever break, `~` is a scratch directory.
-        job.env
-            .push(("HOME".into(), work.join("home").display().to_string()));
+        job.env.push(("HOME".into(), work.join("home").display().to_string()));
         let (outcome, stdout, stderr) = run(job);
         assert_eq!(outcome, Outcome::Succeeded, "{stderr}");
         assert_eq!(stdout_text(stdout), format!("1\n{value}"));
@@ -130,10 +120,7 @@ fn logs_keep_both_streams_and_raw_bytes() {
 #[test]
 fn logs_are_capped_with_a_notice_and_the_job_carries_on() {
     let root = TempDir::new().unwrap();
-    let mut job = spec(
-        root.path(),
-        "head -c 300000 /dev/zero | tr '\\0' a; echo finished >&2",
-    );
+    let mut job = spec(root.path(), "head -c 300000 /dev/zero | tr '\\0' a; echo finished >&2");
     job.max_log = 1000;
     let (outcome, stdout, stderr) = run(job);
     assert_eq!(outcome, Outcome::Succeeded);
@@ -146,22 +133,11 @@ fn logs_are_capped_with_a_notice_and_the_job_carries_on() {
 fn logs_grow_while_the_job_runs() {
     let root = TempDir::new().unwrap();
     let fifo = root.path().join("fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let job = spec(
-        root.path(),
-        &format!("echo first; read line < {}; echo second", fifo.display()),
-    );
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let job = spec(root.path(), &format!("echo first; read line < {}; echo second", fifo.display()));
     let log = job.log_dir.join(STDOUT);
     let (handle, done) = start_job(job);
-    wait_until("the first line is in the log", || {
-        fs::read_to_string(&log).unwrap() == "first\n"
-    });
+    wait_until("the first line is in the log", || fs::read_to_string(&log).unwrap() == "first\n");
     fs::write(&fifo, "go\n").unwrap();
     assert_eq!(finish(&done, handle.id()), Outcome::Succeeded);
     assert_eq!(fs::read_to_string(&log).unwrap(), "first\nsecond\n");
@@ -175,23 +151,11 @@ fn gone(pid: i32) -> bool {
 fn timeout_stops_the_whole_group() {
     let root = TempDir::new().unwrap();
     let pidfile = root.path().join("pid");
-    let mut job = spec(
-        root.path(),
-        &format!("sleep 30 & echo $! > {}; sleep 30", pidfile.display()),
-    );
+    let mut job = spec(root.path(), &format!("sleep 30 & echo $! > {}; sleep 30", pidfile.display()));
     job.timeout = Some(Duration::from_millis(500));
     let (outcome, _, _) = run(job);
-    assert_eq!(
-        outcome,
-        Outcome::TimedOut {
-            after: Duration::from_millis(500)
-        }
-    );
-    let grandchild: i32 = fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    assert_eq!(outcome, Outcome::TimedOut { after: Duration::from_millis(500) });
+    let grandchild: i32 = fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
     wait_until("the grandchild is gone", || gone(grandchild));
 }
 
@@ -210,23 +174,13 @@ fn a_job_that_ignores_sigterm_is_killed_after_the_grace() {
 fn a_grandchild_holding_the_pipe_does_not_hang_the_job() {
     let root = TempDir::new().unwrap();
     let pidfile = root.path().join("pid");
-    let job = spec(
-        root.path(),
-        &format!(
-            "(sleep 30 & echo $! > {}); echo hi; exit 0",
-            pidfile.display()
-        ),
-    );
+    let job = spec(root.path(), &format!("(sleep 30 & echo $! > {}); echo hi; exit 0", pidfile.display()));
     let started = Instant::now();
     let (outcome, stdout, _) = run(job);
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(outcome, Outcome::Succeeded);
     assert_eq!(stdout_text(stdout), "hi\n");
-    let grandchild: i32 = fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let grandchild: i32 = fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
     wait_until("the rest of the group is stopped", || gone(grandchild));
 }
 
@@ -237,15 +191,10 @@ fn cancel_stops_the_job() {
     let log = job.log_dir.join(STDOUT);
     let (handle, done) = start_job(job);
     assert!(handle.pgid().is_some());
-    wait_until("the job has started", || {
-        fs::read_to_string(&log).unwrap() == "started\n"
-    });
+    wait_until("the job has started", || fs::read_to_string(&log).unwrap() == "started\n");
     handle.cancel("U123".into());
     handle.cancel("U456".into());
-    assert_eq!(
-        finish(&done, handle.id()),
-        Outcome::Cancelled { by: "U123".into() }
-    );
+    assert_eq!(finish(&done, handle.id()), Outcome::Cancelled { by: "U123".into() });
     handle.cancel("late".into());
 }
 
@@ -256,12 +205,7 @@ fn a_missing_fixed_workdir_is_an_error_in_the_log() {
     job.workdir_fixed = true;
     let detail = format!("workspace directory {} is missing", job.workdir.display());
     let (outcome, _, stderr) = run(job);
-    assert_eq!(
-        outcome,
-        Outcome::Error {
-            detail: detail.clone()
-        }
-    );
+    assert_eq!(outcome, Outcome::Error { detail: detail.clone() });
     assert_eq!(stderr, format!("{detail}\n"));
     assert!(!root.path().join("work").exists());
 }
@@ -271,10 +215,7 @@ fn command_not_found_is_exit_127_with_the_shells_message() {
     let root = TempDir::new().unwrap();
     let (outcome, _, stderr) = run(spec(root.path(), "no-such-command-ebmbot"));
     assert_eq!(outcome, Outcome::Failed { exit_code: 127 });
-    assert!(
-        stderr.contains("no-such-command-ebmbot: command not found"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("no-such-command-ebmbot: command not found"), "{stderr}");
 }
 
 #[test]
@@ -283,9 +224,7 @@ fn a_shell_that_cannot_start_is_an_error_in_the_log() {
     let mut job = spec(root.path(), "true");
     job.shell = "/nonexistent/shell".into();
     let (outcome, _, stderr) = run(job);
-    let Outcome::Error { detail } = outcome else {
-        panic!("{outcome:?}")
-    };
+    let Outcome::Error { detail } = outcome else { panic!("{outcome:?}") };
     assert!(detail.starts_with("cannot start the shell `/nonexistent/shell`"));
     assert_eq!(stderr, format!("{detail}\n"));
 }
@@ -299,9 +238,6 @@ fn unwritable_log_dir_is_refused_naming_the_path() {
     let (tx, rx) = mpsc::channel();
     let err = spawn(job, tx).unwrap_err();
     assert!(matches!(err, SpawnError::LogDir { .. }));
-    assert!(
-        err.to_string()
-            .contains(&root.path().join("file/1").display().to_string())
-    );
+    assert!(err.to_string().contains(&root.path().join("file/1").display().to_string()));
     assert!(rx.try_recv().is_err(), "nothing is sent for a refused job");
 }

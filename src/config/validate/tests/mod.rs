@@ -83,9 +83,7 @@ fn reserved_namespaces() {
     for name in ["help", "status", "logs", "cancel", "remove"] {
         assert_eq!(
             error(&format!("[{name}]\n")),
-            format!(
-                "namespace `{name}` is reserved for the built-in `{name}` command; rename it (line 1)"
-            )
+            format!("namespace `{name}` is reserved for the built-in `{name}` command; rename it (line 1)")
         );
     }
 }
@@ -118,38 +116,20 @@ fn placeholder_inside_quotes() {
 fn other_template_errors_name_the_job_type() {
     let bad = |template: &str| error(&format!("[ns.jobs.j]\nrun_args_template = '{template}'\n"));
     let msg = bad("echo ${HOME}");
-    assert!(
-        msg.starts_with("placeholder `{HOME}` in `ns_j` is not a valid name"),
-        "{msg}"
-    );
-    assert!(
-        msg.contains("write `{{` and `}}` for literal braces"),
-        "{msg}"
-    );
-    assert_eq!(
-        bad("echo {a} {a}"),
-        "placeholder `{a}` appears twice in `ns_j`; use each placeholder once (line 1)"
-    );
+    assert!(msg.starts_with("placeholder `{HOME}` in `ns_j` is not a valid name"), "{msg}");
+    assert!(msg.contains("write `{{` and `}}` for literal braces"), "{msg}");
+    assert_eq!(bad("echo {a} {a}"), "placeholder `{a}` appears twice in `ns_j`; use each placeholder once (line 1)");
     let msg = bad("awk {print}}");
-    assert!(
-        msg.starts_with("unmatched `}` at byte 11 of the `run_args_template` of `ns_j`"),
-        "{msg}"
-    );
+    assert!(msg.starts_with("unmatched `}` at byte 11 of the `run_args_template` of `ns_j`"), "{msg}");
     assert!(msg.contains("write `}}` for a literal brace"), "{msg}");
 }
 
 #[test]
 fn reserved_params() {
-    for name in [
-        "delay", "help", "json", "config", "db", "id", "force", "notify", "verbose",
-    ] {
+    for name in ["delay", "help", "json", "config", "db", "id", "force", "notify", "verbose"] {
         assert_eq!(
-            error(&format!(
-                "[ns.jobs.j]\nrun_args_template = 'echo {{{name}}}'\n"
-            )),
-            format!(
-                "placeholder `{{{name}}}` in `ns_j` is reserved (it is an ebmbot option); rename it (line 1)"
-            )
+            error(&format!("[ns.jobs.j]\nrun_args_template = 'echo {{{name}}}'\n")),
+            format!("placeholder `{{{name}}}` in `ns_j` is reserved (it is an ebmbot option); rename it (line 1)")
         );
     }
 }
@@ -185,41 +165,20 @@ fn timeouts() {
         let text = format!("[ns.jobs.j]\nrun_args_template = \"x\"\n{line}\n");
         parse_with(settings, &text).map(|c| c.job("ns", "j").unwrap().timeout)
     };
-    assert_eq!(
-        timeout(&settings, "").unwrap(),
-        Some(Duration::from_secs(42))
-    );
+    assert_eq!(timeout(&settings, "").unwrap(), Some(Duration::from_secs(42)));
     assert_eq!(timeout(&settings, "timeout = \"none\"").unwrap(), None);
-    assert_eq!(
-        timeout(&settings, "timeout = \"1h30m\"").unwrap(),
-        Some(Duration::from_secs(5400))
-    );
-    assert_eq!(
-        timeout(&settings, "timeout = 90").unwrap(),
-        Some(Duration::from_secs(90))
-    );
+    assert_eq!(timeout(&settings, "timeout = \"1h30m\"").unwrap(), Some(Duration::from_secs(5400)));
+    assert_eq!(timeout(&settings, "timeout = 90").unwrap(), Some(Duration::from_secs(90)));
     settings.job_timeout = None;
     assert_eq!(timeout(&settings, "").unwrap(), None);
 
     let msg = error("[ns.jobs.j]\nrun_args_template = \"x\"\ntimeout = \"soon\"\n");
-    assert!(
-        msg.starts_with(
-            "`ns.jobs.j`: timeout `soon` is not a duration; write an integer with a unit"
-        ),
-        "{msg}"
-    );
+    assert!(msg.starts_with("`ns.jobs.j`: timeout `soon` is not a duration; write an integer with a unit"), "{msg}");
     assert!(msg.ends_with("or `\"none\"` (line 1)"), "{msg}");
     let msg = error("[ns.jobs.j]\nrun_args_template = \"x\"\ntimeout = \"0s\"\n");
-    assert_eq!(
-        msg,
-        "`ns.jobs.j`: timeout is zero; write a positive duration, or `\"none\"` (line 1)"
-    );
+    assert_eq!(msg, "`ns.jobs.j`: timeout is zero; write a positive duration, or `\"none\"` (line 1)");
+    assert!(error("[ns.jobs.j]\nrun_args_template = \"x\"\ntimeout = -5\n").contains("timeout `-5` is negative"));
     assert!(
-        error("[ns.jobs.j]\nrun_args_template = \"x\"\ntimeout = -5\n")
-            .contains("timeout `-5` is negative")
-    );
-    assert!(
-        error("[ns.jobs.j]\nrun_args_template = \"x\"\ntimeout = 1.5\n")
-            .contains("timeout `1.5` is not a duration")
+        error("[ns.jobs.j]\nrun_args_template = \"x\"\ntimeout = 1.5\n").contains("timeout `1.5` is not a duration")
     );
 }

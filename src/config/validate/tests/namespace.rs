@@ -10,10 +10,7 @@ fn namespace_with(line: &str) -> String {
 #[test]
 fn pass_secrets() {
     use crate::config::SecretName;
-    let catalog = parse(&namespace_with(
-        "pass_secrets = [\"SLACK_APP_TOKEN\", \"SLACK_SIGNING_SECRET\"]",
-    ))
-    .unwrap();
+    let catalog = parse(&namespace_with("pass_secrets = [\"SLACK_APP_TOKEN\", \"SLACK_SIGNING_SECRET\"]")).unwrap();
     assert_eq!(
         catalog.namespace("example").unwrap().pass_secrets,
         [SecretName::SlackAppToken, SecretName::SlackSigningSecret]
@@ -23,19 +20,17 @@ fn pass_secrets() {
         "`example`: pass_secrets names `SLACK_APP_TOKN`, which is not one of ebmbot's secrets; did \
          you mean `SLACK_APP_TOKEN`? (line 1)"
     );
-    let msg = error(&namespace_with(
-        "pass_secrets = [\"AWS_SECRET_ACCESS_KEY\"]",
-    ));
-    assert!(msg.contains("use only `SLACK_BOT_TOKEN`, `SLACK_APP_TOKEN`, `SLACK_SIGNING_SECRET`, `GITHUB_WEBHOOK_SECRET`"), "{msg}");
+    let msg = error(&namespace_with("pass_secrets = [\"AWS_SECRET_ACCESS_KEY\"]"));
+    assert!(
+        msg.contains("use only `SLACK_BOT_TOKEN`, `SLACK_APP_TOKEN`, `SLACK_SIGNING_SECRET`, `GITHUB_WEBHOOK_SECRET`"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn default_channel() {
     for ok in ["C0123ABC", "G01", "#tech", "#tech-support_2"] {
-        assert!(
-            parse(&namespace_with(&format!("default_channel = \"{ok}\""))).is_ok(),
-            "{ok}"
-        );
+        assert!(parse(&namespace_with(&format!("default_channel = \"{ok}\""))).is_ok(), "{ok}");
     }
     assert_eq!(
         error(&namespace_with("default_channel = \"tech\"")),
@@ -48,12 +43,7 @@ fn default_channel() {
     assert!(!msg.contains("did you mean"), "{msg}");
     for bad in ["#Tech", "#", "", "U0123", "c0123", "#a b"] {
         let msg = error(&namespace_with(&format!("default_channel = \"{bad}\"")));
-        assert!(
-            msg.starts_with(&format!(
-                "`example`: default_channel `{bad}` is not a channel"
-            )),
-            "{msg}"
-        );
+        assert!(msg.starts_with(&format!("`example`: default_channel `{bad}` is not a channel")), "{msg}");
     }
 }
 
@@ -65,29 +55,16 @@ fn fabfile_urls() {
         "http://127.0.0.1/fabfile.py",
         "http://user@[::1]:80/f.py",
     ] {
-        assert!(
-            parse(&namespace_with(&format!("fabfile = \"{ok}\""))).is_ok(),
-            "{ok}"
-        );
+        assert!(parse(&namespace_with(&format!("fabfile = \"{ok}\""))).is_ok(), "{ok}");
     }
     assert_eq!(
-        error(&namespace_with(
-            "fabfile = \"http://example.org/fabfile.py\""
-        )),
+        error(&namespace_with("fabfile = \"http://example.org/fabfile.py\"")),
         "`example`: fabfile `http://example.org/fabfile.py` uses plain http to another host; use \
          an `https://` URL (or `http://` to localhost) (line 1)"
     );
-    for bad in [
-        "ftp://example.org/f.py",
-        "https:///f.py",
-        "fabfile.py",
-        "http://localhost.evil.org/f",
-    ] {
+    for bad in ["ftp://example.org/f.py", "https:///f.py", "fabfile.py", "http://localhost.evil.org/f"] {
         let msg = error(&namespace_with(&format!("fabfile = \"{bad}\"")));
-        assert!(
-            msg.starts_with(&format!("`example`: fabfile `{bad}`")),
-            "{msg}"
-        );
+        assert!(msg.starts_with(&format!("`example`: fabfile `{bad}`")), "{msg}");
         assert!(msg.contains("use an `https://` URL"), "{msg}");
     }
 }
@@ -103,9 +80,6 @@ fn workdir_is_fixed_when_the_workspace_has_the_namespace() {
     assert_eq!(example.workdir, settings.workspace_dir.join("example"));
     let other = catalog.namespace("other").unwrap();
     assert!(!other.workdir_fixed);
-    assert_eq!(
-        other.workdir,
-        settings.writeable_workspace_dir.join("other")
-    );
+    assert_eq!(other.workdir, settings.writeable_workspace_dir.join("other"));
     assert!(!other.workdir.exists(), "not created at load");
 }

@@ -10,14 +10,7 @@ fn command_words_become_a_pattern() {
     let catalog = parse(&command("  Say   HELLO [name] ", "schedule_job", "hello")).unwrap();
     let cmd = &catalog.namespace("example").unwrap().slack[0];
     assert_eq!(cmd.text, "Say HELLO [name]");
-    assert_eq!(
-        cmd.pattern,
-        [
-            Literal("say".into()),
-            Literal("hello".into()),
-            Param("name".into())
-        ]
-    );
+    assert_eq!(cmd.pattern, [Literal("say".into()), Literal("hello".into()), Param("name".into())]);
     assert_eq!(cmd.delay, Duration::ZERO);
 }
 
@@ -33,12 +26,7 @@ fn empty_command() {
 #[test]
 fn bad_command_words() {
     let msg = error(&command("say [Name]", "schedule_job", "hello"));
-    assert!(
-        msg.starts_with(
-            "`example` slack command `say [Name]`: placeholder `[Name]` is not a valid name"
-        ),
-        "{msg}"
-    );
+    assert!(msg.starts_with("`example` slack command `say [Name]`: placeholder `[Name]` is not a valid name"), "{msg}");
     let msg = error(&command("say [name", "schedule_job", "hello"));
     assert_eq!(
         msg,
@@ -94,14 +82,7 @@ fn schedule_job_params_must_equal_the_template() {
 
 #[test]
 fn suppression_params() {
-    assert!(
-        parse(&command(
-            "mute [end_at] [start_at]",
-            "schedule_suppression",
-            "hello"
-        ))
-        .is_ok()
-    );
+    assert!(parse(&command("mute [end_at] [start_at]", "schedule_suppression", "hello")).is_ok());
     assert_eq!(
         error(&command("mute [until]", "schedule_suppression", "hello")),
         "`example` slack command `mute [until]`: `schedule_suppression` commands take exactly \
@@ -136,43 +117,16 @@ fn commands_matching_the_same_texts() {
             + &slack_entry(b.0, "schedule_job", b.1)
     };
     assert_eq!(
-        error(&two(
-            ("say hello [name]", "hello"),
-            ("SAY Hello [who]", "greet")
-        )),
+        error(&two(("say hello [name]", "hello"), ("SAY Hello [who]", "greet"))),
         "`example` slack commands `say hello [name]` and `SAY Hello [who]` match exactly the same \
          texts; change or remove one (line 17)"
     );
-    assert!(
-        parse(&two(
-            ("say hello [name]", "hello"),
-            ("say hi [who]", "greet")
-        ))
-        .is_ok()
-    );
-    assert!(
-        parse(&two(
-            ("say hello [name]", "hello"),
-            ("say [who] hello", "greet")
-        ))
-        .is_ok()
-    );
-    assert!(
-        parse(&two(
-            ("say hello", "hello_world"),
-            ("say hello [name]", "hello")
-        ))
-        .is_ok()
-    );
-    let same = two(
-        ("unsuppress hello", "hello_world"),
-        ("Unsuppress  HELLO", "hello_world"),
-    );
+    assert!(parse(&two(("say hello [name]", "hello"), ("say hi [who]", "greet"))).is_ok());
+    assert!(parse(&two(("say hello [name]", "hello"), ("say [who] hello", "greet"))).is_ok());
+    assert!(parse(&two(("say hello", "hello_world"), ("say hello [name]", "hello"))).is_ok());
+    let same = two(("unsuppress hello", "hello_world"), ("Unsuppress  HELLO", "hello_world"));
     let msg = error(&same);
-    assert!(
-        msg.contains("`unsuppress hello` and `Unsuppress HELLO` match exactly"),
-        "{msg}"
-    );
+    assert!(msg.contains("`unsuppress hello` and `Unsuppress HELLO` match exactly"), "{msg}");
 }
 
 #[test]
