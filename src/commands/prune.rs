@@ -23,7 +23,7 @@ impl Prune {
         let mut total = Pruned::default();
         loop {
             let batch = queue.prune(before, BATCH)?;
-            let done = batch.jobs < u64::from(BATCH) || self.one_batch;
+            let done = (batch.jobs < u64::from(BATCH) && batch.events < u64::from(BATCH)) || self.one_batch;
             for dir in &batch.log_dirs {
                 remove_log_dir(dir, &ctx.settings.logs_dir);
             }
