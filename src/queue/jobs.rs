@@ -135,7 +135,7 @@ pub(super) fn get(tx: &rusqlite::Connection, id: JobId) -> Result<Option<Job>> {
 fn insert_request(tx: &Transaction<'_>, job: JobId, origin: &Origin, now: Timestamp) -> Result<()> {
     let json = serde_json::to_string(origin).map_err(|e| QueueError::Corrupt(e.to_string()))?;
     exec(
-        &tx,
+        tx,
         "INSERT INTO requests (job_id, created_at, origin, channel) VALUES (?1, ?2, ?3, ?4)",
         params![job.0, ms(now), json, origin.channel()],
     )?;
@@ -158,7 +158,7 @@ fn finish_in(
     announce: bool,
 ) -> Result<Option<Job>> {
     let n = exec(
-        &tx,
+        tx,
         "UPDATE jobs SET state = ?3, finished_at = ?4, exit_code = ?5, signal = ?6, detail = ?7
          WHERE id = ?1 AND state = ?2",
         params![
