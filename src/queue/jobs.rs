@@ -149,7 +149,7 @@ fn running_of_type(tx: &rusqlite::Connection, job_type: &str) -> Result<Option<J
 }
 
 /// Moves a job from `from` to the outcome's final state, with its `finished` event.
-fn finish_in(
+pub(super) fn finish_in(
     tx: &Transaction<'_>,
     id: JobId,
     from: JobState,

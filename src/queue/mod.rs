@@ -12,6 +12,7 @@ mod events;
 mod jobs;
 pub mod model;
 mod prune;
+mod recover;
 mod schema;
 mod suppress;
 
@@ -25,6 +26,7 @@ pub use dispatchers::NewDispatcher;
 pub use events::DeliveryStatus;
 pub use jobs::{Busy, CancelById, Cancelled, ListFilter, NewJob, Scheduled};
 pub use prune::Pruned;
+pub use recover::Owned;
 
 use add_duration as add;
 

@@ -13,16 +13,18 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 
 use crate::clock::Clock;
-use crate::config::{Catalog, Settings};
+use crate::config::{Catalog, OnLost, Settings};
 use crate::queue::model::{DispatcherId, Job, JobId, Outcome};
 use crate::queue::{NewDispatcher, Queue, QueueError};
 
 use super::process::{Finished, JobHandle, spawn};
-use super::{Reporter, fetch_fabfile, prepare, proc};
+use super::{Reporter, fetch_fabfile, prepare, proc, recovery};
 
 /// How often the loop looks for work another process may have queued.
 const POLL: Duration = Duration::from_millis(5);
 const HEARTBEAT: Duration = Duration::from_secs(10);
+/// How often running jobs of dead dispatchers are looked for (and at start).
+const RECOVERY: Duration = Duration::from_secs(30);
 
 /// Requests from outside the loop (signal handlers, the web server's shutdown).
 #[derive(Debug, Default)]
@@ -83,6 +85,8 @@ pub struct Dispatcher<'a> {
 struct Running {
     handle: JobHandle,
     cancelled: bool,
+    /// Cancelled because ebmbot is shutting down: `on_lost = "retry"` jobs run again.
+    by_shutdown: bool,
 }
 
 /// Registers this process as a dispatcher of `kind` (`dispatch`, `serve`, `run`).
@@ -91,12 +95,17 @@ pub fn register(queue: &mut Queue, kind: &str, now: Timestamp) -> Result<Dispatc
     let pid_i32 = i32::try_from(pid).unwrap_or(i32::MAX);
     let me = NewDispatcher {
         kind: kind.to_owned(),
-        host: nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default(),
+        host: hostname(),
         boot_id: proc::boot_id(),
         pid: i64::from(pid),
         pid_start: proc::process_start_time(pid_i32).map_or(0, |t| i64::try_from(t).unwrap_or(i64::MAX)),
     };
     queue.register_dispatcher(&me, now)
+}
+
+/// This machine's name, as dispatchers record it.
+pub fn hostname() -> String {
+    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 impl<'a> Dispatcher<'a> {
@@ -135,6 +144,8 @@ impl<'a> Dispatcher<'a> {
         let mut look = true;
         let mut wake_at: Option<Instant> = None;
         let mut last_heartbeat = Instant::now();
+        let mut last_recovery = Instant::now();
+        self.recover()?;
         let mut stop_deadline: Option<Instant> = None;
         let mut stopped_all = false;
         loop {
@@ -161,6 +172,7 @@ impl<'a> Dispatcher<'a> {
                     for r in self.running.values_mut() {
                         r.handle.cancel("ebmbot shut down".to_owned());
                         r.cancelled = true;
+                        r.by_shutdown = true;
                     }
                 }
             }
@@ -210,6 +222,12 @@ impl<'a> Dispatcher<'a> {
                 last_heartbeat = Instant::now();
                 self.queue.heartbeat(self.id, self.clock.now())?;
             }
+            if last_recovery.elapsed() >= RECOVERY {
+                last_recovery = Instant::now();
+                if self.recover()? > 0 {
+                    look = true;
+                }
+            }
         }
         self.queue.unregister_dispatcher(self.id)?;
         Ok(self.summary)
@@ -241,7 +259,7 @@ impl<'a> Dispatcher<'a> {
         self.reporter.started(&job);
         let spec = match prepare::prepare(self.settings, &self.catalog, &job, false) {
             Ok(spec) => spec,
-            Err(detail) => return self.record(job.id, &Outcome::Error { detail }),
+            Err(detail) => return self.record(job.id, &Outcome::Error { detail }).map(drop),
         };
         if let Some(url) = self.catalog.namespace(&job.namespace).and_then(|ns| ns.fabfile.clone())
             && let Err(e) = fetch_fabfile(&url, &spec.workdir)
@@ -253,28 +271,41 @@ impl<'a> Dispatcher<'a> {
         match spawn(spec, self.done_tx.clone()) {
             Ok(handle) => {
                 self.queue.set_process(job.id, &log_dir, handle.pgid())?;
-                self.running.insert(job.id, Running { handle, cancelled: false });
+                self.running.insert(job.id, Running { handle, cancelled: false, by_shutdown: false });
                 Ok(())
             }
             Err(e) => {
                 self.queue.set_process(job.id, &log_dir, None)?;
-                self.record(job.id, &Outcome::Error { detail: e.to_string() })
+                self.record(job.id, &Outcome::Error { detail: e.to_string() }).map(drop)
             }
         }
     }
 
     fn finished(&mut self, done: Finished) -> Result<(), QueueError> {
-        self.running.remove(&done.id);
-        self.record(done.id, &done.outcome)
-    }
-
-    fn record(&mut self, id: JobId, outcome: &Outcome) -> Result<(), QueueError> {
-        self.summary.finished += 1;
-        match self.queue.finish(id, outcome, self.clock.now())? {
-            Some(job) => self.reporter.finished(&job),
-            None => self.reporter.note(&format!("job {id} had already finished; outcome {outcome:?} not recorded")),
+        let by_shutdown = self.running.remove(&done.id).is_some_and(|r| r.by_shutdown);
+        let job = self.record(done.id, &done.outcome)?;
+        if let Some(job) = job.filter(|j| by_shutdown && j.state == crate::queue::model::JobState::Cancelled) {
+            let retry = self.catalog.job(&job.namespace, &job.job).is_some_and(|d| d.on_lost == OnLost::Retry);
+            if retry && let Some(again) = self.queue.requeue(job.id, self.clock.now())? {
+                self.reporter.note(&format!("job {} will run again as job {again} (on_lost = \"retry\")", job.id));
+            }
         }
         Ok(())
+    }
+
+    fn recover(&mut self) -> Result<usize, QueueError> {
+        let now = self.clock.now();
+        recovery::recover(&mut self.queue, &self.catalog, self.settings, self.id, now, self.reporter)
+    }
+
+    fn record(&mut self, id: JobId, outcome: &Outcome) -> Result<Option<Job>, QueueError> {
+        self.summary.finished += 1;
+        let job = self.queue.finish(id, outcome, self.clock.now())?;
+        match &job {
+            Some(job) => self.reporter.finished(job),
+            None => self.reporter.note(&format!("job {id} had already finished; outcome {outcome:?} not recorded")),
+        }
+        Ok(job)
     }
 
     fn reload(&mut self) {

@@ -4,6 +4,7 @@ mod bad_input;
 mod concurrency;
 mod dispatch;
 mod queue;
+mod recovery;
 mod run;
 mod say;
 mod support;
