@@ -87,7 +87,12 @@ impl Env {
     fn print<T: serde::Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
         let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
         if self.json {
-            serde_json::to_writer_pretty(&mut stdout, value)?;
+            // Pretty for people, compact for programs (a 10,000-job list is half the size).
+            if std::io::stdout().is_terminal() {
+                serde_json::to_writer_pretty(&mut stdout, value)?;
+            } else {
+                serde_json::to_writer(&mut stdout, value)?;
+            }
             writeln!(stdout)?;
         } else {
             let out = text();
