@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::model::{Args, DispatcherId, EventKind, Job, JobId, JobState, Origin, Outcome, Request};
 use super::{Queue, QueueError, Result, add, events, ms, ts};
@@ -127,7 +127,7 @@ pub(super) fn get(tx: &rusqlite::Connection, id: JobId) -> Result<Option<Job>> {
     Ok(Some(job))
 }
 
-fn insert_request(tx: &Transaction<'_>, job: JobId, origin: &Origin, now: Timestamp) -> Result<()> {
+fn insert_request(tx: &Connection, job: JobId, origin: &Origin, now: Timestamp) -> Result<()> {
     let json = serde_json::to_string(origin).map_err(|e| QueueError::Corrupt(e.to_string()))?;
     tx.execute(
         "INSERT INTO requests (job_id, created_at, origin, channel) VALUES (?1, ?2, ?3, ?4)",
@@ -145,7 +145,7 @@ fn running_of_type(tx: &rusqlite::Connection, job_type: &str) -> Result<Option<J
 
 /// Moves a job from `from` to the outcome's final state, with its `finished` event.
 fn finish_in(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: JobId,
     from: JobState,
     outcome: &Outcome,
