@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::model::{EventKind, JobId};
-use super::{Queue, QueueError, Result, ms, ts};
+use super::{Queue, Result, ms, ts};
 
 /// Inserts an event. It needs Slack delivery when a request of the job names a channel, or
 /// when it is a start and starts are announced in a logs channel.
@@ -119,40 +119,28 @@ impl Queue {
         let rows = stmt.query_map([limit], |r| {
             let kind: String = r.get(0)?;
             let id: i64 = r.get(1)?;
+            let job: Option<i64> = r.get(7)?;
             let event_kind: Option<String> = r.get(8)?;
-            Ok((kind, id, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, event_kind))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (kind, id, created, attempts, next, owner, until, job, event_kind): (
-                String,
-                i64,
-                i64,
-                u32,
-                Option<i64>,
-                Option<String>,
-                Option<i64>,
-                Option<i64>,
-                Option<String>,
-            ) = row?;
-            let event = match (job, event_kind.as_deref()) {
+            let event = match (job, event_kind) {
                 (Some(job), Some(k)) => Some((
                     JobId(job),
-                    EventKind::parse(k).ok_or_else(|| QueueError::Corrupt(format!("unknown event kind {k}")))?,
+                    EventKind::parse(&k).ok_or_else(|| {
+                        rusqlite::Error::FromSqlConversionFailure(8, rusqlite::types::Type::Text, k.into())
+                    })?,
                 )),
                 _ => None,
             };
-            out.push(Delivery {
+            Ok(Delivery {
                 item: if kind == "e" { DeliveryItem::Event(id) } else { DeliveryItem::Reply(id) },
-                created_at: ts(created),
-                attempts,
-                next_attempt_at: next.map(ts),
-                lease_owner: owner,
-                lease_until: until.map(ts),
+                created_at: ts(r.get(2)?),
+                attempts: r.get(3)?,
+                next_attempt_at: r.get::<_, Option<i64>>(4)?.map(ts),
+                lease_owner: r.get(5)?,
+                lease_until: r.get::<_, Option<i64>>(6)?.map(ts),
                 event,
-            });
-        }
-        Ok(out)
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Takes the lease on an undelivered item that is due and not leased by another owner
