@@ -1,0 +1,286 @@
+//! The Slack bot against a fake Slack: the real `ebmbot bot` and `ebmbot dispatch` binaries,
+//! the real slack-morphism client, a fake Web API and Socket Mode websocket on 127.0.0.1.
+//! Each test checks what was posted where, which reactions, and which jobs were queued.
+
+#[allow(dead_code)]
+#[path = "../it/support.rs"]
+mod support;
+
+#[allow(dead_code)]
+pub mod fake;
+
+mod commands;
+mod events_api;
+mod formats;
+mod receiving;
+mod reporting;
+mod retries;
+mod startup;
+
+use std::fs::File;
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+use fake::{BOT, Fake};
+use support::TestEnv;
+
+/// The catalogue of these tests.
+pub const JOBS: &str = r#"
+[t]
+description = "Test jobs"
+
+[t.jobs.echo]
+run_args_template = "printf '%s' {value}"
+report_stdout = true
+
+[t.jobs.quiet]
+run_args_template = "true"
+
+[t.jobs.silent]
+run_args_template = "true"
+report_success = false
+
+[t.jobs.empty]
+run_args_template = "printf ' \n'"
+report_stdout = true
+suppress_empty = true
+
+[t.jobs.fail]
+run_args_template = "echo one >&2; echo two >&2; exit 3"
+
+[t.jobs.nosupport]
+run_args_template = "exit 1"
+call_tech_support_on_error = false
+
+[t.jobs.slow]
+run_args_template = "sleep {seconds}"
+
+[t.jobs.big]
+run_args_template = "python3 -c 'print(\"x\" * 41000)'"
+report_stdout = true
+
+[t.jobs.blocks]
+run_args_template = "cat blocks.json"
+report_stdout = true
+report_format = "blocks"
+
+[t.jobs.notblocks]
+run_args_template = "echo not json"
+report_stdout = true
+report_format = "blocks"
+
+[t.jobs.bogusblocks]
+run_args_template = "cat bogus.json"
+report_stdout = true
+report_format = "blocks"
+
+[t.jobs.code]
+run_args_template = "echo 'a = 1'"
+report_stdout = true
+report_format = "code"
+
+[t.jobs.longcode]
+run_args_template = "python3 -c 'print(\"y\" * 5000)'"
+report_stdout = true
+report_format = "code"
+
+[t.jobs.file]
+run_args_template = "echo file body"
+report_stdout = true
+report_format = "file"
+
+[[t.slack]]
+command = "echo [value]"
+help = "Prints value"
+action = "schedule_job"
+job_type = "echo"
+
+[[t.slack]]
+command = "fail"
+help = "Fails"
+action = "schedule_job"
+job_type = "fail"
+
+[[t.slack]]
+command = "slow [seconds]"
+help = "Sleeps"
+action = "schedule_job"
+job_type = "slow"
+
+[[t.slack]]
+command = "pause echo [start_at] [end_at]"
+help = "Suppresses echo"
+action = "schedule_suppression"
+job_type = "echo"
+
+[[t.slack]]
+command = "resume echo"
+help = "Unsuppresses echo"
+action = "cancel_suppression"
+job_type = "echo"
+
+[[t.slack]]
+command = "cancel echo"
+help = "Cancels pending echo jobs"
+action = "cancel_job"
+job_type = "echo"
+
+[secret]
+description = "Internal jobs"
+restricted = true
+
+[secret.jobs.show]
+run_args_template = "echo classified; echo secret-stderr >&2; exit 1"
+
+[[secret.slack]]
+command = "show"
+help = "Shows a secret"
+action = "schedule_job"
+job_type = "show"
+"#;
+
+/// The logs channel, the tech-support channel and a channel with a name.
+pub const LOGS: &str = "CLOGS";
+pub const SUPPORT: &str = "CSUPPORT";
+
+/// A test: a temp dir with [`JOBS`], a fake Slack, and the bot once started.
+pub struct Slack {
+    pub env: TestEnv,
+    pub fake: Fake,
+    bot: Option<Child>,
+    /// Extra settings for every ebmbot run.
+    pub vars: Vec<(String, String)>,
+}
+
+impl Slack {
+    pub fn new() -> Slack {
+        let env = TestEnv::new(JOBS);
+        env.script("t", "blocks.json", r#"[{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]"#);
+        env.script("t", "bogus.json", r#"[{"type": "bogus"}]"#);
+        let fake = Fake::start();
+        fake.add_channel(json!({"id": "C1", "name": "general"}));
+        fake.add_channel(json!({"id": LOGS, "name": "ebmbot-logs"}));
+        fake.add_channel(json!({"id": SUPPORT, "name": "tech-support"}));
+        fake.add_channel(json!({"id": "COPS", "name": "ops"}));
+        Slack { env, fake, bot: None, vars: Vec::new() }
+    }
+
+    /// Sets a setting for every later ebmbot run.
+    pub fn set(&mut self, var: &str, value: &str) -> &mut Slack {
+        self.vars.push((var.into(), value.into()));
+        self
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ebmbot"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &self.env.root)
+            .current_dir(&self.env.root)
+            .env("EBMBOT_KILL_GRACE", "200ms")
+            .env("RUST_LOG", "info,ebmbot=debug")
+            .env("SLACK_BOT_TOKEN", "xoxb-test-token")
+            .env("SLACK_APP_TOKEN", "xapp-test-token")
+            .env("SLACK_API_URL", &self.fake.url)
+            .env("SLACK_RETRY_BASE", "20ms")
+            .env("SLACK_LOGS_CHANNEL", LOGS)
+            .env("SLACK_TECH_SUPPORT_CHANNEL", SUPPORT)
+            .env("SLACK_AUTO_JOIN", "false")
+            .envs(self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .args(args)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs ebmbot to the end with the Slack settings; its stderr goes to `<name>.log`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let out = self.command(args).output().expect("run ebmbot");
+        std::fs::write(self.env.path(&format!("{}.log", args[0])), &out.stderr).ok();
+        out
+    }
+
+    /// `ebmbot dispatch --once`, which must succeed.
+    pub fn dispatch_once(&self) {
+        let out = self.run(&["dispatch", "--once"]);
+        assert!(out.status.success(), "dispatch --once: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Starts `ebmbot bot` and waits until it is connected.
+    pub fn start_bot(&mut self) -> &mut Slack {
+        let log = File::create(self.env.path("bot.log")).expect("bot.log");
+        let child = self.command(&["bot"]).stdout(Stdio::null()).stderr(log).spawn().expect("spawn ebmbot bot");
+        self.bot = Some(child);
+        self.fake.wait_connected(1);
+        self
+    }
+
+    /// Stops the bot (SIGTERM) and returns its exit status and log.
+    pub fn stop_bot(&mut self) -> (Option<i32>, String) {
+        let Some(mut child) = self.bot.take() else { return (None, String::new()) };
+        let out = support::stop(&mut child);
+        (out.status.code(), self.log("bot"))
+    }
+
+    /// Kills the bot at once (SIGKILL).
+    pub fn kill_bot(&mut self) {
+        if let Some(mut child) = self.bot.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.env.path(&format!("{name}.log"))).unwrap_or_default()
+    }
+
+    /// Sends an event and waits for its ack.
+    pub fn send(&self, event_id: &str, event: Value) {
+        let envelope = self.fake.send_event(event_id, event);
+        self.fake.wait_ack(&envelope);
+    }
+
+    /// `@ebmbot <text>` from U1 in `channel` at `ts`.
+    pub fn mention(&self, channel: &str, ts: &str, text: &str) {
+        self.send(&format!("Ev{channel}{ts}"), mention(channel, ts, "U1", text));
+    }
+
+    /// A DM from U1 at `ts`.
+    pub fn dm(&self, ts: &str, text: &str) {
+        self.send(&format!("EvD{ts}"), dm(ts, "U1", text));
+    }
+
+    /// Jobs as `queue list --all --json` shows them.
+    pub fn jobs(&self) -> Vec<Value> {
+        let out = self.run(&["queue", "list", "--all", "--json"]);
+        serde_json::from_slice::<Value>(&out.stdout).expect("queue list JSON").as_array().cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for Slack {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.bot.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+            if std::thread::panicking() {
+                eprintln!("--- bot.log ---\n{}", self.log("bot"));
+                eprintln!("--- dispatch.log ---\n{}", self.log("dispatch"));
+            }
+        }
+    }
+}
+
+pub fn mention(channel: &str, ts: &str, user: &str, text: &str) -> Value {
+    json!({"type": "app_mention", "user": user, "text": format!("<@{BOT}> {text}"), "channel": channel, "ts": ts,
+           "event_ts": ts})
+}
+
+pub fn dm(ts: &str, user: &str, text: &str) -> Value {
+    json!({"type": "message", "channel_type": "im", "user": user, "text": text, "channel": "D1", "ts": ts,
+           "event_ts": ts})
+}
+
+/// The text of a post.
+pub fn text(post: &Value) -> String {
+    fake::s(&post["text"])
+}
