@@ -260,28 +260,30 @@ async fn api(
             r.headers_mut().insert(header::RETRY_AFTER, secs.to_string().parse().unwrap());
             (false, r)
         }
-        (None, None) => (true, answer(&mut st, &method, &p, http, ws)),
+        (None, None) => answer(&mut st, &method, &mut p, http, ws),
     };
     p["ok"] = json!(ok);
     st.calls.push(Call { method, params: p, at: Instant::now() });
     response
 }
 
-fn answer(st: &mut State_, method: &str, p: &Value, http: SocketAddr, ws: SocketAddr) -> Response {
+fn answer(st: &mut State_, method: &str, p: &mut Value, http: SocketAddr, ws: SocketAddr) -> (bool, Response) {
     st.next += 1;
     let n = st.next;
     let ok = |mut v: Value| {
         v["ok"] = json!(true);
-        axum::Json(v).into_response()
+        (true, axum::Json(v).into_response())
     };
+    let refuse = |code: &str| (false, axum::Json(json!({"ok": false, "error": code})).into_response());
     let param = |k: &str| s(&p[k]);
+    let (channel, text) = (param("channel"), param("text"));
     match method {
         "auth.test" => ok(json!({"user_id": BOT, "team_id": TEAM, "team": "Team", "url": "https://team.slack.com/",
                                  "user": "ebmbot", "bot_id": "BBOT"})),
         "apps.connections.open" => ok(json!({"url": format!("ws://{ws}/socket")})),
         "users.info" => match st.users.get(&param("user")) {
             Some(user) => ok(json!({"user": user})),
-            None => axum::Json(json!({"ok": false, "error": "user_not_found"})).into_response(),
+            None => refuse("user_not_found"),
         },
         "users.list" => {
             let users: Vec<Value> = st.users.values().cloned().collect();
@@ -296,9 +298,13 @@ fn answer(st: &mut State_, method: &str, p: &Value, http: SocketAddr, ws: Socket
             let id = param("channel");
             ok(json!({"channel": {"id": id, "created": 1, "is_member": true}}))
         }
+        "chat.postMessage" if p["blocks"].as_array().is_some_and(|b| b.iter().any(|b| b["type"] == "bogus")) => {
+            refuse("invalid_blocks")
+        }
         "chat.postMessage" => {
             let ts = format!("{}.{n:06}", 1_700_000_000 + n);
-            ok(json!({"channel": param("channel"), "ts": ts, "message": {"ts": ts, "text": param("text")}}))
+            p["_ts"] = json!(ts);
+            ok(json!({"channel": channel, "ts": ts, "message": {"ts": ts, "text": text}}))
         }
         "chat.getPermalink" => ok(json!({"channel": param("channel"),
             "permalink": format!("https://team.slack.com/archives/{}/p{}", param("channel"), param("message_ts").replace('.', ""))})),
@@ -308,7 +314,7 @@ fn answer(st: &mut State_, method: &str, p: &Value, http: SocketAddr, ws: Socket
             ok(json!({"upload_url": format!("http://{http}/upload/{id}"), "file_id": id}))
         }
         "files.completeUploadExternal" => ok(json!({"files": [{"id": p["files"][0]["id"]}]})),
-        _ => axum::Json(json!({"ok": false, "error": "unknown_method"})).into_response(),
+        _ => refuse("unknown_method"),
     }
 }
 

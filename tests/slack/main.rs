@@ -97,6 +97,18 @@ action = "schedule_job"
 job_type = "echo"
 
 [[t.slack]]
+command = "run empty"
+help = "Prints nothing"
+action = "schedule_job"
+job_type = "empty"
+
+[[t.slack]]
+command = "run silent"
+help = "Says nothing"
+action = "schedule_job"
+job_type = "silent"
+
+[[t.slack]]
 command = "fail"
 help = "Fails"
 action = "schedule_job"
@@ -200,6 +212,22 @@ impl Slack {
         out
     }
 
+    /// Runs ebmbot to the end without any Slack setting (a process that does not deliver).
+    pub fn run_without_slack(&self, args: &[&str]) -> Output {
+        let mut cmd = self.command(args);
+        for var in ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_LOGS_CHANNEL", "SLACK_TECH_SUPPORT_CHANNEL"] {
+            cmd.env_remove(var);
+        }
+        let out = cmd.output().expect("run ebmbot");
+        assert!(out.status.success(), "ebmbot {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out
+    }
+
+    /// `ebmbot status --json`.
+    pub fn status(&self) -> Value {
+        serde_json::from_slice(&self.run(&["status", "--json"]).stdout).expect("status JSON")
+    }
+
     /// `ebmbot dispatch --once`, which must succeed.
     pub fn dispatch_once(&self) {
         let out = self.run(&["dispatch", "--once"]);
@@ -213,6 +241,24 @@ impl Slack {
         self.bot = Some(child);
         self.fake.wait_connected(1);
         self
+    }
+
+    /// Starts a long-running ebmbot (`dispatch`) with the Slack settings; stderr to `<name>.log`.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        let log = File::create(self.env.path(&format!("{}.log", args[0]))).expect("log file");
+        self.command(args).stdout(Stdio::null()).stderr(log).spawn().expect("spawn ebmbot")
+    }
+
+    /// Waits until job `id` is in `state`; returns it.
+    pub fn wait_job(&self, id: i64, state: &str) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Some(job) = self.jobs().into_iter().find(|j| j["id"] == id && j["state"] == state) {
+                return job;
+            }
+            assert!(std::time::Instant::now() < deadline, "job {id} never became {state}: {:?}", self.jobs());
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// Stops the bot (SIGTERM) and returns its exit status and log.
