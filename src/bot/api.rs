@@ -66,7 +66,8 @@ impl CallError {
     }
 
     fn from_slack(method: &'static str, e: SlackClientError) -> CallError {
-        let transient = |reason: String, retry_after, source| CallError::Transient { method, reason, retry_after, source };
+        let transient =
+            |reason: String, retry_after, source| CallError::Transient { method, reason, retry_after, source };
         match e {
             SlackClientError::ApiError(ref api) if TRANSIENT_CODES.contains(&api.code.as_str()) => {
                 transient(api.code.clone(), None, Some(e))

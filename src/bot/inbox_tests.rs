@@ -16,7 +16,8 @@ fn is_ignored(r: &Received, containing: &str) -> bool {
 
 #[test]
 fn mentions_and_dms_are_commands() {
-    let mention = callback(json!({"type": "app_mention", "user": "U1", "text": "<@UBOT> help", "channel": "C1", "ts": "1.1"}));
+    let mention =
+        callback(json!({"type": "app_mention", "user": "U1", "text": "<@UBOT> help", "channel": "C1", "ts": "1.1"}));
     assert_eq!(classify(&mention, "UBOT"), command("C1", "1.1"));
     let dm = callback(
         json!({"type": "message", "channel_type": "im", "user": "U1", "text": "help", "channel": "D1", "ts": "2.2"}),
@@ -39,9 +40,11 @@ fn bots_edits_joins_and_channel_messages_are_ignored() {
     let edit = callback(json!({"type": "message", "subtype": "message_changed", "channel_type": "im",
                                "channel": "D1", "ts": "1.1", "message": {"text": "x"}}));
     assert!(is_ignored(&classify(&edit, "UBOT"), "message_changed"));
-    let join = callback(json!({"type": "message", "subtype": "channel_join", "user": "U1", "channel": "C1", "ts": "1.1"}));
+    let join =
+        callback(json!({"type": "message", "subtype": "channel_join", "user": "U1", "channel": "C1", "ts": "1.1"}));
     assert!(is_ignored(&classify(&join, "UBOT"), "channel_join"));
-    let in_channel = callback(json!({"type": "message", "channel_type": "channel", "user": "U1", "text": "<@UBOT> help",
+    let in_channel =
+        callback(json!({"type": "message", "channel_type": "channel", "user": "U1", "text": "<@UBOT> help",
                                      "channel": "C1", "ts": "1.1"}));
     assert!(is_ignored(&classify(&in_channel, "UBOT"), "only DMs"));
 }

@@ -58,7 +58,9 @@ pub async fn receive(shared: &Arc<Shared>, payload: Value) -> Result<(), Receive
             let api = shared.api.clone();
             tokio::spawn(async move { channels::join_new(&api, &channel).await });
         }
-        Received::ChannelCreated { channel } => tracing::debug!(channel, "a channel was created; SLACK_AUTO_JOIN is off"),
+        Received::ChannelCreated { channel } => {
+            tracing::debug!(channel, "a channel was created; SLACK_AUTO_JOIN is off")
+        }
         Received::Ignored(why) => tracing::info!("ignored a Slack event: {why}"),
     }
     Ok(())

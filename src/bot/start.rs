@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::runtime::Handle;
 
+use super::BotError;
 use super::api::{self, CallError, Me, SlackApi};
 use super::channels::{self, Channels};
 use super::deliver::{Deliverer, backoff};
@@ -17,7 +18,6 @@ use super::socket::SocketMode;
 use super::users::Users;
 use super::wake::Wake;
 use super::worker::Worker;
-use super::BotError;
 use crate::config::{Catalog, Settings};
 use crate::grammar::Grammar;
 use crate::queue::{Options, Queue};
@@ -200,7 +200,11 @@ pub struct DelivererThread {
 impl DelivererThread {
     /// Starts delivering; `None` when `SLACK_BOT_TOKEN` is not set. `runtime` must be a
     /// multi-threaded tokio runtime that outlives this.
-    pub fn spawn(settings: Arc<Settings>, catalog: Catalog, runtime: Handle) -> Result<Option<DelivererThread>, BotError> {
+    pub fn spawn(
+        settings: Arc<Settings>,
+        catalog: Catalog,
+        runtime: Handle,
+    ) -> Result<Option<DelivererThread>, BotError> {
         if settings.slack_bot_token.is_none() {
             return Ok(None);
         }

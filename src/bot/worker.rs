@@ -149,7 +149,8 @@ impl Worker {
             Err(e) => {
                 let error_id = format!("E{}-{:04}", row.id, now.as_millisecond().rem_euclid(10_000));
                 tracing::error!(error_id, event_id = %row.event_id, command = %short(&command), error = %chain(&e), "a Slack command failed");
-                let text = format!("Sorry, something went wrong (error id `{error_id}`); the details are in ebmbot's log.");
+                let text =
+                    format!("Sorry, something went wrong (error id `{error_id}`); the details are in ebmbot's log.");
                 let queued = NewReply { text: Some(text), reaction: Some("x".into()), ..reply_to };
                 self.queue.atomically(|q| {
                     if q.finish_slack_event(row.id, &format!("error {error_id}"), now)? {

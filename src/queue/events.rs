@@ -145,7 +145,13 @@ impl Queue {
 
     /// Takes the lease on an undelivered item that is due and not leased by another owner
     /// (or whose lease has run out). False when someone else has it or it is done.
-    pub fn claim_delivery(&mut self, item: DeliveryItem, owner: &str, now: Timestamp, until: Timestamp) -> Result<bool> {
+    pub fn claim_delivery(
+        &mut self,
+        item: DeliveryItem,
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool> {
         let (table, _, id) = item.table();
         let sql = format!(
             "UPDATE {table} SET lease_owner = ?2, lease_until = ?4
@@ -191,7 +197,9 @@ impl Queue {
         let outcome = if outcome == StepOutcome::Done { "done" } else { "failed" };
         let tx = self.write()?;
         tx.execute(
-            &format!("INSERT OR IGNORE INTO slack_steps ({column}, step, outcome, result, at) VALUES (?1, ?2, ?3, ?4, ?5)"),
+            &format!(
+                "INSERT OR IGNORE INTO slack_steps ({column}, step, outcome, result, at) VALUES (?1, ?2, ?3, ?4, ?5)"
+            ),
             params![id, step, outcome, result, ms(now)],
         )?;
         tx.execute(

@@ -6,7 +6,8 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::QueueError;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE dispatchers (
     id           INTEGER PRIMARY KEY,
     kind         TEXT NOT NULL,
@@ -82,7 +83,9 @@ CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
-", SLACK];
+",
+    SLACK,
+];
 
 /// The Slack bot's tables (DESIGN §7): received events, stored before they are acknowledged
 /// (`slack_inbox`, one row per command: unique by event id and by channel + message ts);

@@ -15,22 +15,34 @@ fn restricted_namespaces_are_for_internal_users() {
     t.send("Ev2", mention("C1", "1.2", "UGUEST", "secret help"));
     t.fake.wait_post("Commands in `secret`");
     t.send("Ev3", mention("C1", "1.3", "UNOBODY", "secret show"));
-    assert_eq!(t.fake.wait(
-        "two refusals",
-        |f| { let n = f.posts().iter().filter(|p| text(p).contains("restricted")).count(); (n == 2).then_some(n) },
-    ), 2, "a user unknown to Slack is not internal");
+    assert_eq!(
+        t.fake.wait("two refusals", |f| {
+            let n = f.posts().iter().filter(|p| text(p).contains("restricted")).count();
+            (n == 2).then_some(n)
+        },),
+        2,
+        "a user unknown to Slack is not internal"
+    );
     t.send("Ev4", mention("C1", "1.4", "UNOBODY", "t echo stranger"));
     t.fake.wait_post("Job 1 (`t_echo`) is queued.");
     t.send("Ev5", mention("C1", "1.5", "U1", "secret show"));
     t.fake.wait_post("Job 2 (`secret_show`) is queued.");
     t.send("Ev6", mention("C1", "1.6", "UGUEST", "logs 2"));
     t.send("Ev7", mention("C1", "1.7", "UGUEST", "cancel job id 2"));
-    t.fake.wait("four refusals", |f| (f.posts().iter().filter(|p| text(p).contains("restricted")).count() == 4).then_some(()));
+    t.fake.wait("four refusals", |f| {
+        (f.posts().iter().filter(|p| text(p).contains("restricted")).count() == 4).then_some(())
+    });
     // Slackbot reminders are from a user who is not internal.
-    t.send("Ev8", json!({"type": "message", "channel_type": "im", "user": "USLACKBOT", "channel": "D1", "ts": "1.8",
-                         "text": format!("Reminder: <@{BOT}> secret show.")}));
-    t.send("Ev9", json!({"type": "message", "channel_type": "im", "user": "USLACKBOT", "channel": "D1", "ts": "1.9",
-                         "text": "Reminder: t echo from a reminder."}));
+    t.send(
+        "Ev8",
+        json!({"type": "message", "channel_type": "im", "user": "USLACKBOT", "channel": "D1", "ts": "1.8",
+                         "text": format!("Reminder: <@{BOT}> secret show.")}),
+    );
+    t.send(
+        "Ev9",
+        json!({"type": "message", "channel_type": "im", "user": "USLACKBOT", "channel": "D1", "ts": "1.9",
+                         "text": "Reminder: t echo from a reminder."}),
+    );
     t.fake.wait_post("Job 3 (`t_echo`) is queued.");
     assert_eq!(t.fake.posts().iter().filter(|p| text(p).contains("restricted")).count(), 5);
     let jobs = t.jobs();

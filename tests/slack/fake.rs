@@ -76,10 +76,11 @@ impl Fake {
             (http, ws)
         });
         let (http_addr, ws_addr) = (http.local_addr().unwrap(), ws.local_addr().unwrap());
-        let app = Router::new()
-            .route("/api/{method}", any(api))
-            .route("/upload/{file}", post(upload))
-            .with_state((state.clone(), http_addr, ws_addr));
+        let app = Router::new().route("/api/{method}", any(api)).route("/upload/{file}", post(upload)).with_state((
+            state.clone(),
+            http_addr,
+            ws_addr,
+        ));
         runtime.spawn(async move { axum::serve(http, app).await.unwrap() });
         runtime.spawn(accept_sockets(ws, state.clone()));
         let fake = Fake { url: format!("http://{http_addr}/api"), state, _runtime: runtime };
@@ -249,12 +250,11 @@ async fn api(
         .iter()
         .find(|(m, k, v, _)| *m == method && p.get(k).and_then(Value::as_str) == Some(v.as_str()))
         .map(|r| r.3);
-    let error = |status: StatusCode, code: &str| (status, axum::Json(json!({"ok": false, "error": code}))).into_response();
+    let error =
+        |status: StatusCode, code: &str| (status, axum::Json(json!({"ok": false, "error": code}))).into_response();
     let (ok, response) = match (failure, refusal) {
         (Some(Failure::Api(code)), _) | (None, Some(code)) => (false, error(StatusCode::OK, code)),
-        (Some(Failure::Status(status)), _) => {
-            (false, error(StatusCode::from_u16(status).unwrap(), "internal_error"))
-        }
+        (Some(Failure::Status(status)), _) => (false, error(StatusCode::from_u16(status).unwrap(), "internal_error")),
         (Some(Failure::RateLimited(secs)), _) => {
             let mut r = error(StatusCode::TOO_MANY_REQUESTS, "ratelimited");
             r.headers_mut().insert(header::RETRY_AFTER, secs.to_string().parse().unwrap());

@@ -34,7 +34,8 @@ fn long_text_and_long_code_go_up_as_files_never_cut() {
     t.dispatch_once();
     t.fake.wait("three uploads", |f| (f.calls("files.completeUploadExternal").len() == 3).then_some(()));
     let ups = uploads(&t);
-    let by_name = |name: &str| ups.iter().find(|(u, _, _)| u["filename"] == name).unwrap_or_else(|| panic!("{name}: {ups:?}"));
+    let by_name =
+        |name: &str| ups.iter().find(|(u, _, _)| u["filename"] == name).unwrap_or_else(|| panic!("{name}: {ups:?}"));
     let (url, bytes, complete) = by_name("t_big-1.txt");
     assert_eq!(bytes, &vec![b'x'; 41_000], "the whole output");
     assert_eq!(url["length"], "41000");
@@ -59,7 +60,8 @@ fn blocks_are_posted_as_blocks_and_anything_else_is_explained_with_a_file() {
     assert_eq!(blocks["blocks"][0]["text"]["text"], "*hi*");
     let not = t.fake.wait_post("`t_notblocks` (job 2) succeeded, but its output is not Slack blocks: it is not JSON");
     assert!(text(&not).contains("at most 50 blocks"));
-    let refused = t.fake.wait_post("`t_bogusblocks` (job 3) succeeded, but its output is not Slack blocks: Slack refused them");
+    let refused =
+        t.fake.wait_post("`t_bogusblocks` (job 3) succeeded, but its output is not Slack blocks: Slack refused them");
     assert_eq!(refused["channel"], "C1");
     t.fake.wait("two files", |f| (f.calls("files.completeUploadExternal").len() == 2).then_some(()));
     let ups = uploads(&t);

@@ -165,6 +165,12 @@ pub struct Slack {
     pub vars: Vec<(String, String)>,
 }
 
+impl Default for Slack {
+    fn default() -> Slack {
+        Slack::new()
+    }
+}
+
 impl Slack {
     pub fn new() -> Slack {
         let env = TestEnv::new(JOBS);

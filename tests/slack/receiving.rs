@@ -84,12 +84,21 @@ fn one_message_is_one_command_and_bots_edits_and_joins_are_ignored() {
     from_bot["bot_id"] = json!("B9");
     t.send("Ev2", from_bot);
     t.send("Ev3", dm("300.5", "UOTHERBOT", "t echo botuser"));
-    t.send("Ev4", json!({"type": "message", "subtype": "message_changed", "channel": "D1", "channel_type": "im",
-                         "ts": "300.6", "message": {"user": "U1", "text": "t echo edited"}}));
-    t.send("Ev5", json!({"type": "message", "subtype": "channel_join", "user": "U2", "channel": "C1", "ts": "300.7",
-                         "text": "<@U2> has joined the channel"}));
-    t.send("Ev6", json!({"type": "message", "channel_type": "channel", "user": "U1", "channel": "C1", "ts": "300.8",
-                         "text": "t echo channel"}));
+    t.send(
+        "Ev4",
+        json!({"type": "message", "subtype": "message_changed", "channel": "D1", "channel_type": "im",
+                         "ts": "300.6", "message": {"user": "U1", "text": "t echo edited"}}),
+    );
+    t.send(
+        "Ev5",
+        json!({"type": "message", "subtype": "channel_join", "user": "U2", "channel": "C1", "ts": "300.7",
+                         "text": "<@U2> has joined the channel"}),
+    );
+    t.send(
+        "Ev6",
+        json!({"type": "message", "channel_type": "channel", "user": "U1", "channel": "C1", "ts": "300.8",
+                         "text": "t echo channel"}),
+    );
     t.send("Ev7", json!({"type": "reaction_added", "user": "U1", "reaction": "eyes"}));
     t.send("Ev8", json!({"type": "app_mention", "channel": "C1", "ts": "300.9"}));
     let no_event = t.fake.send_payload(json!({"type": "event_callback", "event_id": "Ev9"}));
@@ -133,7 +142,8 @@ fn a_command_stored_before_a_crash_is_handled_after_the_restart() {
     t.kill_bot();
     // Stored and acknowledged, then ebmbot died before its worker got to it: put the row
     // there as the receiver would have.
-    let payload = json!({"event_id": "EvCrash", "team_id": "T1", "event": mention("C1", "500.2", "U1", "t echo after")});
+    let payload =
+        json!({"event_id": "EvCrash", "team_id": "T1", "event": mention("C1", "500.2", "U1", "t echo after")});
     let db = rusqlite::Connection::open(t.env.path("ebmbot.db")).unwrap();
     db.execute(
         "INSERT INTO slack_inbox (event_id, channel, message_ts, received_at, payload) VALUES ('EvCrash', 'C1', '500.2', 0, ?1)",

@@ -32,7 +32,9 @@ impl Output {
     pub fn read(job: &Job) -> Output {
         let Some(dir) = &job.log_dir else { return Output::default() };
         let read = |name: &str| {
-            std::fs::read(Path::new(dir).join(name)).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+            std::fs::read(Path::new(dir).join(name))
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default()
         };
         let stderr = read(crate::runner::STDERR);
         let lines: Vec<&str> = stderr.lines().collect();
@@ -110,8 +112,8 @@ pub fn failure(job: &Job, settings: &Settings, restricted: bool, out: &Output) -
 /// `report_format` and `suppress_empty`.
 pub fn success(job: &Job, def: Option<&JobDef>, out: &Output, to: &Target) -> Vec<Action> {
     let t = job.job_type();
-    let (report_stdout, report_success, format, suppress_empty) =
-        def.map_or((false, true, ReportFormat::Text, false), |d| {
+    let (report_stdout, report_success, format, suppress_empty) = def
+        .map_or((false, true, ReportFormat::Text, false), |d| {
             (d.report_stdout, d.report_success, d.report_format, d.suppress_empty)
         });
     let empty = out.stdout.trim().is_empty();
@@ -127,7 +129,12 @@ pub fn success(job: &Job, def: Option<&JobDef>, out: &Output, to: &Target) -> Ve
     }
     let stdout = out.stdout.trim_end().to_owned();
     let filename = format!("{t}-{}.txt", job.id);
-    let upload = |content: String, comment: String| Action::Upload { to: to.clone(), filename: filename.clone(), content, comment };
+    let upload = |content: String, comment: String| Action::Upload {
+        to: to.clone(),
+        filename: filename.clone(),
+        content,
+        comment,
+    };
     let as_file = format!("Output of `{t}` (job {}), as a file:", job.id);
     let chars = stdout.chars().count();
     match format {
@@ -170,4 +177,4 @@ pub fn blocks(stdout: &str) -> Result<Vec<Value>, String> {
 
 #[cfg(test)]
 #[path = "format_tests.rs"]
-mod tests;
+pub(crate) mod tests;

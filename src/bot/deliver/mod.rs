@@ -124,7 +124,10 @@ impl Deliverer {
             if let Some(due) = due.filter(|_| !held) {
                 next = Some(next.map_or(due, |n| n.min(due)));
             }
-            if held || due.is_some() || !self.queue.claim_delivery(d.item, &self.owner, now, add_duration(now, LEASE))? {
+            if held
+                || due.is_some()
+                || !self.queue.claim_delivery(d.item, &self.owner, now, add_duration(now, LEASE))?
+            {
                 continue;
             }
             worked = true;
@@ -146,7 +149,7 @@ impl Deliverer {
                 } else {
                     None
                 };
-                Ok(Some(Input::Event { kind, job, suppressed_until }))
+                Ok(Some(Input::Event { kind, job: Box::new(job), suppressed_until }))
             }
             (DeliveryItem::Event(_), None) => Ok(None),
         }

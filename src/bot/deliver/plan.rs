@@ -20,15 +20,39 @@ pub struct Target {
 /// One Slack action of a delivery.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    Post { to: Target, text: String },
+    Post {
+        to: Target,
+        text: String,
+    },
     /// Output as blocks; if Slack refuses them, `explanation` and the raw output as a file.
-    Blocks { to: Target, blocks: Vec<Value>, fallback: String, raw: String, filename: String, explanation: String },
+    Blocks {
+        to: Target,
+        blocks: Vec<Value>,
+        fallback: String,
+        raw: String,
+        filename: String,
+        explanation: String,
+    },
     /// Slack's external upload, into the channel and thread, with a comment.
-    Upload { to: Target, filename: String, content: String, comment: String },
-    React { channel: String, ts: String, name: String },
+    Upload {
+        to: Target,
+        filename: String,
+        content: String,
+        comment: String,
+    },
+    React {
+        channel: String,
+        ts: String,
+        name: String,
+    },
     /// Posts `text` with `{permalink}` replaced by the permalink of the message step
     /// `of_step` posted in `from`.
-    Permalink { of_step: usize, from: String, to: Target, text: String },
+    Permalink {
+        of_step: usize,
+        from: String,
+        to: Target,
+        text: String,
+    },
 }
 
 impl Action {
@@ -59,7 +83,7 @@ impl Action {
 #[derive(Debug, Clone)]
 pub enum Input {
     Reply(Reply),
-    Event { kind: EventKind, job: Job, suppressed_until: Option<String> },
+    Event { kind: EventKind, job: Box<Job>, suppressed_until: Option<String> },
 }
 
 /// A request's place in Slack: where its results go, the message to react to, and whether
@@ -82,7 +106,12 @@ fn requesters(job: &Job) -> Vec<Requester> {
                 slack: true,
             },
             Origin::Terminal { notify: Some(channel), .. } | Origin::Github { channel: Some(channel), .. } => {
-                Requester { to: Target { channel: channel.clone(), thread_ts: None }, react_on: None, public: false, slack: false }
+                Requester {
+                    to: Target { channel: channel.clone(), thread_ts: None },
+                    react_on: None,
+                    public: false,
+                    slack: false,
+                }
             }
             Origin::Terminal { notify: None, .. } | Origin::Github { channel: None, .. } => continue,
         };
@@ -118,7 +147,9 @@ pub fn plan(input: &Input, settings: &Settings, catalog: &Catalog) -> Vec<Action
     match input {
         Input::Reply(r) => reply(r),
         Input::Event { kind: EventKind::Started, job, .. } => match &settings.slack_logs_channel {
-            Some(logs) => vec![Action::Post { to: Target { channel: logs.clone(), thread_ts: None }, text: format::started(job) }],
+            Some(logs) => {
+                vec![Action::Post { to: Target { channel: logs.clone(), thread_ts: None }, text: format::started(job) }]
+            }
             None => Vec::new(),
         },
         Input::Event { kind: EventKind::Suppressed, job, suppressed_until } => requesters(job)
