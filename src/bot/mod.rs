@@ -41,8 +41,8 @@ use crate::queue::QueueError;
 pub enum BotError {
     #[error("the Slack bot needs {0}")]
     Missing(String),
-    #[error("Slack refused SLACK_BOT_TOKEN (`{code}`); check the token and that the app is installed")]
-    BadToken { code: String },
+    #[error("Slack refused {token} (`{code}`); check the token and that the app is installed")]
+    BadToken { token: &'static str, code: String },
     #[error("cannot open the queue for the Slack bot")]
     Queue(#[from] QueueError),
     #[error("cannot start the Slack {what} thread")]

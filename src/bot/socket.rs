@@ -11,8 +11,10 @@ use slack_morphism::prelude::*;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+use super::BotError;
 use super::api::{Client, Connector};
 use super::receive::{ReceiveError, Shared, receive};
+use super::start::FATAL_AUTH;
 use crate::config::Secret;
 
 /// A running Socket Mode listener.
@@ -21,8 +23,20 @@ pub struct SocketMode {
 }
 
 impl SocketMode {
-    /// Connects (retrying in the background until it can) and starts handling envelopes.
-    pub async fn start(shared: Arc<Shared>, app_token: &Secret) -> Result<SocketMode, SlackClientError> {
+    /// Checks the app token once (a refused token is final: the listener would retry it for
+    /// ever), then connects (retrying in the background until it can) and handles envelopes.
+    pub async fn start(shared: Arc<Shared>, app_token: &Secret) -> Result<SocketMode, BotError> {
+        let token = SlackApiToken::new(app_token.expose().into());
+        let check = SlackApiAppsConnectionOpenRequest::new();
+        match shared.api.client().open_session(&token).apps_connections_open(&check).await {
+            Err(SlackClientError::ApiError(e)) if FATAL_AUTH.contains(&e.code.as_str()) => {
+                return Err(BotError::BadToken { token: "SLACK_APP_TOKEN", code: e.code });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot open a Socket Mode connection yet; retrying in the background")
+            }
+            Ok(_) => {}
+        }
         let callbacks = SlackSocketModeListenerCallbacks::new().with_push_events(on_push);
         let environment = Arc::new(
             SlackClientEventsListenerEnvironment::new(shared.api.client())
@@ -31,7 +45,7 @@ impl SocketMode {
         );
         let config = SlackClientSocketModeConfig::new().with_reconnect_timeout_in_seconds(5);
         let listener = SlackClientSocketModeListener::new(&config, environment, callbacks);
-        listener.listen_for(&SlackApiToken::new(app_token.expose().into())).await?;
+        listener.listen_for(&token).await.map_err(BotError::SocketMode)?;
         listener.start().await;
         Ok(SocketMode { listener })
     }

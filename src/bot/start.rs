@@ -23,7 +23,8 @@ use crate::grammar::Grammar;
 use crate::queue::{Options, Queue};
 
 /// `auth.test` answers that no retry will fix.
-const FATAL_AUTH: &[&str] = &["invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"];
+pub(crate) const FATAL_AUTH: &[&str] =
+    &["invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"];
 
 fn open(settings: &Settings) -> Result<Queue, BotError> {
     let options = Options {
@@ -59,7 +60,7 @@ async fn whoami(api: &SlackApi, base: Duration) -> Result<Me, BotError> {
         match api.auth_test().await {
             Ok(me) => return Ok(me),
             Err(CallError::Api { code, .. }) if FATAL_AUTH.contains(&code.as_str()) => {
-                return Err(BotError::BadToken { code });
+                return Err(BotError::BadToken { token: "SLACK_BOT_TOKEN", code });
             }
             Err(e) => {
                 let wait = e.retry_after().unwrap_or_else(|| backoff(base, attempts));
@@ -145,7 +146,13 @@ impl Bot {
     /// Runs Socket Mode (when `SLACK_APP_TOKEN` is set) until `shutdown`, then stops.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), BotError> {
         let socket = match &self.shared.settings.slack_app_token {
-            Some(token) => Some(SocketMode::start(self.shared.clone(), token).await.map_err(BotError::SocketMode)?),
+            Some(token) => match SocketMode::start(self.shared.clone(), token).await {
+                Ok(socket) => Some(socket),
+                Err(e) => {
+                    self.stop().await;
+                    return Err(e);
+                }
+            },
             None => None,
         };
         shutdown.await;

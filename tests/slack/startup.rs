@@ -22,6 +22,13 @@ fn without_tokens_or_with_a_refused_token_the_bot_exits_2() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("Slack refused SLACK_BOT_TOKEN (`invalid_auth`)"), "{stderr}");
     assert!(!stderr.contains("xoxb-test-token"), "the token is never printed");
+
+    let t4 = Slack::new();
+    t4.fake.fail("apps.connections.open", Failure::Api("invalid_auth"), 1);
+    let out = t4.run(&["bot"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("Slack refused SLACK_APP_TOKEN (`invalid_auth`)"), "{stderr}");
 }
 
 #[test]

@@ -157,13 +157,10 @@ impl Deliverer {
 
     fn deliver(&mut self, d: &Delivery, input: &Input) -> Result<(), QueueError> {
         let actions = plan::plan(input, &self.settings, &self.catalog);
-        let done: HashSet<u32> = self.queue.delivery_steps(d.item)?.iter().map(|s| s.step).collect();
-        let mut results: HashMap<usize, String> = HashMap::new();
-        for s in self.queue.delivery_steps(d.item)? {
-            if let Some(r) = s.result {
-                results.insert(s.step as usize, r);
-            }
-        }
+        let steps = self.queue.delivery_steps(d.item)?;
+        let done: HashSet<u32> = steps.iter().map(|s| s.step).collect();
+        let mut results: HashMap<usize, String> =
+            steps.into_iter().filter_map(|s| Some((s.step as usize, s.result?))).collect();
         let base = self.settings.slack_retry_base;
         let mut attempts = d.attempts;
         for (i, action) in actions.iter().enumerate() {
