@@ -128,7 +128,13 @@ fn link_markup_in_params_and_forty_kilobytes_of_text() {
     t.mention("C1", "400.3", &format!("no such command {big}"));
     let sorry = t.fake.wait_post("Sorry, I didn't understand that.");
     assert!(text(&sorry).len() < 10_000, "the reply does not echo 40 KB back");
+    t.mention("C1", "400.4", "t echo <!channel> & <@U2>");
+    t.fake.wait_post("Job 3 (`t_echo`) is queued.");
+    t.dispatch_once();
+    t.fake.wait_post("&lt;!channel&gt; &amp; &lt;@U2&gt;");
+    assert!(t.fake.posts().iter().all(|p| !text(p).contains("<!channel>")), "output never pings the channel");
     let jobs = t.jobs();
+    assert_eq!(jobs[2]["args"]["value"], "<!channel> & <@U2>");
     assert_eq!(jobs[0]["args"]["value"], "https://example.com/a?b=1&c=2 and a@b.c");
     assert_eq!(jobs[1]["args"]["value"].as_str().map(str::len), Some(40 * 1024));
 }

@@ -15,11 +15,12 @@ fn ratelimited_waits_as_long_as_retry_after_says() {
     let mut t = Slack::new();
     t.start_bot();
     t.fake.fail("chat.postMessage", Failure::RateLimited(1), 1);
+    t.fake.fail("chat.postMessage", Failure::Api("ratelimited"), 1);
     t.mention("C1", "30.1", "t echo patience");
     t.fake.wait_post("Job 1 (`t_echo`) is queued.");
     let st = t.fake.state();
     let posts: Vec<_> = st.calls.iter().filter(|c| c.method == "chat.postMessage").collect();
-    assert_eq!(posts.len(), 2);
+    assert_eq!(posts.len(), 3, "429, then ok:false ratelimited, then delivered");
     assert!(posts[1].at - posts[0].at >= Duration::from_secs(1), "Retry-After: 1 was honoured");
 }
 

@@ -21,6 +21,12 @@ const STDERR_LINES: usize = 10;
 /// At most this many characters of those lines.
 const STDERR_CHARS: usize = 3_000;
 
+/// Escapes `&`, `<` and `>` as Slack requires of message text, so that output and user text
+/// show as written and can never become markup (`<!channel>`, links, mentions).
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
 /// A job's logs, as the reporter reads them (invalid UTF-8 replaced by U+FFFD).
 #[derive(Debug, Clone, Default)]
 pub struct Output {
@@ -69,7 +75,7 @@ fn mention_ids(detail: &str) -> String {
 /// 1h", "`t` lost (…)", "`t` cancelled by <@U1>".
 fn headline(job: &Job) -> String {
     let t = job.job_type();
-    let detail = job.detail.as_deref().unwrap_or("");
+    let detail = escape(job.detail.as_deref().unwrap_or(""));
     match job.state {
         JobState::Failed => match (job.exit_code, job.signal) {
             (Some(code), _) => format!("`{t}` failed (exit {code})"),
@@ -78,7 +84,7 @@ fn headline(job: &Job) -> String {
         },
         JobState::Lost if detail.is_empty() => format!("`{t}` lost"),
         JobState::Lost => format!("`{t}` lost ({detail})"),
-        JobState::TimedOut | JobState::Cancelled if !detail.is_empty() => format!("`{t}` {}", mention_ids(detail)),
+        JobState::TimedOut | JobState::Cancelled if !detail.is_empty() => format!("`{t}` {}", mention_ids(&detail)),
         JobState::TimedOut => format!("`{t}` timed out"),
         JobState::Cancelled => format!("`{t}` cancelled"),
         JobState::Succeeded | JobState::Pending | JobState::Running => format!("`{t}` {}", job.state),
@@ -98,12 +104,12 @@ fn host_log_dir(settings: &Settings, dir: &str) -> String {
 pub fn failure(job: &Job, settings: &Settings, restricted: bool, out: &Output) -> String {
     let mut text = headline(job);
     if let Some(dir) = &job.log_dir {
-        text.push_str(&format!("\nLogs: `{}`", host_log_dir(settings, dir)));
+        text.push_str(&format!("\nLogs: `{}`", escape(&host_log_dir(settings, dir))));
         text.push_str(&format!("\nSee them with `@{} logs {} stderr`", settings.slack_app_username, job.id));
     }
     let failed = matches!(job.state, JobState::Failed | JobState::TimedOut | JobState::Lost);
     if failed && !restricted && !out.stderr_tail.trim().is_empty() {
-        text.push_str(&format!("\nLast lines of stderr:\n```{}```", out.stderr_tail.trim_end()));
+        text.push_str(&format!("\nLast lines of stderr:\n```{}```", escape(out.stderr_tail.trim_end())));
     }
     text
 }
@@ -136,10 +142,10 @@ pub fn success(job: &Job, def: Option<&JobDef>, out: &Output, to: &Target) -> Ve
         comment,
     };
     let as_file = format!("Output of `{t}` (job {}), as a file:", job.id);
-    let chars = stdout.chars().count();
+    let escaped = escape(&stdout);
     match format {
-        ReportFormat::Text if chars <= MAX_TEXT => vec![post(stdout)],
-        ReportFormat::Code if chars <= MAX_CODE => vec![post(format!("```\n{stdout}\n```"))],
+        ReportFormat::Text if escaped.chars().count() <= MAX_TEXT => vec![post(escaped)],
+        ReportFormat::Code if stdout.chars().count() <= MAX_CODE => vec![post(format!("```\n{escaped}\n```"))],
         ReportFormat::Text | ReportFormat::Code | ReportFormat::File => vec![upload(stdout, as_file)],
         ReportFormat::Blocks => match blocks(&stdout) {
             Ok(blocks) => vec![Action::Blocks {

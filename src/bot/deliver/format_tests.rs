@@ -94,3 +94,16 @@ fn reading_logs_keeps_the_last_ten_lines_and_replaces_bad_utf8() {
     assert!(out.stderr_tail.starts_with("line 6\n") && out.stderr_tail.ends_with("line 15"), "{}", out.stderr_tail);
     assert_eq!(out.stdout, "ok \u{fffd}\n");
 }
+
+#[test]
+fn text_is_escaped_so_output_never_becomes_markup() {
+    assert_eq!(escape("<!channel> & <http://x|y>"), "&lt;!channel&gt; &amp; &lt;http://x|y&gt;");
+    let mut cancelled = job(JobState::Cancelled);
+    cancelled.detail = Some("cancelled by U1".into());
+    let s = Settings::for_root(Path::new("/srv"));
+    assert_eq!(
+        failure(&cancelled, &s, false, &Output::default()),
+        "`t_fail` cancelled by <@U1>",
+        "our own mention stays"
+    );
+}

@@ -165,7 +165,8 @@ fn reply(r: &Reply) -> Vec<Action> {
     let to = Target { channel: channel.clone(), thread_ts: thread_ts.clone() };
     let mut actions = Vec::new();
     if let Some(text) = text.as_ref().filter(|t| !t.is_empty()) {
-        actions.push(if text.chars().count() > MAX_TEXT {
+        let escaped = format::escape(text);
+        actions.push(if escaped.chars().count() > MAX_TEXT {
             Action::Upload {
                 to,
                 filename: format!("reply-{}.txt", r.id),
@@ -173,7 +174,7 @@ fn reply(r: &Reply) -> Vec<Action> {
                 comment: "The answer is too long for a message; here it is as a file.".into(),
             }
         } else {
-            Action::Post { to, text: text.clone() }
+            Action::Post { to, text: escaped }
         });
     }
     if let (Some(name), Some(ts)) = (reaction, message_ts) {
