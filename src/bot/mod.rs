@@ -1,5 +1,5 @@
 //! The Slack bot (DESIGN §7). Socket Mode ([`socket`]) and the Events API ([`events_api`])
-//! feed one [`receive`]: a command is stored durably, then acknowledged. The [`worker`] handles
+//! feed one [`receive()`]: a command is stored durably, then acknowledged. The [`worker`] handles
 //! stored commands through [`text`], the one grammar and the command layer
 //! ([`crate::commands::say`]), in one transaction with marking them handled, and queues the
 //! reply. The [`deliver`]er posts replies and the queue's job events (results, failures,
@@ -10,9 +10,18 @@
 //! - [`inbox`]: what an event means (commands, ignored bots and subtypes, new channels).
 //! - [`wake`]: the wake-up between threads.
 //!
-//! [`Bot::start`] gives the bot's work to threads of its own (SQLite calls block);
-//! [`run`] is `ebmbot bot`; [`Deliverer::spawn`] lets `dispatch`, `web` and `serve` deliver
-//! events without the rest.
+//! [`Bot::start`] gives the bot's work to threads of its own (SQLite calls block); [`run()`] is
+//! `ebmbot bot`; [`DelivererThread`] lets `dispatch` (and `web` without the bot) deliver
+//! events without the rest. `serve`, with `SLACK_BOT_TOKEN` set:
+//!
+//! ```ignore
+//! let bot = Bot::start(settings.clone(), catalog.clone()).await?; // auth.test, retried until Slack answers
+//! let app = web_router.merge(events_router(bot.events_state())); // 503 without SLACK_SIGNING_SECRET
+//! bot.run(shutdown).await?;                                       // Socket Mode when SLACK_APP_TOKEN is set
+//! ```
+//!
+//! (without the token: `events_router(EventsState::unavailable("… SLACK_BOT_TOKEN is not set"))`).
+//! A running [`Bot`] delivers events itself; do not start a [`DelivererThread`] beside it.
 
 pub mod api;
 pub mod channels;
