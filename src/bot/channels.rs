@@ -94,7 +94,7 @@ pub async fn join_all(api: &SlackApi, pace: Duration) -> Result<usize, CallError
                     break;
                 }
                 Err(e) if e.is_transient() => {
-                    let retry = e.retry_after().unwrap_or(wait);
+                    let retry = e.retry_after().map_or(wait, |after| after.max(pace));
                     tracing::warn!(channel = %channel.id, error = %e, "joining paused; retrying in {retry:?}");
                     tokio::time::sleep(retry).await;
                     wait = (wait * 2).min(Duration::from_secs(300));

@@ -11,7 +11,7 @@ use tokio::runtime::Handle;
 use super::BotError;
 use super::api::{self, CallError, Me, SlackApi};
 use super::channels::{self, Channels};
-use super::deliver::{Deliverer, backoff};
+use super::deliver::{Deliverer, retry_wait};
 use super::events_api::EventsState;
 use super::receive::Shared;
 use super::socket::SocketMode;
@@ -63,7 +63,7 @@ async fn whoami(api: &SlackApi, base: Duration) -> Result<Me, BotError> {
                 return Err(BotError::BadToken { token: "SLACK_BOT_TOKEN", code });
             }
             Err(e) => {
-                let wait = e.retry_after().unwrap_or_else(|| backoff(base, attempts));
+                let wait = retry_wait(&e, base, attempts);
                 tracing::warn!(error = %e, "cannot reach Slack to check the bot token; retrying in {wait:?}");
                 tokio::time::sleep(wait).await;
                 attempts += 1;

@@ -57,6 +57,12 @@ pub fn backoff(base: Duration, attempts: u32) -> Duration {
     base.saturating_mul(1u32.checked_shl(attempts.min(20)).unwrap_or(u32::MAX)).min(MAX_BACKOFF.max(base))
 }
 
+/// The wait after a transient failure: Slack's Retry-After when it sends one (but at least
+/// the base, so `Retry-After: 0` cannot make a busy loop), else [`backoff`].
+pub fn retry_wait(e: &CallError, base: Duration, attempts: u32) -> Duration {
+    e.retry_after().map_or_else(|| backoff(base, attempts), |after| after.max(base))
+}
+
 impl Deliverer {
     /// Delivers until `stop` is set, waking on `wake`, on any commit to the database (other
     /// processes queue events too), and when a retry falls due.
@@ -182,7 +188,7 @@ impl Deliverer {
                         break;
                     }
                     Err(e) if e.is_transient() => {
-                        let wait = e.retry_after().unwrap_or_else(|| backoff(base, attempts));
+                        let wait = retry_wait(&e, base, attempts);
                         tracing::warn!(item = ?d.item, step, error = %e, "Slack delivery failed; retrying in {wait:?}");
                         let error = format!("{}: {}", e.code(), action.summary());
                         return self.queue.retry_delivery(d.item, add_duration(now, wait), &error);
