@@ -84,12 +84,19 @@ impl Env {
         Queue::open(&self.settings.db, options).map_err(|e| CommandError::Queue(e).into())
     }
 
+    /// Prints a result: JSON (streamed, for large lists) with `--json`, else `text()`.
     fn print<T: serde::Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
-        let out = if self.json { serde_json::to_string_pretty(value)? } else { text() };
-        if !out.is_empty() {
-            let mut stdout = std::io::stdout().lock();
-            writeln!(stdout, "{out}")?;
+        let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+        if self.json {
+            serde_json::to_writer_pretty(&mut stdout, value)?;
+            writeln!(stdout)?;
+        } else {
+            let out = text();
+            if !out.is_empty() {
+                writeln!(stdout, "{out}")?;
+            }
         }
+        stdout.flush()?;
         Ok(())
     }
 }

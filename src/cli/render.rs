@@ -54,7 +54,9 @@ pub fn outcome(job: &Job) -> String {
 }
 
 pub fn finished_line(job: &Job) -> String {
-    let logs = job.log_dir.as_deref().map(|d| format!("; logs in {d}")).unwrap_or_default();
+    // A lost job's detail already says where its logs are.
+    let logs = job.log_dir.as_deref().filter(|_| job.state != JobState::Lost).map(|d| format!("; logs in {d}"));
+    let logs = logs.unwrap_or_default();
     format!("job {} `{}` {}{logs}", job.id, job.job_type(), outcome(job))
 }
 

@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use rusqlite::params;
 
 use super::model::{Dispatcher, DispatcherId};
-use super::{Queue, Result, ms, ts};
+use super::{Queue, Result, exec, ms, ts};
 
 /// A process registering as a dispatcher (DESIGN §9).
 #[derive(Debug, Clone)]
@@ -21,7 +21,8 @@ pub struct NewDispatcher {
 impl Queue {
     pub fn register_dispatcher(&mut self, d: &NewDispatcher, now: Timestamp) -> Result<DispatcherId> {
         let tx = self.write()?;
-        tx.execute(
+        exec(
+            &tx,
             "INSERT INTO dispatchers (kind, host, boot_id, pid, pid_start, started_at, heartbeat_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
             params![d.kind, d.host, d.boot_id, d.pid, d.pid_start, ms(now)],
@@ -33,7 +34,7 @@ impl Queue {
 
     pub fn heartbeat(&mut self, id: DispatcherId, now: Timestamp) -> Result<()> {
         let tx = self.write()?;
-        tx.execute("UPDATE dispatchers SET heartbeat_at = ?2 WHERE id = ?1", params![id.0, ms(now)])?;
+        exec(&tx, "UPDATE dispatchers SET heartbeat_at = ?2 WHERE id = ?1", params![id.0, ms(now)])?;
         tx.commit()?;
         Ok(())
     }
@@ -41,7 +42,7 @@ impl Queue {
     /// Removes a dispatcher that is leaving cleanly (it has no running jobs left).
     pub fn unregister_dispatcher(&mut self, id: DispatcherId) -> Result<()> {
         let tx = self.write()?;
-        tx.execute("DELETE FROM dispatchers WHERE id = ?1", [id.0])?;
+        exec(&tx, "DELETE FROM dispatchers WHERE id = ?1", [id.0])?;
         tx.commit()?;
         Ok(())
     }

@@ -7,15 +7,18 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::model::{EventKind, JobId};
-use super::{Queue, Result, ms, ts};
+use super::{Queue, Result, exec, ms, row, ts};
 
-/// Inserts an event. It needs Slack delivery when a request of the job names a channel, or
-/// when it is a start and starts are announced in a logs channel.
+/// Inserts an event if a reporter must act on it: when a request of the job names a channel,
+/// or when it is a start and starts are announced in a logs channel. An event nobody would
+/// deliver is not written (the terminal reporter is told directly by the dispatcher).
 pub(super) fn insert(tx: &Connection, job: JobId, kind: EventKind, now: Timestamp, announce: bool) -> Result<()> {
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO events (job_id, kind, created_at, needs_delivery)
-         VALUES (?1, ?2, ?3, (?4 AND ?2 = 'started')
-                 OR EXISTS (SELECT 1 FROM requests WHERE job_id = ?1 AND channel IS NOT NULL))",
+         SELECT ?1, ?2, ?3, 1
+         WHERE (?4 AND ?2 = 'started')
+            OR EXISTS (SELECT 1 FROM requests WHERE job_id = ?1 AND channel IS NOT NULL)",
         params![job.0, kind.as_str(), ms(now), announce],
     )?;
     Ok(())
@@ -77,26 +80,26 @@ pub struct Step {
 
 impl Queue {
     pub fn delivery_status(&self) -> Result<DeliveryStatus> {
-        let (undelivered, oldest): (i64, Option<i64>) = self.conn.query_row(
+        let (undelivered, oldest): (i64, Option<i64>) = row(
+            &self.conn,
             "SELECT count(*), min(t) FROM (
                  SELECT created_at AS t FROM events WHERE needs_delivery AND delivered_at IS NULL
                  UNION ALL SELECT created_at FROM slack_replies WHERE delivered_at IS NULL)",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let last_error = self
-            .conn
-            .query_row(
-                "SELECT e FROM (
-                     SELECT last_error AS e, created_at AS t FROM events
-                     WHERE needs_delivery AND delivered_at IS NULL AND last_error IS NOT NULL
-                     UNION ALL SELECT last_error, created_at FROM slack_replies
-                     WHERE delivered_at IS NULL AND last_error IS NOT NULL)
-                 ORDER BY t DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let last_error = row(
+            &self.conn,
+            "SELECT e FROM (
+                 SELECT last_error AS e, created_at AS t FROM events
+                 WHERE needs_delivery AND delivered_at IS NULL AND last_error IS NOT NULL
+                 UNION ALL SELECT last_error, created_at FROM slack_replies
+                 WHERE delivered_at IS NULL AND last_error IS NOT NULL)
+             ORDER BY t DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
         Ok(DeliveryStatus {
             undelivered: undelivered.unsigned_abs(),
             oldest: oldest.map(|t| super::model::rfc3339(ts(t))),

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::model::{Args, DispatcherId, EventKind, Job, JobId, JobState, Origin, Outcome, Request};
-use super::{Queue, QueueError, Result, add, events, ms, ts};
+use super::{Queue, QueueError, Result, add, events, exec, ms, row, ts};
 
 /// A request for a job.
 #[derive(Debug, Clone)]
@@ -78,8 +78,13 @@ pub struct ListFilter {
     pub limit: u32,
 }
 
-const COLUMNS: &str = "id, namespace, job, args, state, created_at, start_after, started_at, finished_at, \
-     exit_code, signal, detail, log_dir, dispatcher_id, pgid, retry_of, cancel_requested_by";
+/// The columns `job_from_row` reads, in its order.
+macro_rules! columns {
+    () => {
+        "id, namespace, job, args, state, created_at, start_after, started_at, finished_at, \
+     exit_code, signal, detail, log_dir, dispatcher_id, pgid, retry_of, cancel_requested_by"
+    };
+}
 
 fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
     let bad = |i, what: String| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, what.into());
@@ -116,8 +121,8 @@ fn request_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, Request)> {
 
 /// Loads one job with its requests.
 pub(super) fn get(tx: &rusqlite::Connection, id: JobId) -> Result<Option<Job>> {
-    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1");
-    let Some(mut job) = tx.query_row(&sql, [id.0], job_from_row).optional()? else {
+    let sql = concat!("SELECT ", columns!(), " FROM jobs WHERE id = ?1");
+    let Some(mut job) = row(tx, sql, [id.0], job_from_row).optional()? else {
         return Ok(None);
     };
     let mut stmt =
@@ -129,7 +134,8 @@ pub(super) fn get(tx: &rusqlite::Connection, id: JobId) -> Result<Option<Job>> {
 
 fn insert_request(tx: &Connection, job: JobId, origin: &Origin, now: Timestamp) -> Result<()> {
     let json = serde_json::to_string(origin).map_err(|e| QueueError::Corrupt(e.to_string()))?;
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO requests (job_id, created_at, origin, channel) VALUES (?1, ?2, ?3, ?4)",
         params![job.0, ms(now), json, origin.channel()],
     )?;
@@ -137,14 +143,13 @@ fn insert_request(tx: &Connection, job: JobId, origin: &Origin, now: Timestamp) 
 }
 
 fn running_of_type(tx: &rusqlite::Connection, job_type: &str) -> Result<Option<JobId>> {
-    Ok(tx
-        .query_row("SELECT id FROM jobs WHERE type = ?1 AND state = 'running'", [job_type], |r| r.get(0))
+    Ok(row(tx, "SELECT id FROM jobs WHERE type = ?1 AND state = 'running'", [job_type], |r| r.get(0))
         .optional()?
         .map(JobId))
 }
 
 /// Moves a job from `from` to the outcome's final state, with its `finished` event.
-fn finish_in(
+pub(super) fn finish_in(
     tx: &Connection,
     id: JobId,
     from: JobState,
@@ -152,7 +157,8 @@ fn finish_in(
     now: Timestamp,
     announce: bool,
 ) -> Result<Option<Job>> {
-    let n = tx.execute(
+    let n = exec(
+        tx,
         "UPDATE jobs SET state = ?3, finished_at = ?4, exit_code = ?5, signal = ?6, detail = ?7
          WHERE id = ?1 AND state = ?2",
         params![
@@ -186,20 +192,21 @@ impl Queue {
         let start_after = add(now, new.delay);
         let announce = self.options.announce_starts;
         let tx = self.write()?;
-        let existing: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM jobs WHERE type = ?1 AND args = ?2 AND state = 'pending'",
-                params![job_type, args],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let existing: Option<i64> = row(
+            &tx,
+            "SELECT id FROM jobs WHERE type = ?1 AND args = ?2 AND state = 'pending'",
+            params![job_type, args],
+            |r| r.get(0),
+        )
+        .optional()?;
         let (id, merged) = match existing {
             Some(id) => {
-                tx.execute("UPDATE jobs SET start_after = ?2 WHERE id = ?1", params![id, ms(start_after)])?;
+                exec(&tx, "UPDATE jobs SET start_after = ?2 WHERE id = ?1", params![id, ms(start_after)])?;
                 (JobId(id), true)
             }
             None => {
-                tx.execute(
+                exec(
+                    &tx,
                     "INSERT INTO jobs (type, namespace, job, args, state, created_at, start_after)
                      VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)",
                     params![job_type, new.namespace, new.job, args, ms(now), ms(start_after)],
@@ -229,9 +236,9 @@ impl Queue {
     ) -> Result<Option<Job>> {
         let announce = self.options.announce_starts;
         let tx = self.write()?;
-        let id: Option<i64> = tx
-            .query_row(
-                "UPDATE jobs SET state = 'running', started_at = ?1, dispatcher_id = ?2
+        let id: Option<i64> = row(
+            &tx,
+            "UPDATE jobs SET state = 'running', started_at = ?1, dispatcher_id = ?2
                  WHERE id = (
                      SELECT j.id FROM jobs j
                      WHERE j.state = 'pending' AND j.start_after <= ?3
@@ -242,10 +249,10 @@ impl Queue {
                      ORDER BY j.start_after, j.id
                      LIMIT 1)
                  RETURNING id",
-                params![ms(now), dispatcher.0, ms(due_by), max_running],
-                |r| r.get(0),
-            )
-            .optional()?;
+            params![ms(now), dispatcher.0, ms(due_by), max_running],
+            |r| r.get(0),
+        )
+        .optional()?;
         let Some(id) = id else {
             return Ok(None);
         };
@@ -274,11 +281,12 @@ impl Queue {
         if !force && let Some(end) = super::suppress::window_end(&tx, &job_type, now)? {
             return Ok(Err(Busy::Suppressed(end)));
         }
-        let running: u32 = tx.query_row("SELECT count(*) FROM jobs WHERE state = 'running'", [], |r| r.get(0))?;
+        let running: u32 = row(&tx, "SELECT count(*) FROM jobs WHERE state = 'running'", [], |r| r.get(0))?;
         if running >= max_running {
             return Ok(Err(Busy::AtCapacity));
         }
-        tx.execute(
+        exec(
+            &tx,
             "INSERT INTO jobs (type, namespace, job, args, state, created_at, start_after, started_at, dispatcher_id)
              VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?5, ?5, ?6)",
             params![job_type, new.namespace, new.job, new.args.to_json(), ms(now), dispatcher.0],
@@ -294,7 +302,7 @@ impl Queue {
     /// Records where a claimed job's logs are and its process group.
     pub fn set_process(&mut self, id: JobId, log_dir: &str, pgid: Option<i32>) -> Result<()> {
         let tx = self.write()?;
-        tx.execute("UPDATE jobs SET log_dir = ?2, pgid = ?3 WHERE id = ?1", params![id.0, log_dir, pgid])?;
+        exec(&tx, "UPDATE jobs SET log_dir = ?2, pgid = ?3 WHERE id = ?1", params![id.0, log_dir, pgid])?;
         tx.commit()?;
         Ok(())
     }
@@ -316,7 +324,7 @@ impl Queue {
         let outcome = Outcome::Cancelled { by: by.to_owned() };
         let tx = self.write()?;
         let ids: Vec<JobId> = {
-            let mut stmt = tx.prepare(
+            let mut stmt = tx.prepare_cached(
                 "UPDATE jobs SET state = 'cancelled', finished_at = ?2, detail = ?3
                  WHERE type = ?1 AND state = 'pending' RETURNING id",
             )?;
@@ -346,7 +354,8 @@ impl Queue {
                 Ok(job.map_or(CancelById::NotFound, CancelById::Cancelled))
             }
             JobState::Running => {
-                tx.execute(
+                exec(
+                    &tx,
                     "UPDATE jobs SET cancel_requested_by = coalesce(cancel_requested_by, ?2) WHERE id = ?1",
                     params![id.0, by],
                 )?;
@@ -375,12 +384,14 @@ impl Queue {
     /// Pending and running jobs, plus (with `all`) jobs finished since `since`; at most
     /// `limit`, the newest, in id order.
     pub fn list(&self, filter: &ListFilter) -> Result<Vec<Job>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM jobs
+        let sql = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM jobs
              WHERE state IN ('pending', 'running') OR (?1 AND finished_at >= ?2)
              ORDER BY id DESC LIMIT ?3"
         );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let mut jobs: Vec<Job> = stmt
             .query_map(params![filter.all, ms(filter.since), filter.limit], job_from_row)?
             .collect::<Result<_, _>>()?;
@@ -391,8 +402,8 @@ impl Queue {
 
     /// Jobs in a state, oldest first.
     pub fn jobs_in(&self, state: JobState) -> Result<Vec<Job>> {
-        let sql = format!("SELECT {COLUMNS} FROM jobs WHERE state = ?1 ORDER BY start_after, id");
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let sql = concat!("SELECT ", columns!(), " FROM jobs WHERE state = ?1 ORDER BY start_after, id");
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let mut jobs: Vec<Job> = stmt.query_map([state.as_str()], job_from_row)?.collect::<Result<_, _>>()?;
         self.attach_requests(&mut jobs)?;
         Ok(jobs)
@@ -418,7 +429,8 @@ impl Queue {
     /// When the next pending job becomes due, or a suppression window ends: when a sleeping
     /// dispatcher must look again.
     pub fn next_wakeup(&self, now: Timestamp) -> Result<Option<Timestamp>> {
-        let next: Option<i64> = self.conn.query_row(
+        let next: Option<i64> = row(
+            &self.conn,
             "SELECT min(t) FROM (
                  SELECT min(start_after) AS t FROM jobs WHERE state = 'pending' AND start_after > ?1
                  UNION ALL
@@ -431,8 +443,7 @@ impl Queue {
 
     /// Counts jobs by state (for `status` and metrics).
     pub fn count_in(&self, state: JobState) -> Result<u64> {
-        let n: i64 =
-            self.conn.query_row("SELECT count(*) FROM jobs WHERE state = ?1", [state.as_str()], |r| r.get(0))?;
+        let n: i64 = row(&self.conn, "SELECT count(*) FROM jobs WHERE state = ?1", [state.as_str()], |r| r.get(0))?;
         Ok(n.unsigned_abs())
     }
 }

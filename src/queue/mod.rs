@@ -12,6 +12,7 @@ mod events;
 mod jobs;
 pub mod model;
 mod prune;
+mod recover;
 mod schema;
 mod slack;
 mod suppress;
@@ -27,6 +28,7 @@ pub use dispatchers::NewDispatcher;
 pub use events::{Delivery, DeliveryItem, DeliveryStatus, Step, StepOutcome};
 pub use jobs::{Busy, CancelById, Cancelled, ListFilter, NewJob, Scheduled};
 pub use prune::Pruned;
+pub use recover::Owned;
 pub use slack::{InboxRow, NewReply, Reply};
 use tx::Tx;
 
@@ -83,6 +85,7 @@ impl Queue {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(open_err)?;
+        conn.set_prepared_statement_cache_capacity(64);
         enable_wal(&conn).map_err(open_err)?;
         conn.pragma_update(None, "synchronous", if options.sync_full { "FULL" } else { "NORMAL" }).map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
@@ -102,6 +105,21 @@ impl Queue {
     fn write(&mut self) -> Result<Tx<'_>> {
         Tx::begin(&mut self.conn, self.in_tx)
     }
+}
+
+/// `execute` through the statement cache: preparing costs more than running these statements.
+pub(crate) fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// `query_row` through the statement cache.
+pub(crate) fn row<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, f)
 }
 
 /// Switches a database to WAL. On a new file this needs a moment alone with it, and SQLite

@@ -290,9 +290,20 @@ pub struct Dispatcher {
     pub heartbeat_at: Timestamp,
 }
 
-/// RFC 3339 UTC with millisecond precision.
+/// RFC 3339 UTC with millisecond precision: `2026-11-27T23:47:13.123Z` (fixed width, so the
+/// text sorts as the time does).
 pub fn rfc3339(ts: Timestamp) -> String {
-    ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    let dt = ts.to_zoned_datetime(jiff::tz::TimeZone::UTC).datetime();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        dt.millisecond()
+    )
 }
 
 /// Serializes a time as [`rfc3339`] (`#[serde(serialize_with = "ser_ts")]`).

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
 use super::model::JobId;
-use super::{Queue, Result, ms};
+use super::{Queue, Result, exec, ms, row};
 
 /// What `prune` deleted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -17,27 +17,36 @@ pub struct Pruned {
 }
 
 impl Queue {
-    /// Deletes at most `batch` finished jobs that finished before `before`, and delivered
-    /// events created before it.
+    /// Deletes at most `batch` finished jobs that finished before `before` (their requests go
+    /// with them), and at most `batch` events created before it that were delivered or needed
+    /// no delivery.
     pub fn prune(&mut self, before: Timestamp, batch: u32) -> Result<Pruned> {
         let tx = self.write()?;
         let deleted: Vec<(i64, Option<String>)> = {
-            let mut stmt = tx.prepare(
+            // Ids grow with time: the oldest finished jobs are found by walking the table.
+            let mut stmt = tx.prepare_cached(
                 "DELETE FROM jobs WHERE id IN (
-                     SELECT id FROM jobs WHERE finished_at < ?1 ORDER BY finished_at LIMIT ?2)
+                     SELECT id FROM jobs WHERE finished_at < ?1 ORDER BY id LIMIT ?2)
                  RETURNING id, log_dir",
             )?;
             stmt.query_map(params![ms(before), batch], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
         };
         if let Some(max) = deleted.iter().map(|(id, _)| *id).max() {
-            tx.execute(
+            exec(
+                &tx,
                 "INSERT INTO meta (key, value) VALUES ('pruned_up_to', ?1)
                  ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
                 [max],
             )?;
         }
-        let events =
-            tx.execute("DELETE FROM events WHERE delivered_at IS NOT NULL AND created_at < ?1", [ms(before)])?;
+        let events = exec(
+            &tx,
+            "DELETE FROM events WHERE id IN (
+                 SELECT id FROM events
+                 WHERE created_at < ?1 AND (delivered_at IS NOT NULL OR NOT needs_delivery)
+                 ORDER BY id LIMIT ?2)",
+            params![ms(before), batch],
+        )?;
         tx.commit()?;
         Ok(Pruned {
             jobs: deleted.len() as u64,
@@ -49,7 +58,7 @@ impl Queue {
     /// True when `id` is missing because retention deleted it.
     pub fn was_pruned(&self, id: JobId) -> Result<bool> {
         let up_to: Option<i64> =
-            self.conn.query_row("SELECT value FROM meta WHERE key = 'pruned_up_to'", [], |r| r.get(0)).optional()?;
+            row(&self.conn, "SELECT value FROM meta WHERE key = 'pruned_up_to'", [], |r| r.get(0)).optional()?;
         Ok(up_to.is_some_and(|max| id.0 <= max))
     }
 }

@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, params};
 
 use super::model::Suppression;
-use super::{Queue, Result, ms, ts};
+use super::{Queue, Result, exec, ms, ts};
 
 /// The end of the suppression of `job_type` in force at `at`, following back-to-back or
 /// overlapping windows to the last one.
@@ -28,8 +28,9 @@ impl Queue {
     /// Adds a window (callers check `start < end`), and deletes the type's expired ones.
     pub fn suppress(&mut self, job_type: &str, start: Timestamp, end: Timestamp, now: Timestamp) -> Result<()> {
         let tx = self.write()?;
-        tx.execute("DELETE FROM suppressions WHERE end_at <= ?1", [ms(now)])?;
-        tx.execute(
+        exec(&tx, "DELETE FROM suppressions WHERE end_at <= ?1", [ms(now)])?;
+        exec(
+            &tx,
             "INSERT INTO suppressions (type, start_at, end_at) VALUES (?1, ?2, ?3)",
             params![job_type, ms(start), ms(end)],
         )?;
@@ -40,8 +41,8 @@ impl Queue {
     /// Removes every window of a type; returns how many there were (expired ones included).
     pub fn unsuppress(&mut self, job_type: &str, now: Timestamp) -> Result<u64> {
         let tx = self.write()?;
-        let n = tx.execute("DELETE FROM suppressions WHERE type = ?1 AND end_at > ?2", params![job_type, ms(now)])?;
-        tx.execute("DELETE FROM suppressions WHERE end_at <= ?1", [ms(now)])?;
+        let n = exec(&tx, "DELETE FROM suppressions WHERE type = ?1 AND end_at > ?2", params![job_type, ms(now)])?;
+        exec(&tx, "DELETE FROM suppressions WHERE end_at <= ?1", [ms(now)])?;
         tx.commit()?;
         Ok(n as u64)
     }

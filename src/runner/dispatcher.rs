@@ -13,16 +13,21 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 
 use crate::clock::Clock;
-use crate::config::{Catalog, Settings};
+use crate::config::{Catalog, OnLost, Settings};
 use crate::queue::model::{DispatcherId, Job, JobId, Outcome};
 use crate::queue::{NewDispatcher, Queue, QueueError};
 
 use super::process::{Finished, JobHandle, spawn};
-use super::{Reporter, fetch_fabfile, prepare, proc};
+use super::{Reporter, fetch_fabfile, prepare, proc, recovery};
 
 /// How often the loop looks for work another process may have queued.
 const POLL: Duration = Duration::from_millis(5);
 const HEARTBEAT: Duration = Duration::from_secs(10);
+/// How often running jobs of dead dispatchers are looked for (and at start).
+const RECOVERY: Duration = Duration::from_secs(30);
+/// Retention prunes a little at a time: one batch this often.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+const PRUNE_BATCH: u32 = 200;
 
 /// Requests from outside the loop (signal handlers, the web server's shutdown).
 #[derive(Debug, Default)]
@@ -83,6 +88,8 @@ pub struct Dispatcher<'a> {
 struct Running {
     handle: JobHandle,
     cancelled: bool,
+    /// Cancelled because ebmbot is shutting down: `on_lost = "retry"` jobs run again.
+    by_shutdown: bool,
 }
 
 /// Registers this process as a dispatcher of `kind` (`dispatch`, `serve`, `run`).
@@ -91,12 +98,17 @@ pub fn register(queue: &mut Queue, kind: &str, now: Timestamp) -> Result<Dispatc
     let pid_i32 = i32::try_from(pid).unwrap_or(i32::MAX);
     let me = NewDispatcher {
         kind: kind.to_owned(),
-        host: nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default(),
+        host: hostname(),
         boot_id: proc::boot_id(),
         pid: i64::from(pid),
         pid_start: proc::process_start_time(pid_i32).map_or(0, |t| i64::try_from(t).unwrap_or(i64::MAX)),
     };
     queue.register_dispatcher(&me, now)
+}
+
+/// This machine's name, as dispatchers record it.
+pub fn hostname() -> String {
+    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 impl<'a> Dispatcher<'a> {
@@ -135,6 +147,9 @@ impl<'a> Dispatcher<'a> {
         let mut look = true;
         let mut wake_at: Option<Instant> = None;
         let mut last_heartbeat = Instant::now();
+        let mut last_recovery = Instant::now();
+        let mut last_prune: Option<Instant> = None;
+        self.recover()?;
         let mut stop_deadline: Option<Instant> = None;
         let mut stopped_all = false;
         loop {
@@ -161,6 +176,7 @@ impl<'a> Dispatcher<'a> {
                     for r in self.running.values_mut() {
                         r.handle.cancel("ebmbot shut down".to_owned());
                         r.cancelled = true;
+                        r.by_shutdown = true;
                     }
                 }
             }
@@ -170,8 +186,8 @@ impl<'a> Dispatcher<'a> {
 
             if look && stop_deadline.is_none() {
                 look = false;
-                let claimed = match self.look(mode, due_by_once) {
-                    Ok(claimed) => claimed,
+                match self.look(mode, due_by_once) {
+                    Ok(()) => {}
                     Err(e) if mode == Mode::Forever => {
                         self.reporter.note(&format!("queue error, retrying in 1s: {e}"));
                         std::thread::sleep(Duration::from_secs(1));
@@ -180,7 +196,9 @@ impl<'a> Dispatcher<'a> {
                     }
                     Err(e) => return Err(e),
                 };
-                if mode == Mode::Once && claimed == 0 && self.running.is_empty() {
+                // `look` claimed everything it could: with nothing running, nothing more due by
+                // the start will become claimable through this dispatcher.
+                if mode == Mode::Once && self.running.is_empty() {
                     break;
                 }
                 wake_at = self.queue.next_wakeup(self.clock.now())?.map(|t| {
@@ -210,28 +228,35 @@ impl<'a> Dispatcher<'a> {
                 last_heartbeat = Instant::now();
                 self.queue.heartbeat(self.id, self.clock.now())?;
             }
+            if mode == Mode::Forever && last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+                last_prune = Some(Instant::now());
+                self.prune_a_little()?;
+            }
+            if last_recovery.elapsed() >= RECOVERY {
+                last_recovery = Instant::now();
+                if self.recover()? > 0 {
+                    look = true;
+                }
+            }
         }
         self.queue.unregister_dispatcher(self.id)?;
         Ok(self.summary)
     }
 
     /// Stops the jobs someone cancelled, then claims and starts every job that may start.
-    /// Returns how many it started.
-    fn look(&mut self, mode: Mode, due_by_once: Timestamp) -> Result<usize, QueueError> {
+    fn look(&mut self, mode: Mode, due_by_once: Timestamp) -> Result<(), QueueError> {
         for (id, by) in self.queue.stop_requests(self.id)? {
             if let Some(r) = self.running.get_mut(&id).filter(|r| !r.cancelled) {
                 r.handle.cancel(by);
                 r.cancelled = true;
             }
         }
-        let mut claimed = 0;
         loop {
             let now = self.clock.now();
             let due_by = if mode == Mode::Once { due_by_once } else { now };
             let Some(job) = self.queue.claim(self.id, now, due_by, self.settings.max_jobs)? else {
-                return Ok(claimed);
+                return Ok(());
             };
-            claimed += 1;
             self.start(job)?;
         }
     }
@@ -241,7 +266,7 @@ impl<'a> Dispatcher<'a> {
         self.reporter.started(&job);
         let spec = match prepare::prepare(self.settings, &self.catalog, &job, false) {
             Ok(spec) => spec,
-            Err(detail) => return self.record(job.id, &Outcome::Error { detail }),
+            Err(detail) => return self.record(job.id, &Outcome::Error { detail }).map(drop),
         };
         if let Some(url) = self.catalog.namespace(&job.namespace).and_then(|ns| ns.fabfile.clone())
             && let Err(e) = fetch_fabfile(&url, &spec.workdir)
@@ -253,28 +278,54 @@ impl<'a> Dispatcher<'a> {
         match spawn(spec, self.done_tx.clone()) {
             Ok(handle) => {
                 self.queue.set_process(job.id, &log_dir, handle.pgid())?;
-                self.running.insert(job.id, Running { handle, cancelled: false });
+                self.running.insert(job.id, Running { handle, cancelled: false, by_shutdown: false });
                 Ok(())
             }
             Err(e) => {
                 self.queue.set_process(job.id, &log_dir, None)?;
-                self.record(job.id, &Outcome::Error { detail: e.to_string() })
+                self.record(job.id, &Outcome::Error { detail: e.to_string() }).map(drop)
             }
         }
     }
 
     fn finished(&mut self, done: Finished) -> Result<(), QueueError> {
-        self.running.remove(&done.id);
-        self.record(done.id, &done.outcome)
-    }
-
-    fn record(&mut self, id: JobId, outcome: &Outcome) -> Result<(), QueueError> {
-        self.summary.finished += 1;
-        match self.queue.finish(id, outcome, self.clock.now())? {
-            Some(job) => self.reporter.finished(&job),
-            None => self.reporter.note(&format!("job {id} had already finished; outcome {outcome:?} not recorded")),
+        let by_shutdown = self.running.remove(&done.id).is_some_and(|r| r.by_shutdown);
+        let job = self.record(done.id, &done.outcome)?;
+        if let Some(job) = job.filter(|j| by_shutdown && j.state == crate::queue::model::JobState::Cancelled) {
+            let retry = self.catalog.job(&job.namespace, &job.job).is_some_and(|d| d.on_lost == OnLost::Retry);
+            if retry && let Some(again) = self.queue.requeue(job.id, self.clock.now())? {
+                self.reporter.note(&format!("job {} will run again as job {again} (on_lost = \"retry\")", job.id));
+            }
         }
         Ok(())
+    }
+
+    /// One batch of retention: old finished jobs, delivered events and their log directories.
+    fn prune_a_little(&mut self) -> Result<(), QueueError> {
+        let before = crate::queue::sub_duration(self.clock.now(), self.settings.retention);
+        let pruned = self.queue.prune(before, PRUNE_BATCH)?;
+        for dir in &pruned.log_dirs {
+            super::remove_log_dir(dir, &self.settings.logs_dir);
+        }
+        if pruned.jobs > 0 {
+            tracing::info!(jobs = pruned.jobs, events = pruned.events, "pruned history past the retention period");
+        }
+        Ok(())
+    }
+
+    fn recover(&mut self) -> Result<usize, QueueError> {
+        let now = self.clock.now();
+        recovery::recover(&mut self.queue, &self.catalog, self.settings, self.id, now, self.reporter)
+    }
+
+    fn record(&mut self, id: JobId, outcome: &Outcome) -> Result<Option<Job>, QueueError> {
+        self.summary.finished += 1;
+        let job = self.queue.finish(id, outcome, self.clock.now())?;
+        match &job {
+            Some(job) => self.reporter.finished(job),
+            None => self.reporter.note(&format!("job {id} had already finished; outcome {outcome:?} not recorded")),
+        }
+        Ok(job)
     }
 
     fn reload(&mut self) {

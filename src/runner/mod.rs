@@ -10,6 +10,7 @@
 //! - `dispatcher`: the loop: claim, start, stop on request, record outcomes, shut down.
 //! - `prepare`: a claimed job → [`JobSpec`], or the reason it cannot run.
 //! - `reporter`: the [`Reporter`] trait (the terminal's is in `cli`).
+//! - [`recovery`]: running jobs of dead dispatchers become `lost` (and maybe run again).
 //! - `process`: [`spawn`], [`JobHandle`] (pgid, cancel), [`Finished`].
 //! - `env`: [`job_env`], the variables a job gets and the secrets it does not.
 //! - `logs`: [`log_dir`] and the capped log writer.
@@ -23,12 +24,13 @@ mod logs;
 pub mod prepare;
 pub mod proc;
 pub mod process;
+pub mod recovery;
 mod reporter;
 
-pub use dispatcher::{Control, Dispatcher, Mode, Summary, register};
+pub use dispatcher::{Control, Dispatcher, Mode, Summary, hostname, register};
 pub use env::job_env;
 pub use fabfile::{FabfileError, fetch_fabfile};
-pub use logs::{STDERR, STDOUT, log_dir};
+pub use logs::{STDERR, STDOUT, log_dir, remove_log_dir};
 pub use process::{DRAIN, Finished, JobHandle, JobSpec, SpawnError, spawn};
 pub use reporter::Reporter;
 

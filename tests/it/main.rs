@@ -3,7 +3,9 @@
 mod bad_input;
 mod concurrency;
 mod dispatch;
+mod faults;
 mod queue;
+mod recovery;
 mod run;
 mod say;
 mod support;

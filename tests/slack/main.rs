@@ -18,12 +18,12 @@ mod retries;
 mod startup;
 
 use std::fs::File;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
 use fake::{BOT, Fake};
-use support::TestEnv;
+use support::{Proc, TestEnv};
 
 /// The catalogue of these tests.
 pub const JOBS: &str = include_str!("jobs.toml");
@@ -36,7 +36,7 @@ pub const SUPPORT: &str = "CSUPPORT";
 pub struct Slack {
     pub env: TestEnv,
     pub fake: Fake,
-    bot: Option<Child>,
+    bot: Option<Proc>,
     /// Extra settings for every ebmbot run.
     pub vars: Vec<(String, String)>,
 }
@@ -120,15 +120,15 @@ impl Slack {
     pub fn start_bot(&mut self) -> &mut Slack {
         let log = File::create(self.env.path("bot.log")).expect("bot.log");
         let child = self.command(&["bot"]).stdout(Stdio::null()).stderr(log).spawn().expect("spawn ebmbot bot");
-        self.bot = Some(child);
+        self.bot = Some(Proc(child));
         self.fake.wait_connected(1);
         self
     }
 
     /// Starts a long-running ebmbot (`dispatch`) with the Slack settings; stderr to `<name>.log`.
-    pub fn spawn(&self, args: &[&str]) -> Child {
+    pub fn spawn(&self, args: &[&str]) -> Proc {
         let log = File::create(self.env.path(&format!("{}.log", args[0]))).expect("log file");
-        self.command(args).stdout(Stdio::null()).stderr(log).spawn().expect("spawn ebmbot")
+        Proc(self.command(args).stdout(Stdio::null()).stderr(log).spawn().expect("spawn ebmbot"))
     }
 
     /// Waits until job `id` is in `state`; returns it.
@@ -145,17 +145,14 @@ impl Slack {
 
     /// Stops the bot (SIGTERM) and returns its exit status and log.
     pub fn stop_bot(&mut self) -> (Option<i32>, String) {
-        let Some(mut child) = self.bot.take() else { return (None, String::new()) };
-        let out = support::stop(&mut child);
+        let Some(mut bot) = self.bot.take() else { return (None, String::new()) };
+        let out = support::stop(&mut bot);
         (out.status.code(), self.log("bot"))
     }
 
     /// Kills the bot at once (SIGKILL).
     pub fn kill_bot(&mut self) {
-        if let Some(mut child) = self.bot.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        drop(self.bot.take());
     }
 
     pub fn log(&self, name: &str) -> String {
@@ -187,9 +184,8 @@ impl Slack {
 
 impl Drop for Slack {
     fn drop(&mut self) {
-        if let Some(mut child) = self.bot.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+        if let Some(bot) = self.bot.take() {
+            drop(bot);
             if std::thread::panicking() {
                 eprintln!("--- bot.log ---\n{}", self.log("bot"));
                 eprintln!("--- dispatch.log ---\n{}", self.log("dispatch"));

@@ -1,0 +1,86 @@
+//! Recovery (DESIGN §9): a running job whose dispatcher is gone — its pid is dead, or belongs
+//! to another process (a different start time), or the machine has rebooted — has its process
+//! group stopped if a member still carries its `EBMBOT_JOB_ID` (never a reused group), becomes
+//! `lost`, and unblocks its type; `on_lost = "retry"` queues it again once.
+
+use std::path::Path;
+
+use jiff::Timestamp;
+
+use crate::config::{Catalog, OnLost, Settings};
+use crate::queue::model::{Dispatcher, DispatcherId};
+use crate::queue::{Queue, QueueError};
+
+use super::{Reporter, proc};
+
+/// Whether a dispatcher's process is certainly gone. One on another host cannot be checked
+/// (the SQLite queue is for one host): it is never declared gone.
+pub fn is_gone(d: &Dispatcher, host: &str, boot_id: &str) -> bool {
+    if d.host != host {
+        return false;
+    }
+    if d.boot_id != boot_id {
+        return true;
+    }
+    let (Ok(pid), Ok(start)) = (i32::try_from(d.pid), u64::try_from(d.pid_start)) else {
+        return true;
+    };
+    !proc::is_alive_as(pid, start)
+}
+
+/// Settles the running jobs of gone dispatchers and forgets those dispatchers. `me` is never
+/// gone. Returns how many jobs were settled.
+pub fn recover(
+    queue: &mut Queue,
+    catalog: &Catalog,
+    settings: &Settings,
+    me: DispatcherId,
+    now: Timestamp,
+    reporter: &dyn Reporter,
+) -> Result<usize, QueueError> {
+    let host = super::dispatcher::hostname();
+    let boot_id = proc::boot_id();
+    let gone: Vec<DispatcherId> =
+        queue.dispatchers()?.iter().filter(|d| d.id != me && is_gone(d, &host, &boot_id)).map(|d| d.id).collect();
+    let mut settled = 0;
+    for owned in queue.running_with_owners()? {
+        let job = owned.job;
+        let orphan = match &owned.owner {
+            None => job.dispatcher != Some(me),
+            Some(d) => gone.contains(&d.id),
+        };
+        if !orphan {
+            continue;
+        }
+        let same_boot = owned.owner.as_ref().is_none_or(|d| d.boot_id == boot_id);
+        if let Some(pgid) = job.pgid.filter(|_| same_boot) {
+            let members = proc::group_members_with_env(pgid, "EBMBOT_JOB_ID", &job.id.to_string());
+            if !members.is_empty() {
+                reporter.note(&format!("job {} outlived its dispatcher; stopping its process group {pgid}", job.id));
+                proc::stop_group(pgid, settings.kill_grace);
+            }
+        }
+        let logs = job.log_dir.as_deref().map_or_else(|| "its log directory".to_owned(), |d| host_path(settings, d));
+        let detail = format!("ebmbot stopped while this job was running; its logs are in {logs}");
+        let retry = catalog.job(&job.namespace, &job.job).is_some_and(|d| d.on_lost == OnLost::Retry);
+        if let Some((lost, retried)) = queue.settle_lost(job.id, &detail, retry, now)? {
+            settled += 1;
+            reporter.finished(&lost);
+            if let Some(again) = retried {
+                reporter.note(&format!("job {} will run again as job {again} (on_lost = \"retry\")", lost.id));
+            }
+        }
+    }
+    for id in gone {
+        queue.forget_dispatcher(id)?;
+    }
+    Ok(settled)
+}
+
+/// A log directory as the host sees it (`HOST_LOGS_DIR` in place of `LOGS_DIR`), for messages.
+pub fn host_path(settings: &Settings, dir: &str) -> String {
+    match Path::new(dir).strip_prefix(&settings.logs_dir) {
+        Ok(rest) => settings.host_logs_dir.join(rest).display().to_string(),
+        Err(_) => dir.to_owned(),
+    }
+}
