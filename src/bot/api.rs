@@ -77,7 +77,7 @@ impl CallError {
             SlackClientError::HttpError(ref h) => {
                 let status = h.status_code;
                 if status.is_server_error() || status.as_u16() == 408 {
-                    transient(format!("http {}", status.as_u16()), None, Some(e))
+                    transient(format!("http_{}", status.as_u16()), None, Some(e))
                 } else {
                     CallError::Api { method, code: format!("http_{}", status.as_u16()) }
                 }
@@ -85,7 +85,7 @@ impl CallError {
             SlackClientError::ProtocolError(_) | SlackClientError::SocketModeProtocolError(_) => {
                 CallError::Protocol { method, source: e }
             }
-            _ => transient("network error".into(), None, Some(e)),
+            _ => transient("network_error".into(), None, Some(e)),
         }
     }
 }
@@ -113,6 +113,7 @@ pub fn client(api_url: &str) -> Client {
 pub struct SlackApi {
     client: Arc<Client>,
     token: SlackApiToken,
+    on_call: Option<OnCall>,
 }
 
 /// Who the bot is (`auth.test`).
@@ -122,21 +123,34 @@ pub struct Me {
     pub team_id: String,
 }
 
-async fn done<T>(method: &'static str, fut: impl Future<Output = ClientResult<T>>) -> Result<T, CallError> {
+async fn call<T>(method: &'static str, fut: impl Future<Output = ClientResult<T>>) -> Result<T, CallError> {
     match tokio::time::timeout(TOTAL_TIMEOUT, fut).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(CallError::from_slack(method, e)),
-        Err(_) => Err(CallError::Transient { method, reason: "timed out".into(), retry_after: None, source: None }),
+        Err(_) => Err(CallError::Transient { method, reason: "timeout".into(), retry_after: None, source: None }),
     }
 }
+
+/// Told of every Web API call: the method and `ok` or the error code (`ratelimited`,
+/// `channel_not_found`, `network_error`, `timeout`, `http_502`, …). For process metrics.
+pub type OnCall = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
 fn next_cursor(meta: Option<SlackResponseMetadata>) -> Option<String> {
     meta.and_then(|m| m.next_cursor).map(|c| c.0).filter(|c| !c.is_empty())
 }
 
 impl SlackApi {
-    pub fn new(client: Arc<Client>, bot_token: &Secret) -> SlackApi {
-        SlackApi { client, token: SlackApiToken::new(bot_token.expose().into()) }
+    pub fn new(client: Arc<Client>, bot_token: &Secret, on_call: Option<OnCall>) -> SlackApi {
+        SlackApi { client, token: SlackApiToken::new(bot_token.expose().into()), on_call }
+    }
+
+    /// Makes one call, bounded by the total timeout, and tells the observer how it went.
+    async fn done<T>(&self, method: &'static str, fut: impl Future<Output = ClientResult<T>>) -> Result<T, CallError> {
+        let result = call(method, fut).await;
+        if let Some(on_call) = &self.on_call {
+            on_call(method, result.as_ref().map_or_else(CallError::code, |_| "ok"));
+        }
+        result
     }
 
     pub fn client(&self) -> Arc<Client> {
@@ -144,18 +158,18 @@ impl SlackApi {
     }
 
     pub async fn auth_test(&self) -> Result<Me, CallError> {
-        let r = done("auth.test", self.client.open_session(&self.token).auth_test()).await?;
+        let r = self.done("auth.test", self.client.open_session(&self.token).auth_test()).await?;
         Ok(Me { user_id: r.user_id.0, team_id: r.team_id.0 })
     }
 
     pub async fn user(&self, id: &str) -> Result<SlackUser, CallError> {
         let req = SlackApiUsersInfoRequest::new(id.into());
-        Ok(done("users.info", self.client.open_session(&self.token).users_info(&req)).await?.user)
+        Ok(self.done("users.info", self.client.open_session(&self.token).users_info(&req)).await?.user)
     }
 
     pub async fn users_page(&self, cursor: Option<String>) -> Result<(Vec<SlackUser>, Option<String>), CallError> {
         let req = SlackApiUsersListRequest::new().with_limit(200).opt_cursor(cursor.map(SlackCursorId));
-        let r = done("users.list", self.client.open_session(&self.token).users_list(&req)).await?;
+        let r = self.done("users.list", self.client.open_session(&self.token).users_list(&req)).await?;
         Ok((r.members, next_cursor(r.response_metadata)))
     }
 
@@ -175,13 +189,15 @@ impl SlackApi {
             .with_exclude_archived(true)
             .with_types(types)
             .opt_cursor(cursor.map(SlackCursorId));
-        let r = done("conversations.list", self.client.open_session(&self.token).conversations_list(&req)).await?;
+        let r = self.done("conversations.list", self.client.open_session(&self.token).conversations_list(&req)).await?;
         Ok((r.channels, next_cursor(r.response_metadata)))
     }
 
     pub async fn join(&self, channel: &str) -> Result<(), CallError> {
         let req = SlackApiConversationsJoinRequest::new(channel.into());
-        done("conversations.join", self.client.open_session(&self.token).conversations_join(&req)).await.map(|_| ())
+        self.done("conversations.join", self.client.open_session(&self.token).conversations_join(&req))
+            .await
+            .map(|_| ())
     }
 
     /// Posts a message; returns its ts.
@@ -195,13 +211,13 @@ impl SlackApi {
         let content = SlackMessageContent::new().with_text(text.to_owned()).opt_blocks(blocks);
         let req = SlackApiChatPostMessageRequest::new(channel.into(), content)
             .opt_thread_ts(thread_ts.map(|t| SlackTs(t.to_owned())));
-        Ok(done("chat.postMessage", self.client.open_session(&self.token).chat_post_message(&req)).await?.ts.0)
+        Ok(self.done("chat.postMessage", self.client.open_session(&self.token).chat_post_message(&req)).await?.ts.0)
     }
 
     /// Adds a reaction; one that is already there counts as added.
     pub async fn react(&self, channel: &str, ts: &str, name: &str) -> Result<(), CallError> {
         let req = SlackApiReactionsAddRequest::new(channel.into(), SlackReactionName(name.to_owned()), ts.into());
-        match done("reactions.add", self.client.open_session(&self.token).reactions_add(&req)).await {
+        match self.done("reactions.add", self.client.open_session(&self.token).reactions_add(&req)).await {
             Err(CallError::Api { code, .. }) if code == "already_reacted" || code == "no_reaction" => Ok(()),
             other => other.map(|_| ()),
         }
@@ -209,7 +225,8 @@ impl SlackApi {
 
     pub async fn permalink(&self, channel: &str, ts: &str) -> Result<String, CallError> {
         let req = SlackApiChatGetPermalinkRequest::new(channel.into(), ts.into());
-        Ok(done("chat.getPermalink", self.client.open_session(&self.token).chat_get_permalink(&req))
+        Ok(self
+            .done("chat.getPermalink", self.client.open_session(&self.token).chat_get_permalink(&req))
             .await?
             .permalink
             .to_string())
@@ -227,16 +244,16 @@ impl SlackApi {
     ) -> Result<String, CallError> {
         let session = self.client.open_session(&self.token);
         let req = SlackApiFilesGetUploadUrlExternalRequest::new(filename.to_owned(), content.len());
-        let target = done("files.getUploadURLExternal", session.get_upload_url_external(&req)).await?;
+        let target = self.done("files.getUploadURLExternal", session.get_upload_url_external(&req)).await?;
         let upload =
             SlackApiFilesUploadViaUrlRequest::new(target.upload_url, content.to_vec(), "text/plain".to_owned());
-        done("files.upload (upload URL)", session.files_upload_via_url(&upload)).await?;
+        self.done("files.upload_url", session.files_upload_via_url(&upload)).await?;
         let file = SlackApiFilesComplete::new(target.file_id.clone()).with_title(filename.to_owned());
         let complete = SlackApiFilesCompleteUploadExternalRequest::new(vec![file])
             .with_channel_id(channel.into())
             .with_initial_comment(comment.to_owned())
             .opt_thread_ts(thread_ts.map(|t| SlackTs(t.to_owned())));
-        done("files.completeUploadExternal", session.files_complete_upload_external(&complete)).await?;
+        self.done("files.completeUploadExternal", session.files_complete_upload_external(&complete)).await?;
         Ok(target.file_id.0)
     }
 }

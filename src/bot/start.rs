@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 
 use super::BotError;
-use super::api::{self, CallError, Me, SlackApi};
+use super::api::{self, CallError, Me, OnCall, SlackApi};
 use super::channels::{self, Channels};
 use super::deliver::{Deliverer, retry_wait};
 use super::events_api::EventsState;
@@ -34,9 +34,9 @@ fn open(settings: &Settings) -> Result<Queue, BotError> {
     Ok(Queue::open(&settings.db, options)?)
 }
 
-fn slack(settings: &Settings) -> Result<Arc<SlackApi>, BotError> {
+fn slack(settings: &Settings, on_call: Option<OnCall>) -> Result<Arc<SlackApi>, BotError> {
     let token = settings.slack_bot_token.as_ref().ok_or_else(|| BotError::Missing("SLACK_BOT_TOKEN".into()))?;
-    Ok(Arc::new(SlackApi::new(Arc::new(api::client(&settings.slack_api_url)), token)))
+    Ok(Arc::new(SlackApi::new(Arc::new(api::client(&settings.slack_api_url)), token, on_call)))
 }
 
 /// Who holds this process's delivery leases.
@@ -86,7 +86,16 @@ impl Bot {
     /// public channels in the background, and starts the worker and the deliverer. Call it
     /// inside a multi-threaded tokio runtime.
     pub async fn start(settings: Arc<Settings>, catalog: Catalog) -> Result<Bot, BotError> {
-        let api = slack(&settings)?;
+        Bot::start_observed(settings, catalog, None).await
+    }
+
+    /// [`Bot::start`], telling `on_call` of every Slack Web API call (for `/metrics`).
+    pub async fn start_observed(
+        settings: Arc<Settings>,
+        catalog: Catalog,
+        on_call: Option<OnCall>,
+    ) -> Result<Bot, BotError> {
+        let api = slack(&settings, on_call)?;
         let me = whoami(&api, settings.slack_retry_base).await?;
         tracing::info!(user = %me.user_id, team = %me.team_id, "the Slack bot is starting");
         let users = Arc::new(Users::new(&me.team_id));
@@ -215,7 +224,7 @@ impl DelivererThread {
         if settings.slack_bot_token.is_none() {
             return Ok(None);
         }
-        let api = slack(&settings)?;
+        let api = slack(&settings, None)?;
         let _guard = runtime.enter();
         let d = deliverer(&settings, catalog.clone(), api.clone(), Arc::new(Channels::new()))?;
         let (stop, wake) = (Arc::new(AtomicBool::new(false)), Arc::new(Wake::default()));

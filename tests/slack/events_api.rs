@@ -2,8 +2,9 @@
 //! url_verification, and events handled by the same worker as Socket Mode.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use ebmbot::bot::api::OnCall;
 use ebmbot::bot::events_api::sign;
 use ebmbot::bot::{Bot, EventsState, events_router};
 use ebmbot::config::{Catalog, Overrides, Secret, Settings};
@@ -98,11 +99,15 @@ fn a_bot_without_a_signing_secret_answers_503() {
     runtime.block_on(async {
         let settings = Arc::new(settings(&t, false));
         let catalog = Catalog::load(&settings.config, &settings).unwrap();
-        let bot = Bot::start(settings, catalog).await.unwrap();
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let s = seen.clone();
+        let on_call: OnCall = Arc::new(move |method, result| s.lock().unwrap().push(format!("{method} {result}")));
+        let bot = Bot::start_observed(settings, catalog, Some(on_call)).await.unwrap();
         let url = serve(events_router(bot.events_state())).await;
         let (status, body) = post(&url, &json!({"type": "url_verification"}), now(), SECRET).await;
         assert_eq!(status, 503);
         assert!(body.contains("SLACK_SIGNING_SECRET is not set"), "{body}");
         bot.stop().await;
+        assert!(seen.lock().unwrap().contains(&"auth.test ok".to_owned()), "the observer hears every call");
     });
 }
