@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::commands::logs::Stream;
 use crate::config::{JobDef, ReportFormat, Settings};
 use crate::queue::model::{Job, JobState};
 
@@ -42,11 +43,11 @@ impl Output {
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_default()
         };
-        let stderr = read(crate::runner::STDERR);
+        let stderr = read(Stream::Stderr.file_name());
         let lines: Vec<&str> = stderr.lines().collect();
         let tail = lines[lines.len().saturating_sub(STDERR_LINES)..].join("\n");
         let skip = tail.chars().count().saturating_sub(STDERR_CHARS);
-        Output { stdout: read(crate::runner::STDOUT), stderr_tail: tail.chars().skip(skip).collect() }
+        Output { stdout: read(Stream::Stdout.file_name()), stderr_tail: tail.chars().skip(skip).collect() }
     }
 }
 
