@@ -2,6 +2,7 @@
 //! their results as tables or `--json`. Results go to stdout; logs and progress to stderr.
 
 mod args;
+mod bot;
 mod exit;
 mod params;
 mod render;
@@ -225,7 +226,8 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
             env.print(&r, || r.text.clone())?;
             Ok(if r.understood && !r.bad_input { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }
-        Command::Bot | Command::Web { .. } | Command::Serve { .. } => Err(CommandError::Failed(
+        Command::Bot => bot::run(&env),
+        Command::Web { .. } | Command::Serve { .. } => Err(CommandError::Failed(
             "the Slack bot and the web server are not built yet; use `ebmbot dispatch` to run jobs".to_owned(),
         )
         .into()),
@@ -312,7 +314,9 @@ fn dispatch(env: &Env, clock: &dyn Clock, once: bool) -> anyhow::Result<ExitCode
     let queue = env.queue()?;
     let control = signals::install(signals::Purpose::Dispatch)?;
     let reporter = reporter::Terminal;
-    let summary = commands::dispatch::Dispatch { once }.execute(&env.ctx(clock), queue, &reporter, &control)?;
+    let summary = bot::with_deliverer(env, once, || {
+        Ok(commands::dispatch::Dispatch { once }.execute(&env.ctx(clock), queue, &reporter, &control)?)
+    })?;
     if once && !env.json {
         eprintln!("dispatched {} job(s)", summary.started);
     }

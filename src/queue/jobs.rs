@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::model::{Args, DispatcherId, EventKind, Job, JobId, JobState, Origin, Outcome, Request};
 use super::{Queue, QueueError, Result, add, events, exec, ms, row, ts};
@@ -132,7 +132,7 @@ pub(super) fn get(tx: &rusqlite::Connection, id: JobId) -> Result<Option<Job>> {
     Ok(Some(job))
 }
 
-fn insert_request(tx: &Transaction<'_>, job: JobId, origin: &Origin, now: Timestamp) -> Result<()> {
+fn insert_request(tx: &Connection, job: JobId, origin: &Origin, now: Timestamp) -> Result<()> {
     let json = serde_json::to_string(origin).map_err(|e| QueueError::Corrupt(e.to_string()))?;
     exec(
         tx,
@@ -150,7 +150,7 @@ fn running_of_type(tx: &rusqlite::Connection, job_type: &str) -> Result<Option<J
 
 /// Moves a job from `from` to the outcome's final state, with its `finished` event.
 pub(super) fn finish_in(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: JobId,
     from: JobState,
     outcome: &Outcome,

@@ -11,7 +11,8 @@ use super::QueueError;
 /// are the hot path (schedule, claim, finish), so there are only the indexes those need.
 /// Retention scans `jobs` and `events` in id order instead (ids grow with time), and
 /// `events.job_id` has no foreign key: events are pruned by age, not by cascade.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE dispatchers (
     id           INTEGER PRIMARY KEY,
     kind         TEXT NOT NULL,
@@ -85,7 +86,62 @@ CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
-"];
+",
+    SLACK,
+];
+
+/// The Slack bot's tables (DESIGN §7): received events, stored before they are acknowledged
+/// (`slack_inbox`, one row per command: unique by event id and by channel + message ts);
+/// replies to commands, an outbox beside `events` (`slack_replies`); and every Slack call a
+/// delivery has made (`slack_steps`, one row per step of an event or reply), so that a
+/// delivery interrupted half-way does not repeat the calls Slack already accepted.
+const SLACK: &str = r"
+CREATE TABLE slack_inbox (
+    id          INTEGER PRIMARY KEY,
+    event_id    TEXT NOT NULL UNIQUE,
+    channel     TEXT NOT NULL,
+    message_ts  TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    payload     TEXT NOT NULL,
+    handled_at  INTEGER,
+    outcome     TEXT,
+    UNIQUE (channel, message_ts)
+);
+CREATE INDEX slack_inbox_todo ON slack_inbox(id) WHERE handled_at IS NULL;
+CREATE INDEX slack_inbox_received ON slack_inbox(received_at);
+
+CREATE TABLE slack_replies (
+    id              INTEGER PRIMARY KEY,
+    inbox_id        INTEGER REFERENCES slack_inbox(id) ON DELETE SET NULL,
+    created_at      INTEGER NOT NULL,
+    channel         TEXT NOT NULL,
+    thread_ts       TEXT,
+    message_ts      TEXT,
+    text            TEXT,
+    reaction        TEXT,
+    delivered_at    INTEGER,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    lease_owner     TEXT,
+    lease_until     INTEGER,
+    last_error      TEXT
+);
+CREATE INDEX slack_replies_undelivered ON slack_replies(id) WHERE delivered_at IS NULL;
+CREATE INDEX slack_replies_delivered ON slack_replies(delivered_at) WHERE delivered_at IS NOT NULL;
+
+CREATE TABLE slack_steps (
+    id       INTEGER PRIMARY KEY,
+    event_id INTEGER REFERENCES events(id) ON DELETE CASCADE,
+    reply_id INTEGER REFERENCES slack_replies(id) ON DELETE CASCADE,
+    step     INTEGER NOT NULL,
+    outcome  TEXT NOT NULL CHECK (outcome IN ('done', 'failed')),
+    result   TEXT,
+    at       INTEGER NOT NULL,
+    CHECK ((event_id IS NULL) <> (reply_id IS NULL))
+);
+CREATE UNIQUE INDEX slack_steps_event ON slack_steps(event_id, step) WHERE event_id IS NOT NULL;
+CREATE UNIQUE INDEX slack_steps_reply ON slack_steps(reply_id, step) WHERE reply_id IS NOT NULL;
+";
 
 /// The schema version this binary writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;

@@ -43,6 +43,7 @@ const OURS: &[&str] = &[
     "SLACK_APP_USERNAME",
     "SLACK_ACK_REACTION",
     "SLACK_AUTO_JOIN",
+    "SLACK_RETRY_BASE",
     "GITHUB_WEBHOOK_SECRET",
     "RUST_LOG",
 ];
