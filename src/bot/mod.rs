@@ -14,7 +14,7 @@
 //! `ebmbot bot`; [`DelivererThread`] lets `dispatch` (and `web` without the bot) deliver
 //! events without the rest. `serve`, with `SLACK_BOT_TOKEN` set:
 //!
-//! ```ignore
+//! ```text
 //! let bot = Bot::start(settings.clone(), catalog.clone()).await?; // auth.test, retried until Slack answers
 //! let app = web_router.merge(events_router(bot.events_state())); // 503 without SLACK_SIGNING_SECRET
 //! bot.run(shutdown).await?;                                       // Socket Mode when SLACK_APP_TOKEN is set
