@@ -16,6 +16,7 @@ pub mod schedule;
 pub mod status;
 pub mod suppress;
 pub mod time;
+pub mod webhook;
 
 use std::path::PathBuf;
 
