@@ -74,3 +74,6 @@ fn delivery_jobs(conn: &rusqlite::Connection, delivery: &str) -> Result<Vec<JobI
     let ids = stmt.query_map([delivery], |r| r.get(0).map(JobId))?.collect::<Result<_, _>>()?;
     Ok(ids)
 }
+
+#[cfg(test)]
+mod tests;
