@@ -40,7 +40,10 @@ fn catalog() -> Catalog {
     Catalog::from_str(JOBS, &root.join("jobs.toml"), &Settings::for_root(root)).unwrap()
 }
 
-fn jobs(plan: Plan<'_>) -> Vec<(String, Vec<(String, String)>, u64)> {
+/// (job, args, delay in seconds)
+type Job = (String, Vec<(String, String)>, u64);
+
+fn jobs(plan: Plan<'_>) -> Vec<Job> {
     match plan {
         Plan::Jobs(p) => p.into_iter().map(|p| (p.job.to_owned(), p.args, p.delay.as_secs())).collect(),
         Plan::Ignored(why) => panic!("ignored: {why}"),
