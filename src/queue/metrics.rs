@@ -61,7 +61,8 @@ pub struct DurationHistogram {
     pub job_type: String,
     pub count: u64,
     pub sum_seconds: f64,
-    /// (upper bound, cumulative count), ending with `+Inf`.
+    /// (upper bound, jobs in this bucket alone: not cumulative, as `prometheus-client` takes
+    /// them), ending with `+Inf`.
     pub buckets: Vec<(f64, u64)>,
 }
 
@@ -103,7 +104,7 @@ impl Queue {
                 job_type,
                 count: count.unsigned_abs(),
                 sum_seconds,
-                buckets: cumulative(&stored),
+                buckets: per_bucket(&stored),
             });
         }
         Ok(JobMetrics {
@@ -115,13 +116,13 @@ impl Queue {
     }
 }
 
-/// Per-bucket counts as stored → cumulative counts over [`DURATION_BUCKETS`] and `+Inf`.
-fn cumulative(stored: &[(f64, i64)]) -> Vec<(f64, u64)> {
+/// Counts as stored → one entry per bound of [`DURATION_BUCKETS`] and `+Inf`, zeros included.
+fn per_bucket(stored: &[(f64, i64)]) -> Vec<(f64, u64)> {
     DURATION_BUCKETS
         .into_iter()
         .chain([f64::INFINITY])
         .map(|bound| {
-            let n: i64 = stored.iter().filter(|(le, _)| *le <= bound).map(|(_, n)| n).sum();
+            let n: i64 = stored.iter().filter(|(le, _)| *le == bound).map(|(_, n)| n).sum();
             (bound, n.unsigned_abs())
         })
         .collect()
