@@ -1,11 +1,13 @@
 -- wrk script for benches/web.sh: POSTs signed GitHub deliveries, each with its own
 -- X-GitHub-Delivery. The signature covers only the body, so bodies are signed beforehand:
 -- BENCH_BODIES names a file of records "<X-Hub-Signature-256>\t<body length>\n<body>\n".
--- BENCH_EVENT is the X-GitHub-Event; BENCH_RUN makes delivery ids unique across runs.
+-- BENCH_EVENT is the X-GitHub-Event; BENCH_RUN makes delivery ids unique across runs;
+-- BENCH_THREADS is wrk's -t. Threads take bodies in turn, so no two requests of a run send the
+-- same body until the file is used up.
 
 local threads = 0
-local thread_id = 0
 local counter = 0
+-- `thread_id` is a global: setup() sets it in each thread's own Lua state.
 local bodies = {}
 local event = os.getenv("BENCH_EVENT") or "push"
 local run = os.getenv("BENCH_RUN") or tostring(os.time())
@@ -31,7 +33,8 @@ end
 
 function request()
    counter = counter + 1
-   local pair = bodies[(counter + thread_id * 7919) % #bodies + 1]
+   local threads = tonumber(os.getenv("BENCH_THREADS") or "1")
+   local pair = bodies[((counter - 1) * threads + thread_id - 1) % #bodies + 1]
    return wrk.format("POST", nil, {
       ["Content-Type"] = "application/json",
       ["X-GitHub-Event"] = event,

@@ -2,8 +2,8 @@
 # Benchmarks the web server with wrk (docs/benchmarks.md has the figures):
 #   - requests/s and p50/p99 latency at 1 and 32 connections for signed deliveries of
 #     1. a small push that no trigger wants (ignored: no database work),
-#     2. a small push that schedules a job (a new job, its request and the delivery record in
-#        one SQLite transaction per request),
+#     2. a small push that schedules a job (each its own commit, so a new job, its request and
+#        the delivery record in one SQLite transaction per request),
 #     3. the 28 KB `pull_request.closed.json` fixture (parsed, matched, ignored);
 #   - the resident memory of an idle `ebmbot serve`.
 # Every request carries its own X-GitHub-Delivery. The throughput runs use `ebmbot web` (no
@@ -54,7 +54,8 @@ job_type = "deploy"
 params = { sha = "/pull_request/merge_commit_sha" }
 TOML
 python3 benches/bodies.py "$secret" ignored "$work/ignored.bodies"
-python3 benches/bodies.py "$secret" schedule "$work/schedule.bodies"
+python3 benches/bodies.py "$secret" schedule "$work/schedule1.bodies" 0
+python3 benches/bodies.py "$secret" schedule "$work/schedule32.bodies" 1000000
 python3 benches/bodies.py "$secret" tests/fixtures/github/pull_request.closed.json "$work/fixture.bodies"
 
 # start <dir> <subcommand>: starts ebmbot in <dir>, sets $addr and $pid.
@@ -80,7 +81,7 @@ start() {
 bench() {
   local label=$1 bodies=$2 event=$3 conns=$4 threads=2 out
   [ "$conns" = 1 ] && threads=1
-  out=$(BENCH_BODIES=$work/$bodies.bodies BENCH_EVENT=$event BENCH_RUN="$bodies-$conns-$RANDOM" \
+  out=$(BENCH_BODIES=$work/$bodies.bodies BENCH_EVENT=$event BENCH_RUN="$bodies-$conns-$RANDOM" BENCH_THREADS=$threads \
     wrk -t"$threads" -c"$conns" -d"$duration" --latency -s benches/web.lua "http://$addr/github/bench/")
   local rps p50 p99 errors
   rps=$(awk '/^Requests\/sec:/ {printf "%d", $2}' <<<"$out")
@@ -98,13 +99,13 @@ bench "small push, no trigger wants it" ignored push 1
 bench "small push, no trigger wants it" ignored push 32
 bench "28 KB pull_request.closed.json (ignored)" fixture pull_request 1
 bench "28 KB pull_request.closed.json (ignored)" fixture pull_request 32
-bench "small push that schedules a job" schedule push 1
-bench "small push that schedules a job" schedule push 32
+bench "small push that schedules a job" schedule1 push 1
+bench "small push that schedules a job" schedule32 push 32
 jobs=$(sqlite3 "$work/web/ebmbot.db" "SELECT count(*) FROM jobs" 2>/dev/null || echo "?")
 deliveries=$(sqlite3 "$work/web/ebmbot.db" "SELECT count(*) FROM webhook_deliveries" 2>/dev/null || echo "?")
 rss_web=$(awk '/^VmRSS/ {printf "%.1f MB", $2 / 1024}' "/proc/$pid/status")
 echo
-echo "after the runs: $jobs jobs and $deliveries delivery records in the database; ebmbot web resident: $rss_web"
+echo "after the runs: $jobs jobs and $deliveries delivery records in the database (one each per scheduling request); ebmbot web resident: $rss_web"
 
 start "$work/serve" serve
 sleep 2 # idle: let the dispatcher settle into its loop
