@@ -11,7 +11,8 @@ use super::QueueError;
 /// are the hot path (schedule, claim, finish), so there are only the indexes those need.
 /// Retention scans `jobs` and `events` in id order instead (ids grow with time), and
 /// `events.job_id` has no foreign key: events are pruned by age, not by cascade.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE dispatchers (
     id           INTEGER PRIMARY KEY,
     kind         TEXT NOT NULL,

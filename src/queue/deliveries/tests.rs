@@ -79,7 +79,9 @@ fn two_deliveries_asking_for_the_same_job_share_it() {
 fn a_job_scheduled_into_a_suppression_gets_a_suppressed_event() {
     let (_d, mut q) = open();
     q.suppress("app_build", t(0), t(3600), t(0)).unwrap();
-    let DeliveryOutcome::Scheduled(s) = q.schedule_delivery(delivery("d1"), &[job("build", "a")], t(0)).unwrap() else {
+    let mut told = job("build", "a");
+    told.origin = Origin::Github { delivery: "d1".into(), project: "app".into(), channel: Some("#deploys".into()) };
+    let DeliveryOutcome::Scheduled(s) = q.schedule_delivery(delivery("d1"), &[told], t(0)).unwrap() else {
         panic!("not scheduled")
     };
     assert_eq!(s[0].suppressed_until, Some(t(3600)));
@@ -92,6 +94,9 @@ fn a_job_scheduled_into_a_suppression_gets_a_suppressed_event() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(kinds, ["suppressed"]);
+    // Without a channel nobody would deliver it, so it is not written (the log says it instead).
+    q.schedule_delivery(delivery("d2"), &[job("build", "b")], t(0)).unwrap();
+    assert_eq!(q.delivery_status().unwrap().undelivered, 1);
 }
 
 #[test]
