@@ -76,7 +76,6 @@ pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> 
             //     let bot = tokio::spawn(crate::bot::run(bot_context, Arc::clone(&metrics), stop_tx.subscribe()));
             // await it below, after the web server, and make `banner::slack_bot` say it is on.
             // └───────────────────────────────────────────────────────────────────────────────
-            let _ = &metrics;
 
             eprintln!("{}", banner::text(&env.settings, &env.catalog, addr, with_dispatcher));
             let watcher = Watcher {

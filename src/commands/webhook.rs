@@ -240,7 +240,7 @@ fn log_suppressed(ctx: &Context<'_>, delivery: &str, news: &[NewJob], jobs: &[Sc
     }
 }
 
-/// A planned job's delay, for tests of the implicit rule.
+/// How long after the merge the implicit rule's deploy starts (the original's minute).
 pub const IMPLICIT_DEPLOY_DELAY: Duration = Duration::from_secs(60);
 
 /// The namespace's name, if it is a project (for listing projects).
