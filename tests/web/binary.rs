@@ -12,7 +12,7 @@ use ebmbot::queue::{Options, Queue};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::support::{SECRET, client, delivery, fixture, send, sign256};
+use crate::support::{SECRET, client, delivery, send, sign256};
 
 /// Settings the tests control; cleared from the inherited environment.
 const OURS: &[&str] = &[
@@ -258,7 +258,6 @@ fn web_serves_webhooks_without_a_dispatcher_and_exits_on_sigint() {
     assert_eq!(get(web.addr, "/readyz"), (200, "ready\ndatabase: ok\n".to_owned()));
     let id = schedule_slow(web.addr, "1");
     assert_eq!(state(&root, id).0, JobState::Pending);
-    let _ = fixture("ping.json");
     web.signal(Signal::SIGINT);
     assert!(web.exit_within(Duration::from_secs(10)).success());
 }
@@ -274,4 +273,20 @@ fn a_bad_bind_address_is_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bind address"));
+}
+
+#[test]
+fn a_taken_port_is_exit_1_naming_the_address() {
+    let (_dir, root) = temp_with(JOBS);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_ebmbot"))
+        .current_dir(&root)
+        .args(["serve", "--bind", &addr])
+        .env_remove("EBMBOT_BIND")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("cannot listen on `{addr}`")), "{stderr}");
 }

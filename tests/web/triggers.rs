@@ -83,7 +83,11 @@ async fn a_push_that_deletes_its_ref_never_matches() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_no_trigger_is_for_are_ignored() {
     let server = Server::start(JOBS).await;
-    for (event, file) in [("issue_comment", "issue_comment.created.json"), ("release", "release.published.json")] {
+    for (event, file) in [
+        ("issue_comment", "issue_comment.created.json"),
+        ("release", "release.published.json"),
+        ("workflow_run", "workflow_run.completed.json"),
+    ] {
         let reply = server.deliver("app", event, &delivery(), fixture(file)).await;
         assert_eq!(reply.status, 200);
         assert_eq!(
