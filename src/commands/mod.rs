@@ -5,6 +5,7 @@
 pub mod cancel;
 pub mod config_check;
 pub mod dispatch;
+pub mod health;
 pub mod jobs;
 pub mod list;
 pub mod logs;
