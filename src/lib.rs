@@ -29,7 +29,9 @@
 //! - [`commands`]: one file per action; each returns data, none prints.
 //! - [`grammar`]: Slack-style text (`example say hello Bob`) → a command.
 //! - [`cli`]: clap definitions and rendering (tables, `--json`).
-//! - [`bot`]: the Slack bot.
+//! - [`bot`]: the Slack bot: Socket Mode and the Events API store commands before they are
+//!   acknowledged; a worker runs them through [`grammar`] and [`commands`]; a deliverer posts
+//!   replies and the queue's job events to Slack, with leases and retries.
 //! - [`web`]: the webhook and health server.
 //! - [`metrics`]: Prometheus counters of this process, and the job metrics kept in the queue.
 //! - [`clock`]: the injected source of "now".

@@ -5,6 +5,9 @@ use crate::queue::model::{Job, JobState};
 
 /// 2 for the user's mistakes, 1 for everything else.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
+    if let Some(e) = e.downcast_ref::<crate::bot::BotError>() {
+        return if e.is_bad_input() { 2 } else { 1 };
+    }
     match e.downcast_ref::<CommandError>() {
         Some(e) if e.is_bad_input() => 2,
         _ => 1,

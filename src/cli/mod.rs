@@ -3,6 +3,7 @@
 
 mod args;
 mod banner;
+mod bot;
 mod exit;
 mod params;
 mod render;
@@ -89,7 +90,12 @@ impl Env {
     fn print<T: serde::Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
         let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
         if self.json {
-            serde_json::to_writer_pretty(&mut stdout, value)?;
+            // Pretty for people, compact for programs (a 10,000-job list is half the size).
+            if std::io::stdout().is_terminal() {
+                serde_json::to_writer_pretty(&mut stdout, value)?;
+            } else {
+                serde_json::to_writer(&mut stdout, value)?;
+            }
             writeln!(stdout)?;
         } else {
             let out = text();
@@ -227,12 +233,9 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
             env.print(&r, || r.text.clone())?;
             Ok(if r.understood && !r.bad_input { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }
+        Command::Bot => bot::run(&env),
         Command::Web { .. } => serve::run(&env, false),
         Command::Serve { .. } => serve::run(&env, true),
-        Command::Bot => {
-            Err(CommandError::Failed("the Slack bot is not built yet; use `ebmbot dispatch` to run jobs".to_owned())
-                .into())
-        }
     }
 }
 
@@ -316,7 +319,9 @@ fn dispatch(env: &Env, clock: &dyn Clock, once: bool) -> anyhow::Result<ExitCode
     let queue = env.queue()?;
     let control = signals::install(signals::Purpose::Dispatch)?;
     let reporter = reporter::Terminal;
-    let summary = commands::dispatch::Dispatch { once }.execute(&env.ctx(clock), queue, &reporter, &control)?;
+    let summary = bot::with_deliverer(env, once, || {
+        Ok(commands::dispatch::Dispatch { once }.execute(&env.ctx(clock), queue, &reporter, &control)?)
+    })?;
     if once && !env.json {
         eprintln!("dispatched {} job(s)", summary.started);
     }

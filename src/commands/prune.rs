@@ -28,7 +28,7 @@ impl Prune {
                 && batch.deliveries < u64::from(BATCH))
                 || self.one_batch;
             for dir in &batch.log_dirs {
-                remove_log_dir(dir, &ctx.settings.logs_dir);
+                crate::runner::remove_log_dir(dir, &ctx.settings.logs_dir);
             }
             total.jobs += batch.jobs;
             total.events += batch.events;
@@ -38,20 +38,5 @@ impl Prune {
                 return Ok(total);
             }
         }
-    }
-}
-
-/// Removes a job's log directory if it lies inside `LOGS_DIR`; a failure is logged, not fatal
-/// (the row is gone either way, and a leftover directory harms nothing).
-fn remove_log_dir(dir: &str, logs_dir: &std::path::Path) {
-    let path = std::path::Path::new(dir);
-    if !path.starts_with(logs_dir) {
-        tracing::warn!(dir, "not removing a log directory outside LOGS_DIR");
-        return;
-    }
-    match std::fs::remove_dir_all(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => tracing::warn!(dir, error = %e, "could not remove a pruned job's log directory"),
     }
 }

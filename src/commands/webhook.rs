@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::config::Namespace;
 use crate::queue::model::{JobId, Origin, rfc3339, ser_opt_ts, ser_ts};
-use crate::queue::{Delivery, DeliveryOutcome, NewJob, Queue};
+use crate::queue::{DeliveryOutcome, NewJob, Queue, WebhookDelivery};
 
 use super::{CommandError, Context, resolve};
 
@@ -200,7 +200,7 @@ impl Decision {
             Self::Schedule { delivery, project, event, jobs } => (delivery, project, event, jobs),
         };
         let (news, rules): (Vec<NewJob>, Vec<String>) = jobs.into_iter().unzip();
-        let record = Delivery { id: &delivery, project: &project, event: &event };
+        let record = WebhookDelivery { id: &delivery, project: &project, event: &event };
         let scheduled = match queue.schedule_delivery(record, &news, ctx.clock.now()).map_err(CommandError::from)? {
             DeliveryOutcome::AlreadyHandled(ids) => return Ok(WebhookResult::AlreadyHandled { jobs: ids }),
             DeliveryOutcome::Scheduled(scheduled) => scheduled,

@@ -191,3 +191,48 @@ fn render_path(path: &[Segment]) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod properties {
+    use std::path::Path;
+
+    use proptest::prelude::*;
+
+    use crate::config::{Catalog, Settings};
+
+    /// TOML-shaped lines from the pieces a catalogue is made of, so that random files reach
+    /// the validation rules and not only the TOML parser.
+    fn line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("[ns]".to_owned()),
+            Just("[ns.jobs.a]".to_owned()),
+            Just("[ns.jobs.b]".to_owned()),
+            Just("[[ns.slack]]".to_owned()),
+            Just("[[ns.github]]".to_owned()),
+            Just("[help]".to_owned()),
+            "run_args_template = \"[a-z {}'\"$`]{0,20}\"",
+            "(command|help|action|job_type|event|branch|timeout|report_format|on_lost|default_channel|fabfile) = \"[a-z_ \\[\\]#:/.]{0,16}\"",
+            "(delay_seconds|timeout) = -?[0-9]{1,3}",
+            "(restricted|merged|report_stdout) = (true|false)",
+            Just("params = { x = \"/a\" }".to_owned()),
+            Just("pass_secrets = [\"SLACK_BOT_TOKEN\", \"X\"]".to_owned()),
+            ".{0,30}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn loading_never_panics(lines in proptest::collection::vec(line(), 0..24)) {
+            let settings = Settings::for_root(Path::new("/nonexistent"));
+            let _ = Catalog::from_str(&lines.join("\n"), Path::new("/x/jobs.toml"), &settings);
+        }
+
+        #[test]
+        fn loading_arbitrary_text_never_panics(text in "\\PC{0,300}") {
+            let settings = Settings::for_root(Path::new("/nonexistent"));
+            let _ = Catalog::from_str(&text, Path::new("/x/jobs.toml"), &settings);
+        }
+    }
+}

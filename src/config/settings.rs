@@ -105,6 +105,9 @@ pub struct Settings {
     pub slack_app_username: String,
     pub slack_ack_reaction: String,
     pub slack_auto_join: bool,
+    /// `SLACK_RETRY_BASE` (default 1s): the first wait before a Slack call is tried again,
+    /// doubling to 5 min; also paces background channel joins. Tests make it short.
+    pub slack_retry_base: Duration,
     pub github_webhook_secret: Option<Secret>,
 }
 
@@ -234,6 +237,7 @@ impl Settings {
             slack_app_username: get("SLACK_APP_USERNAME").unwrap_or_else(|| "ebmbot".to_owned()),
             slack_ack_reaction: get("SLACK_ACK_REACTION").unwrap_or_else(|| "eyes".to_owned()),
             slack_auto_join,
+            slack_retry_base: dur("SLACK_RETRY_BASE", "1s")?,
             github_webhook_secret: secret(SecretName::GithubWebhookSecret),
         })
     }

@@ -211,3 +211,35 @@ mod tests {
         assert_eq!(quote("'"), r"''\'''");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use std::collections::BTreeMap;
+    use std::process::Command;
+
+    use proptest::prelude::*;
+
+    use super::Template;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Whatever a user sends (NUL aside, refused at scheduling) reaches the job as exactly
+        /// one argument, byte for byte, through a real `/bin/sh -c`.
+        #[test]
+        fn quoting_round_trips_through_sh(value in "[^\u{0}]{0,64}|[$`'\"\\\\;&|<>(){}\n\t *?~#!-]{0,32}") {
+            let template = Template::parse("f() {{ printf '%s|%s' \"$#\" \"$1\"; }}; f {v}").unwrap();
+            let args = BTreeMap::from([("v".to_owned(), value.clone())]);
+            let command = template.render(&args).unwrap();
+            let out = Command::new("/bin/sh").arg("-c").arg(&command).output().unwrap();
+            prop_assert!(out.status.success(), "{command}");
+            prop_assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("1|{value}"));
+        }
+
+        /// Parsing any text as a template never panics.
+        #[test]
+        fn parse_never_panics(text in ".{0,200}") {
+            let _ = Template::parse(&text);
+        }
+    }
+}

@@ -11,7 +11,7 @@ use super::{NewJob, Queue, Result, Scheduled, events, ms};
 
 /// A delivery, as the log records it.
 #[derive(Debug, Clone, Copy)]
-pub struct Delivery<'a> {
+pub struct WebhookDelivery<'a> {
     /// `X-GitHub-Delivery`.
     pub id: &'a str,
     /// The project (namespace) of the URL.
@@ -35,7 +35,7 @@ impl Queue {
     /// delivery is already recorded, does nothing and names the jobs it scheduled then.
     pub fn schedule_delivery(
         &mut self,
-        delivery: Delivery<'_>,
+        delivery: WebhookDelivery<'_>,
         jobs: &[NewJob],
         now: Timestamp,
     ) -> Result<DeliveryOutcome> {

@@ -1,8 +1,10 @@
 //! Events: the durable outbox. Each state change inserts one in the same transaction; the Slack
-//! reporter delivers those that need it and marks them.
+//! reporter claims those that need delivery (with a lease, so several processes can deliver),
+//! records each Slack call it makes as a step, and marks them delivered. Replies to Slack
+//! commands (`slack_replies`) go through the same delivery, in one order with the events.
 
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::model::{EventKind, JobId};
 use super::{Queue, Result, exec, ms, row, ts};
@@ -10,7 +12,7 @@ use super::{Queue, Result, exec, ms, row, ts};
 /// Inserts an event if a reporter must act on it: when a request of the job names a channel,
 /// or when it is a start and starts are announced in a logs channel. An event nobody would
 /// deliver is not written (the terminal reporter is told directly by the dispatcher).
-pub(super) fn insert(tx: &Transaction<'_>, job: JobId, kind: EventKind, now: Timestamp, announce: bool) -> Result<()> {
+pub(super) fn insert(tx: &Connection, job: JobId, kind: EventKind, now: Timestamp, announce: bool) -> Result<()> {
     exec(
         tx,
         "INSERT INTO events (job_id, kind, created_at, needs_delivery)
@@ -30,19 +32,70 @@ pub struct DeliveryStatus {
     pub last_error: Option<String>,
 }
 
+/// Something to deliver to Slack: a job's event, or a reply to a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryItem {
+    Event(i64),
+    Reply(i64),
+}
+
+impl DeliveryItem {
+    /// (table, column of `slack_steps` that points at it).
+    fn table(self) -> (&'static str, &'static str, i64) {
+        match self {
+            Self::Event(id) => ("events", "event_id", id),
+            Self::Reply(id) => ("slack_replies", "reply_id", id),
+        }
+    }
+}
+
+/// An undelivered item, as the deliverer sees it when it looks for work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub item: DeliveryItem,
+    pub created_at: Timestamp,
+    /// Failed attempts since the last step that succeeded (drives the backoff).
+    pub attempts: u32,
+    pub next_attempt_at: Option<Timestamp>,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<Timestamp>,
+    /// For events: the job and what happened to it.
+    pub event: Option<(JobId, EventKind)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepOutcome {
+    Done,
+    /// Given up on (a permanent Slack error): not tried again.
+    Failed,
+}
+
+/// A recorded step of a delivery: one Slack action, with what it returned (a message ts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub step: u32,
+    pub outcome: StepOutcome,
+    pub result: Option<String>,
+}
+
 impl Queue {
     pub fn delivery_status(&self) -> Result<DeliveryStatus> {
         let (undelivered, oldest): (i64, Option<i64>) = row(
             &self.conn,
-            "SELECT count(*), min(created_at) FROM events WHERE needs_delivery AND delivered_at IS NULL",
+            "SELECT count(*), min(t) FROM (
+                 SELECT created_at AS t FROM events WHERE needs_delivery AND delivered_at IS NULL
+                 UNION ALL SELECT created_at FROM slack_replies WHERE delivered_at IS NULL)",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         let last_error = row(
             &self.conn,
-            "SELECT last_error FROM events
+            "SELECT e FROM (
+                 SELECT last_error AS e, created_at AS t FROM events
                  WHERE needs_delivery AND delivered_at IS NULL AND last_error IS NOT NULL
-                 ORDER BY id DESC LIMIT 1",
+                 UNION ALL SELECT last_error, created_at FROM slack_replies
+                 WHERE delivered_at IS NULL AND last_error IS NOT NULL)
+             ORDER BY t DESC LIMIT 1",
             [],
             |r| r.get(0),
         )
@@ -53,4 +106,144 @@ impl Queue {
             last_error,
         })
     }
+
+    /// The oldest `limit` undelivered items, events and replies together, in the order they
+    /// were created (a reply before an event of the same millisecond: the reply to a command
+    /// is written with the job it queued).
+    pub fn undelivered(&self, limit: u32) -> Result<Vec<Delivery>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT 'e' AS k, id, created_at AS t, attempts, next_attempt_at, lease_owner, lease_until, job_id, kind
+             FROM events WHERE needs_delivery AND delivered_at IS NULL
+             UNION ALL
+             SELECT 'r', id, created_at, attempts, next_attempt_at, lease_owner, lease_until, NULL, NULL
+             FROM slack_replies WHERE delivered_at IS NULL
+             ORDER BY t, k DESC, id LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            let kind: String = r.get(0)?;
+            let id: i64 = r.get(1)?;
+            let job: Option<i64> = r.get(7)?;
+            let event_kind: Option<String> = r.get(8)?;
+            let event = match (job, event_kind) {
+                (Some(job), Some(k)) => Some((
+                    JobId(job),
+                    EventKind::parse(&k).ok_or_else(|| {
+                        rusqlite::Error::FromSqlConversionFailure(8, rusqlite::types::Type::Text, k.into())
+                    })?,
+                )),
+                _ => None,
+            };
+            Ok(Delivery {
+                item: if kind == "e" { DeliveryItem::Event(id) } else { DeliveryItem::Reply(id) },
+                created_at: ts(r.get(2)?),
+                attempts: r.get(3)?,
+                next_attempt_at: r.get::<_, Option<i64>>(4)?.map(ts),
+                lease_owner: r.get(5)?,
+                lease_until: r.get::<_, Option<i64>>(6)?.map(ts),
+                event,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Takes the lease on an undelivered item that is due and not leased by another owner
+    /// (or whose lease has run out). False when someone else has it or it is done.
+    pub fn claim_delivery(
+        &mut self,
+        item: DeliveryItem,
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool> {
+        let (table, _, id) = item.table();
+        let sql = format!(
+            "UPDATE {table} SET lease_owner = ?2, lease_until = ?4
+             WHERE id = ?1 AND delivered_at IS NULL AND coalesce(next_attempt_at, 0) <= ?3
+               AND (lease_owner IS NULL OR lease_owner = ?2 OR coalesce(lease_until, 0) <= ?3)"
+        );
+        let tx = self.write()?;
+        let n = tx.execute(&sql, params![id, owner, ms(now), ms(until)])?;
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// The steps of an item already recorded.
+    pub fn delivery_steps(&self, item: DeliveryItem) -> Result<Vec<Step>> {
+        let (_, column, id) = item.table();
+        let sql = format!("SELECT step, outcome, result FROM slack_steps WHERE {column} = ?1 ORDER BY step");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([id], |r| {
+            let outcome: String = r.get(1)?;
+            Ok(Step {
+                step: r.get(0)?,
+                outcome: if outcome == "done" { StepOutcome::Done } else { StepOutcome::Failed },
+                result: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records a step as done (or given up on), resets the item's attempts and extends its
+    /// lease: the step is never made again, whoever delivers the rest.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_step(
+        &mut self,
+        item: DeliveryItem,
+        step: u32,
+        outcome: StepOutcome,
+        result: Option<&str>,
+        error: Option<&str>,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<()> {
+        let (table, column, id) = item.table();
+        let outcome = if outcome == StepOutcome::Done { "done" } else { "failed" };
+        let tx = self.write()?;
+        tx.execute(
+            &format!(
+                "INSERT OR IGNORE INTO slack_steps ({column}, step, outcome, result, at) VALUES (?1, ?2, ?3, ?4, ?5)"
+            ),
+            params![id, step, outcome, result, ms(now)],
+        )?;
+        tx.execute(
+            &format!(
+                "UPDATE {table} SET attempts = 0, lease_until = ?2, last_error = coalesce(?3, last_error) WHERE id = ?1"
+            ),
+            params![id, ms(lease_until), error],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Marks an item delivered (every step done or given up on) and releases it.
+    pub fn delivered(&mut self, item: DeliveryItem, now: Timestamp) -> Result<()> {
+        let (table, _, id) = item.table();
+        let tx = self.write()?;
+        tx.execute(
+            &format!("UPDATE {table} SET delivered_at = ?2, lease_owner = NULL, lease_until = NULL WHERE id = ?1"),
+            params![id, ms(now)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Releases an item to be tried again at `at`, counting the attempt and keeping the error
+    /// for `status`.
+    pub fn retry_delivery(&mut self, item: DeliveryItem, at: Timestamp, error: &str) -> Result<()> {
+        let (table, _, id) = item.table();
+        let tx = self.write()?;
+        tx.execute(
+            &format!(
+                "UPDATE {table} SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3,
+                 lease_owner = NULL, lease_until = NULL WHERE id = ?1"
+            ),
+            params![id, ms(at), error],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
 }
+
+#[cfg(test)]
+#[path = "events_tests.rs"]
+mod tests;

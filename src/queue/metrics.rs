@@ -3,7 +3,7 @@
 //! transaction that finishes a job; never pruned. Queue depth and running jobs are counted from
 //! `jobs` when read.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::model::{JobId, JobState};
 use super::{Queue, Result};
@@ -14,7 +14,7 @@ pub const DURATION_BUCKETS: [f64; 14] =
     [0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 21600.0];
 
 /// Counts a finished job. Called in the transaction that moved it to its final state.
-pub(super) fn record_finish(tx: &Transaction<'_>, id: JobId) -> Result<()> {
+pub(super) fn record_finish(tx: &Connection, id: JobId) -> Result<()> {
     let row: Option<(String, String, Option<i64>, Option<i64>)> = tx
         .query_row("SELECT type, state, started_at, finished_at FROM jobs WHERE id = ?1", [id.0], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))

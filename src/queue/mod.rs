@@ -16,21 +16,25 @@ pub mod model;
 mod prune;
 mod recover;
 mod schema;
+mod slack;
 mod suppress;
+mod tx;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 
-pub use deliveries::{Delivery, DeliveryOutcome};
+pub use deliveries::{DeliveryOutcome, WebhookDelivery};
 pub use dispatchers::NewDispatcher;
-pub use events::DeliveryStatus;
+pub use events::{Delivery, DeliveryItem, DeliveryStatus, Step, StepOutcome};
 pub use jobs::{Busy, CancelById, Cancelled, ListFilter, NewJob, Scheduled};
 pub use metrics::{DURATION_BUCKETS, DurationHistogram, JobMetrics, OutcomeCount};
 pub use prune::Pruned;
 pub use recover::Owned;
+pub use slack::{InboxRow, NewReply, Reply};
+use tx::Tx;
 
 use add_duration as add;
 
@@ -69,6 +73,8 @@ pub struct Options {
 pub struct Queue {
     conn: Connection,
     options: Options,
+    /// Inside [`Queue::atomically`]: writes become savepoints of the open transaction.
+    in_tx: bool,
 }
 
 impl Queue {
@@ -91,7 +97,7 @@ impl Queue {
             QueueError::Sqlite(source) => open_err(source),
             other => other,
         })?;
-        Ok(Queue { conn, options })
+        Ok(Queue { conn, options, in_tx: false })
     }
 
     /// Changes whenever another connection commits: the cheap way to notice new work.
@@ -99,8 +105,9 @@ impl Queue {
         Ok(self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 
-    fn write(&mut self) -> Result<Transaction<'_>> {
-        Ok(self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+    /// Begins a write: an immediate transaction, or inside [`Queue::atomically`] a savepoint.
+    fn write(&mut self) -> Result<Tx<'_>> {
+        Tx::begin(&mut self.conn, self.in_tx)
     }
 }
 

@@ -2,7 +2,7 @@
 //! again (`on_lost = "retry"`, or cancelled by a shutdown) are queued once more.
 
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::model::{Dispatcher, DispatcherId, Job, JobId, JobState, Outcome};
 use super::{Queue, QueueError, Result, exec, jobs, row};
@@ -64,7 +64,7 @@ impl Queue {
     }
 }
 
-fn requeue_in(tx: &Transaction<'_>, job: &Job, now: Timestamp) -> Result<Option<JobId>> {
+fn requeue_in(tx: &Connection, job: &Job, now: Timestamp) -> Result<Option<JobId>> {
     if job.retry_of.is_some() {
         return Ok(None);
     }

@@ -87,9 +87,71 @@ CREATE TABLE meta (
     value INTEGER NOT NULL
 );
 ",
-    r"
--- Web server: the GitHub delivery log, and job metrics that every process reports alike.
+    SLACK,
+    WEB,
+];
 
+/// The Slack bot's tables (DESIGN §7): received events, stored before they are acknowledged
+/// (`slack_inbox`, one row per command: unique by event id and by channel + message ts);
+/// replies to commands, an outbox beside `events` (`slack_replies`); and every Slack call a
+/// delivery has made (`slack_steps`, one row per step of an event or reply), so that a
+/// delivery interrupted half-way does not repeat the calls Slack already accepted.
+const SLACK: &str = r"
+CREATE TABLE slack_inbox (
+    id          INTEGER PRIMARY KEY,
+    event_id    TEXT NOT NULL UNIQUE,
+    channel     TEXT NOT NULL,
+    message_ts  TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    payload     TEXT NOT NULL,
+    handled_at  INTEGER,
+    outcome     TEXT,
+    UNIQUE (channel, message_ts)
+);
+CREATE INDEX slack_inbox_todo ON slack_inbox(id) WHERE handled_at IS NULL;
+CREATE INDEX slack_inbox_received ON slack_inbox(received_at);
+
+CREATE TABLE slack_replies (
+    id              INTEGER PRIMARY KEY,
+    inbox_id        INTEGER REFERENCES slack_inbox(id) ON DELETE SET NULL,
+    created_at      INTEGER NOT NULL,
+    channel         TEXT NOT NULL,
+    thread_ts       TEXT,
+    message_ts      TEXT,
+    text            TEXT,
+    reaction        TEXT,
+    delivered_at    INTEGER,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    lease_owner     TEXT,
+    lease_until     INTEGER,
+    last_error      TEXT
+);
+CREATE INDEX slack_replies_undelivered ON slack_replies(id) WHERE delivered_at IS NULL;
+CREATE INDEX slack_replies_delivered ON slack_replies(delivered_at) WHERE delivered_at IS NOT NULL;
+
+CREATE TABLE slack_steps (
+    id       INTEGER PRIMARY KEY,
+    event_id INTEGER REFERENCES events(id) ON DELETE CASCADE,
+    reply_id INTEGER REFERENCES slack_replies(id) ON DELETE CASCADE,
+    step     INTEGER NOT NULL,
+    outcome  TEXT NOT NULL CHECK (outcome IN ('done', 'failed')),
+    result   TEXT,
+    at       INTEGER NOT NULL,
+    CHECK ((event_id IS NULL) <> (reply_id IS NULL))
+);
+CREATE UNIQUE INDEX slack_steps_event ON slack_steps(event_id, step) WHERE event_id IS NOT NULL;
+CREATE UNIQUE INDEX slack_steps_reply ON slack_steps(reply_id, step) WHERE reply_id IS NOT NULL;
+";
+
+/// The web server's tables (DESIGN §8): the GitHub delivery log, and job metrics that every
+/// process reports alike. A GitHub delivery that scheduled jobs has one row per job, written in
+/// the same transaction as the job, so that a redelivery schedules nothing; pruned with
+/// retention, in id order (no index on `created_at`: ids grow with time). Jobs finished by type
+/// and final state, and per type the run time of those that started (count per bucket, not
+/// cumulative; `le` is the bucket's upper bound in seconds, infinity for the last), incremented
+/// in the transaction that finishes the job and never pruned.
+const WEB: &str = r"
 -- A GitHub delivery that scheduled a job, one row per job it scheduled; written in the same
 -- transaction as the job. A redelivery of a recorded delivery schedules nothing. Pruned with
 -- retention, in id order (no index on created_at: ids grow with time).
@@ -124,8 +186,7 @@ CREATE TABLE metrics_job_durations (
     count       INTEGER NOT NULL,
     sum_seconds REAL NOT NULL
 ) WITHOUT ROWID;
-",
-];
+";
 
 /// The schema version this binary writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;

@@ -25,6 +25,9 @@ const POLL: Duration = Duration::from_millis(5);
 const HEARTBEAT: Duration = Duration::from_secs(10);
 /// How often running jobs of dead dispatchers are looked for (and at start).
 const RECOVERY: Duration = Duration::from_secs(30);
+/// Retention prunes a little at a time: one batch this often.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+const PRUNE_BATCH: u32 = 200;
 
 /// Requests from outside the loop (signal handlers, the web server's shutdown).
 #[derive(Debug, Default)]
@@ -145,6 +148,7 @@ impl<'a> Dispatcher<'a> {
         let mut wake_at: Option<Instant> = None;
         let mut last_heartbeat = Instant::now();
         let mut last_recovery = Instant::now();
+        let mut last_prune: Option<Instant> = None;
         self.recover()?;
         let mut stop_deadline: Option<Instant> = None;
         let mut stopped_all = false;
@@ -182,8 +186,8 @@ impl<'a> Dispatcher<'a> {
 
             if look && stop_deadline.is_none() {
                 look = false;
-                let claimed = match self.look(mode, due_by_once) {
-                    Ok(claimed) => claimed,
+                match self.look(mode, due_by_once) {
+                    Ok(()) => {}
                     Err(e) if mode == Mode::Forever => {
                         self.reporter.note(&format!("queue error, retrying in 1s: {e}"));
                         std::thread::sleep(Duration::from_secs(1));
@@ -192,7 +196,9 @@ impl<'a> Dispatcher<'a> {
                     }
                     Err(e) => return Err(e),
                 };
-                if mode == Mode::Once && claimed == 0 && self.running.is_empty() {
+                // `look` claimed everything it could: with nothing running, nothing more due by
+                // the start will become claimable through this dispatcher.
+                if mode == Mode::Once && self.running.is_empty() {
                     break;
                 }
                 wake_at = self.queue.next_wakeup(self.clock.now())?.map(|t| {
@@ -222,6 +228,10 @@ impl<'a> Dispatcher<'a> {
                 last_heartbeat = Instant::now();
                 self.queue.heartbeat(self.id, self.clock.now())?;
             }
+            if mode == Mode::Forever && last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+                last_prune = Some(Instant::now());
+                self.prune_a_little()?;
+            }
             if last_recovery.elapsed() >= RECOVERY {
                 last_recovery = Instant::now();
                 if self.recover()? > 0 {
@@ -234,22 +244,19 @@ impl<'a> Dispatcher<'a> {
     }
 
     /// Stops the jobs someone cancelled, then claims and starts every job that may start.
-    /// Returns how many it started.
-    fn look(&mut self, mode: Mode, due_by_once: Timestamp) -> Result<usize, QueueError> {
+    fn look(&mut self, mode: Mode, due_by_once: Timestamp) -> Result<(), QueueError> {
         for (id, by) in self.queue.stop_requests(self.id)? {
             if let Some(r) = self.running.get_mut(&id).filter(|r| !r.cancelled) {
                 r.handle.cancel(by);
                 r.cancelled = true;
             }
         }
-        let mut claimed = 0;
         loop {
             let now = self.clock.now();
             let due_by = if mode == Mode::Once { due_by_once } else { now };
             let Some(job) = self.queue.claim(self.id, now, due_by, self.settings.max_jobs)? else {
-                return Ok(claimed);
+                return Ok(());
             };
-            claimed += 1;
             self.start(job)?;
         }
     }
@@ -289,6 +296,19 @@ impl<'a> Dispatcher<'a> {
             if retry && let Some(again) = self.queue.requeue(job.id, self.clock.now())? {
                 self.reporter.note(&format!("job {} will run again as job {again} (on_lost = \"retry\")", job.id));
             }
+        }
+        Ok(())
+    }
+
+    /// One batch of retention: old finished jobs, delivered events and their log directories.
+    fn prune_a_little(&mut self) -> Result<(), QueueError> {
+        let before = crate::queue::sub_duration(self.clock.now(), self.settings.retention);
+        let pruned = self.queue.prune(before, PRUNE_BATCH)?;
+        for dir in &pruned.log_dirs {
+            super::remove_log_dir(dir, &self.settings.logs_dir);
+        }
+        if pruned.jobs > 0 {
+            tracing::info!(jobs = pruned.jobs, events = pruned.events, "pruned history past the retention period");
         }
         Ok(())
     }

@@ -20,6 +20,21 @@ pub fn log_dir(logs_dir: &Path, job_type: &str, started: Timestamp, id: JobId) -
     logs_dir.join(job_type).join(format!("{stamp}-{id}"))
 }
 
+/// Removes a pruned job's log directory if it lies inside `logs_dir`. A failure is logged,
+/// not fatal: the row is gone either way, and a leftover directory harms nothing.
+pub fn remove_log_dir(dir: &str, logs_dir: &Path) {
+    let path = Path::new(dir);
+    if !path.starts_with(logs_dir) {
+        tracing::warn!(dir, "not removing a log directory outside LOGS_DIR");
+        return;
+    }
+    match std::fs::remove_dir_all(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(dir, error = %e, "could not remove a pruned job's log directory"),
+    }
+}
+
 /// A log stream capped at `max` bytes. Past the cap nothing more is written but one line
 /// `[ebmbot: output cut at N bytes]`; the caller keeps feeding it so the job's pipe drains.
 /// Bytes pass through unchanged (invalid UTF-8 included). A write error stops the log (it is

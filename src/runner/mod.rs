@@ -30,7 +30,7 @@ mod reporter;
 pub use dispatcher::{Control, Dispatcher, Mode, Summary, hostname, register};
 pub use env::job_env;
 pub use fabfile::{FabfileError, fetch_fabfile};
-pub use logs::{STDERR, STDOUT, log_dir};
+pub use logs::{STDERR, STDOUT, log_dir, remove_log_dir};
 pub use process::{DRAIN, Finished, JobHandle, JobSpec, SpawnError, spawn};
 pub use reporter::Reporter;
 

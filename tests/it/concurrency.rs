@@ -26,7 +26,7 @@ fn two_dispatchers_never_run_a_job_twice() {
     }
     let a = env.spawn(&["dispatch", "--once"]);
     let b = env.spawn(&["dispatch", "--once"]);
-    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let (a, b) = (a.output(), b.output());
     assert!(a.status.success() && b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
     // A --once dispatcher may exit while the other still runs jobs it could not claim; finish.
     env.ok(&["dispatch", "--once"]);

@@ -186,7 +186,7 @@ fn logs_head_tail_and_follow() {
     let pending = env.schedule(&["t", "args", "--value", "followed"]).to_string();
     let follower = env.spawn(&["logs", &pending, "--follow"]);
     env.ok(&["dispatch", "--once"]);
-    let out = follower.wait_with_output().unwrap();
+    let out = follower.output();
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), "1\nfollowed");
 }

@@ -3,6 +3,7 @@
 mod bad_input;
 mod concurrency;
 mod dispatch;
+mod faults;
 mod queue;
 mod recovery;
 mod run;

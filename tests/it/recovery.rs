@@ -37,12 +37,6 @@ fn pid(env: &TestEnv, file: &str) -> i32 {
     panic!("{file} never written");
 }
 
-fn kill9(child: &mut std::process::Child) {
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
-    child.wait().unwrap();
-}
-
 #[test]
 fn a_job_whose_dispatcher_was_killed_becomes_lost_and_its_processes_are_stopped() {
     let env = recovery_env();
@@ -50,7 +44,7 @@ fn a_job_whose_dispatcher_was_killed_becomes_lost_and_its_processes_are_stopped(
     let mut first = env.spawn(&["dispatch"]);
     env.wait_state(id, "running");
     let (main, grandchild) = (pid(&env, "main.pid"), pid(&env, "grandchild.pid"));
-    kill9(&mut first);
+    first.kill9();
     assert!(alive(main) && alive(grandchild), "the job outlives a SIGKILLed dispatcher");
     assert_eq!(env.job(id)["state"], "running", "nobody has noticed yet");
 
@@ -75,7 +69,7 @@ fn on_lost_retry_queues_the_job_again_once() {
     let mut first = env.spawn(&["dispatch"]);
     env.wait_state(id, "running");
     let main = pid(&env, "main.pid");
-    kill9(&mut first);
+    first.kill9();
 
     env.ok(&["dispatch", "--once"]);
     assert_eq!(env.job(id)["state"], "lost");

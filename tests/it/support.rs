@@ -43,6 +43,7 @@ const OURS: &[&str] = &[
     "SLACK_APP_USERNAME",
     "SLACK_ACK_REACTION",
     "SLACK_AUTO_JOIN",
+    "SLACK_RETRY_BASE",
     "GITHUB_WEBHOOK_SECRET",
     "RUST_LOG",
 ];
@@ -144,13 +145,14 @@ impl TestEnv {
         self.json(&all)["id"].as_i64().expect("id")
     }
 
-    /// A long-running `ebmbot` (e.g. `dispatch`) with stdout and stderr piped.
-    pub fn spawn(&self, args: &[&str]) -> Child {
+    /// A long-running `ebmbot` (e.g. `dispatch`) with stdout and stderr piped; killed if the
+    /// test ends (or fails) without stopping it.
+    pub fn spawn(&self, args: &[&str]) -> Proc {
         self.cmd_spawn_with(args, &[])
     }
 
     /// [`TestEnv::spawn`] with extra environment variables.
-    pub fn cmd_spawn_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Child {
+    pub fn cmd_spawn_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Proc {
         let mut cmd = StdCommand::new(env!("CARGO_BIN_EXE_ebmbot"));
         for var in OURS {
             cmd.env_remove(var);
@@ -163,6 +165,7 @@ impl TestEnv {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
+            .map(Proc)
             .expect("spawn ebmbot")
     }
 
@@ -191,8 +194,51 @@ impl TestEnv {
     }
 }
 
+/// A child process that is killed when dropped, so a failing test leaves nothing running.
+pub struct Proc(pub Child);
+
+impl Proc {
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Waits for it to exit by itself and returns its output.
+    pub fn output(mut self) -> Output {
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        use std::io::Read;
+        if let Some(mut o) = self.0.stdout.take() {
+            let _ = o.read_to_end(&mut stdout);
+        }
+        if let Some(mut e) = self.0.stderr.take() {
+            let _ = e.read_to_end(&mut stderr);
+        }
+        Output { status: self.0.wait().expect("wait"), stdout, stderr }
+    }
+
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.0.try_wait().expect("try_wait")
+    }
+
+    /// SIGKILL, like a crash.
+    pub fn kill9(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Stops a child we started (SIGTERM) and waits for it.
-pub fn stop(child: &mut Child) -> Output {
+pub fn stop(proc: &mut Proc) -> Output {
+    let child = &mut proc.0;
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -28,8 +28,8 @@ fn job(name: &str, sha: &str) -> NewJob {
     }
 }
 
-fn delivery(id: &str) -> Delivery<'_> {
-    Delivery { id, project: "app", event: "push" }
+fn delivery(id: &str) -> WebhookDelivery<'_> {
+    WebhookDelivery { id, project: "app", event: "push" }
 }
 
 fn dispatcher(q: &mut Queue) -> DispatcherId {

@@ -1,0 +1,260 @@
+//! The Slack Web API as ebmbot uses it: slack-morphism's client over hyper and rustls, pointed
+//! at `SLACK_API_URL`, each call bounded by a 10 s connect and 30 s total timeout, and every
+//! failure sorted into [`CallError`]: transient (retry with backoff, honouring Retry-After) or
+//! a permanent answer from Slack.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+
+use crate::config::Secret;
+
+pub type Connector = SlackClientHyperConnector<HttpsConnector<HttpConnector>>;
+pub type Client = SlackClient<Connector>;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Slack error codes that mean "try again later" rather than "this will never work".
+const TRANSIENT_CODES: &[&str] =
+    &["ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"];
+
+/// Why a Slack call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("`{method}` failed for now ({reason}); it will be tried again")]
+    Transient {
+        method: &'static str,
+        reason: String,
+        retry_after: Option<Duration>,
+        #[source]
+        source: Option<SlackClientError>,
+    },
+    #[error("`{method}` answered `{code}`")]
+    Api { method: &'static str, code: String },
+    #[error("`{method}` gave an answer ebmbot does not understand")]
+    Protocol {
+        method: &'static str,
+        #[source]
+        source: SlackClientError,
+    },
+}
+
+impl CallError {
+    /// Slack's error code, or a short name for what went wrong.
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Transient { reason, .. } => reason,
+            Self::Api { code, .. } => code,
+            Self::Protocol { .. } => "invalid_response",
+        }
+    }
+
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Transient { .. })
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Transient { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    fn from_slack(method: &'static str, e: SlackClientError) -> CallError {
+        let transient =
+            |reason: String, retry_after, source| CallError::Transient { method, reason, retry_after, source };
+        match e {
+            SlackClientError::ApiError(ref api) if TRANSIENT_CODES.contains(&api.code.as_str()) => {
+                transient(api.code.clone(), None, Some(e))
+            }
+            SlackClientError::ApiError(api) => CallError::Api { method, code: api.code },
+            SlackClientError::RateLimitError(ref r) => transient("ratelimited".into(), r.retry_after, Some(e)),
+            SlackClientError::HttpError(ref h) => {
+                let status = h.status_code;
+                if status.is_server_error() || status.as_u16() == 408 {
+                    transient(format!("http_{}", status.as_u16()), None, Some(e))
+                } else {
+                    CallError::Api { method, code: format!("http_{}", status.as_u16()) }
+                }
+            }
+            SlackClientError::ProtocolError(_) | SlackClientError::SocketModeProtocolError(_) => {
+                CallError::Protocol { method, source: e }
+            }
+            _ => transient("network_error".into(), None, Some(e)),
+        }
+    }
+}
+
+/// Builds the client. Errors only when the TLS configuration cannot be made.
+pub fn client(api_url: &str) -> Client {
+    // rustls needs one process-wide crypto provider (STACK.md); installing it twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    http.enforce_http(false);
+    let builder = match hyper_rustls::HttpsConnectorBuilder::new().with_native_roots() {
+        Ok(builder) => builder,
+        Err(e) => {
+            tracing::warn!(error = %e, "no system CA certificates; https calls to Slack will fail");
+            let roots = rustls::RootCertStore::empty();
+            hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth())
+        }
+    };
+    let https = builder.https_or_http().enable_http1().enable_http2().wrap_connector(http);
+    SlackClient::new(SlackClientHyperConnector::with_connector(https).with_slack_api_url(api_url.trim_end_matches('/')))
+}
+
+/// A bot token's view of Slack.
+pub struct SlackApi {
+    client: Arc<Client>,
+    token: SlackApiToken,
+    on_call: Option<OnCall>,
+}
+
+/// Who the bot is (`auth.test`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Me {
+    pub user_id: String,
+    pub team_id: String,
+}
+
+async fn call<T>(method: &'static str, fut: impl Future<Output = ClientResult<T>>) -> Result<T, CallError> {
+    match tokio::time::timeout(TOTAL_TIMEOUT, fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(CallError::from_slack(method, e)),
+        Err(_) => Err(CallError::Transient { method, reason: "timeout".into(), retry_after: None, source: None }),
+    }
+}
+
+/// Told of every Web API call: the method and `ok` or the error code (`ratelimited`,
+/// `channel_not_found`, `network_error`, `timeout`, `http_502`, …). For process metrics.
+pub type OnCall = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
+fn next_cursor(meta: Option<SlackResponseMetadata>) -> Option<String> {
+    meta.and_then(|m| m.next_cursor).map(|c| c.0).filter(|c| !c.is_empty())
+}
+
+impl SlackApi {
+    pub fn new(client: Arc<Client>, bot_token: &Secret, on_call: Option<OnCall>) -> SlackApi {
+        SlackApi { client, token: SlackApiToken::new(bot_token.expose().into()), on_call }
+    }
+
+    /// Makes one call, bounded by the total timeout, and tells the observer how it went.
+    async fn done<T>(&self, method: &'static str, fut: impl Future<Output = ClientResult<T>>) -> Result<T, CallError> {
+        let result = call(method, fut).await;
+        if let Some(on_call) = &self.on_call {
+            on_call(method, result.as_ref().map_or_else(CallError::code, |_| "ok"));
+        }
+        result
+    }
+
+    pub fn client(&self) -> Arc<Client> {
+        self.client.clone()
+    }
+
+    pub async fn auth_test(&self) -> Result<Me, CallError> {
+        let r = self.done("auth.test", self.client.open_session(&self.token).auth_test()).await?;
+        Ok(Me { user_id: r.user_id.0, team_id: r.team_id.0 })
+    }
+
+    pub async fn user(&self, id: &str) -> Result<SlackUser, CallError> {
+        let req = SlackApiUsersInfoRequest::new(id.into());
+        Ok(self.done("users.info", self.client.open_session(&self.token).users_info(&req)).await?.user)
+    }
+
+    pub async fn users_page(&self, cursor: Option<String>) -> Result<(Vec<SlackUser>, Option<String>), CallError> {
+        let req = SlackApiUsersListRequest::new().with_limit(200).opt_cursor(cursor.map(SlackCursorId));
+        let r = self.done("users.list", self.client.open_session(&self.token).users_list(&req)).await?;
+        Ok((r.members, next_cursor(r.response_metadata)))
+    }
+
+    /// One page of unarchived conversations: public ones, and with `private` also the private
+    /// channels the bot is in.
+    pub async fn channels_page(
+        &self,
+        cursor: Option<String>,
+        private: bool,
+    ) -> Result<(Vec<SlackChannelInfo>, Option<String>), CallError> {
+        let mut types = vec![SlackConversationType::Public];
+        if private {
+            types.push(SlackConversationType::Private);
+        }
+        let req = SlackApiConversationsListRequest::new()
+            .with_limit(200)
+            .with_exclude_archived(true)
+            .with_types(types)
+            .opt_cursor(cursor.map(SlackCursorId));
+        let r = self.done("conversations.list", self.client.open_session(&self.token).conversations_list(&req)).await?;
+        Ok((r.channels, next_cursor(r.response_metadata)))
+    }
+
+    pub async fn join(&self, channel: &str) -> Result<(), CallError> {
+        let req = SlackApiConversationsJoinRequest::new(channel.into());
+        self.done("conversations.join", self.client.open_session(&self.token).conversations_join(&req))
+            .await
+            .map(|_| ())
+    }
+
+    /// Posts a message; returns its ts.
+    pub async fn post(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+        blocks: Option<Vec<SlackBlock>>,
+    ) -> Result<String, CallError> {
+        let content = SlackMessageContent::new().with_text(text.to_owned()).opt_blocks(blocks);
+        let req = SlackApiChatPostMessageRequest::new(channel.into(), content)
+            .opt_thread_ts(thread_ts.map(|t| SlackTs(t.to_owned())));
+        Ok(self.done("chat.postMessage", self.client.open_session(&self.token).chat_post_message(&req)).await?.ts.0)
+    }
+
+    /// Adds a reaction; one that is already there counts as added.
+    pub async fn react(&self, channel: &str, ts: &str, name: &str) -> Result<(), CallError> {
+        let req = SlackApiReactionsAddRequest::new(channel.into(), SlackReactionName(name.to_owned()), ts.into());
+        match self.done("reactions.add", self.client.open_session(&self.token).reactions_add(&req)).await {
+            Err(CallError::Api { code, .. }) if code == "already_reacted" || code == "no_reaction" => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    pub async fn permalink(&self, channel: &str, ts: &str) -> Result<String, CallError> {
+        let req = SlackApiChatGetPermalinkRequest::new(channel.into(), ts.into());
+        Ok(self
+            .done("chat.getPermalink", self.client.open_session(&self.token).chat_get_permalink(&req))
+            .await?
+            .permalink
+            .to_string())
+    }
+
+    /// Slack's external upload: get an upload URL, send the bytes, complete it into the
+    /// channel (an id) and thread, with a comment. Returns the file id.
+    pub async fn upload(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        filename: &str,
+        content: &[u8],
+        comment: &str,
+    ) -> Result<String, CallError> {
+        let session = self.client.open_session(&self.token);
+        let req = SlackApiFilesGetUploadUrlExternalRequest::new(filename.to_owned(), content.len());
+        let target = self.done("files.getUploadURLExternal", session.get_upload_url_external(&req)).await?;
+        let upload =
+            SlackApiFilesUploadViaUrlRequest::new(target.upload_url, content.to_vec(), "text/plain".to_owned());
+        self.done("files.upload_url", session.files_upload_via_url(&upload)).await?;
+        let file = SlackApiFilesComplete::new(target.file_id.clone()).with_title(filename.to_owned());
+        let complete = SlackApiFilesCompleteUploadExternalRequest::new(vec![file])
+            .with_channel_id(channel.into())
+            .with_initial_comment(comment.to_owned())
+            .opt_thread_ts(thread_ts.map(|t| SlackTs(t.to_owned())));
+        self.done("files.completeUploadExternal", session.files_complete_upload_external(&complete)).await?;
+        Ok(target.file_id.0)
+    }
+}

@@ -1,0 +1,187 @@
+//! What the Slack reporter says (DESIGN §7, "What is posted" and "Formats"): the texts of
+//! start, success, failure and suppression messages, and a job's stdout in its report format.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::commands::logs::Stream;
+use crate::config::{JobDef, ReportFormat, Settings};
+use crate::queue::model::{Job, JobState};
+
+use super::plan::{Action, Target};
+
+/// Longest text posted as a message; longer output is uploaded as a file, never cut.
+pub const MAX_TEXT: usize = 40_000;
+/// Longest output posted as a code block; longer goes up as a file.
+pub const MAX_CODE: usize = 3_990;
+/// Most blocks in one message.
+pub const MAX_BLOCKS: usize = 50;
+/// Lines of stderr in a failure message (unless the namespace is restricted).
+const STDERR_LINES: usize = 10;
+/// At most this many characters of those lines.
+const STDERR_CHARS: usize = 3_000;
+
+/// Escapes `&`, `<` and `>` as Slack requires of message text, so that output and user text
+/// show as written and can never become markup (`<!channel>`, links, mentions).
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// A job's logs, as the reporter reads them (invalid UTF-8 replaced by U+FFFD).
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    pub stdout: String,
+    pub stderr_tail: String,
+}
+
+impl Output {
+    pub fn read(job: &Job) -> Output {
+        let Some(dir) = &job.log_dir else { return Output::default() };
+        let read = |name: &str| {
+            std::fs::read(Path::new(dir).join(name))
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default()
+        };
+        let stderr = read(Stream::Stderr.file_name());
+        let lines: Vec<&str> = stderr.lines().collect();
+        let tail = lines[lines.len().saturating_sub(STDERR_LINES)..].join("\n");
+        let skip = tail.chars().count().saturating_sub(STDERR_CHARS);
+        Output { stdout: read(Stream::Stdout.file_name()), stderr_tail: tail.chars().skip(skip).collect() }
+    }
+}
+
+pub fn started(job: &Job) -> String {
+    format!("Command `{}` about to start (job {}).", job.job_type(), job.id)
+}
+
+pub fn suppressed(job: &Job, until: Option<&str>) -> String {
+    match until {
+        Some(until) => format!("`{}` is suppressed until {until}; job {} will run then.", job.job_type(), job.id),
+        None => format!("`{}` was suppressed when job {} was queued; it runs when that ends.", job.job_type(), job.id),
+    }
+}
+
+/// "cancelled by U1" → "cancelled by <@U1>" (a Slack user id becomes a mention).
+fn mention_ids(detail: &str) -> String {
+    match detail.rsplit_once(' ') {
+        Some((head, id)) if id.len() > 1 && id.starts_with('U') && id.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            format!("{head} <@{id}>")
+        }
+        _ => detail.to_owned(),
+    }
+}
+
+/// The first line of a failure or cancellation: "`t` failed (exit 3)", "`t` timed out after
+/// 1h", "`t` lost (…)", "`t` cancelled by <@U1>".
+fn headline(job: &Job) -> String {
+    let t = job.job_type();
+    let detail = escape(job.detail.as_deref().unwrap_or(""));
+    match job.state {
+        JobState::Failed => match (job.exit_code, job.signal) {
+            (Some(code), _) => format!("`{t}` failed (exit {code})"),
+            (None, Some(signal)) => format!("`{t}` failed (killed by signal {signal})"),
+            (None, None) => format!("`{t}` failed: {detail}"),
+        },
+        JobState::Lost if detail.is_empty() => format!("`{t}` lost"),
+        JobState::Lost => format!("`{t}` lost ({detail})"),
+        JobState::TimedOut | JobState::Cancelled if !detail.is_empty() => format!("`{t}` {}", mention_ids(&detail)),
+        JobState::TimedOut => format!("`{t}` timed out"),
+        JobState::Cancelled => format!("`{t}` cancelled"),
+        JobState::Succeeded | JobState::Pending | JobState::Running => format!("`{t}` {}", job.state),
+    }
+}
+
+/// The log directory as seen from the host (`HOST_LOGS_DIR`).
+fn host_log_dir(settings: &Settings, dir: &str) -> String {
+    match Path::new(dir).strip_prefix(&settings.logs_dir) {
+        Ok(rest) => settings.host_logs_dir.join(rest).display().to_string(),
+        Err(_) => dir.to_owned(),
+    }
+}
+
+/// A failure (failed, timed out, lost) or cancellation: the outcome, where the logs are, how
+/// to see them, and (failures of unrestricted namespaces) the last lines of stderr.
+pub fn failure(job: &Job, settings: &Settings, restricted: bool, out: &Output) -> String {
+    let mut text = headline(job);
+    if let Some(dir) = &job.log_dir {
+        text.push_str(&format!("\nLogs: `{}`", escape(&host_log_dir(settings, dir))));
+        text.push_str(&format!("\nSee them with `@{} logs {} stderr`", settings.slack_app_username, job.id));
+    }
+    let failed = matches!(job.state, JobState::Failed | JobState::TimedOut | JobState::Lost);
+    if failed && !restricted && !out.stderr_tail.trim().is_empty() {
+        text.push_str(&format!("\nLast lines of stderr:\n```{}```", escape(out.stderr_tail.trim_end())));
+    }
+    text
+}
+
+/// The messages for a job that succeeded, per `report_stdout`, `report_success`,
+/// `report_format` and `suppress_empty`.
+pub fn success(job: &Job, def: Option<&JobDef>, out: &Output, to: &Target) -> Vec<Action> {
+    let t = job.job_type();
+    let (report_stdout, report_success, format, suppress_empty) = def
+        .map_or((false, true, ReportFormat::Text, false), |d| {
+            (d.report_stdout, d.report_success, d.report_format, d.suppress_empty)
+        });
+    let empty = out.stdout.trim().is_empty();
+    if empty && suppress_empty {
+        return Vec::new();
+    }
+    let post = |text: String| Action::Post { to: to.clone(), text };
+    if !report_stdout {
+        return if report_success { vec![post(format!("`{t}` succeeded."))] } else { Vec::new() };
+    }
+    if empty {
+        return vec![post(format!("`{t}` succeeded; it printed nothing."))];
+    }
+    let stdout = out.stdout.trim_end().to_owned();
+    let filename = format!("{t}-{}.txt", job.id);
+    let upload = |content: String, comment: String| Action::Upload {
+        to: to.clone(),
+        filename: filename.clone(),
+        content,
+        comment,
+    };
+    let as_file = format!("Output of `{t}` (job {}), as a file:", job.id);
+    let escaped = escape(&stdout);
+    match format {
+        ReportFormat::Text if escaped.chars().count() <= MAX_TEXT => vec![post(escaped)],
+        ReportFormat::Code if stdout.chars().count() <= MAX_CODE => vec![post(format!("```\n{escaped}\n```"))],
+        ReportFormat::Text | ReportFormat::Code | ReportFormat::File => vec![upload(stdout, as_file)],
+        ReportFormat::Blocks => match blocks(&stdout) {
+            Ok(blocks) => vec![Action::Blocks {
+                to: to.clone(),
+                blocks,
+                fallback: format!("Output of `{t}`"),
+                raw: stdout,
+                filename,
+                explanation: not_blocks(&t, job.id.0, "Slack refused them (`invalid_blocks`)"),
+            }],
+            Err(why) => vec![post(not_blocks(&t, job.id.0, &why)), upload(stdout, as_file)],
+        },
+    }
+}
+
+fn not_blocks(t: &str, id: i64, why: &str) -> String {
+    format!(
+        "`{t}` (job {id}) succeeded, but its output is not Slack blocks: {why}. \
+         It should print a JSON array of at most {MAX_BLOCKS} blocks. The output is attached as a file."
+    )
+}
+
+/// Stdout as blocks: a JSON array of at most 50 objects with a `type`.
+pub fn blocks(stdout: &str) -> Result<Vec<Value>, String> {
+    let value: Value = serde_json::from_str(stdout).map_err(|e| format!("it is not JSON ({e})"))?;
+    let Value::Array(blocks) = value else { return Err("it is JSON but not an array".into()) };
+    if blocks.is_empty() || blocks.len() > MAX_BLOCKS {
+        return Err(format!("it has {} blocks; Slack takes 1 to {MAX_BLOCKS}", blocks.len()));
+    }
+    if let Some(i) = blocks.iter().position(|b| b.get("type").and_then(Value::as_str).is_none()) {
+        return Err(format!("block {} has no `type`", i + 1));
+    }
+    Ok(blocks)
+}
+
+#[cfg(test)]
+#[path = "format_tests.rs"]
+pub(crate) mod tests;

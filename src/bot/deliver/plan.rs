@@ -1,0 +1,229 @@
+//! From a job's event (or a command's reply) to the Slack actions that deliver it, in order.
+//! A plan is a pure function of what is stored (the job, its requests, its logs), so a
+//! delivery resumed after a crash numbers its steps the same way and skips those done.
+
+use serde_json::Value;
+
+use crate::config::{Catalog, Settings};
+use crate::queue::model::{EventKind, Job, JobState, Origin};
+use crate::queue::{NewReply, Reply};
+
+use super::format::{self, MAX_TEXT, Output};
+
+/// Where a message goes: a channel (id or `#name`) and a thread, or top-level.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Target {
+    pub channel: String,
+    pub thread_ts: Option<String>,
+}
+
+/// One Slack action of a delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Post {
+        to: Target,
+        text: String,
+    },
+    /// Output as blocks; if Slack refuses them, `explanation` and the raw output as a file.
+    Blocks {
+        to: Target,
+        blocks: Vec<Value>,
+        fallback: String,
+        raw: String,
+        filename: String,
+        explanation: String,
+    },
+    /// Slack's external upload, into the channel and thread, with a comment.
+    Upload {
+        to: Target,
+        filename: String,
+        content: String,
+        comment: String,
+    },
+    React {
+        channel: String,
+        ts: String,
+        name: String,
+    },
+    /// Posts `text` with `{permalink}` replaced by the permalink of the message step
+    /// `of_step` posted in `from`.
+    Permalink {
+        of_step: usize,
+        from: String,
+        to: Target,
+        text: String,
+    },
+}
+
+impl Action {
+    /// Where a "Could not notify slack" note about this action goes, if anywhere.
+    pub fn target(&self) -> Option<&Target> {
+        match self {
+            Self::Post { to, .. } | Self::Blocks { to, .. } | Self::Upload { to, .. } | Self::Permalink { to, .. } => {
+                Some(to)
+            }
+            Self::React { .. } => None,
+        }
+    }
+
+    /// The start of what this action posts, for the log and the "Could not notify" note.
+    pub fn summary(&self) -> String {
+        let text = match self {
+            Self::Post { text, .. } | Self::Permalink { text, .. } => text.as_str(),
+            Self::Blocks { fallback, .. } => fallback.as_str(),
+            Self::Upload { comment, .. } => comment.as_str(),
+            Self::React { name, .. } => name.as_str(),
+        };
+        let start: String = text.chars().take(80).collect();
+        if start.len() < text.len() { format!("{start}…") } else { start }
+    }
+}
+
+/// What to deliver, loaded from the queue.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Reply(Reply),
+    Event { kind: EventKind, job: Box<Job>, suppressed_until: Option<String> },
+}
+
+/// A request's place in Slack: where its results go, the message to react to, and whether
+/// it came from a public channel.
+struct Requester {
+    to: Target,
+    react_on: Option<(String, String)>,
+    public: bool,
+    slack: bool,
+}
+
+fn requesters(job: &Job) -> Vec<Requester> {
+    let mut out: Vec<Requester> = Vec::new();
+    for request in &job.requests {
+        let r = match &request.origin {
+            Origin::Slack { channel, channel_type, thread_ts, message_ts, .. } => Requester {
+                to: Target { channel: channel.clone(), thread_ts: thread_ts.clone() },
+                react_on: Some((channel.clone(), message_ts.clone())),
+                public: channel_type == "channel",
+                slack: true,
+            },
+            Origin::Terminal { notify: Some(channel), .. } | Origin::Github { channel: Some(channel), .. } => {
+                Requester {
+                    to: Target { channel: channel.clone(), thread_ts: None },
+                    react_on: None,
+                    public: false,
+                    slack: false,
+                }
+            }
+            Origin::Terminal { notify: None, .. } | Origin::Github { channel: None, .. } => continue,
+        };
+        if !out.iter().any(|o| o.to == r.to && o.react_on == r.react_on) {
+            out.push(r);
+        }
+    }
+    out
+}
+
+fn is_failure(state: JobState) -> bool {
+    matches!(state, JobState::Failed | JobState::TimedOut | JobState::Lost)
+}
+
+/// The threads an item posts in, for keeping their order.
+pub fn threads(input: &Input, settings: &Settings) -> Vec<Target> {
+    let channel = |c: &Option<String>| c.iter().map(|c| Target { channel: c.clone(), thread_ts: None }).collect();
+    match input {
+        Input::Reply(r) => vec![Target { channel: r.reply.channel.clone(), thread_ts: r.reply.thread_ts.clone() }],
+        Input::Event { kind: EventKind::Started, .. } => channel(&settings.slack_logs_channel),
+        Input::Event { job, kind, .. } => {
+            let mut keys: Vec<Target> = requesters(job).into_iter().map(|r| r.to).collect();
+            if *kind == EventKind::Finished && is_failure(job.state) {
+                keys.extend(channel(&settings.slack_tech_support_channel));
+            }
+            keys
+        }
+    }
+}
+
+/// The actions that deliver `input`, in order.
+pub fn plan(input: &Input, settings: &Settings, catalog: &Catalog) -> Vec<Action> {
+    match input {
+        Input::Reply(r) => reply(r),
+        Input::Event { kind: EventKind::Started, job, .. } => match &settings.slack_logs_channel {
+            Some(logs) => {
+                vec![Action::Post { to: Target { channel: logs.clone(), thread_ts: None }, text: format::started(job) }]
+            }
+            None => Vec::new(),
+        },
+        Input::Event { kind: EventKind::Suppressed, job, suppressed_until } => requesters(job)
+            .into_iter()
+            .map(|r| Action::Post { to: r.to, text: format::suppressed(job, suppressed_until.as_deref()) })
+            .collect(),
+        Input::Event { kind: EventKind::Finished, job, .. } => finished(job, settings, catalog),
+    }
+}
+
+fn reply(r: &Reply) -> Vec<Action> {
+    let NewReply { channel, thread_ts, message_ts, text, reaction } = &r.reply;
+    let to = Target { channel: channel.clone(), thread_ts: thread_ts.clone() };
+    let mut actions = Vec::new();
+    if let Some(text) = text.as_ref().filter(|t| !t.is_empty()) {
+        let escaped = format::escape(text);
+        actions.push(if escaped.chars().count() > MAX_TEXT {
+            Action::Upload {
+                to,
+                filename: format!("reply-{}.txt", r.id),
+                content: text.clone(),
+                comment: "The answer is too long for a message; here it is as a file.".into(),
+            }
+        } else {
+            Action::Post { to, text: escaped }
+        });
+    }
+    if let (Some(name), Some(ts)) = (reaction, message_ts) {
+        actions.push(Action::React { channel: channel.clone(), ts: ts.clone(), name: name.clone() });
+    }
+    actions
+}
+
+fn finished(job: &Job, settings: &Settings, catalog: &Catalog) -> Vec<Action> {
+    let def = catalog.job(&job.namespace, &job.job);
+    let restricted = catalog.namespace(&job.namespace).is_some_and(|ns| ns.restricted);
+    let out = Output::read(job);
+    let reaction = match job.state {
+        JobState::Succeeded => "white_check_mark",
+        JobState::Cancelled => "no_entry_sign",
+        _ => "x",
+    };
+    let failure_text = (job.state != JobState::Succeeded).then(|| format::failure(job, settings, restricted, &out));
+    let mut actions = Vec::new();
+    let mut public_post = None;
+    let requesters = requesters(job);
+    for r in &requesters {
+        let first = actions.len();
+        match &failure_text {
+            Some(text) => actions.push(Action::Post { to: r.to.clone(), text: text.clone() }),
+            None => actions.extend(format::success(job, def, &out, &r.to)),
+        }
+        if r.public && public_post.is_none() && actions.len() > first {
+            public_post = Some((first, r.to.channel.clone()));
+        }
+        if let Some((channel, ts)) = &r.react_on {
+            actions.push(Action::React { channel: channel.clone(), ts: ts.clone(), name: reaction.into() });
+        }
+    }
+    let tech_support = def.is_none_or(|d| d.call_tech_support_on_error);
+    if let (Some(support), Some(text), true) = (&settings.slack_tech_support_channel, &failure_text, tech_support)
+        && is_failure(job.state)
+    {
+        let to = Target { channel: support.clone(), thread_ts: None };
+        if let Some((of_step, from)) = public_post {
+            let text = format!("`{}` (job {}) failed: {{permalink}}", job.job_type(), job.id);
+            actions.push(Action::Permalink { of_step, from, to, text });
+        } else if requesters.iter().any(|r| !r.slack) {
+            actions.push(Action::Post { to, text: text.clone() });
+        }
+    }
+    actions
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -1,0 +1,129 @@
+use std::path::Path;
+
+use super::*;
+use crate::bot::deliver::format::tests::job;
+use crate::queue::model::{Origin, Request};
+
+const JOBS: &str = r#"
+[t]
+[t.jobs.fail]
+run_args_template = "exit 1"
+[t.jobs.quiet]
+run_args_template = "true"
+call_tech_support_on_error = false
+"#;
+
+fn setup() -> (Settings, Catalog) {
+    let mut s = Settings::for_root(Path::new("/srv"));
+    s.slack_logs_channel = Some("CLOGS".into());
+    s.slack_tech_support_channel = Some("#tech-support".into());
+    let catalog = Catalog::from_str(JOBS, Path::new("/srv/jobs.toml"), &s).unwrap();
+    (s, catalog)
+}
+
+fn slack(channel: &str, channel_type: &str, ts: &str) -> Origin {
+    Origin::Slack {
+        user: "U1".into(),
+        channel: channel.into(),
+        channel_type: channel_type.into(),
+        thread_ts: (channel_type != "im").then(|| ts.to_owned()),
+        message_ts: ts.into(),
+    }
+}
+
+fn with(mut j: Job, origins: Vec<Origin>) -> Input {
+    j.exit_code = Some(1);
+    j.requests = origins
+        .into_iter()
+        .enumerate()
+        .map(|(i, origin)| Request { id: i as i64, created_at: j.created_at, origin })
+        .collect();
+    Input::Event { kind: EventKind::Finished, job: Box::new(j), suppressed_until: None }
+}
+
+fn names(actions: &[Action]) -> Vec<String> {
+    actions
+        .iter()
+        .map(|a| match a {
+            Action::Post { to, .. } => format!("post {}", to.channel),
+            Action::React { ts, name, .. } => format!("react {name} {ts}"),
+            Action::Permalink { of_step, to, .. } => format!("permalink of {of_step} to {}", to.channel),
+            Action::Upload { to, .. } => format!("upload {}", to.channel),
+            Action::Blocks { to, .. } => format!("blocks {}", to.channel),
+        })
+        .collect()
+}
+
+#[test]
+fn a_failure_from_a_public_channel_is_reposted_as_a_permalink() {
+    let (s, c) = setup();
+    let input = with(job(JobState::Failed), vec![slack("C1", "channel", "1.1"), slack("D1", "im", "2.2")]);
+    let actions = plan(&input, &s, &c);
+    assert_eq!(
+        names(&actions),
+        ["post C1", "react x 1.1", "post D1", "react x 2.2", "permalink of 0 to #tech-support"]
+    );
+    let threads = threads(&input, &s);
+    assert!(threads.contains(&Target { channel: "#tech-support".into(), thread_ts: None }));
+}
+
+#[test]
+fn only_dms_and_private_channels_are_never_reposted_other_origins_send_the_text() {
+    let (s, c) = setup();
+    let private = with(job(JobState::Failed), vec![slack("D1", "im", "2.2"), slack("G1", "group", "3.3")]);
+    assert_eq!(names(&plan(&private, &s, &c)), ["post D1", "react x 2.2", "post G1", "react x 3.3"]);
+    let github = Origin::Github { delivery: "d1".into(), project: "t".into(), channel: Some("#deploys".into()) };
+    let from_web = with(job(JobState::TimedOut), vec![github]);
+    assert_eq!(names(&plan(&from_web, &s, &c)), ["post #deploys", "post #tech-support"]);
+    let mut quiet = job(JobState::Failed);
+    quiet.job = "quiet".into();
+    let opted_out = with(quiet, vec![slack("C1", "channel", "1.1")]);
+    assert_eq!(names(&plan(&opted_out, &s, &c)), ["post C1", "react x 1.1"], "call_tech_support_on_error = false");
+    let cancelled = with(job(JobState::Cancelled), vec![slack("C1", "channel", "1.1")]);
+    assert_eq!(names(&plan(&cancelled, &s, &c)), ["post C1", "react no_entry_sign 1.1"], "no tech support");
+}
+
+#[test]
+fn the_same_thread_hears_once_and_terminal_jobs_without_a_channel_hear_nothing() {
+    let (s, c) = setup();
+    let twice = with(job(JobState::Failed), vec![slack("C1", "channel", "1.1"), slack("C1", "channel", "1.1")]);
+    assert_eq!(names(&plan(&twice, &s, &c)), ["post C1", "react x 1.1", "permalink of 0 to #tech-support"]);
+    let terminal = with(job(JobState::Failed), vec![Origin::Terminal { user: "me".into(), notify: None }]);
+    assert!(plan(&terminal, &s, &c).is_empty());
+}
+
+#[test]
+fn starts_go_to_the_logs_channel_and_suppressions_to_the_requesters() {
+    let (mut s, c) = setup();
+    let Input::Event { job, .. } = with(job(JobState::Running), vec![slack("C1", "channel", "1.1")]) else {
+        unreachable!()
+    };
+    let started = Input::Event { kind: EventKind::Started, job: job.clone(), suppressed_until: None };
+    assert_eq!(names(&plan(&started, &s, &c)), ["post CLOGS"]);
+    let until = Some("2026-01-01 10:00:00 UTC".to_owned());
+    let suppressed = Input::Event { kind: EventKind::Suppressed, job, suppressed_until: until };
+    let actions = plan(&suppressed, &s, &c);
+    assert!(matches!(&actions[..], [Action::Post { text, .. }] if text.contains("suppressed until 2026-01-01")));
+    s.slack_logs_channel = None;
+    assert!(plan(&started, &s, &c).is_empty(), "no logs channel: nothing to announce");
+}
+
+#[test]
+fn long_replies_go_up_as_a_file() {
+    let reply = |text: String| {
+        Input::Reply(Reply {
+            id: 3,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            reply: NewReply {
+                channel: "C1".into(),
+                thread_ts: Some("1.1".into()),
+                message_ts: Some("1.1".into()),
+                text: Some(text),
+                reaction: Some("eyes".into()),
+            },
+        })
+    };
+    let (s, c) = setup();
+    assert_eq!(names(&plan(&reply("short".into()), &s, &c)), ["post C1", "react eyes 1.1"]);
+    assert_eq!(names(&plan(&reply("y".repeat(40_001)), &s, &c)), ["upload C1", "react eyes 1.1"]);
+}

@@ -1,0 +1,121 @@
+//! What a received event means to the bot (DESIGN §7, "Receiving"), decided from its JSON alone
+//! so that both transports share it: commands come from `app_mention`, and from `message`
+//! events in DMs (`channel_type = im`) whose subtype is absent, `thread_broadcast` or
+//! `file_share`. Anything from a bot or from ebmbot itself, other subtypes (edits, joins) and
+//! other event types are ignored with a reason for the log.
+
+use serde_json::Value;
+
+/// What a received event is to the bot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// A message that may carry a command: stored, then handled by the worker.
+    Command { event_id: String, channel: String, ts: String },
+    /// A channel was created: joined when `SLACK_AUTO_JOIN` is on.
+    ChannelCreated { channel: String },
+    /// Nothing for the bot; why, for the log.
+    Ignored(String),
+}
+
+/// The fields of a command-bearing message the bot uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub user: String,
+    pub text: String,
+    pub channel: String,
+    /// `channel`, `group`, `im` or `mpim`; guessed from the channel id when Slack leaves it out
+    /// (as it does in `app_mention`).
+    pub channel_type: String,
+    pub ts: String,
+    pub thread_ts: Option<String>,
+}
+
+impl Message {
+    pub fn is_dm(&self) -> bool {
+        self.channel_type == "im"
+    }
+
+    /// Where replies go: the request's thread in channels; in DMs top-level unless the request
+    /// was in a thread.
+    pub fn reply_thread(&self) -> Option<String> {
+        match &self.thread_ts {
+            Some(thread) => Some(thread.clone()),
+            None if self.is_dm() => None,
+            None => Some(self.ts.clone()),
+        }
+    }
+
+    /// The message inside an `event_callback` payload.
+    pub fn from_payload(payload: &Value) -> Result<Message, String> {
+        let event = payload.get("event").ok_or("no `event`")?;
+        let text_field = |name: &str| event.get(name).and_then(Value::as_str).map(str::to_owned);
+        let required = |name: &str| text_field(name).ok_or_else(|| format!("no `{name}` in the event"));
+        let channel = required("channel")?;
+        let channel_type = text_field("channel_type").unwrap_or_else(|| guess_channel_type(&channel).to_owned());
+        Ok(Message {
+            user: required("user")?,
+            text: text_field("text").unwrap_or_default(),
+            channel,
+            channel_type,
+            ts: required("ts")?,
+            thread_ts: text_field("thread_ts"),
+        })
+    }
+}
+
+fn guess_channel_type(channel: &str) -> &'static str {
+    match channel.chars().next() {
+        Some('D') => "im",
+        Some('G') => "group",
+        _ => "channel",
+    }
+}
+
+/// Subtypes of DM messages that carry commands.
+const COMMAND_SUBTYPES: &[&str] = &["thread_broadcast", "file_share"];
+
+/// Decides what an `event_callback` payload is. `bot_user_id` is ebmbot's own user.
+pub fn classify(payload: &Value, bot_user_id: &str) -> Received {
+    let ignored = |why: String| Received::Ignored(why);
+    let Some(event) = payload.get("event").filter(|e| e.is_object()) else {
+        return ignored("an event callback without an `event` object".into());
+    };
+    let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
+    match kind {
+        "app_mention" | "message" => {}
+        "channel_created" => {
+            return match event.pointer("/channel/id").and_then(Value::as_str) {
+                Some(id) => Received::ChannelCreated { channel: id.to_owned() },
+                None => ignored("a `channel_created` event without a channel id".into()),
+            };
+        }
+        "" => return ignored("an event without a type".into()),
+        other => return ignored(format!("event type `{other}`")),
+    }
+    if let Some(subtype) = event.get("subtype").and_then(Value::as_str)
+        && !COMMAND_SUBTYPES.contains(&subtype)
+    {
+        return ignored(format!("`{kind}` with subtype `{subtype}`"));
+    }
+    if event.get("bot_id").is_some_and(|b| !b.is_null()) || event.get("bot_profile").is_some_and(|b| !b.is_null()) {
+        return ignored(format!("`{kind}` from a bot"));
+    }
+    let Some(event_id) = payload.get("event_id").and_then(Value::as_str) else {
+        return ignored(format!("`{kind}` without an `event_id`"));
+    };
+    let message = match Message::from_payload(payload) {
+        Ok(m) => m,
+        Err(why) => return ignored(format!("`{kind}` {event_id}: {why}")),
+    };
+    if message.user == bot_user_id {
+        return ignored(format!("`{kind}` from ebmbot itself"));
+    }
+    if kind == "message" && !message.is_dm() {
+        return ignored(format!("a `message` in a `{}` conversation (only DMs are commands)", message.channel_type));
+    }
+    Received::Command { event_id: event_id.to_owned(), channel: message.channel, ts: message.ts }
+}
+
+#[cfg(test)]
+#[path = "inbox_tests.rs"]
+mod tests;

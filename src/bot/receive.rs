@@ -1,0 +1,67 @@
+//! Receiving: what both transports (Socket Mode and the Events API) do with an event callback
+//! before they acknowledge it — decide what it is, and store a command durably.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use super::api::{Me, SlackApi};
+use super::channels;
+use super::inbox::{Received, classify};
+use super::wake::Wake;
+use crate::config::Settings;
+use crate::queue::{Queue, QueueError};
+
+/// What the transports share.
+pub struct Shared {
+    pub settings: Arc<Settings>,
+    pub api: Arc<SlackApi>,
+    pub me: Me,
+    /// The receiving side's own connection: stores are short and never wait for Slack.
+    pub store: Mutex<Queue>,
+    /// Woken when a command is stored.
+    pub worker: Arc<Wake>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiveError {
+    #[error("could not store a Slack event; Slack will send it again")]
+    Store(#[from] QueueError),
+    #[error("the task storing a Slack event failed")]
+    Join(#[source] tokio::task::JoinError),
+}
+
+/// Handles one `event_callback` payload: a command is stored (once: a Slack retry, or the
+/// second event of the same message, is dropped) and the worker woken; a new channel is
+/// joined in the background; anything else is logged and dropped. Returns once the command
+/// is safely stored, so the caller may acknowledge.
+pub async fn receive(shared: &Arc<Shared>, payload: Value) -> Result<(), ReceiveError> {
+    match classify(&payload, &shared.me.user_id) {
+        Received::Command { event_id, channel, ts } => {
+            let s = shared.clone();
+            let id = event_id.clone();
+            let stored = tokio::task::spawn_blocking(move || {
+                let mut queue = s.store.lock().unwrap_or_else(PoisonError::into_inner);
+                queue.store_slack_event(&id, &channel, &ts, &payload.to_string(), Timestamp::now())
+            })
+            .await
+            .map_err(ReceiveError::Join)??;
+            if stored {
+                tracing::debug!(event_id, "stored a Slack command");
+                shared.worker.notify();
+            } else {
+                tracing::info!(event_id, "dropped a Slack event already received (a retry, or the same message again)");
+            }
+        }
+        Received::ChannelCreated { channel } if shared.settings.slack_auto_join => {
+            let api = shared.api.clone();
+            tokio::spawn(async move { channels::join_new(&api, &channel).await });
+        }
+        Received::ChannelCreated { channel } => {
+            tracing::debug!(channel, "a channel was created; SLACK_AUTO_JOIN is off")
+        }
+        Received::Ignored(why) => tracing::info!("ignored a Slack event: {why}"),
+    }
+    Ok(())
+}

@@ -1,0 +1,248 @@
+//! Starting and stopping the bot's parts: who it is (`auth.test`), the user cache and channel
+//! joins in the background, the worker and deliverer threads, Socket Mode.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::runtime::Handle;
+
+use super::BotError;
+use super::api::{self, CallError, Me, OnCall, SlackApi};
+use super::channels::{self, Channels};
+use super::deliver::{Deliverer, retry_wait};
+use super::events_api::EventsState;
+use super::receive::Shared;
+use super::socket::SocketMode;
+use super::users::Users;
+use super::wake::Wake;
+use super::worker::Worker;
+use crate::config::{Catalog, Settings};
+use crate::grammar::Grammar;
+use crate::queue::{Options, Queue};
+
+/// `auth.test` answers that no retry will fix.
+pub(crate) const FATAL_AUTH: &[&str] =
+    &["invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"];
+
+fn open(settings: &Settings) -> Result<Queue, BotError> {
+    let options = Options {
+        sync_full: settings.sync == crate::config::SyncMode::Full,
+        announce_starts: settings.slack_logs_channel.is_some() && settings.slack_bot_token.is_some(),
+    };
+    Ok(Queue::open(&settings.db, options)?)
+}
+
+fn slack(settings: &Settings, on_call: Option<OnCall>) -> Result<Arc<SlackApi>, BotError> {
+    let token = settings.slack_bot_token.as_ref().ok_or_else(|| BotError::Missing("SLACK_BOT_TOKEN".into()))?;
+    Ok(Arc::new(SlackApi::new(Arc::new(api::client(&settings.slack_api_url)), token, on_call)))
+}
+
+/// Who holds this process's delivery leases.
+fn owner() -> String {
+    let host = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
+    format!("{host}/{}/{}", std::process::id(), jiff::Timestamp::now().as_millisecond())
+}
+
+fn thread(what: &'static str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, BotError> {
+    std::thread::Builder::new()
+        .name(format!("slack-{what}"))
+        .spawn(f)
+        .map_err(|source| BotError::Thread { what, source })
+}
+
+/// `auth.test`, retried with backoff on network errors and Slack's own failures; a refused
+/// token is final.
+async fn whoami(api: &SlackApi, base: Duration) -> Result<Me, BotError> {
+    let mut attempts = 0;
+    loop {
+        match api.auth_test().await {
+            Ok(me) => return Ok(me),
+            Err(CallError::Api { code, .. }) if FATAL_AUTH.contains(&code.as_str()) => {
+                return Err(BotError::BadToken { token: "SLACK_BOT_TOKEN", code });
+            }
+            Err(e) => {
+                let wait = retry_wait(&e, base, attempts);
+                tracing::warn!(error = %e, "cannot reach Slack to check the bot token; retrying in {wait:?}");
+                tokio::time::sleep(wait).await;
+                attempts += 1;
+            }
+        }
+    }
+}
+
+/// The running bot: worker and deliverer threads, background tasks.
+pub struct Bot {
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+    deliver_wake: Arc<Wake>,
+    threads: Vec<JoinHandle<()>>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Bot {
+    /// Finds out who the bot is (retrying until Slack answers), warms the user cache and joins
+    /// public channels in the background, and starts the worker and the deliverer. Call it
+    /// inside a multi-threaded tokio runtime.
+    pub async fn start(settings: Arc<Settings>, catalog: Catalog) -> Result<Bot, BotError> {
+        Bot::start_observed(settings, catalog, None).await
+    }
+
+    /// [`Bot::start`], telling `on_call` of every Slack Web API call (for `/metrics`).
+    pub async fn start_observed(
+        settings: Arc<Settings>,
+        catalog: Catalog,
+        on_call: Option<OnCall>,
+    ) -> Result<Bot, BotError> {
+        let api = slack(&settings, on_call)?;
+        let me = whoami(&api, settings.slack_retry_base).await?;
+        tracing::info!(user = %me.user_id, team = %me.team_id, "the Slack bot is starting");
+        let users = Arc::new(Users::new(&me.team_id));
+        let mut background = Vec::new();
+        let (a, u) = (api.clone(), users.clone());
+        background.push(tokio::spawn(async move {
+            match u.warm(&a).await {
+                Ok(n) => tracing::info!(users = n, "read the workspace's users"),
+                Err(e) => tracing::warn!(error = %e, "cannot list users; they will be looked up one by one"),
+            }
+        }));
+        if settings.slack_auto_join {
+            let (a, pace) = (api.clone(), settings.slack_retry_base.mul_f32(1.2));
+            background.push(tokio::spawn(async move {
+                match channels::join_all(&a, pace).await {
+                    Ok(n) => tracing::info!(joined = n, "joined the public channels ebmbot was not in"),
+                    Err(e) => tracing::warn!(error = %e, "cannot list channels to join them"),
+                }
+            }));
+        }
+        let shared = Arc::new(Shared {
+            settings: settings.clone(),
+            api: api.clone(),
+            me: me.clone(),
+            store: Mutex::new(open(&settings)?),
+            worker: Arc::new(Wake::default()),
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let deliver_wake = Arc::new(Wake::default());
+        let worker = Worker {
+            queue: open(&settings)?,
+            settings: settings.clone(),
+            grammar: Grammar::new(&catalog),
+            catalog: catalog.clone(),
+            api: api.clone(),
+            users,
+            bot_user_id: me.user_id,
+            runtime: Handle::current(),
+            deliverer: deliver_wake.clone(),
+        };
+        let deliverer = deliverer(&settings, catalog, api, Arc::new(Channels::new()))?;
+        let (s, w) = (stop.clone(), shared.worker.clone());
+        let mut threads = vec![thread("worker", move || worker.run(&s, &w))?];
+        let (s, w) = (stop.clone(), deliver_wake.clone());
+        threads.push(thread("deliverer", move || deliverer.run(&s, &w))?);
+        Ok(Bot { shared, stop, deliver_wake, threads, background })
+    }
+
+    /// The state of `POST /slack/events` for this bot (503 without `SLACK_SIGNING_SECRET`).
+    pub fn events_state(&self) -> EventsState {
+        match &self.shared.settings.slack_signing_secret {
+            Some(secret) => EventsState::new(self.shared.clone(), secret.clone()),
+            None => EventsState::unavailable("the Slack Events API is off: SLACK_SIGNING_SECRET is not set"),
+        }
+    }
+
+    /// Runs Socket Mode (when `SLACK_APP_TOKEN` is set) until `shutdown`, then stops.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), BotError> {
+        let socket = match &self.shared.settings.slack_app_token {
+            Some(token) => match SocketMode::start(self.shared.clone(), token).await {
+                Ok(socket) => Some(socket),
+                Err(e) => {
+                    self.stop().await;
+                    return Err(e);
+                }
+            },
+            None => None,
+        };
+        shutdown.await;
+        if let Some(socket) = socket {
+            socket.shutdown().await;
+        }
+        self.stop().await;
+        Ok(())
+    }
+
+    /// Stops the threads after the command and delivery in hand.
+    pub async fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.shared.worker.notify();
+        self.deliver_wake.notify();
+        for task in &self.background {
+            task.abort();
+        }
+        let threads = self.threads;
+        let _ = tokio::task::spawn_blocking(move || threads.into_iter().for_each(|t| drop(t.join()))).await;
+    }
+}
+
+fn deliverer(
+    settings: &Arc<Settings>,
+    catalog: Catalog,
+    api: Arc<SlackApi>,
+    channels: Arc<Channels>,
+) -> Result<Deliverer, BotError> {
+    Ok(Deliverer {
+        queue: open(settings)?,
+        settings: settings.clone(),
+        catalog,
+        api,
+        channels,
+        runtime: Handle::current(),
+        owner: owner(),
+    })
+}
+
+/// Only the deliverer, in a thread, for processes that are not the bot (`dispatch`, `web`).
+pub struct DelivererThread {
+    stop: Arc<AtomicBool>,
+    wake: Arc<Wake>,
+    thread: JoinHandle<()>,
+    settings: Arc<Settings>,
+    catalog: Catalog,
+    api: Arc<SlackApi>,
+    runtime: Handle,
+}
+
+impl DelivererThread {
+    /// Starts delivering; `None` when `SLACK_BOT_TOKEN` is not set. `runtime` must be a
+    /// multi-threaded tokio runtime that outlives this.
+    pub fn spawn(
+        settings: Arc<Settings>,
+        catalog: Catalog,
+        runtime: Handle,
+    ) -> Result<Option<DelivererThread>, BotError> {
+        if settings.slack_bot_token.is_none() {
+            return Ok(None);
+        }
+        let api = slack(&settings, None)?;
+        let _guard = runtime.enter();
+        let d = deliverer(&settings, catalog.clone(), api.clone(), Arc::new(Channels::new()))?;
+        let (stop, wake) = (Arc::new(AtomicBool::new(false)), Arc::new(Wake::default()));
+        let (s, w) = (stop.clone(), wake.clone());
+        let thread = thread("deliverer", move || d.run(&s, &w))?;
+        Ok(Some(DelivererThread { stop, wake, thread, settings, catalog, api, runtime: runtime.clone() }))
+    }
+
+    /// Stops after the delivery in hand; then, with `drain`, delivers what is still pending
+    /// for up to that long (`dispatch --once`).
+    pub fn finish(self, drain: Option<Duration>) -> Result<(), BotError> {
+        self.stop.store(true, Ordering::SeqCst);
+        self.wake.notify();
+        let _ = self.thread.join();
+        if let Some(limit) = drain {
+            let _guard = self.runtime.enter();
+            deliverer(&self.settings, self.catalog, self.api, Arc::new(Channels::new()))?.drain(Instant::now() + limit);
+        }
+        Ok(())
+    }
+}

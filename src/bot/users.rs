@@ -1,0 +1,112 @@
+//! Who is internal (DESIGN §7, "Who may do what"): from `users.info`, a user of the bot's own
+//! team who is not restricted, ultra-restricted, a bot or deleted. Answers are cached for an
+//! hour; `users.list` (every page) warms the cache at start-up and never decides alone.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use slack_morphism::prelude::SlackUser;
+
+use super::api::{CallError, SlackApi};
+
+const TTL: Duration = Duration::from_secs(3600);
+
+/// Slackbot, the sender of reminders: handled as a user who is not internal.
+pub const SLACKBOT: &str = "USLACKBOT";
+
+/// What the bot needs to know about a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserInfo {
+    pub internal: bool,
+    pub is_bot: bool,
+}
+
+impl UserInfo {
+    pub fn of(user: &SlackUser, team_id: &str) -> UserInfo {
+        let flag = |f: Option<bool>| f.unwrap_or(false);
+        let is_bot = flag(user.flags.is_bot);
+        let same_team = user.team_id.as_ref().is_some_and(|t| t.0 == team_id);
+        let internal = same_team
+            && !flag(user.flags.is_restricted)
+            && !flag(user.flags.is_ultra_restricted)
+            && !is_bot
+            && !flag(user.deleted);
+        UserInfo { internal, is_bot }
+    }
+}
+
+/// The cache of users' [`UserInfo`].
+pub struct Users {
+    team_id: String,
+    cache: Mutex<HashMap<String, (UserInfo, Instant)>>,
+}
+
+impl Users {
+    pub fn new(team_id: &str) -> Users {
+        Users { team_id: team_id.to_owned(), cache: Mutex::new(HashMap::new()) }
+    }
+
+    fn cached(&self, id: &str) -> Option<UserInfo> {
+        let cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache.get(id).filter(|(_, at)| at.elapsed() < TTL).map(|(info, _)| *info)
+    }
+
+    fn store(&self, user: &SlackUser) -> UserInfo {
+        let info = UserInfo::of(user, &self.team_id);
+        let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache.insert(user.id.0.clone(), (info, Instant::now()));
+        info
+    }
+
+    /// A user's info: from the cache when fresh, else from `users.info`.
+    pub async fn get(&self, api: &SlackApi, id: &str) -> Result<UserInfo, CallError> {
+        if id == SLACKBOT {
+            return Ok(UserInfo { internal: false, is_bot: false });
+        }
+        if let Some(info) = self.cached(id) {
+            return Ok(info);
+        }
+        let user = api.user(id).await?;
+        Ok(self.store(&user))
+    }
+
+    /// Fills the cache from `users.list`, every page. Returns how many users it saw.
+    pub async fn warm(&self, api: &SlackApi) -> Result<usize, CallError> {
+        let mut cursor = None;
+        let mut seen = 0;
+        loop {
+            let (members, next) = api.users_page(cursor).await?;
+            seen += members.len();
+            for user in &members {
+                self.store(user);
+            }
+            match next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(seen),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(json: serde_json::Value) -> SlackUser {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn internal_means_same_team_and_no_restriction() {
+        let info = |j| UserInfo::of(&user(j), "T1");
+        assert!(info(serde_json::json!({"id": "U1", "team_id": "T1"})).internal);
+        assert!(!info(serde_json::json!({"id": "U1", "team_id": "T2"})).internal, "other team");
+        assert!(!info(serde_json::json!({"id": "U1", "team_id": "T1", "is_restricted": true})).internal);
+        assert!(!info(serde_json::json!({"id": "U1", "team_id": "T1", "is_ultra_restricted": true})).internal);
+        assert!(!info(serde_json::json!({"id": "U1", "team_id": "T1", "deleted": true})).internal);
+        let bot = info(serde_json::json!({"id": "U1", "team_id": "T1", "is_bot": true}));
+        assert!(!bot.internal && bot.is_bot);
+        assert!(!info(serde_json::json!({"id": "U1"})).internal, "no team");
+    }
+}

@@ -1,0 +1,192 @@
+//! The worker: handles stored commands in the order they arrived (DESIGN §7, "Receiving").
+//!
+//! For each: who sent it (`users.info`, cached), the command text (`bot::text`), then — in ONE
+//! transaction — mark it handled, run it through the one grammar and the command layer
+//! ([`Say`]), and queue the reply. A crash before the commit leaves the command to be handled
+//! again; after it, the command, its mark and its reply all exist, so nothing is lost or run
+//! twice. (The alternative, marking it done right after with an idempotence check, would need
+//! every command to recognise its own earlier effect; one transaction needs nothing of them.)
+//! Stored events and delivered replies older than a day are pruned here.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use super::api::SlackApi;
+use super::inbox::Message;
+use super::users::{SLACKBOT, UserInfo, Users};
+use super::wake::Wake;
+use crate::clock::SystemClock;
+use crate::commands::say::Say;
+use crate::commands::{CommandError, Context};
+use crate::config::{Catalog, Settings};
+use crate::grammar::Grammar;
+use crate::queue::model::Origin;
+use crate::queue::{InboxRow, NewReply, Queue, QueueError, sub_duration};
+
+/// Stored events are kept this long (Slack retries within minutes).
+const KEEP: Duration = Duration::from_secs(24 * 3600);
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+const POLL: Duration = Duration::from_millis(20);
+
+pub struct Worker {
+    pub queue: Queue,
+    pub settings: Arc<Settings>,
+    pub catalog: Catalog,
+    pub grammar: Grammar,
+    pub api: Arc<SlackApi>,
+    pub users: Arc<Users>,
+    pub bot_user_id: String,
+    pub runtime: tokio::runtime::Handle,
+    /// Woken when a reply is queued.
+    pub deliverer: Arc<Wake>,
+}
+
+impl Worker {
+    /// Handles stored commands until `stop` is set; `wake` says one was stored.
+    pub fn run(mut self, stop: &AtomicBool, wake: &Wake) {
+        let mut pruned: Option<Instant> = None;
+        while !stop.load(Ordering::SeqCst) {
+            if pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                pruned = Some(Instant::now());
+                match self.queue.prune_slack(sub_duration(Timestamp::now(), KEEP)) {
+                    Ok(n) if n > 0 => tracing::info!(rows = n, "pruned Slack events and replies older than a day"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not prune old Slack events"),
+                }
+            }
+            let failed = match self.queue.next_slack_event() {
+                Ok(Some(row)) => match self.handle(&row) {
+                    Ok(()) => continue,
+                    Err(e) => {
+                        tracing::error!(event_id = %row.event_id, error = %chain(&e), "could not handle a Slack event; retrying");
+                        true
+                    }
+                },
+                Ok(None) => false,
+                Err(e) => {
+                    tracing::error!(error = %chain(&e), "could not read stored Slack events; retrying");
+                    true
+                }
+            };
+            let until = Instant::now() + if failed { Duration::from_secs(1) } else { Duration::from_secs(5) };
+            let version = self.queue.data_version().ok();
+            while Instant::now() < until && !stop.load(Ordering::SeqCst) {
+                if wake.wait(POLL) || (!failed && self.queue.data_version().ok() != version) {
+                    break;
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, row: &InboxRow) -> Result<(), QueueError> {
+        let now = Timestamp::now();
+        let message = serde_json::from_str::<Value>(&row.payload)
+            .map_err(|e| e.to_string())
+            .and_then(|payload| Message::from_payload(&payload));
+        let message = match message {
+            Ok(m) => m,
+            Err(why) => return self.skip(row, &format!("ignored: {why}")),
+        };
+        let user = match self.runtime.block_on(self.users.get(&self.api, &message.user)) {
+            Ok(user) => user,
+            Err(e) => {
+                tracing::warn!(user = %message.user, error = %e, "cannot look the user up; treating them as not internal");
+                UserInfo { internal: false, is_bot: false }
+            }
+        };
+        if user.is_bot {
+            return self.skip(row, "ignored: sent by a bot user");
+        }
+        let text = match message.user.as_str() {
+            SLACKBOT => message.text.strip_prefix("Reminder: ").unwrap_or(&message.text),
+            _ => &message.text,
+        };
+        let Some(command) = super::text::command_text(text, &self.bot_user_id, message.is_dm()) else {
+            return self.skip(row, "ignored: not addressed to ebmbot");
+        };
+        let reply_to = NewReply {
+            channel: message.channel.clone(),
+            thread_ts: message.reply_thread(),
+            message_ts: Some(message.ts.clone()),
+            ..NewReply::default()
+        };
+        let say = Say {
+            text: command.clone(),
+            origin: Origin::Slack {
+                user: message.user.clone(),
+                channel: message.channel.clone(),
+                channel_type: message.channel_type.clone(),
+                thread_ts: message.reply_thread(),
+                message_ts: message.ts.clone(),
+            },
+            trusted: user.internal,
+        };
+        let ctx = Context { settings: &self.settings, catalog: &self.catalog, clock: &SystemClock };
+        let (grammar, ack) = (&self.grammar, &self.settings.slack_ack_reaction);
+        let handled = self.queue.atomically(|q| {
+            if !q.finish_slack_event(row.id, "handled", now)? {
+                return Ok(None);
+            }
+            let reply = say.execute_with(grammar, &ctx, q)?;
+            let queued = NewReply {
+                text: Some(reply.text.clone()),
+                reaction: reply.accepted.then(|| ack.clone()),
+                ..reply_to.clone()
+            };
+            q.add_reply(Some(row.id), &queued, now)?;
+            Ok::<_, CommandError>(Some(reply))
+        });
+        match handled {
+            Ok(Some(reply)) => tracing::info!(
+                event_id = %row.event_id, user = %message.user, command = %short(&command),
+                understood = reply.understood, accepted = reply.accepted, job = ?reply.job, "handled a Slack command"
+            ),
+            Ok(None) => tracing::debug!(event_id = %row.event_id, "already handled by another ebmbot process"),
+            Err(e) => {
+                let error_id = format!("E{}-{:04}", row.id, now.as_millisecond().rem_euclid(10_000));
+                tracing::error!(error_id, event_id = %row.event_id, command = %short(&command), error = %chain(&e), "a Slack command failed");
+                let text =
+                    format!("Sorry, something went wrong (error id `{error_id}`); the details are in ebmbot's log.");
+                let queued = NewReply { text: Some(text), reaction: Some("x".into()), ..reply_to };
+                self.queue.atomically(|q| {
+                    if q.finish_slack_event(row.id, &format!("error {error_id}"), now)? {
+                        q.add_reply(Some(row.id), &queued, now)?;
+                    }
+                    Ok::<_, QueueError>(())
+                })?;
+            }
+        }
+        self.deliverer.notify();
+        Ok(())
+    }
+
+    fn skip(&mut self, row: &InboxRow, why: &str) -> Result<(), QueueError> {
+        tracing::info!(event_id = %row.event_id, "{why}");
+        self.queue.finish_slack_event(row.id, why, Timestamp::now()).map(|_| ())
+    }
+}
+
+/// An error with its causes, for the log.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// At most 200 characters of a command, for the log.
+fn short(text: &str) -> String {
+    let mut s: String = text.chars().take(200).collect();
+    if s.len() < text.len() {
+        s.push('…');
+    }
+    s
+}

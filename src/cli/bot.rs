@@ -1,0 +1,56 @@
+//! `ebmbot bot` (Socket Mode, the worker and the deliverer until SIGTERM/SIGINT), and the Slack
+//! deliverer that runs beside `dispatch` when `SLACK_BOT_TOKEN` is set.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::bot::{self, DelivererThread};
+
+use super::Env;
+
+/// How long `dispatch --once` goes on delivering Slack messages after its jobs are done.
+const ONCE_DRAIN: Duration = Duration::from_secs(30);
+
+pub(super) fn run(env: &Env) -> anyhow::Result<ExitCode> {
+    bot::check_tokens(&env.settings)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let settings = Arc::new(env.settings.clone());
+    runtime.block_on(bot::run(settings, env.catalog.clone(), terminated()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves at the first SIGTERM or SIGINT.
+async fn terminated() {
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!(error = %e, "cannot watch for SIGTERM; stop the bot with Ctrl-C");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+    tracing::info!("stopping the Slack bot");
+}
+
+/// Runs `f` (the dispatcher) with the Slack deliverer beside it when `SLACK_BOT_TOKEN` is set;
+/// `once`: afterwards, deliver what is pending for up to 30 s.
+pub(super) fn with_deliverer<T>(env: &Env, once: bool, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    if env.settings.slack_bot_token.is_none() {
+        return f();
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let deliverer =
+        DelivererThread::spawn(Arc::new(env.settings.clone()), env.catalog.clone(), runtime.handle().clone())?;
+    let result = f();
+    if let Some(deliverer) = deliverer {
+        deliverer.finish(once.then_some(ONCE_DRAIN))?;
+    }
+    result
+}

@@ -1,0 +1,171 @@
+//! Slack's inbox and replies (DESIGN §7, "Receiving"): a received command is stored before it
+//! is acknowledged; a worker marks it handled in the same transaction as the command it runs
+//! (see [`Queue::atomically`]) and adds the reply, which is delivered like an event.
+
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, params};
+
+use super::{Queue, Result, ms, ts};
+
+/// A stored Slack event that carries a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxRow {
+    pub id: i64,
+    pub event_id: String,
+    pub channel: String,
+    pub message_ts: String,
+    pub received_at: Timestamp,
+    /// The event as received (JSON).
+    pub payload: String,
+}
+
+/// A reply to post for a command: text in a thread, a reaction on the request message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewReply {
+    pub channel: String,
+    /// The thread to answer in; `None`: top-level.
+    pub thread_ts: Option<String>,
+    /// The request message, for the reaction.
+    pub message_ts: Option<String>,
+    pub text: Option<String>,
+    pub reaction: Option<String>,
+}
+
+/// A stored reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub id: i64,
+    pub created_at: Timestamp,
+    pub reply: NewReply,
+}
+
+impl Queue {
+    /// Stores a received command unless the same event (`event_id`) or the same message
+    /// (`channel` + `message_ts`: the `app_mention` and the `message` of one DM) is stored
+    /// already. Returns whether it was stored.
+    pub fn store_slack_event(
+        &mut self,
+        event_id: &str,
+        channel: &str,
+        message_ts: &str,
+        payload: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let tx = self.write()?;
+        let n = tx.execute(
+            "INSERT OR IGNORE INTO slack_inbox (event_id, channel, message_ts, received_at, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![event_id, channel, message_ts, ms(now), payload],
+        )?;
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// The oldest stored command not yet handled.
+    pub fn next_slack_event(&self) -> Result<Option<InboxRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, event_id, channel, message_ts, received_at, payload FROM slack_inbox
+                 WHERE handled_at IS NULL ORDER BY id LIMIT 1",
+                [],
+                |r| {
+                    Ok(InboxRow {
+                        id: r.get(0)?,
+                        event_id: r.get(1)?,
+                        channel: r.get(2)?,
+                        message_ts: r.get(3)?,
+                        received_at: ts(r.get(4)?),
+                        payload: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Marks a stored command handled, with what became of it. False when it already was
+    /// (another worker got there first): the caller must then do nothing.
+    pub fn finish_slack_event(&mut self, id: i64, outcome: &str, now: Timestamp) -> Result<bool> {
+        let tx = self.write()?;
+        let n = tx.execute(
+            "UPDATE slack_inbox SET handled_at = ?2, outcome = ?3 WHERE id = ?1 AND handled_at IS NULL",
+            params![id, ms(now), outcome],
+        )?;
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// Queues a reply for delivery.
+    pub fn add_reply(&mut self, inbox_id: Option<i64>, reply: &NewReply, now: Timestamp) -> Result<i64> {
+        let tx = self.write()?;
+        tx.execute(
+            "INSERT INTO slack_replies (inbox_id, created_at, channel, thread_ts, message_ts, text, reaction)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![inbox_id, ms(now), reply.channel, reply.thread_ts, reply.message_ts, reply.text, reply.reaction],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(id)
+    }
+
+    pub fn reply(&self, id: i64) -> Result<Option<Reply>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, created_at, channel, thread_ts, message_ts, text, reaction FROM slack_replies WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(Reply {
+                        id: r.get(0)?,
+                        created_at: ts(r.get(1)?),
+                        reply: NewReply {
+                            channel: r.get(2)?,
+                            thread_ts: r.get(3)?,
+                            message_ts: r.get(4)?,
+                            text: r.get(5)?,
+                            reaction: r.get(6)?,
+                        },
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Deletes handled commands received before `before`, and delivered replies created
+    /// before it (with their step records). Returns how many rows went.
+    pub fn prune_slack(&mut self, before: Timestamp) -> Result<u64> {
+        let tx = self.write()?;
+        let inbox =
+            tx.execute("DELETE FROM slack_inbox WHERE handled_at IS NOT NULL AND received_at < ?1", [ms(before)])?;
+        let replies =
+            tx.execute("DELETE FROM slack_replies WHERE delivered_at IS NOT NULL AND created_at < ?1", [ms(before)])?;
+        tx.commit()?;
+        Ok((inbox + replies) as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::queue::{NewReply, Options, Queue};
+
+    #[test]
+    fn an_event_is_stored_once_by_id_and_by_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut q = Queue::open(&dir.path().join("q.db"), Options::default()).unwrap();
+        let now = jiff::Timestamp::now();
+        assert!(q.store_slack_event("Ev1", "C1", "1.1", "{}", now).unwrap());
+        assert!(!q.store_slack_event("Ev1", "C1", "1.2", "{}", now).unwrap(), "same event id");
+        assert!(!q.store_slack_event("Ev2", "C1", "1.1", "{}", now).unwrap(), "same message");
+        assert!(q.store_slack_event("Ev3", "C2", "1.1", "{}", now).unwrap());
+        let row = q.next_slack_event().unwrap().unwrap();
+        assert_eq!(row.event_id, "Ev1");
+        assert!(q.finish_slack_event(row.id, "handled", now).unwrap());
+        assert!(!q.finish_slack_event(row.id, "handled", now).unwrap(), "only once");
+        assert_eq!(q.next_slack_event().unwrap().unwrap().event_id, "Ev3");
+        let reply = NewReply { channel: "C1".into(), text: Some("hi".into()), ..NewReply::default() };
+        let id = q.add_reply(Some(row.id), &reply, now).unwrap();
+        assert_eq!(q.reply(id).unwrap().unwrap().reply, reply);
+        let later = crate::queue::add_duration(now, std::time::Duration::from_secs(1));
+        assert_eq!(q.prune_slack(later).unwrap(), 1, "the handled event; the reply is undelivered");
+    }
+}

@@ -1,0 +1,113 @@
+//! The Events API endpoint, mounted as the web server would: signatures, the 5-minute window,
+//! url_verification, and events handled by the same worker as Socket Mode.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use ebmbot::bot::api::OnCall;
+use ebmbot::bot::events_api::sign;
+use ebmbot::bot::{Bot, EventsState, events_router};
+use ebmbot::config::{Catalog, Overrides, Secret, Settings};
+use serde_json::{Value, json};
+
+use crate::{Slack, mention};
+
+const SECRET: &str = "signing-secret";
+
+fn settings(t: &Slack, with_secret: bool) -> Settings {
+    let mut vars: HashMap<&str, String> = HashMap::from([
+        ("SLACK_BOT_TOKEN", "xoxb-test".to_owned()),
+        ("SLACK_API_URL", t.fake.url.clone()),
+        ("SLACK_RETRY_BASE", "20ms".to_owned()),
+        ("SLACK_AUTO_JOIN", "false".to_owned()),
+    ]);
+    if with_secret {
+        vars.insert("SLACK_SIGNING_SECRET", SECRET.to_owned());
+    }
+    Settings::from_lookup(|k| vars.get(k).cloned(), &t.env.root, &Overrides::default()).unwrap()
+}
+
+async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/slack/events", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    url
+}
+
+async fn post(url: &str, body: &Value, timestamp: i64, secret: &str) -> (u16, String) {
+    let body = body.to_string();
+    let signature = sign(&Secret::new(secret), timestamp, body.as_bytes());
+    let r = reqwest::Client::new()
+        .post(url)
+        .header("x-slack-request-timestamp", timestamp.to_string())
+        .header("x-slack-signature", signature)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+#[test]
+fn signed_events_are_handled_once_and_everything_else_is_refused() {
+    let t = Slack::new();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let settings = Arc::new(settings(&t, true));
+        let catalog = Catalog::load(&settings.config, &settings).unwrap();
+        let bot = Bot::start(settings, catalog).await.unwrap();
+        let url = serve(events_router(bot.events_state())).await;
+
+        let challenge = json!({"type": "url_verification", "challenge": "abc123", "token": "x"});
+        let (status, body) = post(&url, &challenge, now(), SECRET).await;
+        assert_eq!((status, serde_json::from_str::<Value>(&body).unwrap()), (200, json!({"challenge": "abc123"})));
+
+        let event = json!({"type": "event_callback", "event_id": "EvApi1", "team_id": "T1", "api_app_id": "A1",
+                           "event_time": 1, "event": mention("C1", "80.1", "U1", "t echo by http")});
+        assert_eq!(post(&url, &event, now(), SECRET).await.0, 200);
+        assert_eq!(post(&url, &event, now(), SECRET).await.0, 200, "a Slack retry is answered too");
+        assert_eq!(post(&url, &event, now() - 301, SECRET).await.0, 401, "older than 5 minutes");
+        assert_eq!(post(&url, &event, now() + 301, SECRET).await.0, 401, "from the future");
+        assert_eq!(post(&url, &event, now(), "wrong-secret").await.0, 401);
+        let unsigned = reqwest::Client::new().post(&url).body(event.to_string()).send().await.unwrap();
+        assert_eq!(unsigned.status().as_u16(), 401);
+        assert_eq!(post(&url, &json!("not an object"), now(), SECRET).await.0, 400);
+        assert_eq!(post(&url, &json!({"type": "app_rate_limited"}), now(), SECRET).await.0, 200);
+
+        let off = serve(events_router(EventsState::unavailable("SLACK_SIGNING_SECRET is not set"))).await;
+        let (status, body) = post(&off, &challenge, now(), SECRET).await;
+        assert_eq!(status, 503);
+        assert!(body.contains("SLACK_SIGNING_SECRET"), "{body}");
+        tokio::task::block_in_place(|| {
+            t.fake.wait_post("Job 1 (`t_echo`) is queued.");
+            t.fake.wait_reaction("C1", "80.1", "eyes");
+        });
+        bot.stop().await;
+    });
+    assert_eq!(t.jobs().len(), 1, "the retry was dropped");
+}
+
+#[test]
+fn a_bot_without_a_signing_secret_answers_503() {
+    let t = Slack::new();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let settings = Arc::new(settings(&t, false));
+        let catalog = Catalog::load(&settings.config, &settings).unwrap();
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let s = seen.clone();
+        let on_call: OnCall = Arc::new(move |method, result| s.lock().unwrap().push(format!("{method} {result}")));
+        let bot = Bot::start_observed(settings, catalog, Some(on_call)).await.unwrap();
+        let url = serve(events_router(bot.events_state())).await;
+        let (status, body) = post(&url, &json!({"type": "url_verification"}), now(), SECRET).await;
+        assert_eq!(status, 503);
+        assert!(body.contains("SLACK_SIGNING_SECRET is not set"), "{body}");
+        bot.stop().await;
+        assert!(seen.lock().unwrap().contains(&"auth.test ok".to_owned()), "the observer hears every call");
+    });
+}

@@ -1,0 +1,131 @@
+//! The fake Web API: every method ebmbot calls, and the upload URL.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::{BOT, Call, Failure, Shared, State_, TEAM, s};
+
+fn params(query: Option<String>, headers: &HeaderMap, body: &[u8]) -> Value {
+    let mut out = serde_json::Map::new();
+    let form = |bytes: &[u8], out: &mut serde_json::Map<String, Value>| {
+        for (k, v) in url::form_urlencoded::parse(bytes) {
+            out.insert(k.into_owned(), Value::String(v.into_owned()));
+        }
+    };
+    if let Some(q) = query {
+        form(q.as_bytes(), &mut out);
+    }
+    let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|c| c.contains("json"));
+    if json {
+        if let Ok(Value::Object(map)) = serde_json::from_slice(body) {
+            out.extend(map);
+        }
+    } else {
+        form(body, &mut out);
+    }
+    Value::Object(out)
+}
+
+fn page(items: &[Value], cursor: Option<&str>) -> (Vec<Value>, String) {
+    let start: usize = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
+    let end = (start + 2).min(items.len());
+    let next = if end < items.len() { end.to_string() } else { String::new() };
+    (items[start.min(end)..end].to_vec(), next)
+}
+
+pub(crate) type AppState = (Shared, SocketAddr, SocketAddr);
+
+pub(crate) async fn api(
+    State((state, http, ws)): State<AppState>,
+    Path(method): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut p = params(query, &headers, &body);
+    let mut st = state.lock().unwrap();
+    let failure = st.failures.get_mut(&method).and_then(VecDeque::pop_front);
+    let refusal = st
+        .refusals
+        .iter()
+        .find(|(m, k, v, _)| *m == method && p.get(k).and_then(Value::as_str) == Some(v.as_str()))
+        .map(|r| r.3);
+    let error =
+        |status: StatusCode, code: &str| (status, axum::Json(json!({"ok": false, "error": code}))).into_response();
+    let (ok, response) = match (failure, refusal) {
+        (Some(Failure::Api(code)), _) | (None, Some(code)) => (false, error(StatusCode::OK, code)),
+        (Some(Failure::Status(status)), _) => (false, error(StatusCode::from_u16(status).unwrap(), "internal_error")),
+        (Some(Failure::RateLimited(secs)), _) => {
+            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "ratelimited");
+            r.headers_mut().insert(header::RETRY_AFTER, secs.to_string().parse().unwrap());
+            (false, r)
+        }
+        (None, None) => answer(&mut st, &method, &mut p, http, ws),
+    };
+    p["ok"] = json!(ok);
+    st.calls.push(Call { method, params: p, at: Instant::now() });
+    response
+}
+
+fn answer(st: &mut State_, method: &str, p: &mut Value, http: SocketAddr, ws: SocketAddr) -> (bool, Response) {
+    st.next += 1;
+    let n = st.next;
+    let ok = |mut v: Value| {
+        v["ok"] = json!(true);
+        (true, axum::Json(v).into_response())
+    };
+    let refuse = |code: &str| (false, axum::Json(json!({"ok": false, "error": code})).into_response());
+    let param = |k: &str| s(&p[k]);
+    let (channel, text) = (param("channel"), param("text"));
+    match method {
+        "auth.test" => ok(json!({"user_id": BOT, "team_id": TEAM, "team": "Team", "url": "https://team.slack.com/",
+                                 "user": "ebmbot", "bot_id": "BBOT"})),
+        "apps.connections.open" => ok(json!({"url": format!("ws://{ws}/socket")})),
+        "users.info" => match st.users.get(&param("user")) {
+            Some(user) => ok(json!({"user": user})),
+            None => refuse("user_not_found"),
+        },
+        "users.list" => {
+            let users: Vec<Value> = st.users.values().cloned().collect();
+            let (members, next) = page(&users, p["cursor"].as_str());
+            ok(json!({"members": members, "response_metadata": {"next_cursor": next}}))
+        }
+        "conversations.list" => {
+            let (channels, next) = page(&st.channels, p["cursor"].as_str());
+            ok(json!({"channels": channels, "response_metadata": {"next_cursor": next}}))
+        }
+        "conversations.join" => {
+            let id = param("channel");
+            ok(json!({"channel": {"id": id, "created": 1, "is_member": true}}))
+        }
+        "chat.postMessage" if p["blocks"].as_array().is_some_and(|b| b.iter().any(|b| b["type"] == "bogus")) => {
+            refuse("invalid_blocks")
+        }
+        "chat.postMessage" => {
+            let ts = format!("{}.{n:06}", 1_700_000_000 + n);
+            p["_ts"] = json!(ts);
+            ok(json!({"channel": channel, "ts": ts, "message": {"ts": ts, "text": text}}))
+        }
+        "chat.getPermalink" => ok(json!({"channel": param("channel"),
+            "permalink": format!("https://team.slack.com/archives/{}/p{}", param("channel"), param("message_ts").replace('.', ""))})),
+        "reactions.add" => ok(json!({})),
+        "files.getUploadURLExternal" => {
+            let id = format!("F{n}");
+            ok(json!({"upload_url": format!("http://{http}/upload/{id}"), "file_id": id}))
+        }
+        "files.completeUploadExternal" => ok(json!({"files": [{"id": p["files"][0]["id"]}]})),
+        _ => refuse("unknown_method"),
+    }
+}
+
+pub(crate) async fn upload(State((state, _, _)): State<AppState>, Path(file): Path<String>, body: Bytes) -> Response {
+    state.lock().unwrap().uploads.insert(file, body.to_vec());
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], "OK - 42").into_response()
+}
