@@ -55,6 +55,6 @@ pub fn slack_bot(settings: &Settings) -> String {
         (false, false) => "off (SLACK_BOT_TOKEN and SLACK_APP_TOKEN are not set)".to_owned(),
         (true, false) => "off (SLACK_APP_TOKEN is not set)".to_owned(),
         (false, true) => "off (SLACK_BOT_TOKEN is not set)".to_owned(),
-        (true, true) => "off (this build does not include the Slack bot yet)".to_owned(),
+        (true, true) => "off (not yet part of `ebmbot serve`; run `ebmbot bot` beside it)".to_owned(),
     }
 }

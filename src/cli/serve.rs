@@ -70,11 +70,18 @@ pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> 
                 let _ = stop_rx.wait_for(|stop| *stop).await;
             }));
 
-            // ┌── Slack bot: the bot engineer plugs in here ──────────────────────────────────
-            // When SLACK_BOT_TOKEN and SLACK_APP_TOKEN are both set, start the bot on this
-            // runtime with the shared counters and the same stop signal, e.g.
-            //     let bot = tokio::spawn(crate::bot::run(bot_context, Arc::clone(&metrics), stop_tx.subscribe()));
-            // await it below, after the web server, and make `banner::slack_bot` say it is on.
+            // ┌── Slack bot: plug it in here ─────────────────────────────────────────────────
+            // Not wired yet (`banner::slack_bot` says so). With SLACK_BOT_TOKEN and
+            // SLACK_APP_TOKEN set, following `crate::bot`'s module docs:
+            //   - start `bot::Bot::start_observed(settings, catalog, Some(on_call))` in a task
+            //     (its auth.test retries until Slack answers; it must not hold up the web
+            //     server), with `on_call = Arc::new(move |m, r| metrics.slack_call(m, r))`;
+            //   - serve `bot::events_router(bot.events_state())` through
+            //     `WebOptions::extra_routes` (build the state after the bot starts, or give
+            //     the events state a late-bound bot);
+            //   - run `bot.run(...)` until `stop_tx` fires and await it after the web server;
+            //   - with only SLACK_BOT_TOKEN, run a `bot::DelivererThread` beside the dispatcher
+            //     (as `cli::bot::with_deliverer` does for `dispatch`).
             // └───────────────────────────────────────────────────────────────────────────────
 
             eprintln!("{}", banner::text(&env.settings, &env.catalog, addr, with_dispatcher));

@@ -54,13 +54,16 @@ impl Default for Limits {
 }
 
 /// Optional parts of a [`WebState`].
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct WebOptions {
     pub limits: Limits,
     /// Counters shared with the rest of the process (the bot counts its Slack calls in them).
     pub metrics: Option<Arc<Metrics>>,
     /// `serve`: the pid whose dispatcher's heartbeat `/readyz` checks.
     pub dispatcher_pid: Option<u32>,
+    /// Routes another part of the process serves on the same listener (the bot's
+    /// `/slack/events`), under the same timeouts.
+    pub extra_routes: Option<Router>,
 }
 
 /// What the handlers share. Cheap to clone.
@@ -76,6 +79,7 @@ struct Inner {
     metrics: Arc<Metrics>,
     limits: Limits,
     dispatcher_pid: Option<u32>,
+    extra_routes: Option<Router>,
 }
 
 impl WebState {
@@ -88,6 +92,7 @@ impl WebState {
             metrics: options.metrics.unwrap_or_default(),
             limits: options.limits,
             dispatcher_pid: options.dispatcher_pid,
+            extra_routes: options.extra_routes,
         }))
     }
 
@@ -131,6 +136,7 @@ impl WebState {
 /// The routes. Every request, body included, must finish within [`Limits::request`].
 pub fn router(state: WebState) -> Router {
     let timeout = state.limits().request;
+    let extra = state.0.extra_routes.clone().unwrap_or_default();
     Router::new()
         .route("/check/", get(health::check))
         .route("/healthz", get(health::healthz))
@@ -139,6 +145,7 @@ pub fn router(state: WebState) -> Router {
         .route("/github/{project}", post(github::webhook))
         .route("/github/{project}/", post(github::webhook))
         .fallback(health::not_found)
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .with_state(state)
+        .merge(extra)
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
 }

@@ -102,3 +102,14 @@ async fn metrics_show_jobs_from_the_database_and_this_process_counters() {
     assert!(theirs.contains(r#"ebmbot_jobs_finished_total{type="app_deploy",outcome="failed"} 1"#), "{theirs}");
     assert!(!theirs.contains("ebmbot_webhook_deliveries_total{"), "{theirs}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_of_other_parts_are_served_beside_these() {
+    let mut builder = Server::builder(JOBS);
+    builder.extra_routes = Some(axum::Router::new().route("/slack/events", axum::routing::post(|| async { "events" })));
+    let server = builder.start().await;
+    let reply = send(server.client.post(server.url("/slack/events"))).await;
+    assert_eq!((reply.status, reply.text.as_str()), (200, "events"));
+    assert_eq!(send(server.client.get(server.url("/check/"))).await.text, "ok");
+    assert_eq!(send(server.client.get(server.url("/nope"))).await.status, 404);
+}

@@ -64,6 +64,7 @@ pub struct Builder {
     pub limits: Limits,
     pub dispatcher_pid: Option<u32>,
     pub metrics: Option<Arc<Metrics>>,
+    pub extra_routes: Option<axum::Router>,
     pub dir: Option<Arc<tempfile::TempDir>>,
 }
 
@@ -99,8 +100,12 @@ impl Builder {
         }
         let catalog = Catalog::load(&root.join("jobs.toml"), &settings).unwrap();
         let queue = Queue::open(&settings.db, Options::default()).unwrap();
-        let options =
-            WebOptions { limits: self.limits, metrics: self.metrics.clone(), dispatcher_pid: self.dispatcher_pid };
+        let options = WebOptions {
+            limits: self.limits,
+            metrics: self.metrics.clone(),
+            dispatcher_pid: self.dispatcher_pid,
+            extra_routes: self.extra_routes,
+        };
         let state = WebState::new(settings.clone(), catalog, queue, Arc::new(SystemClock), options);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -143,6 +148,7 @@ impl Server {
             limits: Limits::default(),
             dispatcher_pid: None,
             metrics: None,
+            extra_routes: None,
             dir: None,
         }
     }
