@@ -18,7 +18,7 @@
 //! ```
 //!
 //! Who may import whom: the frontends (`cli`, `bot`, `web`) call `commands` and render what it
-//! returns; `commands` calls `queue` and `runner`; `runner` knows nothing of Slack or HTTP;
+//! returns (`bot` and `web` count what they do in `metrics`); `commands` calls `queue` and `runner`; `runner` knows nothing of Slack or HTTP;
 //! `queue` imports nothing of ours but its own model (and `config::duration` for formatting).
 //! `grammar` is the one text grammar shared by the bot and `ebmbot say`.
 //!
@@ -33,6 +33,7 @@
 //!   acknowledged; a worker runs them through [`grammar`] and [`commands`]; a deliverer posts
 //!   replies and the queue's job events to Slack, with leases and retries.
 //! - [`web`]: the webhook and health server.
+//! - [`metrics`]: Prometheus counters of this process, and the job metrics kept in the queue.
 //! - [`clock`]: the injected source of "now".
 
 pub mod bot;
@@ -41,6 +42,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod grammar;
+pub mod metrics;
 pub mod queue;
 pub mod runner;
 pub mod web;

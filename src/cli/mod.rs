@@ -2,11 +2,13 @@
 //! their results as tables or `--json`. Results go to stdout; logs and progress to stderr.
 
 mod args;
+mod banner;
 mod bot;
 mod exit;
 mod params;
 mod render;
 mod reporter;
+mod serve;
 mod signals;
 
 use std::io::{IsTerminal, Write};
@@ -188,7 +190,12 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
             let mut queue = env.queue()?;
             let ctx = env.ctx(&clock);
             let r = commands::prune::Prune { older_than, one_batch: false }.execute(&ctx, &mut queue)?;
-            env.print(&r, || format!("pruned {} job(s) and {} delivered message(s)", r.jobs, r.events))?;
+            env.print(&r, || {
+                format!(
+                    "pruned {} job(s), {} delivered message(s) and {} webhook delivery record(s)",
+                    r.jobs, r.events, r.deliveries
+                )
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Status => {
@@ -227,10 +234,8 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
             Ok(if r.understood && !r.bad_input { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }
         Command::Bot => bot::run(&env),
-        Command::Web { .. } | Command::Serve { .. } => Err(CommandError::Failed(
-            "the Slack bot and the web server are not built yet; use `ebmbot dispatch` to run jobs".to_owned(),
-        )
-        .into()),
+        Command::Web { .. } => serve::run(&env, false),
+        Command::Serve { .. } => serve::run(&env, true),
     }
 }
 

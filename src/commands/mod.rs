@@ -5,6 +5,7 @@
 pub mod cancel;
 pub mod config_check;
 pub mod dispatch;
+pub mod health;
 pub mod jobs;
 pub mod list;
 pub mod logs;
@@ -16,6 +17,7 @@ pub mod schedule;
 pub mod status;
 pub mod suppress;
 pub mod time;
+pub mod webhook;
 
 use std::path::PathBuf;
 

@@ -23,12 +23,16 @@ impl Prune {
         let mut total = Pruned::default();
         loop {
             let batch = queue.prune(before, BATCH)?;
-            let done = (batch.jobs < u64::from(BATCH) && batch.events < u64::from(BATCH)) || self.one_batch;
+            let done = (batch.jobs < u64::from(BATCH)
+                && batch.events < u64::from(BATCH)
+                && batch.deliveries < u64::from(BATCH))
+                || self.one_batch;
             for dir in &batch.log_dirs {
                 crate::runner::remove_log_dir(dir, &ctx.settings.logs_dir);
             }
             total.jobs += batch.jobs;
             total.events += batch.events;
+            total.deliveries += batch.deliveries;
             total.log_dirs.extend(batch.log_dirs);
             if done {
                 return Ok(total);

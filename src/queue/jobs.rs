@@ -175,7 +175,50 @@ pub(super) fn finish_in(
         return Ok(None);
     }
     events::insert(tx, id, EventKind::Finished, now, announce)?;
+    super::metrics::record_finish(tx, id)?;
     get(tx, id)
+}
+
+/// Schedules inside the caller's transaction (see [`Queue::schedule_with`]).
+pub(super) fn schedule_in(
+    tx: &Connection,
+    new: &NewJob,
+    now: Timestamp,
+    event: Option<EventKind>,
+    announce: bool,
+) -> Result<Scheduled> {
+    let job_type = new.job_type();
+    let args = new.args.to_json();
+    let start_after = add(now, new.delay);
+    let existing: Option<i64> = row(
+        tx,
+        "SELECT id FROM jobs WHERE type = ?1 AND args = ?2 AND state = 'pending'",
+        params![job_type, args],
+        |r| r.get(0),
+    )
+    .optional()?;
+    let (id, merged) = match existing {
+        Some(id) => {
+            exec(tx, "UPDATE jobs SET start_after = ?2 WHERE id = ?1", params![id, ms(start_after)])?;
+            (JobId(id), true)
+        }
+        None => {
+            exec(
+                tx,
+                "INSERT INTO jobs (type, namespace, job, args, state, created_at, start_after)
+                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)",
+                params![job_type, new.namespace, new.job, args, ms(now), ms(start_after)],
+            )?;
+            (JobId(tx.last_insert_rowid()), false)
+        }
+    };
+    insert_request(tx, id, &new.origin, now)?;
+    if let Some(kind) = event {
+        events::insert(tx, id, kind, now, announce)?;
+    }
+    let running = running_of_type(tx, &job_type)?;
+    let suppressed_until = super::suppress::window_end(tx, &job_type, start_after)?;
+    Ok(Scheduled { id, merged, start_after, running, suppressed_until })
 }
 
 impl Queue {
@@ -187,41 +230,11 @@ impl Queue {
 
     /// [`Queue::schedule`], plus an event of `kind` for the job in the same transaction.
     pub fn schedule_with(&mut self, new: &NewJob, now: Timestamp, event: Option<EventKind>) -> Result<Scheduled> {
-        let job_type = new.job_type();
-        let args = new.args.to_json();
-        let start_after = add(now, new.delay);
         let announce = self.options.announce_starts;
         let tx = self.write()?;
-        let existing: Option<i64> = row(
-            &tx,
-            "SELECT id FROM jobs WHERE type = ?1 AND args = ?2 AND state = 'pending'",
-            params![job_type, args],
-            |r| r.get(0),
-        )
-        .optional()?;
-        let (id, merged) = match existing {
-            Some(id) => {
-                exec(&tx, "UPDATE jobs SET start_after = ?2 WHERE id = ?1", params![id, ms(start_after)])?;
-                (JobId(id), true)
-            }
-            None => {
-                exec(
-                    &tx,
-                    "INSERT INTO jobs (type, namespace, job, args, state, created_at, start_after)
-                     VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)",
-                    params![job_type, new.namespace, new.job, args, ms(now), ms(start_after)],
-                )?;
-                (JobId(tx.last_insert_rowid()), false)
-            }
-        };
-        insert_request(&tx, id, &new.origin, now)?;
-        if let Some(kind) = event {
-            events::insert(&tx, id, kind, now, announce)?;
-        }
-        let running = running_of_type(&tx, &job_type)?;
-        let suppressed_until = super::suppress::window_end(&tx, &job_type, start_after)?;
+        let scheduled = schedule_in(&tx, new, now, event, announce)?;
         tx.commit()?;
-        Ok(Scheduled { id, merged, start_after, running, suppressed_until })
+        Ok(scheduled)
     }
 
     /// Claims the next due job (`start_after <= due_by`) that may start now: its type is not
@@ -338,6 +351,7 @@ impl Queue {
         };
         for id in &ids {
             events::insert(&tx, *id, EventKind::Finished, now, announce)?;
+            super::metrics::record_finish(&tx, *id)?;
         }
         let running = running_of_type(&tx, &job_type)?;
         tx.commit()?;

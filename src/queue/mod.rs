@@ -1,5 +1,5 @@
 //! The SQLite queue: jobs, the requests merged into them, the events reporters consume,
-//! suppression windows and dispatchers.
+//! suppression windows, dispatchers, the GitHub delivery log and job metrics.
 //!
 //! One file on a local disk, shared by every ebmbot process of the host: WAL, a 30 s busy
 //! timeout, and every transaction that writes begins IMMEDIATE (a deferred one that reads then
@@ -7,9 +7,11 @@
 //! milliseconds, so SQL compares them chronologically. Functions take `now`; nothing here reads
 //! the clock.
 
+mod deliveries;
 mod dispatchers;
 mod events;
 mod jobs;
+mod metrics;
 pub mod model;
 mod prune;
 mod recover;
@@ -24,9 +26,11 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags};
 
+pub use deliveries::{DeliveryOutcome, WebhookDelivery};
 pub use dispatchers::NewDispatcher;
 pub use events::{Delivery, DeliveryItem, DeliveryStatus, Step, StepOutcome};
 pub use jobs::{Busy, CancelById, Cancelled, ListFilter, NewJob, Scheduled};
+pub use metrics::{DURATION_BUCKETS, DurationHistogram, JobMetrics, OutcomeCount};
 pub use prune::Pruned;
 pub use recover::Owned;
 pub use slack::{InboxRow, NewReply, Reply};

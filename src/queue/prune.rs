@@ -1,5 +1,6 @@
-//! Retention: finished jobs (with their requests and events) and delivered events older than a
-//! cut-off are deleted; the caller removes the log directories returned.
+//! Retention: finished jobs (with their requests and events), delivered events and GitHub
+//! delivery records older than a cut-off are deleted; the caller removes the log directories
+//! returned. Job metrics are never pruned.
 
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
@@ -12,14 +13,16 @@ use super::{Queue, Result, exec, ms, row};
 pub struct Pruned {
     pub jobs: u64,
     pub events: u64,
+    /// GitHub delivery records.
+    pub deliveries: u64,
     /// Log directories of the deleted jobs, for the caller to remove.
     pub log_dirs: Vec<String>,
 }
 
 impl Queue {
     /// Deletes at most `batch` finished jobs that finished before `before` (their requests go
-    /// with them), and at most `batch` events created before it that were delivered or needed
-    /// no delivery.
+    /// with them), at most `batch` events created before it that were delivered or needed no
+    /// delivery, and at most `batch` GitHub delivery records made before it.
     pub fn prune(&mut self, before: Timestamp, batch: u32) -> Result<Pruned> {
         let tx = self.write()?;
         let deleted: Vec<(i64, Option<String>)> = {
@@ -47,10 +50,18 @@ impl Queue {
                  ORDER BY id LIMIT ?2)",
             params![ms(before), batch],
         )?;
+        // Like jobs and events, delivery records are walked in id order (ids grow with time).
+        let deliveries = exec(
+            &tx,
+            "DELETE FROM webhook_deliveries WHERE id IN (
+                 SELECT id FROM webhook_deliveries WHERE created_at < ?1 ORDER BY id LIMIT ?2)",
+            params![ms(before), batch],
+        )?;
         tx.commit()?;
         Ok(Pruned {
             jobs: deleted.len() as u64,
             events: events as u64,
+            deliveries: deliveries as u64,
             log_dirs: deleted.into_iter().filter_map(|(_, dir)| dir).collect(),
         })
     }

@@ -88,6 +88,7 @@ CREATE TABLE meta (
 );
 ",
     SLACK,
+    WEB,
 ];
 
 /// The Slack bot's tables (DESIGN §7): received events, stored before they are acknowledged
@@ -141,6 +142,50 @@ CREATE TABLE slack_steps (
 );
 CREATE UNIQUE INDEX slack_steps_event ON slack_steps(event_id, step) WHERE event_id IS NOT NULL;
 CREATE UNIQUE INDEX slack_steps_reply ON slack_steps(reply_id, step) WHERE reply_id IS NOT NULL;
+";
+
+/// The web server's tables (DESIGN §8): the GitHub delivery log, and job metrics that every
+/// process reports alike. A GitHub delivery that scheduled jobs has one row per job, written in
+/// the same transaction as the job, so that a redelivery schedules nothing; pruned with
+/// retention, in id order (no index on `created_at`: ids grow with time). Jobs finished by type
+/// and final state, and per type the run time of those that started (count per bucket, not
+/// cumulative; `le` is the bucket's upper bound in seconds, infinity for the last), incremented
+/// in the transaction that finishes the job and never pruned.
+const WEB: &str = r"
+-- A GitHub delivery that scheduled a job, one row per job it scheduled; written in the same
+-- transaction as the job. A redelivery of a recorded delivery schedules nothing. Pruned with
+-- retention, in id order (no index on created_at: ids grow with time).
+CREATE TABLE webhook_deliveries (
+    id         INTEGER PRIMARY KEY,
+    delivery   TEXT NOT NULL,
+    project    TEXT NOT NULL,
+    event      TEXT NOT NULL,
+    job_id     INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (delivery, job_id)
+);
+
+-- Jobs finished, by type and final state; incremented with the finish, never pruned.
+CREATE TABLE metrics_job_outcomes (
+    type    TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    count   INTEGER NOT NULL,
+    PRIMARY KEY (type, outcome)
+) WITHOUT ROWID;
+
+-- Run time of finished jobs that started: per type, the count in each bucket (not cumulative;
+-- `le` is the bucket's upper bound in seconds, infinity for the last), plus count and sum.
+CREATE TABLE metrics_job_duration_buckets (
+    type  TEXT NOT NULL,
+    le    REAL NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (type, le)
+) WITHOUT ROWID;
+CREATE TABLE metrics_job_durations (
+    type        TEXT PRIMARY KEY,
+    count       INTEGER NOT NULL,
+    sum_seconds REAL NOT NULL
+) WITHOUT ROWID;
 ";
 
 /// The schema version this binary writes.

@@ -1,1 +1,151 @@
-//! The web server: GitHub webhooks, health and metrics. (Not yet built.)
+//! The web server: GitHub webhooks, health and metrics (DESIGN §8).
+//!
+//! A server is a function of (state, listener, shutdown): [`router`] builds the routes over a
+//! [`WebState`], [`serve`] runs them on a listener until the shutdown future completes, then
+//! drains the requests in flight. This module only parses HTTP and renders results: what a
+//! delivery schedules is decided by [`crate::commands::webhook`].
+//!
+//! - `github`: `POST /github/{project}/`, with its checks in the order DESIGN §8 gives.
+//! - `signature`: `X-Hub-Signature-256` / `X-Hub-Signature`, compared in constant time.
+//! - `payload`: a JSON or form-encoded body → the payload object.
+//! - `health`: `/check/`, `/healthz`, `/readyz`, `/metrics`.
+//! - `server`: the accept loop, timeouts and graceful shutdown.
+
+mod github;
+mod health;
+mod payload;
+mod server;
+mod signature;
+
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use tower_http::timeout::TimeoutLayer;
+
+use crate::clock::Clock;
+use crate::commands::Context;
+use crate::config::{Catalog, Settings};
+use crate::metrics::Metrics;
+use crate::queue::Queue;
+
+pub use server::serve;
+pub use signature::sign_sha256;
+
+/// Time limits that keep slow or idle clients from holding the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A whole request, body included, and its answer: past it the answer is 408.
+    pub request: Duration,
+    /// Reading a request's headers, and an idle keep-alive connection: past it the
+    /// connection is closed.
+    pub headers: Duration,
+    /// After the shutdown signal, how long requests in flight may take before their
+    /// connections are dropped.
+    pub drain: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { request: Duration::from_secs(30), headers: Duration::from_secs(10), drain: Duration::from_secs(31) }
+    }
+}
+
+/// Optional parts of a [`WebState`].
+#[derive(Default)]
+pub struct WebOptions {
+    pub limits: Limits,
+    /// Counters shared with the rest of the process (the bot counts its Slack calls in them).
+    pub metrics: Option<Arc<Metrics>>,
+    /// `serve`: the pid whose dispatcher's heartbeat `/readyz` checks.
+    pub dispatcher_pid: Option<u32>,
+    /// Routes another part of the process serves on the same listener (the bot's
+    /// `/slack/events`), under the same timeouts.
+    pub extra_routes: Option<Router>,
+}
+
+/// What the handlers share. Cheap to clone.
+#[derive(Clone)]
+pub struct WebState(Arc<Inner>);
+
+struct Inner {
+    settings: Settings,
+    catalog: RwLock<Arc<Catalog>>,
+    clock: Arc<dyn Clock>,
+    /// One connection for the handlers; locked only on a blocking thread.
+    queue: Mutex<Queue>,
+    metrics: Arc<Metrics>,
+    limits: Limits,
+    dispatcher_pid: Option<u32>,
+    extra_routes: Option<Router>,
+}
+
+impl WebState {
+    pub fn new(settings: Settings, catalog: Catalog, queue: Queue, clock: Arc<dyn Clock>, options: WebOptions) -> Self {
+        WebState(Arc::new(Inner {
+            settings,
+            catalog: RwLock::new(Arc::new(catalog)),
+            clock,
+            queue: Mutex::new(queue),
+            metrics: options.metrics.unwrap_or_default(),
+            limits: options.limits,
+            dispatcher_pid: options.dispatcher_pid,
+            extra_routes: options.extra_routes,
+        }))
+    }
+
+    /// Replaces the catalogue (SIGHUP); requests already running keep the one they started with.
+    pub fn set_catalog(&self, catalog: Catalog) {
+        *self.0.catalog.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(catalog);
+    }
+
+    pub fn catalog(&self) -> Arc<Catalog> {
+        Arc::clone(&self.0.catalog.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.0.metrics
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.0.limits
+    }
+
+    fn settings(&self) -> &Settings {
+        &self.0.settings
+    }
+
+    /// Runs `f` with the queue and a command context on a blocking thread.
+    async fn with_queue<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Context<'_>, &mut Queue) -> T + Send + 'static,
+    ) -> Result<T, tokio::task::JoinError> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let catalog = state.catalog();
+            let ctx = Context { settings: &state.0.settings, catalog: &catalog, clock: &*state.0.clock };
+            let mut queue = state.0.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&ctx, &mut queue)
+        })
+        .await
+    }
+}
+
+/// The routes. Every request, body included, must finish within [`Limits::request`].
+pub fn router(state: WebState) -> Router {
+    let timeout = state.limits().request;
+    let extra = state.0.extra_routes.clone().unwrap_or_default();
+    Router::new()
+        .route("/check/", get(health::check))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/github/{project}", post(github::webhook))
+        .route("/github/{project}/", post(github::webhook))
+        .fallback(health::not_found)
+        .with_state(state)
+        .merge(extra)
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+}

@@ -1,0 +1,64 @@
+//! Readiness and job metrics, for the web server's `/readyz` and `/metrics`.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::queue::model::JobState;
+use crate::queue::{JobMetrics, Queue};
+
+use super::{Context, Result};
+
+/// A dispatcher whose heartbeat is older than this is not ready (DESIGN §9).
+pub const HEARTBEAT_STALE: Duration = Duration::from_secs(60);
+
+/// Is this process ready to serve: the database answers and, when it runs a dispatcher (`serve`),
+/// that dispatcher heartbeats.
+#[derive(Debug, Clone, Default)]
+pub struct Readiness {
+    /// The pid whose dispatcher must heartbeat, if any.
+    pub dispatcher_pid: Option<u32>,
+}
+
+/// One line of the answer: `database: ok`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReadinessReport {
+    pub ready: bool,
+    pub checks: Vec<Check>,
+}
+
+impl Readiness {
+    /// Never fails: what cannot be checked is reported not ready.
+    pub fn execute(self, ctx: &Context<'_>, queue: &Queue) -> ReadinessReport {
+        let mut checks = vec![match queue.count_in(JobState::Running) {
+            Ok(_) => Check { name: "database", ok: true, detail: "ok".to_owned() },
+            Err(e) => Check { name: "database", ok: false, detail: format!("unreachable ({e})") },
+        }];
+        if let Some(pid) = self.dispatcher_pid {
+            let mine = queue.dispatchers().map(|all| all.into_iter().find(|d| d.pid == i64::from(pid)));
+            checks.push(match mine {
+                Ok(Some(d)) => {
+                    let age = ctx.clock.now().duration_since(d.heartbeat_at).as_secs().max(0);
+                    let ok = age <= HEARTBEAT_STALE.as_secs().cast_signed();
+                    let verdict = if ok { "ok" } else { "stale" };
+                    Check { name: "dispatcher", ok, detail: format!("{verdict} (heartbeat {age}s ago)") }
+                }
+                Ok(None) => Check { name: "dispatcher", ok: false, detail: "not running".to_owned() },
+                Err(e) => Check { name: "dispatcher", ok: false, detail: format!("unknown ({e})") },
+            });
+        }
+        ReadinessReport { ready: checks.iter().all(|c| c.ok), checks }
+    }
+}
+
+/// The job metrics kept in the database, read now.
+pub fn job_metrics(queue: &Queue) -> Result<JobMetrics> {
+    Ok(queue.job_metrics()?)
+}

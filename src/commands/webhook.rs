@@ -1,0 +1,249 @@
+//! `webhook`: a signed GitHub delivery → the jobs its project asks for (DESIGN §8).
+//!
+//! The web server checks the body, the signature and the headers, then hands the project (a
+//! namespace), the event name, the delivery id and the payload here. [`Webhook::decide`] reads
+//! only the catalogue: unknown project, `ping`, which triggers match (or why none does) and
+//! their params from JSON pointers. [`Decision::schedule`] writes: every matching trigger's job
+//! and the delivery record, in one transaction, unless the delivery was handled before.
+
+mod triggers;
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::config::Namespace;
+use crate::queue::model::{JobId, Origin, rfc3339, ser_opt_ts, ser_ts};
+use crate::queue::{DeliveryOutcome, NewJob, Queue, WebhookDelivery};
+
+use super::{CommandError, Context, resolve};
+
+pub use triggers::is_project;
+
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    /// The `<project>` of `/github/<project>/`: a namespace.
+    pub project: String,
+    /// `X-GitHub-Event`.
+    pub event: String,
+    /// `X-GitHub-Delivery`.
+    pub delivery: String,
+    /// The payload: a JSON object.
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// No namespace of that name has a trigger or the implicit deploy rule.
+    #[error("Unknown project: {0}")]
+    UnknownProject(String),
+    /// A matching trigger's param could not be read from the payload; nothing was scheduled.
+    #[error("{rule}: param `{param}`: {problem}; nothing was scheduled")]
+    BadParam { rule: String, param: String, problem: String },
+    #[error(transparent)]
+    Command(#[from] CommandError),
+}
+
+impl WebhookError {
+    /// The request's fault (400), as opposed to ebmbot's (500).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            Self::UnknownProject(_) | Self::BadParam { .. } => true,
+            Self::Command(e) => e.is_bad_input(),
+        }
+    }
+}
+
+/// What a delivery asks for, before anything is written.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// `ping`: GitHub checking the hook.
+    Pong,
+    /// Nothing matches; the reason, for GitHub's delivery log.
+    Ignored(String),
+    /// Jobs to schedule, one per matching trigger, with the rule that asked for each.
+    Schedule { delivery: String, project: String, event: String, jobs: Vec<(NewJob, String)> },
+}
+
+/// One job scheduled for a delivery.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduledJob {
+    pub id: JobId,
+    #[serde(rename = "type")]
+    pub job_type: String,
+    /// `trigger #N (event)` or `deploy on merge`.
+    pub rule: String,
+    /// Joined an identical pending job.
+    pub merged: bool,
+    #[serde(serialize_with = "ser_ts")]
+    pub start_after: Timestamp,
+    /// Queued into a suppression window ending then; it runs after it.
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub suppressed_until: Option<Timestamp>,
+}
+
+/// What the delivery did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum WebhookResult {
+    Pong,
+    Ignored {
+        reason: String,
+    },
+    Scheduled {
+        jobs: Vec<ScheduledJob>,
+    },
+    /// A redelivery: the first delivery scheduled these jobs; nothing was scheduled now.
+    AlreadyHandled {
+        jobs: Vec<JobId>,
+    },
+}
+
+impl WebhookResult {
+    /// A one-line summary for GitHub's delivery log.
+    pub fn message(&self, delivery: &str) -> String {
+        match self {
+            Self::Pong => "pong".to_owned(),
+            Self::Ignored { reason } => format!("ignored: {reason}"),
+            Self::Scheduled { jobs } => {
+                let each: Vec<String> = jobs.iter().map(describe).collect();
+                format!("scheduled {}", each.join("; "))
+            }
+            Self::AlreadyHandled { jobs } => {
+                let ids: Vec<String> = jobs.iter().map(ToString::to_string).collect();
+                let s = if jobs.len() == 1 { "" } else { "s" };
+                format!("already handled: delivery {delivery} scheduled job{s} {}", ids.join(", "))
+            }
+        }
+    }
+
+    /// A short name for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Pong => "ping",
+            Self::Ignored { .. } => "ignored",
+            Self::Scheduled { .. } => "scheduled",
+            Self::AlreadyHandled { .. } => "already_handled",
+        }
+    }
+}
+
+fn describe(job: &ScheduledJob) -> String {
+    let mut text = format!("job {} (`{}`, {}", job.id, job.job_type, job.rule);
+    if job.merged {
+        text.push_str(", joined an identical pending job");
+    }
+    text.push_str(&format!(") to start at {}", rfc3339(job.start_after)));
+    if let Some(until) = job.suppressed_until {
+        text.push_str(&format!(", suppressed until {}: it stays queued and runs then", rfc3339(until)));
+    }
+    text
+}
+
+impl Webhook {
+    /// Decides and schedules.
+    pub fn execute(self, ctx: &Context<'_>, queue: &mut Queue) -> Result<WebhookResult, WebhookError> {
+        self.decide(ctx)?.schedule(ctx, queue)
+    }
+
+    /// Decides what the delivery asks for, reading only the catalogue.
+    pub fn decide(self, ctx: &Context<'_>) -> Result<Decision, WebhookError> {
+        let ns = ctx
+            .catalog
+            .namespace(&self.project)
+            .filter(|ns| is_project(ns))
+            .ok_or_else(|| WebhookError::UnknownProject(self.project.clone()))?;
+        if self.event == "ping" {
+            return Ok(Decision::Pong);
+        }
+        let planned = match triggers::plan(ns, &self.event, &self.payload)? {
+            triggers::Plan::Ignored(reason) => return Ok(Decision::Ignored(reason)),
+            triggers::Plan::Jobs(planned) => planned,
+        };
+        let channel = ns.default_channel.clone().or_else(|| ctx.settings.slack_logs_channel.clone());
+        let origin =
+            Origin::Github { delivery: self.delivery.clone(), project: self.project.clone(), channel: channel.clone() };
+        let mut jobs = Vec::with_capacity(planned.len());
+        for p in planned {
+            let job = resolve::job(ctx.catalog, &ns.name, p.job)?;
+            let args = resolve::args(job, p.args)?;
+            let new = NewJob {
+                namespace: ns.name.clone(),
+                job: p.job.to_owned(),
+                args,
+                delay: p.delay,
+                origin: origin.clone(),
+            };
+            jobs.push((new, p.rule));
+        }
+        Ok(Decision::Schedule { delivery: self.delivery, project: self.project, event: self.event, jobs })
+    }
+}
+
+impl Decision {
+    /// The result when deciding was all there was to do (`ping`, ignored); `Err(self)` when
+    /// [`Decision::schedule`] must write to the queue.
+    pub fn settled(self) -> Result<WebhookResult, Decision> {
+        match self {
+            Self::Pong => Ok(WebhookResult::Pong),
+            Self::Ignored(reason) => Ok(WebhookResult::Ignored { reason }),
+            other @ Self::Schedule { .. } => Err(other),
+        }
+    }
+
+    /// Schedules the decided jobs with the delivery record, in one transaction.
+    pub fn schedule(self, ctx: &Context<'_>, queue: &mut Queue) -> Result<WebhookResult, WebhookError> {
+        let (delivery, project, event, jobs) = match self {
+            Self::Pong => return Ok(WebhookResult::Pong),
+            Self::Ignored(reason) => return Ok(WebhookResult::Ignored { reason }),
+            Self::Schedule { delivery, project, event, jobs } => (delivery, project, event, jobs),
+        };
+        let (news, rules): (Vec<NewJob>, Vec<String>) = jobs.into_iter().unzip();
+        let record = WebhookDelivery { id: &delivery, project: &project, event: &event };
+        let scheduled = match queue.schedule_delivery(record, &news, ctx.clock.now()).map_err(CommandError::from)? {
+            DeliveryOutcome::AlreadyHandled(ids) => return Ok(WebhookResult::AlreadyHandled { jobs: ids }),
+            DeliveryOutcome::Scheduled(scheduled) => scheduled,
+        };
+        let jobs: Vec<ScheduledJob> = scheduled
+            .into_iter()
+            .zip(news.iter().zip(rules))
+            .map(|(s, (new, rule))| ScheduledJob {
+                id: s.id,
+                job_type: new.job_type(),
+                rule,
+                merged: s.merged,
+                start_after: s.start_after,
+                suppressed_until: s.suppressed_until,
+            })
+            .collect();
+        log_suppressed(ctx, &delivery, &news, &jobs);
+        Ok(WebhookResult::Scheduled { jobs })
+    }
+}
+
+/// A job queued into a suppression window has a `suppressed` event for the Slack reporter; when
+/// Slack cannot tell anyone (no bot token, or no channel), the log says it instead.
+fn log_suppressed(ctx: &Context<'_>, delivery: &str, news: &[NewJob], jobs: &[ScheduledJob]) {
+    for (new, job) in news.iter().zip(jobs) {
+        let Some(until) = job.suppressed_until else { continue };
+        if ctx.settings.slack_bot_token.is_some() && new.origin.channel().is_some() {
+            continue;
+        }
+        tracing::warn!(
+            job = job.id.0,
+            delivery,
+            "webhook job `{}` is suppressed until {}; it stays queued and runs then",
+            job.job_type,
+            rfc3339(until)
+        );
+    }
+}
+
+/// How long after the merge the implicit rule's deploy starts (the original's minute).
+pub const IMPLICIT_DEPLOY_DELAY: Duration = Duration::from_secs(60);
+
+/// The namespace's name, if it is a project (for listing projects).
+pub fn project_name(ns: &Namespace) -> Option<&str> {
+    is_project(ns).then_some(ns.name.as_str())
+}

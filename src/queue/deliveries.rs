@@ -1,0 +1,79 @@
+//! The GitHub delivery log: a delivery that scheduled jobs is recorded in the same transaction
+//! as those jobs, so that a redelivery (same `X-GitHub-Delivery`) never schedules twice, also
+//! after the jobs have finished. Deliveries that scheduled nothing are not recorded.
+
+use jiff::Timestamp;
+use rusqlite::params;
+
+use super::jobs::schedule_in;
+use super::model::{EventKind, JobId};
+use super::{NewJob, Queue, Result, Scheduled, events, ms};
+
+/// A delivery, as the log records it.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookDelivery<'a> {
+    /// `X-GitHub-Delivery`.
+    pub id: &'a str,
+    /// The project (namespace) of the URL.
+    pub project: &'a str,
+    /// `X-GitHub-Event`.
+    pub event: &'a str,
+}
+
+/// What [`Queue::schedule_delivery`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// The delivery was seen before and scheduled these jobs; nothing was done now.
+    AlreadyHandled(Vec<JobId>),
+    /// Each job, in the order asked. A job scheduled into a suppression window has a
+    /// `suppressed` event, written in the same transaction.
+    Scheduled(Vec<Scheduled>),
+}
+
+impl Queue {
+    /// Schedules `jobs` for a delivery and records it, in one immediate transaction; or, if the
+    /// delivery is already recorded, does nothing and names the jobs it scheduled then.
+    pub fn schedule_delivery(
+        &mut self,
+        delivery: WebhookDelivery<'_>,
+        jobs: &[NewJob],
+        now: Timestamp,
+    ) -> Result<DeliveryOutcome> {
+        let announce = self.options.announce_starts;
+        let tx = self.write()?;
+        let seen = delivery_jobs(&tx, delivery.id)?;
+        if !seen.is_empty() {
+            return Ok(DeliveryOutcome::AlreadyHandled(seen));
+        }
+        let mut scheduled = Vec::with_capacity(jobs.len());
+        for new in jobs {
+            let s = schedule_in(&tx, new, now, None, announce)?;
+            if s.suppressed_until.is_some() {
+                events::insert(&tx, s.id, EventKind::Suppressed, now, announce)?;
+            }
+            // Two triggers may merge into one job: record it once.
+            tx.prepare_cached(
+                "INSERT INTO webhook_deliveries (delivery, project, event, job_id, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (delivery, job_id) DO NOTHING",
+            )?
+            .execute(params![delivery.id, delivery.project, delivery.event, s.id.0, ms(now)])?;
+            scheduled.push(s);
+        }
+        tx.commit()?;
+        Ok(DeliveryOutcome::Scheduled(scheduled))
+    }
+
+    /// The jobs a recorded delivery scheduled (empty if it is not recorded).
+    pub fn delivery_jobs(&self, delivery: &str) -> Result<Vec<JobId>> {
+        delivery_jobs(&self.conn, delivery)
+    }
+}
+
+fn delivery_jobs(conn: &rusqlite::Connection, delivery: &str) -> Result<Vec<JobId>> {
+    let mut stmt = conn.prepare_cached("SELECT job_id FROM webhook_deliveries WHERE delivery = ?1 ORDER BY job_id")?;
+    let ids = stmt.query_map([delivery], |r| r.get(0).map(JobId))?.collect::<Result<_, _>>()?;
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests;

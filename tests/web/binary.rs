@@ -1,0 +1,292 @@
+//! The real binary: `ebmbot serve` / `ebmbot web` start-up messages and shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use ebmbot::queue::model::{JobId, JobState};
+use ebmbot::queue::{Options, Queue};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::support::{SECRET, client, delivery, send, sign256};
+
+/// Settings the tests control; cleared from the inherited environment.
+const OURS: &[&str] = &[
+    "EBMBOT_CONFIG",
+    "EBMBOT_DB",
+    "DB_PATH",
+    "WORKSPACE_DIR",
+    "WRITEABLE_DIR",
+    "WRITEABLE_WORKSPACE_DIR",
+    "LOGS_DIR",
+    "HOST_LOGS_DIR",
+    "EBMBOT_BIND",
+    "EBMBOT_SHELL",
+    "EBMBOT_JOB_TIMEOUT",
+    "EBMBOT_KILL_GRACE",
+    "EBMBOT_MAX_JOBS",
+    "EBMBOT_SHUTDOWN_GRACE",
+    "EBMBOT_RETENTION",
+    "EBMBOT_MAX_LOG",
+    "EBMBOT_MAX_BODY",
+    "EBMBOT_TIMEZONE",
+    "EBMBOT_SYNC",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_API_URL",
+    "SLACK_LOGS_CHANNEL",
+    "SLACK_TECH_SUPPORT_CHANNEL",
+    "GITHUB_WEBHOOK_SECRET",
+    "RUST_LOG",
+];
+
+const JOBS: &str = r#"
+[t.jobs.slow]
+run_args_template = "sleep {seconds}"
+
+[[t.github]]
+event = "push"
+job_type = "slow"
+params = { seconds = "/seconds" }
+"#;
+
+/// A running `ebmbot` with its stderr read line by line on a thread.
+struct Running {
+    child: Child,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+    addr: SocketAddr,
+}
+
+impl Running {
+    fn start(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> Running {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ebmbot"));
+        for var in OURS {
+            cmd.env_remove(var);
+        }
+        let mut child = cmd
+            .current_dir(dir)
+            .args(args)
+            .args(["--bind", "127.0.0.1:0"])
+            .env("EBMBOT_KILL_GRACE", "200ms")
+            .envs(vars.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut running = Running { child, lines, seen: Vec::new(), addr: "0.0.0.0:0".parse().unwrap() };
+        let first = running.wait_line("listening on http://");
+        running.addr = first.rsplit("http://").next().unwrap().parse().unwrap();
+        running.wait_line("dispatcher:");
+        if args.first() == Some(&"serve") {
+            running.wait_line("Slack bot:");
+        }
+        running
+    }
+
+    /// Waits for a stderr line containing `text` and returns it.
+    fn wait_line(&mut self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(line) = self.seen.iter().find(|l| l.contains(text)) {
+                return line.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => panic!("no line with `{text}` on stderr:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
+    fn signal(&self, signal: Signal) {
+        kill(Pid::from_raw(i32::try_from(self.child.id()).unwrap()), signal).unwrap();
+    }
+
+    /// Waits for the process to exit within `within`.
+    fn exit_within(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("still running after {within:?}:\n{}", self.seen.join("\n"));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn temp_with(jobs: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::write(root.join("jobs.toml"), jobs).unwrap();
+    std::fs::create_dir_all(root.join("workspace/t")).unwrap();
+    (dir, root)
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn state(root: &Path, id: JobId) -> (JobState, Option<String>) {
+    let queue = Queue::open(&root.join("ebmbot.db"), Options::default()).unwrap();
+    let job = queue.job(id).unwrap().unwrap();
+    (job.state, job.detail)
+}
+
+/// Schedules `sleep <seconds>` through a signed webhook and returns its id.
+fn schedule_slow(addr: SocketAddr, seconds: &str) -> JobId {
+    let body = format!(r#"{{"ref": "refs/heads/main", "seconds": "{seconds}"}}"#).into_bytes();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let reply = runtime.block_on(send(
+        client()
+            .post(format!("http://{addr}/github/t/"))
+            .header("X-GitHub-Event", "push")
+            .header("X-GitHub-Delivery", delivery())
+            .header("X-Hub-Signature-256", sign256(&body))
+            .body(body),
+    ));
+    JobId(reply.json["jobs"][0]["id"].as_i64().unwrap_or_else(|| panic!("{reply:?}")))
+}
+
+fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let reply = runtime.block_on(send(client().get(format!("http://{addr}{path}"))));
+    (reply.status, reply.text)
+}
+
+#[test]
+fn serve_in_a_fresh_clone_starts_and_says_what_is_off_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(repo.join("jobs.toml"), root.join("jobs.toml")).unwrap();
+    let mut serve = Running::start(&root, &["serve"], &[]);
+    let banner = serve.seen.join("\n");
+    for expected in [
+        format!("database:        {}", root.join("ebmbot.db").display()),
+        format!("config:          {}", root.join("jobs.toml").display()),
+        "GitHub webhooks: off (GITHUB_WEBHOOK_SECRET is not set)".to_owned(),
+        "Slack bot:       off (SLACK_BOT_TOKEN and SLACK_APP_TOKEN are not set)".to_owned(),
+        "dispatcher:      on".to_owned(),
+    ] {
+        assert!(banner.contains(&expected), "no `{expected}` in:\n{banner}");
+    }
+    assert_eq!(get(serve.addr, "/healthz"), (200, "ok".to_owned()));
+    wait_until("/readyz", || get(serve.addr, "/readyz").0 == 200);
+    serve.signal(Signal::SIGTERM);
+    assert!(serve.exit_within(Duration::from_secs(10)).success());
+}
+
+#[test]
+fn sigterm_stops_a_running_job_after_the_grace_and_records_it_cancelled() {
+    let (_dir, root) = temp_with(JOBS);
+    let vars = [("GITHUB_WEBHOOK_SECRET", SECRET), ("EBMBOT_SHUTDOWN_GRACE", "300ms")];
+    let mut serve = Running::start(&root, &["serve"], &vars);
+    let id = schedule_slow(serve.addr, "30");
+    wait_until("the job to run", || state(&root, id).0 == JobState::Running);
+    let started = Instant::now();
+    serve.signal(Signal::SIGTERM);
+    assert!(serve.exit_within(Duration::from_secs(10)).success());
+    assert!(started.elapsed() >= Duration::from_millis(300), "did not wait the grace");
+    assert_eq!(state(&root, id), (JobState::Cancelled, Some("cancelled by ebmbot shut down".to_owned())));
+    assert!(std::net::TcpStream::connect(serve.addr).is_err(), "still accepting");
+}
+
+#[test]
+fn a_second_signal_skips_the_wait_and_new_connections_are_refused_meanwhile() {
+    let (_dir, root) = temp_with(JOBS);
+    let vars = [("GITHUB_WEBHOOK_SECRET", SECRET), ("EBMBOT_SHUTDOWN_GRACE", "1h")];
+    let mut serve = Running::start(&root, &["serve"], &vars);
+    let id = schedule_slow(serve.addr, "30");
+    wait_until("the job to run", || state(&root, id).0 == JobState::Running);
+    serve.signal(Signal::SIGINT);
+    wait_until("the listener to close", || std::net::TcpStream::connect(serve.addr).is_err());
+    assert!(serve.child.try_wait().unwrap().is_none(), "exited before its job ended");
+    assert_eq!(state(&root, id).0, JobState::Running);
+    serve.signal(Signal::SIGTERM);
+    assert!(serve.exit_within(Duration::from_secs(10)).success());
+    assert_eq!(state(&root, id).0, JobState::Cancelled);
+}
+
+#[test]
+fn a_job_that_ends_within_the_grace_finishes_normally() {
+    let (_dir, root) = temp_with(JOBS);
+    let vars = [("GITHUB_WEBHOOK_SECRET", SECRET), ("EBMBOT_SHUTDOWN_GRACE", "30s")];
+    let mut serve = Running::start(&root, &["serve"], &vars);
+    let id = schedule_slow(serve.addr, "0.5");
+    wait_until("the job to run", || state(&root, id).0 != JobState::Pending);
+    serve.signal(Signal::SIGTERM);
+    assert!(serve.exit_within(Duration::from_secs(10)).success());
+    assert_eq!(state(&root, id).0, JobState::Succeeded);
+}
+
+#[test]
+fn web_serves_webhooks_without_a_dispatcher_and_exits_on_sigint() {
+    let (_dir, root) = temp_with(JOBS);
+    let mut web = Running::start(&root, &["web"], &[("GITHUB_WEBHOOK_SECRET", SECRET)]);
+    let banner = web.seen.join("\n");
+    assert!(banner.contains("GitHub webhooks: on: POST http://"), "{banner}");
+    assert!(banner.contains("dispatcher:      off"), "{banner}");
+    assert_eq!(get(web.addr, "/readyz"), (200, "ready\ndatabase: ok\n".to_owned()));
+    let id = schedule_slow(web.addr, "1");
+    assert_eq!(state(&root, id).0, JobState::Pending);
+    web.signal(Signal::SIGINT);
+    assert!(web.exit_within(Duration::from_secs(10)).success());
+}
+
+#[test]
+fn a_bad_bind_address_is_exit_2() {
+    let (_dir, root) = temp_with(JOBS);
+    let out = Command::new(env!("CARGO_BIN_EXE_ebmbot"))
+        .current_dir(&root)
+        .args(["web", "--bind", "not an address"])
+        .env_remove("EBMBOT_BIND")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bind address"));
+}
+
+#[test]
+fn a_taken_port_is_exit_1_naming_the_address() {
+    let (_dir, root) = temp_with(JOBS);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_ebmbot"))
+        .current_dir(&root)
+        .args(["serve", "--bind", &addr])
+        .env_remove("EBMBOT_BIND")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("cannot listen on `{addr}`")), "{stderr}");
+}
