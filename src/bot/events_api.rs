@@ -5,7 +5,7 @@
 //! the challenge; `event_callback` goes to the same [`receive`] as Socket Mode and is answered
 //! once stored (500 when it cannot be, so Slack retries).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -23,20 +23,41 @@ use crate::config::Secret;
 /// How far a request's timestamp may be from now.
 const WINDOW_SECONDS: i64 = 300;
 
-/// What the endpoint needs: a running bot and the signing secret, or why it is off.
+/// What the endpoint needs: a running bot and the signing secret, or why it is off; unset while
+/// the bot is still starting (its `auth.test` may wait for Slack), so that the web server need
+/// not wait for it.
 #[derive(Clone)]
 pub struct EventsState {
-    inner: Result<(Arc<Shared>, Secret), String>,
+    inner: Arc<OnceLock<Endpoint>>,
 }
 
+/// The running bot and the signing secret, or why the endpoint is off.
+type Endpoint = Result<(Arc<Shared>, Secret), String>;
+
 impl EventsState {
+    fn with(value: Endpoint) -> EventsState {
+        EventsState { inner: Arc::new(OnceLock::from(value)) }
+    }
+
     pub(crate) fn new(shared: Arc<Shared>, secret: Secret) -> EventsState {
-        EventsState { inner: Ok((shared, secret)) }
+        EventsState::with(Ok((shared, secret)))
     }
 
     /// An endpoint that answers 503 with `why` (e.g. which settings are missing).
     pub fn unavailable(why: impl Into<String>) -> EventsState {
-        EventsState { inner: Err(why.into()) }
+        EventsState::with(Err(why.into()))
+    }
+
+    /// An endpoint whose bot is starting: 503 until [`EventsState::fill`] gives it one.
+    pub fn starting() -> EventsState {
+        EventsState { inner: Arc::new(OnceLock::new()) }
+    }
+
+    /// Gives a [`EventsState::starting`] endpoint what `from` has (once; later calls do nothing).
+    pub fn fill(&self, from: &EventsState) {
+        if let Some(value) = from.inner.get() {
+            let _ = self.inner.set(value.clone());
+        }
     }
 }
 
@@ -46,9 +67,10 @@ pub fn events_router(state: EventsState) -> Router {
 }
 
 async fn handle(State(state): State<EventsState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (shared, secret) = match &state.inner {
-        Ok(inner) => inner,
-        Err(why) => return (StatusCode::SERVICE_UNAVAILABLE, why.clone()).into_response(),
+    let (shared, secret) = match state.inner.get() {
+        Some(Ok(inner)) => inner,
+        Some(Err(why)) => return (StatusCode::SERVICE_UNAVAILABLE, why.clone()).into_response(),
+        None => return (StatusCode::SERVICE_UNAVAILABLE, "the Slack bot is starting; try again").into_response(),
     };
     if let Err(why) = verify(secret, &headers, &body, jiff::Timestamp::now().as_second()) {
         tracing::warn!("refused a Slack Events API request: {why}");

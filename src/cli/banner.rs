@@ -30,10 +30,10 @@ pub fn text(settings: &Settings, catalog: &Catalog, addr: SocketAddr, with_dispa
                 duration::format(settings.shutdown_grace)
             ),
         );
-        line("Slack bot", slack_bot(settings));
     } else {
         line("dispatcher", "off (`ebmbot web` only serves HTTP; run `ebmbot dispatch`, or `ebmbot serve`)".to_owned());
     }
+    line("Slack bot", slack_bot(settings, with_dispatcher));
     out
 }
 
@@ -49,12 +49,21 @@ fn github(settings: &Settings, catalog: &Catalog, addr: SocketAddr) -> String {
     format!("on: POST http://{addr}/github/<project>/ for {}", projects.join(", "))
 }
 
-/// Whether the Slack bot runs, and if not, why.
-pub fn slack_bot(settings: &Settings) -> String {
-    match (settings.slack_bot_token.is_some(), settings.slack_app_token.is_some()) {
-        (false, false) => "off (SLACK_BOT_TOKEN and SLACK_APP_TOKEN are not set)".to_owned(),
-        (true, false) => "off (SLACK_APP_TOKEN is not set)".to_owned(),
-        (false, true) => "off (SLACK_BOT_TOKEN is not set)".to_owned(),
-        (true, true) => "off (not yet part of `ebmbot serve`; run `ebmbot bot` beside it)".to_owned(),
+/// Whether the Slack bot runs (and how), and if not, why. `socket`: whether this process may
+/// run Socket Mode (`serve` may, `web` may not).
+pub fn slack_bot(settings: &Settings, socket: bool) -> String {
+    if settings.slack_bot_token.is_none() {
+        return "off (SLACK_BOT_TOKEN is not set)".to_owned();
     }
+    let socket_mode = match (socket, settings.slack_app_token.is_some()) {
+        (true, true) => "Socket Mode on",
+        (true, false) => "Socket Mode off (SLACK_APP_TOKEN is not set)",
+        (false, _) => "Socket Mode off (it runs in `ebmbot bot` and `ebmbot serve`)",
+    };
+    let events_api = if settings.slack_signing_secret.is_some() {
+        "Events API on (POST /slack/events)"
+    } else {
+        "Events API off (SLACK_SIGNING_SECRET is not set)"
+    };
+    format!("on once auth.test answers: {socket_mode}; {events_api}; delivering results")
 }

@@ -15,6 +15,7 @@ use anyhow::Context as _;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{oneshot, watch};
 
+use crate::bot::{self, EventsState};
 use crate::clock::{Clock, SystemClock};
 use crate::commands::{self, CommandError};
 use crate::config::{Catalog, Settings};
@@ -33,9 +34,14 @@ pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> 
     let addrs = resolve(&env.settings.bind)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics = Arc::new(Metrics::new());
+    let events = match &env.settings.slack_bot_token {
+        Some(_) => EventsState::starting(),
+        None => EventsState::unavailable("the Slack Events API is off: SLACK_BOT_TOKEN is not set"),
+    };
     let options = WebOptions {
         metrics: Some(Arc::clone(&metrics)),
         dispatcher_pid: with_dispatcher.then(std::process::id),
+        extra_routes: Some(bot::events_router(events.clone())),
         ..WebOptions::default()
     };
     let state = WebState::new(env.settings.clone(), env.catalog.clone(), env.queue()?, Arc::clone(&clock), options);
@@ -64,25 +70,46 @@ pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> 
             })
         });
 
-        runtime.block_on(async {
+        let slack_result = runtime.block_on(async {
             let (stop_tx, mut stop_rx) = watch::channel(false);
             let server = tokio::spawn(web::serve(listener, state.clone(), async move {
                 let _ = stop_rx.wait_for(|stop| *stop).await;
             }));
 
-            // ┌── Slack bot: plug it in here ─────────────────────────────────────────────────
-            // Not wired yet (`banner::slack_bot` says so). With SLACK_BOT_TOKEN and
-            // SLACK_APP_TOKEN set, following `crate::bot`'s module docs:
-            //   - start `bot::Bot::start_observed(settings, catalog, Some(on_call))` in a task
-            //     (its auth.test retries until Slack answers; it must not hold up the web
-            //     server), with `on_call = Arc::new(move |m, r| metrics.slack_call(m, r))`;
-            //   - serve `bot::events_router(bot.events_state())` through
-            //     `WebOptions::extra_routes` (build the state after the bot starts, or give
-            //     the events state a late-bound bot);
-            //   - run `bot.run(...)` until `stop_tx` fires and await it after the web server;
-            //   - with only SLACK_BOT_TOKEN, run a `bot::DelivererThread` beside the dispatcher
-            //     (as `cli::bot::with_deliverer` does for `dispatch`).
-            // └───────────────────────────────────────────────────────────────────────────────
+            // The Slack bot (with SLACK_BOT_TOKEN): its start waits for Slack to answer
+            // auth.test, so it runs beside the web server, whose `/slack/events` answers 503
+            // until then. A refused token stops everything (exit 2).
+            let slack = env.settings.slack_bot_token.is_some().then(|| {
+                let mut settings = env.settings.clone();
+                if !with_dispatcher {
+                    settings.slack_app_token = None; // Socket Mode is for `bot` and `serve`
+                }
+                let (catalog, metrics, events) = (env.catalog.clone(), Arc::clone(&metrics), events.clone());
+                let (control, stop, mut stopped) = (Arc::clone(&control), stop_tx.clone(), stop_tx.subscribe());
+                tokio::spawn(async move {
+                    let on_call: bot::api::OnCall = Arc::new(move |method, result| metrics.slack_call(method, result));
+                    let started = tokio::select! {
+                        started = bot::Bot::start_observed(Arc::new(settings), catalog, Some(on_call)) => started,
+                        _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+                    };
+                    let result = match started {
+                        Ok(bot) => {
+                            events.fill(&bot.events_state());
+                            bot.run(async move {
+                                let _ = stopped.wait_for(|stop| *stop).await;
+                            })
+                            .await
+                        }
+                        Err(e) => Err(e),
+                    };
+                    if result.is_err() {
+                        events.fill(&EventsState::unavailable("the Slack bot is not running"));
+                        control.request_stop();
+                        stop.send_replace(true);
+                    }
+                    result
+                })
+            });
 
             eprintln!("{}", banner::text(&env.settings, &env.catalog, addr, with_dispatcher));
             let watcher = Watcher {
@@ -100,6 +127,13 @@ pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> 
                 stop_tx.send_replace(true);
             }
             let _ = server.await;
+            match slack {
+                Some(task) => task
+                    .await
+                    .map_err(|e| anyhow::anyhow!("the Slack bot task failed: {e}"))?
+                    .map_err(anyhow::Error::new),
+                None => Ok(()),
+            }
         });
 
         match dispatcher.map(|handle| handle.join()) {
@@ -107,6 +141,7 @@ pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> 
             Some(Ok(Err(e))) => return Err(anyhow::Error::new(e).context("the dispatcher stopped")),
             Some(Err(_)) => return Err(CommandError::Failed("the dispatcher thread panicked".to_owned()).into()),
         }
+        slack_result?;
         eprintln!("ebmbot {} stopped", if with_dispatcher { "serve" } else { "web" });
         Ok(ExitCode::SUCCESS)
     })

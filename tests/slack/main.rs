@@ -15,6 +15,7 @@ mod formats;
 mod receiving;
 mod reporting;
 mod retries;
+mod serve;
 mod startup;
 
 use std::fs::File;

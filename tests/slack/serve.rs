@@ -1,0 +1,30 @@
+//! `ebmbot serve` with the Slack tokens: web server, dispatcher and bot in one process.
+
+use crate::Slack;
+
+#[test]
+fn serve_runs_the_bot_beside_the_dispatcher() {
+    let t = Slack::new();
+    let mut serve = t.spawn(&["serve", "--bind", "127.0.0.1:0"]);
+    t.fake.wait_connected(1);
+    t.mention("C1", "300.1", "t echo from serve");
+    t.fake.wait_post("Job 1 (`t_echo`) is queued.");
+    // The dispatcher inside `serve` runs it, and the bot inside `serve` reports it.
+    let result = t.fake.wait_post("from serve");
+    assert_eq!((result["channel"].as_str(), result["thread_ts"].as_str()), (Some("C1"), Some("300.1")));
+    t.fake.wait_reaction("C1", "300.1", "white_check_mark");
+    let out = crate::support::stop(&mut serve);
+    let log = t.log("serve");
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(log.contains("Slack bot:") && log.contains("Socket Mode on"), "{log}");
+}
+
+#[test]
+fn serve_with_a_revoked_token_exits_2_naming_it() {
+    let t = Slack::new();
+    t.fake.fail("auth.test", crate::fake::Failure::Api("token_revoked"), 1);
+    let out = t.run(&["serve", "--bind", "127.0.0.1:0"]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{log}");
+    assert!(log.contains("SLACK_BOT_TOKEN") && log.contains("token_revoked"), "{log}");
+}
