@@ -117,11 +117,7 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
             _ => None,
         },
     };
-    let settings = Settings::from_env(&overrides).map_err(|e| CommandError::BadValue {
-        what: "setting",
-        text: String::new(),
-        reason: e.to_string(),
-    })?;
+    let settings = Settings::from_env(&overrides).map_err(CommandError::Settings)?;
     // Commands that only read the queue work with a broken or missing jobs.toml.
     let needs_catalog = !matches!(
         cli.command,

@@ -82,6 +82,8 @@ pub enum CommandError {
     },
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Settings(#[from] crate::config::SettingsError),
     #[error("{0}")]
     Failed(String),
 }
@@ -91,7 +93,8 @@ impl CommandError {
     pub fn is_bad_input(&self) -> bool {
         match self {
             Self::Queue(_) | Self::Io { .. } | Self::Failed(_) => false,
-            Self::Config(_) => true,
+            Self::Config(e) => !matches!(e, crate::config::ConfigError::Read { .. }),
+            Self::Settings(e) => !matches!(e, crate::config::SettingsError::Cwd(_)),
             _ => true,
         }
     }

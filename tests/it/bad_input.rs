@@ -121,3 +121,19 @@ fn json_errors_are_json_with_the_same_exit_code() {
     assert_eq!(doc["error"]["kind"], "bad_input");
     assert!(doc["error"]["message"].as_str().unwrap().contains("unknown job"));
 }
+
+#[test]
+fn bad_settings_are_exit_2_naming_the_variable() {
+    let env = env();
+    for (var, value) in [
+        ("EBMBOT_MAX_JOBS", "abc"),
+        ("EBMBOT_KILL_GRACE", "soon"),
+        ("EBMBOT_TIMEZONE", "Mars/Olympus"),
+        ("EBMBOT_SYNC", "maybe"),
+    ] {
+        let out = env.cmd().args(["queue", "list"]).env(var, value).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{var}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(one_line(&err).contains(var), "{err}");
+    }
+}
