@@ -175,8 +175,11 @@ pub(super) fn finish_in(
         return Ok(None);
     }
     events::insert(tx, id, EventKind::Finished, now, announce)?;
-    super::metrics::record_finish(tx, id)?;
-    get(tx, id)
+    let job = get(tx, id)?;
+    if let Some(job) = &job {
+        super::metrics::record_finish(tx, job)?;
+    }
+    Ok(job)
 }
 
 /// Schedules inside the caller's transaction (see [`Queue::schedule_with`]).
@@ -351,7 +354,7 @@ impl Queue {
         };
         for id in &ids {
             events::insert(&tx, *id, EventKind::Finished, now, announce)?;
-            super::metrics::record_finish(&tx, *id)?;
+            super::metrics::record_unstarted(&tx, &job_type, JobState::Cancelled)?;
         }
         let running = running_of_type(&tx, &job_type)?;
         tx.commit()?;

@@ -3,47 +3,44 @@
 //! transaction that finishes a job; never pruned. Queue depth and running jobs are counted from
 //! `jobs` when read.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
-use super::model::{JobId, JobState};
-use super::{Queue, Result};
+use super::model::{Job, JobState};
+use super::{Queue, Result, exec};
 
 /// Upper bounds (seconds) of the run-time histogram's buckets; the last bucket is `+Inf`.
 /// Stored rows carry the bound itself, so changing this list only starts new buckets.
 pub const DURATION_BUCKETS: [f64; 14] =
     [0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 21600.0];
 
-/// Counts a finished job. Called in the transaction that moved it to its final state.
-pub(super) fn record_finish(tx: &Connection, id: JobId) -> Result<()> {
-    let row: Option<(String, String, Option<i64>, Option<i64>)> = tx
-        .query_row("SELECT type, state, started_at, finished_at FROM jobs WHERE id = ?1", [id.0], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
-        .optional()?;
-    let Some((job_type, state, started, finished)) = row else {
-        return Ok(());
+/// `le` of jobs that never started: counted by state, kept out of the run-time histogram.
+const NEVER_STARTED: f64 = -1.0;
+
+/// Counts a finished job: one upsert, in the transaction that moved it to its final state.
+pub(super) fn record_finish(tx: &Connection, job: &Job) -> Result<()> {
+    let (le, seconds) = match (job.started_at, job.finished_at) {
+        (Some(started), Some(finished)) => {
+            #[allow(clippy::cast_precision_loss)] // milliseconds of a job's run: far below 2^52
+            let seconds = (finished.as_millisecond() - started.as_millisecond()).max(0) as f64 / 1000.0;
+            (DURATION_BUCKETS.into_iter().find(|b| seconds <= *b).unwrap_or(f64::INFINITY), seconds)
+        }
+        _ => (NEVER_STARTED, 0.0),
     };
-    tx.prepare_cached(
-        "INSERT INTO metrics_job_outcomes (type, outcome, count) VALUES (?1, ?2, 1)
-         ON CONFLICT (type, outcome) DO UPDATE SET count = count + 1",
-    )?
-    .execute(params![job_type, state])?;
-    let (Some(started), Some(finished)) = (started, finished) else {
-        return Ok(());
-    };
-    #[allow(clippy::cast_precision_loss)] // milliseconds of a job's run: far below 2^52
-    let seconds = (finished - started).max(0) as f64 / 1000.0;
-    let le = DURATION_BUCKETS.into_iter().find(|b| seconds <= *b).unwrap_or(f64::INFINITY);
-    tx.prepare_cached(
-        "INSERT INTO metrics_job_duration_buckets (type, le, count) VALUES (?1, ?2, 1)
-         ON CONFLICT (type, le) DO UPDATE SET count = count + 1",
-    )?
-    .execute(params![job_type, le])?;
-    tx.prepare_cached(
-        "INSERT INTO metrics_job_durations (type, count, sum_seconds) VALUES (?1, 1, ?2)
-         ON CONFLICT (type) DO UPDATE SET count = count + 1, sum_seconds = sum_seconds + excluded.sum_seconds",
-    )?
-    .execute(params![job_type, seconds])?;
+    record(tx, &job.job_type(), job.state, le, seconds)
+}
+
+/// Counts a job that finished without starting (cancelled while pending).
+pub(super) fn record_unstarted(tx: &Connection, job_type: &str, state: JobState) -> Result<()> {
+    record(tx, job_type, state, NEVER_STARTED, 0.0)
+}
+
+fn record(tx: &Connection, job_type: &str, state: JobState, le: f64, seconds: f64) -> Result<()> {
+    exec(
+        tx,
+        "INSERT INTO metrics_jobs (type, outcome, le, count, sum_seconds) VALUES (?1, ?2, ?3, 1, ?4)
+         ON CONFLICT (type, outcome, le) DO UPDATE SET count = count + 1, sum_seconds = sum_seconds + excluded.sum_seconds",
+        params![job_type, state.as_str(), le, seconds],
+    )?;
     Ok(())
 }
 
@@ -79,8 +76,9 @@ pub struct JobMetrics {
 impl Queue {
     /// Everything the metrics endpoint shows about jobs, read now.
     pub fn job_metrics(&self) -> Result<JobMetrics> {
-        let mut stmt =
-            self.conn.prepare_cached("SELECT type, outcome, count FROM metrics_job_outcomes ORDER BY type, outcome")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT type, outcome, sum(count) FROM metrics_jobs GROUP BY type, outcome ORDER BY type, outcome",
+        )?;
         let outcomes = stmt
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?
             .filter_map(|row| match row {
@@ -90,12 +88,14 @@ impl Queue {
             })
             .collect::<Result<_, _>>()?;
 
-        let mut stmt =
-            self.conn.prepare_cached("SELECT type, count, sum_seconds FROM metrics_job_durations ORDER BY type")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT type, sum(count), sum(sum_seconds) FROM metrics_jobs WHERE le >= 0 GROUP BY type ORDER BY type",
+        )?;
         let totals: Vec<(String, i64, f64)> =
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
-        let mut stmt =
-            self.conn.prepare_cached("SELECT le, count FROM metrics_job_duration_buckets WHERE type = ?1")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT le, sum(count) FROM metrics_jobs WHERE type = ?1 AND le >= 0 GROUP BY le")?;
         let mut durations = Vec::with_capacity(totals.len());
         for (job_type, count, sum_seconds) in totals {
             let stored: Vec<(f64, i64)> =

@@ -165,26 +165,17 @@ CREATE TABLE webhook_deliveries (
     UNIQUE (delivery, job_id)
 );
 
--- Jobs finished, by type and final state; incremented with the finish, never pruned.
-CREATE TABLE metrics_job_outcomes (
-    type    TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    count   INTEGER NOT NULL,
-    PRIMARY KEY (type, outcome)
-) WITHOUT ROWID;
-
--- Run time of finished jobs that started: per type, the count in each bucket (not cumulative;
--- `le` is the bucket's upper bound in seconds, infinity for the last), plus count and sum.
-CREATE TABLE metrics_job_duration_buckets (
-    type  TEXT NOT NULL,
-    le    REAL NOT NULL,
-    count INTEGER NOT NULL,
-    PRIMARY KEY (type, le)
-) WITHOUT ROWID;
-CREATE TABLE metrics_job_durations (
-    type        TEXT PRIMARY KEY,
+-- Finished jobs by type, final state and run-time bucket, for /metrics: one row written with
+-- each finish (the finish is the hot path), never pruned. `le` is the bucket's upper bound in
+-- seconds (infinity for the last), or -1 for jobs that never started (counted by state, not in
+-- the run-time histogram); `sum_seconds` adds up their run times.
+CREATE TABLE metrics_jobs (
+    type        TEXT NOT NULL,
+    outcome     TEXT NOT NULL,
+    le          REAL NOT NULL,
     count       INTEGER NOT NULL,
-    sum_seconds REAL NOT NULL
+    sum_seconds REAL NOT NULL,
+    PRIMARY KEY (type, outcome, le)
 ) WITHOUT ROWID;
 ";
 
