@@ -194,7 +194,7 @@ fn serve_in_a_fresh_clone_starts_and_says_what_is_off_and_why() {
         format!("database:        {}", root.join("ebmbot.db").display()),
         format!("config:          {}", root.join("jobs.toml").display()),
         "GitHub webhooks: off (GITHUB_WEBHOOK_SECRET is not set)".to_owned(),
-        "Slack bot:       off (SLACK_BOT_TOKEN and SLACK_APP_TOKEN are not set)".to_owned(),
+        "Slack bot:       off (SLACK_BOT_TOKEN is not set)".to_owned(),
         "dispatcher:      on".to_owned(),
     ] {
         assert!(banner.contains(&expected), "no `{expected}` in:\n{banner}");
