@@ -290,3 +290,34 @@ fn a_taken_port_is_exit_1_naming_the_address() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains(&format!("cannot listen on `{addr}`")), "{stderr}");
 }
+
+/// SIGKILL between two deliveries: what was answered is in the database, and a redelivery of
+/// it after the restart schedules nothing.
+#[test]
+fn a_web_server_killed_with_sigkill_loses_no_delivery() {
+    let (_dir, root) = temp_with(JOBS);
+    let mut web = Running::start(&root, &["web"], &[("GITHUB_WEBHOOK_SECRET", SECRET)]);
+    let body = br#"{"ref": "refs/heads/main", "seconds": "5"}"#.to_vec();
+    let id = "killed-delivery";
+    let post = |addr: SocketAddr| {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(send(
+            client()
+                .post(format!("http://{addr}/github/t/"))
+                .header("X-GitHub-Event", "push")
+                .header("X-GitHub-Delivery", id)
+                .header("X-Hub-Signature-256", sign256(&body))
+                .body(body.clone()),
+        ))
+    };
+    let first = post(web.addr);
+    let job = JobId(first.json["jobs"][0]["id"].as_i64().unwrap_or_else(|| panic!("{first:?}")));
+    web.signal(Signal::SIGKILL);
+    let _ = web.exit_within(Duration::from_secs(10));
+    assert_eq!(state(&root, job).0, JobState::Pending, "the answered delivery's job survived the kill");
+
+    let web = Running::start(&root, &["web"], &[("GITHUB_WEBHOOK_SECRET", SECRET)]);
+    let again = post(web.addr);
+    let message = again.json["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&format!("already handled: delivery {id} scheduled job {}", job.0)), "{again:?}");
+}
