@@ -125,10 +125,12 @@ pub(super) fn get(tx: &rusqlite::Connection, id: JobId) -> Result<Option<Job>> {
     let Some(mut job) = row(tx, sql, [id.0], job_from_row).optional()? else {
         return Ok(None);
     };
-    let mut stmt =
-        tx.prepare_cached("SELECT id, job_id, created_at, origin FROM requests WHERE job_id = ?1 ORDER BY id")?;
+    // No `ORDER BY` here: with it, SQLite (built with STAT4) re-plans the statement for every
+    // new `?1`, which cost a third of a claim. The handful of rows is sorted below instead.
+    let mut stmt = tx.prepare_cached("SELECT id, job_id, created_at, origin FROM requests WHERE job_id = ?1")?;
     job.requests =
         stmt.query_map([id.0], request_from_row)?.map(|r| r.map(|(_, req)| req)).collect::<Result<_, _>>()?;
+    job.requests.sort_unstable_by_key(|r| r.id);
     Ok(Some(job))
 }
 

@@ -9,11 +9,12 @@ use super::{Queue, Result, exec, ms, ts};
 /// The end of the suppression of `job_type` in force at `at`, following back-to-back or
 /// overlapping windows to the last one.
 pub(super) fn window_end(conn: &Connection, job_type: &str, at: Timestamp) -> Result<Option<Timestamp>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT start_at, end_at FROM suppressions WHERE type = ?1 AND end_at > ?2 ORDER BY start_at",
-    )?;
-    let windows: Vec<(i64, i64)> =
+    // Sorted here rather than by `ORDER BY`, which would make SQLite re-plan the statement for
+    // every new `?1` (see `jobs::get`).
+    let mut stmt = conn.prepare_cached("SELECT start_at, end_at FROM suppressions WHERE type = ?1 AND end_at > ?2")?;
+    let mut windows: Vec<(i64, i64)> =
         stmt.query_map(params![job_type, ms(at)], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    windows.sort_unstable();
     let mut end: Option<i64> = None;
     for (start, stop) in windows {
         let t = end.unwrap_or(ms(at));
