@@ -55,13 +55,20 @@ pub fn run(mut cli: Cli) -> ExitCode {
 }
 
 fn report(json: bool, e: &anyhow::Error) -> ExitCode {
+    // `ebmbot queue list --json | head`: the reader left; nothing is wrong (as ripgrep does).
+    let broken_pipe = e
+        .chain()
+        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe));
+    if broken_pipe {
+        return ExitCode::SUCCESS;
+    }
     let code = exit_code(e);
     if json {
         let kind = if code == 2 { "bad_input" } else { "failure" };
         let doc = serde_json::json!({ "error": { "kind": kind, "message": format!("{e:#}") } });
-        println!("{doc}");
+        let _ = writeln!(std::io::stdout(), "{doc}");
     } else {
-        eprintln!("error: {e:#}");
+        let _ = writeln!(std::io::stderr(), "error: {e:#}");
     }
     ExitCode::from(code)
 }
@@ -86,7 +93,40 @@ impl Env {
         Queue::open(&self.settings.db, options).map_err(|e| CommandError::Queue(e).into())
     }
 
-    /// Prints a result: JSON (streamed, for large lists) with `--json`, else `text()`.
+    /// Prints a JSON array whose items `produce` hands over one at a time (compact, one item
+    /// per line on a pipe), without holding them all.
+    fn print_each<T: serde::Serialize>(
+        &self,
+        produce: impl FnOnce(&mut dyn FnMut(&T) -> commands::Result<()>) -> commands::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+        let pretty = std::io::stdout().is_terminal();
+        let mut first = true;
+        stdout.write_all(b"[")?;
+        produce(&mut |item| {
+            let write = |out: &mut dyn Write| -> std::io::Result<()> {
+                out.write_all(if first { b"\n" } else { b",\n" })?;
+                if pretty {
+                    serde_json::to_writer_pretty(&mut *out, item)?;
+                } else {
+                    serde_json::to_writer(&mut *out, item)?;
+                }
+                Ok(())
+            };
+            write(&mut stdout).map_err(|e| CommandError::Io {
+                what: "cannot write to",
+                path: "stdout".into(),
+                source: e,
+            })?;
+            first = false;
+            Ok(())
+        })?;
+        stdout.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+        stdout.flush()?;
+        Ok(())
+    }
+
+    /// Prints a result: JSON with `--json`, else `text()`.
     fn print<T: serde::Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
         let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
         if self.json {
@@ -177,8 +217,13 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
         Command::Queue(QueueCommand::List { all, since, limit }) => {
             let since = since.map(|s| parse_duration("--since", &s)).transpose()?;
             let queue = env.queue()?;
-            let jobs = commands::list::List { all, since, limit }.execute(&env.ctx(&clock), &queue)?;
-            env.print(&jobs, || render::jobs_table(&jobs, all))?;
+            let list = commands::list::List { all, since, limit };
+            if env.json {
+                env.print_each(|emit| list.each(&env.ctx(&clock), &queue, |job| emit(&job)))?;
+            } else {
+                let jobs = list.execute(&env.ctx(&clock), &queue)?;
+                env.print(&jobs, || render::jobs_table(&jobs, all))?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Queue(QueueCommand::Prune { older_than }) => {

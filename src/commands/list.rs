@@ -21,12 +21,19 @@ pub const DEFAULT_LIMIT: u32 = 200;
 
 impl List {
     pub fn execute(self, ctx: &Context<'_>, queue: &Queue) -> Result<Vec<Job>> {
-        let since = self.since.unwrap_or(DEFAULT_SINCE);
-        let filter = ListFilter {
+        Ok(queue.list(&self.filter(ctx))?)
+    }
+
+    /// [`List::execute`], handing over one job at a time (for streaming output).
+    pub fn each(self, ctx: &Context<'_>, queue: &Queue, f: impl FnMut(Job) -> Result<()>) -> Result<()> {
+        queue.list_each(&self.filter(ctx), f)
+    }
+
+    fn filter(&self, ctx: &Context<'_>) -> ListFilter {
+        ListFilter {
             all: self.all,
-            since: crate::queue::sub_duration(ctx.clock.now(), since),
+            since: crate::queue::sub_duration(ctx.clock.now(), self.since.unwrap_or(DEFAULT_SINCE)),
             limit: self.limit.unwrap_or(if self.all { DEFAULT_LIMIT } else { u32::MAX }),
-        };
-        Ok(queue.list(&filter)?)
+        }
     }
 }

@@ -408,20 +408,62 @@ impl Queue {
     /// Pending and running jobs, plus (with `all`) jobs finished since `since`; at most
     /// `limit`, the newest, in id order.
     pub fn list(&self, filter: &ListFilter) -> Result<Vec<Job>> {
-        let sql = concat!(
-            "SELECT ",
-            columns!(),
-            " FROM jobs
-             WHERE state IN ('pending', 'running') OR (?1 AND finished_at >= ?2)
-             ORDER BY id DESC LIMIT ?3"
-        );
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let mut jobs: Vec<Job> = stmt
-            .query_map(params![filter.all, ms(filter.since), filter.limit], job_from_row)?
-            .collect::<Result<_, _>>()?;
-        jobs.reverse();
-        self.attach_requests(&mut jobs)?;
+        let mut jobs = Vec::new();
+        self.list_each(filter, |job| {
+            jobs.push(job);
+            Ok::<_, QueueError>(())
+        })?;
         Ok(jobs)
+    }
+
+    /// [`Queue::list`], one job at a time, without holding them all: `queue list --json` of
+    /// tens of thousands of jobs streams them. Jobs and their requests are read by two cursors
+    /// walking ids upwards side by side.
+    pub fn list_each<E: From<QueueError>>(
+        &self,
+        filter: &ListFilter,
+        mut f: impl FnMut(Job) -> Result<(), E>,
+    ) -> Result<(), E> {
+        const WHERE: &str = "(state IN ('pending', 'running') OR (?1 AND finished_at >= ?2))";
+        let lowest: Option<i64> = row(
+            &self.conn,
+            &format!("SELECT min(id) FROM (SELECT id FROM jobs WHERE {WHERE} ORDER BY id DESC LIMIT ?3)"),
+            params![filter.all, ms(filter.since), filter.limit],
+            |r| r.get(0),
+        )
+        .map_err(QueueError::from)?;
+        let Some(lowest) = lowest else {
+            return Ok(());
+        };
+        let sql = format!("SELECT {} FROM jobs WHERE {WHERE} AND id >= ?3 ORDER BY id", columns!());
+        let mut jobs = self.conn.prepare_cached(&sql).map_err(QueueError::from)?;
+        let jobs =
+            jobs.query_map(params![filter.all, ms(filter.since), lowest], job_from_row).map_err(QueueError::from)?;
+        let mut requests = self
+            .conn
+            .prepare_cached(
+                "SELECT id, job_id, created_at, origin FROM requests WHERE job_id >= ?1 ORDER BY job_id, id",
+            )
+            .map_err(QueueError::from)?;
+        let mut requests = requests.query_map([lowest], request_from_row).map_err(QueueError::from)?.peekable();
+        for job in jobs {
+            let mut job = job.map_err(QueueError::from)?;
+            // Skip the requests of jobs the filter left out, then take this job's.
+            while let Some(Ok((job_id, _))) = requests.peek() {
+                if *job_id > job.id.0 {
+                    break;
+                }
+                let (job_id, request) = requests.next().expect("peeked").map_err(QueueError::from)?;
+                if job_id == job.id.0 {
+                    job.requests.push(request);
+                }
+            }
+            if let Some(Err(_)) = requests.peek() {
+                requests.next().expect("peeked").map_err(QueueError::from)?;
+            }
+            f(job)?;
+        }
+        Ok(())
     }
 
     /// Jobs in a state, oldest first.

@@ -154,3 +154,17 @@ fn jobs_and_config_check_describe_the_catalogue() {
     assert_eq!(check["namespaces"], 1);
     assert!(!env.path("ebmbot.db").exists(), "config check never creates the database");
 }
+
+#[test]
+fn list_limit_keeps_the_newest_in_id_order_with_their_requests() {
+    let env = env();
+    for v in ["a", "b", "c", "d"] {
+        env.schedule(&["t", "echo", "--value", v]);
+    }
+    env.schedule(&["t", "echo", "--value", "c"]);
+    let jobs = env.json(&["queue", "list", "--limit", "2"]);
+    let ids: Vec<i64> = jobs.as_array().unwrap().iter().map(|j| j["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [3, 4]);
+    assert_eq!(jobs[0]["requests"].as_array().unwrap().len(), 2, "job 3 was asked for twice");
+    assert_eq!(jobs[1]["requests"].as_array().unwrap().len(), 1);
+}
