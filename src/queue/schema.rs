@@ -183,7 +183,13 @@ CREATE TABLE metrics_jobs (
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), QueueError> {
+    // Up to date (the usual case): no write lock taken, so read commands never wait for one.
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found == VERSION {
+        return Ok(());
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Read again under the lock: another process may have migrated meanwhile.
     let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > VERSION {
         return Err(QueueError::TooNew { found, known: VERSION });
