@@ -14,7 +14,7 @@ pub struct TestEnv {
 }
 
 /// Environment variables ebmbot reads; cleared so the tests see only what they set.
-const OURS: &[&str] = &[
+pub const OURS: &[&str] = &[
     "EBMBOT_CONFIG",
     "EBMBOT_DB",
     "DB_PATH",

@@ -12,38 +12,8 @@ use ebmbot::queue::{Options, Queue};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use crate::cli_support::OURS;
 use crate::support::{SECRET, client, delivery, send, sign256};
-
-/// Settings the tests control; cleared from the inherited environment.
-const OURS: &[&str] = &[
-    "EBMBOT_CONFIG",
-    "EBMBOT_DB",
-    "DB_PATH",
-    "WORKSPACE_DIR",
-    "WRITEABLE_DIR",
-    "WRITEABLE_WORKSPACE_DIR",
-    "LOGS_DIR",
-    "HOST_LOGS_DIR",
-    "EBMBOT_BIND",
-    "EBMBOT_SHELL",
-    "EBMBOT_JOB_TIMEOUT",
-    "EBMBOT_KILL_GRACE",
-    "EBMBOT_MAX_JOBS",
-    "EBMBOT_SHUTDOWN_GRACE",
-    "EBMBOT_RETENTION",
-    "EBMBOT_MAX_LOG",
-    "EBMBOT_MAX_BODY",
-    "EBMBOT_TIMEZONE",
-    "EBMBOT_SYNC",
-    "SLACK_BOT_TOKEN",
-    "SLACK_APP_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_API_URL",
-    "SLACK_LOGS_CHANNEL",
-    "SLACK_TECH_SUPPORT_CHANNEL",
-    "GITHUB_WEBHOOK_SECRET",
-    "RUST_LOG",
-];
 
 const JOBS: &str = r#"
 [t.jobs.slow]
