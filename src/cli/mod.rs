@@ -195,11 +195,9 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
             env.print(&r, || render::cancelled_type(&r))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Cancel { .. } => Err(CommandError::BadValue {
-            what: "cancel",
-            text: String::new(),
-            reason: "give `<namespace> <job>` or `--id N`".to_owned(),
-        }
+        Command::Cancel { .. } => Err(CommandError::Usage(
+            "`cancel` needs `<namespace> <job>` (pending jobs of a type) or `--id N` (one job)",
+        )
         .into()),
         Command::Suppress { namespace, job, from, until } => {
             let mut queue = env.queue()?;

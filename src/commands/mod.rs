@@ -71,6 +71,9 @@ pub enum CommandError {
     Suppressed { job_type: String, until: String },
     #[error("{0}")]
     Forbidden(String),
+    /// A command given the wrong shape of arguments.
+    #[error("{0}")]
+    Usage(&'static str),
     #[error(transparent)]
     Queue(#[from] QueueError),
     #[error("{what} {}", path.display())]

@@ -38,15 +38,15 @@ impl Suppress {
             None => now,
         };
         let end = parse_time(&self.until, now, tz)?;
-        if start >= end {
-            return Err(CommandError::EmptyWindow { start: rfc3339(start), end: rfc3339(end) });
-        }
         if end <= now {
             return Err(CommandError::BadValue {
                 what: "--until",
                 text: self.until,
                 reason: format!("it is in the past ({}); give a later time", rfc3339(end)),
             });
+        }
+        if start >= end {
+            return Err(CommandError::EmptyWindow { start: rfc3339(start), end: rfc3339(end) });
         }
         queue.suppress(&job_type, start, end, now)?;
         Ok(Suppressed { job_type, start, end })
