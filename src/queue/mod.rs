@@ -7,10 +7,19 @@
 //! milliseconds, so SQL compares them chronologically. Functions take `now`; nothing here reads
 //! the clock.
 
+/// The columns `job_from_row` reads, in its order.
+macro_rules! columns {
+    () => {
+        "id, namespace, job, args, state, created_at, start_after, started_at, finished_at, \
+     exit_code, signal, detail, log_dir, dispatcher_id, pgid, retry_of, cancel_requested_by"
+    };
+}
+
 mod deliveries;
 mod dispatchers;
 mod events;
 mod jobs;
+mod list;
 mod metrics;
 pub mod model;
 mod prune;
