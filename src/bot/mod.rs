@@ -43,7 +43,7 @@ pub use events_api::{EventsState, events_router};
 pub use receive::receive;
 pub use start::{Bot, DelivererThread};
 
-use crate::config::{Catalog, Settings};
+use crate::config::{Catalog, LiveCatalog, Settings};
 use crate::queue::QueueError;
 
 #[derive(Debug, thiserror::Error)]
@@ -91,10 +91,12 @@ pub fn check_tokens(settings: &Settings) -> Result<(), BotError> {
 }
 
 /// `ebmbot bot`: Socket Mode, the worker and the deliverer until `shutdown` resolves.
+/// `started` gets the bot's catalogue once it runs, for the caller to replace on SIGHUP.
 pub async fn run(
     settings: Arc<Settings>,
     catalog: Catalog,
     shutdown: impl Future<Output = ()> + Send,
+    started: impl FnOnce(LiveCatalog) + Send,
 ) -> Result<(), BotError> {
     check_tokens(&settings)?;
     let mut shutdown = std::pin::pin!(shutdown);
@@ -102,5 +104,6 @@ pub async fn run(
         bot = Bot::start(settings, catalog) => bot?,
         () = &mut shutdown => return Ok(()),
     };
+    started(bot.catalog());
     bot.run(shutdown).await
 }

@@ -18,7 +18,7 @@ use super::socket::SocketMode;
 use super::users::Users;
 use super::wake::Wake;
 use super::worker::Worker;
-use crate::config::{Catalog, Settings};
+use crate::config::{Catalog, LiveCatalog, Settings};
 use crate::grammar::Grammar;
 use crate::queue::{Options, Queue};
 
@@ -79,6 +79,7 @@ pub struct Bot {
     deliver_wake: Arc<Wake>,
     threads: Vec<JoinHandle<()>>,
     background: Vec<tokio::task::JoinHandle<()>>,
+    live: LiveCatalog,
 }
 
 impl Bot {
@@ -125,23 +126,33 @@ impl Bot {
         });
         let stop = Arc::new(AtomicBool::new(false));
         let deliver_wake = Arc::new(Wake::default());
+        let live = LiveCatalog::new(catalog.clone());
         let worker = Worker {
             queue: open(&settings)?,
             settings: settings.clone(),
             grammar: Grammar::new(&catalog),
             catalog: catalog.clone(),
+            live: live.clone(),
+            seen: 0,
             api: api.clone(),
             users,
             bot_user_id: me.user_id,
             runtime: Handle::current(),
             deliverer: deliver_wake.clone(),
         };
-        let deliverer = deliverer(&settings, catalog, api, Arc::new(Channels::new()))?;
+        let mut deliverer = deliverer(&settings, catalog, api, Arc::new(Channels::new()))?;
+        deliverer.live = Some((live.clone(), 0));
         let (s, w) = (stop.clone(), shared.worker.clone());
         let mut threads = vec![thread("worker", move || worker.run(&s, &w))?];
         let (s, w) = (stop.clone(), deliver_wake.clone());
         threads.push(thread("deliverer", move || deliverer.run(&s, &w))?);
-        Ok(Bot { shared, stop, deliver_wake, threads, background })
+        Ok(Bot { shared, stop, deliver_wake, threads, background, live })
+    }
+
+    /// Where to put a re-read `jobs.toml` (SIGHUP): the worker and the deliverer take it up at
+    /// their next turn.
+    pub fn catalog(&self) -> LiveCatalog {
+        self.live.clone()
     }
 
     /// The state of `POST /slack/events` for this bot (503 without `SLACK_SIGNING_SECRET`).
@@ -195,6 +206,7 @@ fn deliverer(
         queue: open(settings)?,
         settings: settings.clone(),
         catalog,
+        live: None,
         api,
         channels,
         runtime: Handle::current(),

@@ -22,7 +22,7 @@ use super::wake::Wake;
 use crate::clock::SystemClock;
 use crate::commands::say::Say;
 use crate::commands::{CommandError, Context};
-use crate::config::{Catalog, Settings};
+use crate::config::{Catalog, LiveCatalog, Settings};
 use crate::grammar::Grammar;
 use crate::queue::model::Origin;
 use crate::queue::{InboxRow, NewReply, Queue, QueueError, sub_duration};
@@ -37,6 +37,9 @@ pub struct Worker {
     pub settings: Arc<Settings>,
     pub catalog: Catalog,
     pub grammar: Grammar,
+    /// Where a reloaded catalogue comes from (SIGHUP), and the version last read.
+    pub live: LiveCatalog,
+    pub seen: u64,
     pub api: Arc<SlackApi>,
     pub users: Arc<Users>,
     pub bot_user_id: String,
@@ -50,6 +53,11 @@ impl Worker {
     pub fn run(mut self, stop: &AtomicBool, wake: &Wake) {
         let mut pruned: Option<Instant> = None;
         while !stop.load(Ordering::SeqCst) {
+            if let Some((version, catalog)) = self.live.newer_than(self.seen) {
+                self.grammar = Grammar::new(&catalog);
+                self.catalog = (*catalog).clone();
+                self.seen = version;
+            }
             if pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
                 pruned = Some(Instant::now());
                 match self.queue.prune_slack(sub_duration(Timestamp::now(), KEEP)) {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::bot::{self, DelivererThread};
+use crate::config::{Catalog, LiveCatalog, Settings};
 
 use super::Env;
 
@@ -18,8 +19,28 @@ pub(super) fn run(env: &Env) -> anyhow::Result<ExitCode> {
     bot::check_tokens(&env.settings)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let settings = Arc::new(env.settings.clone());
-    runtime.block_on(bot::run(settings, env.catalog.clone(), terminated()))?;
+    let reload_settings = Arc::clone(&settings);
+    runtime.block_on(bot::run(settings, env.catalog.clone(), terminated(), move |live| {
+        tokio::spawn(reload_on_sighup(live, reload_settings));
+    }))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// SIGHUP: re-read `jobs.toml` for the running bot; an invalid file is logged and the old kept.
+async fn reload_on_sighup(live: LiveCatalog, settings: Arc<Settings>) {
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot watch for SIGHUP; restart the bot to re-read jobs.toml");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        match Catalog::load(&settings.config, &settings) {
+            Ok(catalog) => {
+                live.replace(catalog);
+                eprintln!("SIGHUP: reloaded {}", settings.config.display());
+            }
+            Err(e) => eprintln!("SIGHUP: {:#}; keeping the previous jobs.toml", anyhow::Error::new(e)),
+        }
+    }
 }
 
 /// Resolves at the first SIGTERM or SIGINT.

@@ -9,7 +9,7 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -18,7 +18,7 @@ use tokio::sync::{oneshot, watch};
 use crate::bot::{self, EventsState};
 use crate::clock::{Clock, SystemClock};
 use crate::commands::{self, CommandError};
-use crate::config::{Catalog, Settings};
+use crate::config::{Catalog, LiveCatalog, Settings};
 use crate::metrics::Metrics;
 use crate::runner::Control;
 use crate::web::{self, WebOptions, WebState};
@@ -79,7 +79,9 @@ pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> 
             // The Slack bot (with SLACK_BOT_TOKEN): its start waits for Slack to answer
             // auth.test, so it runs beside the web server, whose `/slack/events` answers 503
             // until then. A refused token stops everything (exit 2).
+            let bot_catalog: Arc<OnceLock<LiveCatalog>> = Arc::default();
             let slack = env.settings.slack_bot_token.is_some().then(|| {
+                let bot_catalog = Arc::clone(&bot_catalog);
                 let mut settings = env.settings.clone();
                 if !with_dispatcher {
                     settings.slack_app_token = None; // Socket Mode is for `bot` and `serve`
@@ -95,6 +97,7 @@ pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> 
                     let result = match started {
                         Ok(bot) => {
                             events.fill(&bot.events_state());
+                            let _ = bot_catalog.set(bot.catalog());
                             bot.run(async move {
                                 let _ = stopped.wait_for(|stop| *stop).await;
                             })
@@ -114,6 +117,7 @@ pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> 
             eprintln!("{}", banner::text(&env.settings, &env.catalog, addr, with_dispatcher));
             let watcher = Watcher {
                 control: Arc::clone(&control),
+                bot_catalog: Arc::clone(&bot_catalog),
                 stop: stop_tx.clone(),
                 server: server.abort_handle(),
                 state: state.clone(),
@@ -196,6 +200,8 @@ impl Signals {
 /// Turns signals into requests: stop (twice: at once) and reload.
 struct Watcher {
     control: Arc<Control>,
+    /// The running bot's catalogue, once it has started.
+    bot_catalog: Arc<OnceLock<LiveCatalog>>,
     stop: watch::Sender<bool>,
     server: tokio::task::AbortHandle,
     state: WebState,
@@ -232,6 +238,9 @@ impl Watcher {
     fn reload(&self) {
         match Catalog::load(&self.settings.config, &self.settings) {
             Ok(catalog) => {
+                if let Some(live) = self.bot_catalog.get() {
+                    live.replace(catalog.clone());
+                }
                 self.state.set_catalog(catalog);
                 self.control.request_reload();
                 eprintln!("SIGHUP: reloaded {}", self.settings.config.display());

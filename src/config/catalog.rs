@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use super::template::Template;
@@ -205,5 +206,28 @@ impl Catalog {
     /// Every job, in namespace then job order.
     pub fn jobs(&self) -> impl Iterator<Item = &JobDef> {
         self.namespaces.values().flat_map(|ns| ns.jobs.values())
+    }
+}
+
+/// The catalogue of a long-running process, replaced on SIGHUP. Threads keep the version they
+/// last read and pick up a newer one at their next turn ([`LiveCatalog::newer_than`]).
+#[derive(Debug, Clone)]
+pub struct LiveCatalog(Arc<RwLock<(u64, Arc<Catalog>)>>);
+
+impl LiveCatalog {
+    pub fn new(catalog: Catalog) -> LiveCatalog {
+        LiveCatalog(Arc::new(RwLock::new((0, Arc::new(catalog)))))
+    }
+
+    /// Replaces the catalogue; readers see it at their next turn.
+    pub fn replace(&self, catalog: Catalog) {
+        let mut current = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        *current = (current.0 + 1, Arc::new(catalog));
+    }
+
+    /// The catalogue and its version, if newer than `seen`.
+    pub fn newer_than(&self, seen: u64) -> Option<(u64, Arc<Catalog>)> {
+        let current = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        (current.0 > seen).then(|| (current.0, Arc::clone(&current.1)))
     }
 }

@@ -11,7 +11,9 @@ mod suggest;
 pub mod template;
 mod validate;
 
-pub use catalog::{Action, Catalog, JobDef, Namespace, OnLost, PatternWord, ReportFormat, SlackCommand, Trigger};
+pub use catalog::{
+    Action, Catalog, JobDef, LiveCatalog, Namespace, OnLost, PatternWord, ReportFormat, SlackCommand, Trigger,
+};
 pub use load::ConfigError;
 pub use settings::{Overrides, Secret, SecretName, Settings, SettingsError, SyncMode};
 pub use suggest::closest;

@@ -28,3 +28,25 @@ fn serve_with_a_revoked_token_exits_2_naming_it() {
     assert_eq!(out.status.code(), Some(2), "{log}");
     assert!(log.contains("SLACK_BOT_TOKEN") && log.contains("token_revoked"), "{log}");
 }
+
+#[test]
+fn sighup_teaches_the_bot_in_serve_new_commands() {
+    let t = Slack::new();
+    let mut serve = t.spawn(&["serve", "--bind", "127.0.0.1:0"]);
+    t.fake.wait_connected(1);
+    t.mention("C1", "310.1", "t shout hi");
+    t.fake.wait_post("Sorry, I didn't understand that.");
+
+    let jobs = t.env.path("jobs.toml");
+    let mut text = std::fs::read_to_string(&jobs).unwrap();
+    text.push_str("\n[[t.slack]]\ncommand = \"shout [value]\"\nhelp = \"Echoes loudly\"\naction = \"schedule_job\"\njob_type = \"echo\"\n");
+    std::fs::write(&jobs, text).unwrap();
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(serve.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+    t.fake.wait("the reload", |_| t.log("serve").contains("SIGHUP: reloaded").then_some(()));
+
+    t.mention("C1", "311.1", "t shout hi");
+    t.fake.wait_post("(`t_echo`) is queued.");
+    let out = crate::support::stop(&mut serve);
+    assert_eq!(out.status.code(), Some(0), "{}", t.log("serve"));
+}

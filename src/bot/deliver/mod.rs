@@ -25,7 +25,7 @@ use jiff::Timestamp;
 use crate::bot::api::{CallError, SlackApi};
 use crate::bot::channels::Channels;
 use crate::bot::wake::Wake;
-use crate::config::{Catalog, Settings};
+use crate::config::{Catalog, LiveCatalog, Settings};
 use crate::queue::model::EventKind;
 use crate::queue::{Delivery, DeliveryItem, Queue, QueueError, StepOutcome, add_duration};
 use exec::{Slack, TARGET_ERRORS};
@@ -44,6 +44,8 @@ pub struct Deliverer {
     pub queue: Queue,
     pub settings: Arc<Settings>,
     pub catalog: Catalog,
+    /// Where a reloaded catalogue comes from (SIGHUP), and the version last read.
+    pub live: Option<(LiveCatalog, u64)>,
     pub api: Arc<SlackApi>,
     pub channels: Arc<Channels>,
     /// Runs the Slack calls; this thread blocks on them.
@@ -68,6 +70,12 @@ impl Deliverer {
     /// processes queue events too), and when a retry falls due.
     pub fn run(mut self, stop: &AtomicBool, wake: &Wake) {
         while !stop.load(Ordering::SeqCst) {
+            if let Some((live, seen)) = &mut self.live
+                && let Some((version, catalog)) = live.newer_than(*seen)
+            {
+                self.catalog = (*catalog).clone();
+                *seen = version;
+            }
             let next = match self.round() {
                 Ok((true, _)) => continue,
                 Ok((false, next)) => next,
