@@ -17,7 +17,7 @@ use crate::config::{Catalog, OnLost, Settings};
 use crate::queue::model::{DispatcherId, Job, JobId, Outcome};
 use crate::queue::{NewDispatcher, Queue, QueueError};
 
-use super::process::{Finished, JobHandle, spawn};
+use super::process::{Finished, JobHandle, JobSpec, spawn};
 use super::{Reporter, fetch_fabfile, prepare, proc, recovery};
 
 /// How often the loop looks for work another process may have queued.
@@ -82,14 +82,37 @@ pub struct Dispatcher<'a> {
     running: HashMap<JobId, Running>,
     done_tx: Sender<Finished>,
     done_rx: Receiver<Finished>,
+    fetched_tx: Sender<Fetched>,
+    fetched_rx: Receiver<Fetched>,
     summary: Summary,
 }
 
 struct Running {
-    handle: JobHandle,
-    cancelled: bool,
+    /// `None` while its namespace's fabfile is being fetched (on a thread of its own, so that a
+    /// slow fetch holds up nothing else).
+    handle: Option<JobHandle>,
+    /// Who asked to stop it, once someone has.
+    cancelled: Option<String>,
     /// Cancelled because ebmbot is shutting down: `on_lost = "retry"` jobs run again.
     by_shutdown: bool,
+}
+
+impl Running {
+    fn cancel(&mut self, by: &str) {
+        if self.cancelled.is_none() {
+            if let Some(handle) = &self.handle {
+                handle.cancel(by.to_owned());
+            }
+            self.cancelled = Some(by.to_owned());
+        }
+    }
+}
+
+/// A fabfile fetch that has ended, and the job waiting for it.
+struct Fetched {
+    spec: JobSpec,
+    took: Duration,
+    error: Option<String>,
 }
 
 /// Registers this process as a dispatcher of `kind` (`dispatch`, `serve`, `run`).
@@ -122,6 +145,7 @@ impl<'a> Dispatcher<'a> {
     ) -> Result<Dispatcher<'a>, QueueError> {
         let id = register(&mut queue, kind, clock.now())?;
         let (done_tx, done_rx) = mpsc::channel();
+        let (fetched_tx, fetched_rx) = mpsc::channel();
         Ok(Dispatcher {
             queue,
             catalog,
@@ -132,6 +156,8 @@ impl<'a> Dispatcher<'a> {
             running: HashMap::new(),
             done_tx,
             done_rx,
+            fetched_tx,
+            fetched_rx,
             summary: Summary::default(),
         })
     }
@@ -174,8 +200,7 @@ impl<'a> Dispatcher<'a> {
                 if !stopped_all && Instant::now() >= deadline {
                     stopped_all = true;
                     for r in self.running.values_mut() {
-                        r.handle.cancel("ebmbot shut down".to_owned());
-                        r.cancelled = true;
+                        r.cancel("ebmbot shut down");
                         r.by_shutdown = true;
                     }
                 }
@@ -215,6 +240,10 @@ impl<'a> Dispatcher<'a> {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => unreachable!("the loop holds a sender"),
             }
+            while let Ok(fetched) = self.fetched_rx.try_recv() {
+                self.fetched(fetched)?;
+                look = true;
+            }
             let v = self.queue.data_version()?;
             if v != version {
                 version = v;
@@ -246,9 +275,8 @@ impl<'a> Dispatcher<'a> {
     /// Stops the jobs someone cancelled, then claims and starts every job that may start.
     fn look(&mut self, mode: Mode, due_by_once: Timestamp) -> Result<(), QueueError> {
         for (id, by) in self.queue.stop_requests(self.id)? {
-            if let Some(r) = self.running.get_mut(&id).filter(|r| !r.cancelled) {
-                r.handle.cancel(by);
-                r.cancelled = true;
+            if let Some(r) = self.running.get_mut(&id) {
+                r.cancel(&by);
             }
         }
         loop {
@@ -268,22 +296,63 @@ impl<'a> Dispatcher<'a> {
             Ok(spec) => spec,
             Err(detail) => return self.record(job.id, &Outcome::Error { detail }).map(drop),
         };
-        if let Some(url) = self.catalog.namespace(&job.namespace).and_then(|ns| ns.fabfile.clone())
-            && let Err(e) = fetch_fabfile(&url, &spec.workdir)
-        {
-            let ns = &job.namespace;
-            self.reporter.note(&format!("could not fetch the fabfile of `{ns}` ({e}); using the previous one"));
+        self.running.insert(job.id, Running { handle: None, cancelled: None, by_shutdown: false });
+        let Some(url) = self.catalog.namespace(&job.namespace).and_then(|ns| ns.fabfile.clone()) else {
+            return self.spawn(spec);
+        };
+        // The fetch (up to 30 s) runs on its own thread; the job starts when it ends.
+        let (tx, ns) = (self.fetched_tx.clone(), job.namespace.clone());
+        let workdir = spec.workdir.clone();
+        let fetch = move || {
+            let began = Instant::now();
+            let error = fetch_fabfile(&url, &workdir)
+                .err()
+                .map(|e| format!("could not fetch the fabfile of `{ns}` ({e}); using the previous one"));
+            (began.elapsed(), error)
+        };
+        let waiting = spec.clone();
+        match std::thread::Builder::new().name(format!("job-{}-fabfile", job.id)).spawn(move || {
+            let (took, error) = fetch();
+            let _ = tx.send(Fetched { spec: waiting, took, error });
+        }) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.reporter
+                    .note(&format!("cannot start a thread to fetch the fabfile ({e}); using the previous one"));
+                self.spawn(spec)
+            }
         }
-        let log_dir = spec.log_dir.display().to_string();
+    }
+
+    /// A fabfile fetch ended: start its job (its timeout less the fetch), unless it was
+    /// cancelled meanwhile.
+    fn fetched(&mut self, mut fetched: Fetched) -> Result<(), QueueError> {
+        if let Some(error) = &fetched.error {
+            self.reporter.note(error);
+        }
+        let id = fetched.spec.id;
+        if let Some(by) = self.running.get(&id).and_then(|r| r.cancelled.clone()) {
+            return self.finished(Finished { id, outcome: Outcome::Cancelled { by } });
+        }
+        fetched.spec.timeout = fetched.spec.timeout.map(|t| t.saturating_sub(fetched.took));
+        self.spawn(fetched.spec)
+    }
+
+    /// Starts a prepared job's process; records where its logs are and its process group.
+    fn spawn(&mut self, spec: JobSpec) -> Result<(), QueueError> {
+        let (id, log_dir) = (spec.id, spec.log_dir.display().to_string());
         match spawn(spec, self.done_tx.clone()) {
             Ok(handle) => {
-                self.queue.set_process(job.id, &log_dir, handle.pgid())?;
-                self.running.insert(job.id, Running { handle, cancelled: false, by_shutdown: false });
+                self.queue.set_process(id, &log_dir, handle.pgid())?;
+                if let Some(r) = self.running.get_mut(&id) {
+                    r.handle = Some(handle);
+                }
                 Ok(())
             }
             Err(e) => {
-                self.queue.set_process(job.id, &log_dir, None)?;
-                self.record(job.id, &Outcome::Error { detail: e.to_string() }).map(drop)
+                self.queue.set_process(id, &log_dir, None)?;
+                self.running.remove(&id);
+                self.record(id, &Outcome::Error { detail: e.to_string() }).map(drop)
             }
         }
     }

@@ -28,6 +28,7 @@ use supervisor::{Event, Supervisor};
 pub const DRAIN: Duration = Duration::from_millis(200);
 
 /// Everything needed to run one job; the command is already rendered and quoted.
+#[derive(Clone)]
 pub struct JobSpec {
     pub id: JobId,
     pub job_type: String,

@@ -190,3 +190,42 @@ fn logs_head_tail_and_follow() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), "1\nfollowed");
 }
+
+/// A fabfile served slowly (the fault injected: a server that takes a second to answer) holds
+/// up no other job, and its job runs with the fetched file.
+#[test]
+fn a_slow_fabfile_fetch_holds_up_no_other_job() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let answered = std::sync::Arc::new(std::sync::Mutex::new(None::<jiff::Timestamp>));
+    let answered_at = std::sync::Arc::clone(&answered);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            std::thread::sleep(Duration::from_secs(1));
+            *answered_at.lock().unwrap() = Some(jiff::Timestamp::now());
+            let body = "print('fetched')\n";
+            let _ =
+                write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    let jobs = format!(
+        "{}\n[fab]\nfabfile = \"http://127.0.0.1:{port}/fabfile.py\"\n\n[fab.jobs.show]\nrun_args_template = \"cat fabfile.py\"\n",
+        crate::JOBS
+    );
+    let env = crate::support::TestEnv::new(&jobs);
+    env.workspace("t");
+    let fab = env.schedule(&["fab", "show"]);
+    let echo = env.schedule(&["t", "echo", "--value", "meanwhile"]);
+    env.ok(&["dispatch", "--once"]);
+    let (fab, echo) = (env.job(fab), env.job(echo));
+    assert_eq!(fab["state"], "succeeded", "{fab:#}");
+    assert_eq!(env.log(fab["id"].as_i64().unwrap(), "stdout"), "print('fetched')\n");
+    assert_eq!(echo["state"], "succeeded");
+    let answered = answered.lock().unwrap().expect("the fabfile was fetched");
+    let echo_done: jiff::Timestamp = echo["finished_at"].as_str().unwrap().parse().unwrap();
+    assert!(echo_done < answered, "the other job waited for the fetch ({echo_done} vs {answered})");
+}
