@@ -41,7 +41,7 @@ fn slack(settings: &Settings, on_call: Option<OnCall>) -> Result<Arc<SlackApi>, 
 
 /// Who holds this process's delivery leases.
 fn owner() -> String {
-    let host = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
+    let host = crate::runner::proc::hostname();
     format!("{host}/{}/{}", std::process::id(), jiff::Timestamp::now().as_millisecond())
 }
 

@@ -150,13 +150,13 @@ impl Worker {
         });
         match handled {
             Ok(Some(reply)) => tracing::info!(
-                event_id = %row.event_id, user = %message.user, command = %short(&command),
+                event_id = %row.event_id, user = %message.user, command = %crate::commands::shorten(&command, 200),
                 understood = reply.understood, accepted = reply.accepted, job = ?reply.job, "handled a Slack command"
             ),
             Ok(None) => tracing::debug!(event_id = %row.event_id, "already handled by another ebmbot process"),
             Err(e) => {
                 let error_id = format!("E{}-{:04}", row.id, now.as_millisecond().rem_euclid(10_000));
-                tracing::error!(error_id, event_id = %row.event_id, command = %short(&command), error = %chain(&e), "a Slack command failed");
+                tracing::error!(error_id, event_id = %row.event_id, command = %crate::commands::shorten(&command, 200), error = %chain(&e), "a Slack command failed");
                 let text =
                     format!("Sorry, something went wrong (error id `{error_id}`); the details are in ebmbot's log.");
                 let queued = NewReply { text: Some(text), reaction: Some("x".into()), ..reply_to };
@@ -188,13 +188,4 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
-}
-
-/// At most 200 characters of a command, for the log.
-fn short(text: &str) -> String {
-    let mut s: String = text.chars().take(200).collect();
-    if s.len() < text.len() {
-        s.push('…');
-    }
-    s
 }

@@ -29,12 +29,7 @@ fn args(job: &Job) -> String {
 }
 
 fn short(text: &str, max: usize) -> String {
-    let one_line = text.replace('\n', "⏎");
-    if one_line.chars().count() <= max {
-        one_line
-    } else {
-        format!("{}…", one_line.chars().take(max).collect::<String>())
-    }
+    crate::commands::shorten(&text.replace('\n', "⏎"), max)
 }
 
 /// What happened to a job, in a few words: "succeeded", "failed (exit 3)", "timed out after 1s".

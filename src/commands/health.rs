@@ -1,16 +1,12 @@
 //! Readiness and job metrics, for the web server's `/readyz` and `/metrics`.
 
-use std::time::Duration;
-
 use serde::Serialize;
 
 use crate::queue::model::JobState;
 use crate::queue::{JobMetrics, Queue};
+use crate::runner::HEARTBEAT_STALE;
 
 use super::{Context, Result};
-
-/// A dispatcher whose heartbeat is older than this is not ready (DESIGN §9).
-pub const HEARTBEAT_STALE: Duration = Duration::from_secs(60);
 
 /// Is this process ready to serve: the database answers and, when it runs a dispatcher (`serve`),
 /// that dispatcher heartbeats.

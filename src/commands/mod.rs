@@ -126,3 +126,21 @@ fn expected_params(expected: &[String]) -> String {
 }
 
 pub type Result<T, E = CommandError> = std::result::Result<T, E>;
+
+/// At most `max` characters of `text`, with `…` when cut (user text in replies, tables, logs).
+pub fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((at, _)) => format!("{}…", &text[..at]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shorten_counts_characters_not_bytes() {
+        assert_eq!(super::shorten("héllo", 5), "héllo");
+        assert_eq!(super::shorten("héllo wörld", 5), "héllo…");
+        assert_eq!(super::shorten("", 0), "");
+    }
+}

@@ -12,7 +12,7 @@ use crate::queue::Queue;
 use crate::queue::model::{JobId, JobState, Origin};
 
 use super::status::{Status, StatusReport};
-use super::{CommandError, Context, Result, cancel, logs, resolve, schedule, suppress};
+use super::{CommandError, Context, Result, cancel, logs, resolve, schedule, shorten, suppress};
 
 #[derive(Debug, Clone)]
 pub struct Say {
@@ -303,12 +303,4 @@ pub fn when(ts: Timestamp, tz: &jiff::tz::TimeZone) -> String {
 fn sentence(message: &str) -> String {
     let mut chars = message.chars();
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
-}
-
-fn shorten(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        format!("{}…", text.chars().take(max).collect::<String>())
-    }
 }

@@ -10,9 +10,6 @@ use crate::queue::{NewJob, Queue};
 
 use super::{Context, Result, resolve};
 
-/// How long without a heartbeat before `schedule` warns that nothing is dispatching.
-pub const DISPATCHER_STALE: Duration = Duration::from_secs(60);
-
 #[derive(Debug, Clone)]
 pub struct Schedule {
     pub namespace: String,
@@ -34,7 +31,7 @@ pub struct Scheduled {
     pub running: Option<JobId>,
     #[serde(serialize_with = "ser_opt_ts")]
     pub suppressed_until: Option<Timestamp>,
-    /// Whether some dispatcher heartbeated within [`DISPATCHER_STALE`].
+    /// Whether some dispatcher heartbeated within [`crate::runner::HEARTBEAT_STALE`].
     pub dispatcher_alive: bool,
 }
 
@@ -64,6 +61,6 @@ impl Schedule {
 }
 
 pub fn dispatcher_alive(queue: &Queue, now: Timestamp) -> Result<bool> {
-    let cutoff = crate::queue::sub_duration(now, DISPATCHER_STALE);
+    let cutoff = crate::queue::sub_duration(now, crate::runner::HEARTBEAT_STALE);
     Ok(queue.dispatchers()?.iter().any(|d| d.heartbeat_at >= cutoff))
 }

@@ -25,7 +25,7 @@ pub struct DispatcherStatus {
     #[serde(flatten)]
     pub dispatcher: Dispatcher,
     pub heartbeat_age_seconds: i64,
-    /// No heartbeat within 60 s.
+    /// No heartbeat within [`crate::runner::HEARTBEAT_STALE`].
     pub stale: bool,
 }
 
@@ -44,7 +44,8 @@ impl Status {
             .into_iter()
             .map(|d| {
                 let age = (now.as_millisecond() - d.heartbeat_at.as_millisecond()) / 1000;
-                DispatcherStatus { dispatcher: d, heartbeat_age_seconds: age, stale: age >= 60 }
+                let stale = age.unsigned_abs() > crate::runner::HEARTBEAT_STALE.as_secs();
+                DispatcherStatus { dispatcher: d, heartbeat_age_seconds: age, stale }
             })
             .collect();
         Ok(StatusReport {

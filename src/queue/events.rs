@@ -1,5 +1,5 @@
-//! Events: the durable outbox. Each state change inserts one in the same transaction; the Slack
-//! reporter claims those that need delivery (with a lease, so several processes can deliver),
+//! Events: the durable outbox. A state change that a reporter must act on inserts one in the
+//! same transaction (none when nobody would deliver it); the Slack reporter claims them (with a lease, so several processes can deliver),
 //! records each Slack call it makes as a step, and marks them delivered. Replies to Slack
 //! commands (`slack_replies`) go through the same delivery, in one order with the events.
 
@@ -15,8 +15,8 @@ use super::{Queue, Result, exec, ms, row, ts};
 pub(super) fn insert(tx: &Connection, job: JobId, kind: EventKind, now: Timestamp, announce: bool) -> Result<()> {
     exec(
         tx,
-        "INSERT INTO events (job_id, kind, created_at, needs_delivery)
-         SELECT ?1, ?2, ?3, 1
+        "INSERT INTO events (job_id, kind, created_at)
+         SELECT ?1, ?2, ?3
          WHERE (?4 AND ?2 = 'started')
             OR EXISTS (SELECT 1 FROM requests WHERE job_id = ?1 AND channel IS NOT NULL)",
         params![job.0, kind.as_str(), ms(now), announce],
@@ -83,7 +83,7 @@ impl Queue {
         let (undelivered, oldest): (i64, Option<i64>) = row(
             &self.conn,
             "SELECT count(*), min(t) FROM (
-                 SELECT created_at AS t FROM events WHERE needs_delivery AND delivered_at IS NULL
+                 SELECT created_at AS t FROM events WHERE delivered_at IS NULL
                  UNION ALL SELECT created_at FROM slack_replies WHERE delivered_at IS NULL)",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -92,7 +92,7 @@ impl Queue {
             &self.conn,
             "SELECT e FROM (
                  SELECT last_error AS e, created_at AS t FROM events
-                 WHERE needs_delivery AND delivered_at IS NULL AND last_error IS NOT NULL
+                 WHERE delivered_at IS NULL AND last_error IS NOT NULL
                  UNION ALL SELECT last_error, created_at FROM slack_replies
                  WHERE delivered_at IS NULL AND last_error IS NOT NULL)
              ORDER BY t DESC LIMIT 1",
@@ -113,7 +113,7 @@ impl Queue {
     pub fn undelivered(&self, limit: u32) -> Result<Vec<Delivery>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT 'e' AS k, id, created_at AS t, attempts, next_attempt_at, lease_owner, lease_until, job_id, kind
-             FROM events WHERE needs_delivery AND delivered_at IS NULL
+             FROM events WHERE delivered_at IS NULL
              UNION ALL
              SELECT 'r', id, created_at, attempts, next_attempt_at, lease_owner, lease_until, NULL, NULL
              FROM slack_replies WHERE delivered_at IS NULL

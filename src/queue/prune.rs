@@ -21,8 +21,8 @@ pub struct Pruned {
 
 impl Queue {
     /// Deletes at most `batch` finished jobs that finished before `before` (their requests go
-    /// with them), at most `batch` events created before it that were delivered or needed no
-    /// delivery, and at most `batch` GitHub delivery records made before it.
+    /// with them), at most `batch` delivered events created before it, and at most `batch`
+    /// GitHub delivery records made before it.
     pub fn prune(&mut self, before: Timestamp, batch: u32) -> Result<Pruned> {
         let tx = self.write()?;
         let deleted: Vec<(i64, Option<String>)> = {
@@ -46,7 +46,7 @@ impl Queue {
             &tx,
             "DELETE FROM events WHERE id IN (
                  SELECT id FROM events
-                 WHERE created_at < ?1 AND (delivered_at IS NOT NULL OR NOT needs_delivery)
+                 WHERE created_at < ?1 AND delivered_at IS NOT NULL
                  ORDER BY id LIMIT ?2)",
             params![ms(before), batch],
         )?;

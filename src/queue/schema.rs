@@ -63,7 +63,6 @@ CREATE TABLE events (
     job_id         INTEGER NOT NULL,
     kind           TEXT NOT NULL CHECK (kind IN ('started', 'finished', 'suppressed')),
     created_at     INTEGER NOT NULL,
-    needs_delivery INTEGER NOT NULL,
     delivered_at   INTEGER,
     attempts       INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER,
@@ -71,7 +70,7 @@ CREATE TABLE events (
     lease_until    INTEGER,
     last_error     TEXT
 );
-CREATE INDEX events_undelivered ON events(id) WHERE needs_delivery AND delivered_at IS NULL;
+CREATE INDEX events_undelivered ON events(id) WHERE delivered_at IS NULL;
 
 CREATE TABLE suppressions (
     id       INTEGER PRIMARY KEY,

@@ -23,6 +23,10 @@ use super::{Reporter, fetch_fabfile, prepare, proc, recovery};
 /// How often the loop looks for work another process may have queued.
 const POLL: Duration = Duration::from_millis(5);
 const HEARTBEAT: Duration = Duration::from_secs(10);
+/// A dispatcher whose heartbeat is older than this counts as stale in `status`, `/readyz` and
+/// `schedule`'s warning (DESIGN §9). Staleness never declares a dispatcher dead: recovery
+/// checks its process.
+pub const HEARTBEAT_STALE: Duration = Duration::from_secs(60);
 /// How often running jobs of dead dispatchers are looked for (and at start).
 const RECOVERY: Duration = Duration::from_secs(30);
 /// Retention prunes a little at a time: one batch this often.
@@ -121,17 +125,12 @@ pub fn register(queue: &mut Queue, kind: &str, now: Timestamp) -> Result<Dispatc
     let pid_i32 = i32::try_from(pid).unwrap_or(i32::MAX);
     let me = NewDispatcher {
         kind: kind.to_owned(),
-        host: hostname(),
+        host: proc::hostname(),
         boot_id: proc::boot_id(),
         pid: i64::from(pid),
         pid_start: proc::process_start_time(pid_i32).map_or(0, |t| i64::try_from(t).unwrap_or(i64::MAX)),
     };
     queue.register_dispatcher(&me, now)
-}
-
-/// This machine's name, as dispatchers record it.
-pub fn hostname() -> String {
-    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 impl<'a> Dispatcher<'a> {

@@ -12,6 +12,11 @@ use nix::unistd::Pid;
 
 /// The kernel's boot id (`/proc/sys/kernel/random/boot_id`), or an empty string when it cannot
 /// be read (then two unreadable ids compare equal and only the pid check counts).
+/// This machine's name, as dispatchers (and delivery leases) record it.
+pub fn hostname() -> String {
+    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
 pub fn boot_id() -> String {
     std::fs::read_to_string("/proc/sys/kernel/random/boot_id").map(|s| s.trim().to_owned()).unwrap_or_default()
 }

@@ -38,7 +38,7 @@ pub fn recover(
     now: Timestamp,
     reporter: &dyn Reporter,
 ) -> Result<usize, QueueError> {
-    let host = super::dispatcher::hostname();
+    let host = proc::hostname();
     let boot_id = proc::boot_id();
     let gone: Vec<DispatcherId> =
         queue.dispatchers()?.iter().filter(|d| d.id != me && is_gone(d, &host, &boot_id)).map(|d| d.id).collect();
