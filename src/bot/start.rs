@@ -20,18 +20,14 @@ use super::wake::Wake;
 use super::worker::Worker;
 use crate::config::{Catalog, LiveCatalog, Settings};
 use crate::grammar::Grammar;
-use crate::queue::{Options, Queue};
+use crate::queue::Queue;
 
 /// `auth.test` answers that no retry will fix.
 pub(crate) const FATAL_AUTH: &[&str] =
     &["invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"];
 
 fn open(settings: &Settings) -> Result<Queue, BotError> {
-    let options = Options {
-        sync_full: settings.sync == crate::config::SyncMode::Full,
-        announce_starts: settings.slack_logs_channel.is_some() && settings.slack_bot_token.is_some(),
-    };
-    Ok(Queue::open(&settings.db, options)?)
+    Ok(crate::commands::open_queue(settings)?)
 }
 
 fn slack(settings: &Settings, on_call: Option<OnCall>) -> Result<Arc<SlackApi>, BotError> {

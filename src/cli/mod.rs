@@ -24,8 +24,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::commands::{self, CommandError, Context};
 use crate::config::Overrides;
 use crate::config::{Catalog, Settings, duration};
+use crate::queue::Queue;
 use crate::queue::model::{JobId, Origin};
-use crate::queue::{Options, Queue};
 
 /// Runs one invocation. Errors are printed here (as text, or JSON with `--json`).
 pub fn run(mut cli: Cli) -> ExitCode {
@@ -86,11 +86,7 @@ impl Env {
     }
 
     fn queue(&self) -> anyhow::Result<Queue> {
-        let options = Options {
-            sync_full: self.settings.sync == crate::config::SyncMode::Full,
-            announce_starts: self.settings.slack_logs_channel.is_some() && self.settings.slack_bot_token.is_some(),
-        };
-        Queue::open(&self.settings.db, options).map_err(|e| CommandError::Queue(e).into())
+        commands::open_queue(&self.settings).map_err(|e| CommandError::Queue(e).into())
     }
 
     /// Prints a JSON array whose items `produce` hands over one at a time (compact, one item

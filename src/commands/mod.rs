@@ -23,8 +23,8 @@ use std::path::PathBuf;
 
 use crate::clock::Clock;
 use crate::config::{Catalog, Settings};
-use crate::queue::QueueError;
 use crate::queue::model::{JobId, JobState};
+use crate::queue::{Queue, QueueError};
 
 /// What every command may use. Built once by the frontend.
 pub struct Context<'a> {
@@ -126,6 +126,16 @@ fn expected_params(expected: &[String]) -> String {
 }
 
 pub type Result<T, E = CommandError> = std::result::Result<T, E>;
+
+/// Opens the queue as `settings` say: `EBMBOT_DB`, `EBMBOT_SYNC`, and whether job starts are
+/// announced in a Slack logs channel (so need delivering).
+pub fn open_queue(settings: &Settings) -> Result<Queue, QueueError> {
+    let options = crate::queue::Options {
+        sync_full: settings.sync == crate::config::SyncMode::Full,
+        announce_starts: settings.slack_logs_channel.is_some() && settings.slack_bot_token.is_some(),
+    };
+    Queue::open(&settings.db, options)
+}
 
 /// At most `max` characters of `text`, with `…` when cut (user text in replies, tables, logs).
 pub fn shorten(text: &str, max: usize) -> String {
