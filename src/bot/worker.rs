@@ -70,13 +70,13 @@ impl Worker {
                 Ok(Some(row)) => match self.handle(&row) {
                     Ok(()) => continue,
                     Err(e) => {
-                        tracing::error!(event_id = %row.event_id, error = %chain(&e), "could not handle a Slack event; retrying");
+                        tracing::error!(event_id = %row.event_id, error = %crate::commands::describe(&e), "could not handle a Slack event; retrying");
                         true
                     }
                 },
                 Ok(None) => false,
                 Err(e) => {
-                    tracing::error!(error = %chain(&e), "could not read stored Slack events; retrying");
+                    tracing::error!(error = %crate::commands::describe(&e), "could not read stored Slack events; retrying");
                     true
                 }
             };
@@ -156,7 +156,7 @@ impl Worker {
             Ok(None) => tracing::debug!(event_id = %row.event_id, "already handled by another ebmbot process"),
             Err(e) => {
                 let error_id = format!("E{}-{:04}", row.id, now.as_millisecond().rem_euclid(10_000));
-                tracing::error!(error_id, event_id = %row.event_id, command = %crate::commands::shorten(&command, 200), error = %chain(&e), "a Slack command failed");
+                tracing::error!(error_id, event_id = %row.event_id, command = %crate::commands::shorten(&command, 200), error = %crate::commands::describe(&e), "a Slack command failed");
                 let text =
                     format!("Sorry, something went wrong (error id `{error_id}`); the details are in ebmbot's log.");
                 let queued = NewReply { text: Some(text), reaction: Some("x".into()), ..reply_to };
@@ -176,16 +176,4 @@ impl Worker {
         tracing::info!(event_id = %row.event_id, "{why}");
         self.queue.finish_slack_event(row.id, why, Timestamp::now()).map(|_| ())
     }
-}
-
-/// An error with its causes, for the log.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

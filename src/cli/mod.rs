@@ -65,10 +65,10 @@ fn report(json: bool, e: &anyhow::Error) -> ExitCode {
     let code = exit_code(e);
     if json {
         let kind = if code == 2 { "bad_input" } else { "failure" };
-        let doc = serde_json::json!({ "error": { "kind": kind, "message": format!("{e:#}") } });
+        let doc = serde_json::json!({ "error": { "kind": kind, "message": commands::describe(e.as_ref()) } });
         let _ = writeln!(std::io::stdout(), "{doc}");
     } else {
-        let _ = writeln!(std::io::stderr(), "error: {e:#}");
+        let _ = writeln!(std::io::stderr(), "error: {}", commands::describe(e.as_ref()));
     }
     ExitCode::from(code)
 }

@@ -55,7 +55,7 @@ pub enum CommandError {
     NulInValue { name: String },
     #[error("the command for `{job_type}` would be {size} bytes, over the 120 KiB limit; pass less text")]
     CommandTooLong { job_type: String, size: usize },
-    #[error("{0}")]
+    #[error(transparent)]
     BadTime(#[from] time::TimeError),
     #[error("{what} `{text}` is not valid: {reason}")]
     BadValue { what: &'static str, text: String, reason: String },
@@ -135,6 +135,22 @@ pub fn open_queue(settings: &Settings) -> Result<Queue, QueueError> {
         announce_starts: settings.slack_logs_channel.is_some() && settings.slack_bot_token.is_some(),
     };
     Queue::open(&settings.db, options)
+}
+
+/// An error and its causes on one line (`what: why: why`), skipping a cause whose text the line
+/// already holds (many errors repeat their source's message). Frontends show errors this way.
+pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = s.source();
+    }
+    text
 }
 
 /// At most `max` characters of `text`, with `…` when cut (user text in replies, tables, logs).

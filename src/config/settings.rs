@@ -62,7 +62,7 @@ pub enum SyncMode {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error("{var}: {source}")]
+    #[error("{var} is not valid")]
     Duration {
         var: &'static str,
         #[source]

@@ -73,8 +73,8 @@ async fn handle(
     };
     signature::verify(headers, secret.expose().as_bytes(), &body)
         .map_err(|e| Refusal(StatusCode::FORBIDDEN, "bad_signature", e.to_string()))?;
-    let payload =
-        payload::parse(headers, &body).map_err(|e| Refusal(StatusCode::BAD_REQUEST, "bad_request", chain(&e)))?;
+    let payload = payload::parse(headers, &body)
+        .map_err(|e| Refusal(StatusCode::BAD_REQUEST, "bad_request", crate::commands::describe(&e)))?;
     let event = github_header(headers, "X-GitHub-Event")?;
     let delivery = github_header(headers, "X-GitHub-Delivery")?;
 
@@ -136,7 +136,7 @@ fn refuse(e: WebhookError) -> Refusal {
         WebhookError::UnknownProject(_) => Refusal(StatusCode::BAD_REQUEST, "unknown_project", e.to_string()),
         e if e.is_bad_input() => Refusal(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
         e => {
-            tracing::error!("webhook failed: {}", chain(e));
+            tracing::error!("webhook failed: {}", crate::commands::describe(e));
             internal()
         }
     }
@@ -144,19 +144,4 @@ fn refuse(e: WebhookError) -> Refusal {
 
 fn internal() -> Refusal {
     Refusal(StatusCode::INTERNAL_SERVER_ERROR, "error", "internal error; the server log has the details".to_owned())
-}
-
-/// An error with its causes: "outer: inner: innermost".
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let next = s.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = s.source();
-    }
-    text
 }

@@ -54,6 +54,7 @@ fn bad_suppression_times() {
     let env = env();
     let err = env.fails(2, &["suppress", "t", "echo", "--until", "25:99"]);
     assert!(one_line(&err).contains("wrong time format: `25:99`; write HH:MM"), "{err}");
+    assert_eq!(err.matches("wrong time format").count(), 1, "said once: {err}");
     let err = env.fails(2, &["suppress", "t", "echo", "--from", "+2h", "--until", "+1h"]);
     assert!(one_line(&err).contains("must start before it ends"), "{err}");
     let err =
@@ -135,5 +136,6 @@ fn bad_settings_are_exit_2_naming_the_variable() {
         assert_eq!(out.status.code(), Some(2), "{var}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(one_line(&err).contains(var), "{err}");
+        assert_eq!(err.matches(value).count(), 1, "the value is named once: {err}");
     }
 }
