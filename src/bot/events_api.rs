@@ -1,5 +1,5 @@
-//! The Events API: `POST /slack/events` for the web server to mount (DESIGN §7,
-//! "Transports"). Requests are signed: `x-slack-signature` is
+//! The Events API: `POST /slack/events` for the web server to mount (docs/slack.md
+//! §3). Requests are signed: `x-slack-signature` is
 //! `v0=hex(HMAC-SHA256(SLACK_SIGNING_SECRET, "v0:{timestamp}:{body}"))`, compared in constant
 //! time, with `x-slack-request-timestamp` within 5 minutes of now. `url_verification` answers
 //! the challenge; `event_callback` goes to the same [`receive`] as Socket Mode and is answered

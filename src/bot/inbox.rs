@@ -1,4 +1,4 @@
-//! What a received event means to the bot (DESIGN §7, "Receiving"), decided from its JSON alone
+//! What a received event means to the bot (docs/architecture.md §5), decided from its JSON alone
 //! so that both transports share it: commands come from `app_mention`, and from `message`
 //! events in DMs (`channel_type = im`) whose subtype is absent, `thread_broadcast` or
 //! `file_share`. Anything from a bot or from ebmbot itself, other subtypes (edits, joins) and

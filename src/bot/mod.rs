@@ -1,4 +1,4 @@
-//! The Slack bot (DESIGN §7). Socket Mode ([`socket`]) and the Events API ([`events_api`])
+//! The Slack bot (docs/slack.md; its flow: docs/architecture.md §5). Socket Mode ([`socket`]) and the Events API ([`events_api`])
 //! feed one [`receive()`]: a command is stored durably, then acknowledged. The [`worker`] handles
 //! stored commands through [`text`], the one grammar and the command layer
 //! ([`crate::commands::say`]), in one transaction with marking them handled, and queues the

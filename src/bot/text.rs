@@ -1,4 +1,4 @@
-//! Slack message text → command text (DESIGN §7, "Text"): find the part addressed to the bot,
+//! Slack message text → command text (docs/slack.md §4): find the part addressed to the bot,
 //! then undo Slack's markup so that [`crate::grammar`] sees what the user typed.
 //!
 //! Hand-written scans, each a single pass: a 40 KB message costs linear time and never panics.

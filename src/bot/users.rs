@@ -1,4 +1,4 @@
-//! Who is internal (DESIGN §7, "Who may do what"): from `users.info`, a user of the bot's own
+//! Who is internal (docs/slack.md §4): from `users.info`, a user of the bot's own
 //! team who is not restricted, ultra-restricted, a bot or deleted. Answers are cached for an
 //! hour; `users.list` (every page) warms the cache at start-up and never decides alone.
 

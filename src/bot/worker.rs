@@ -1,4 +1,4 @@
-//! The worker: handles stored commands in the order they arrived (DESIGN §7, "Receiving").
+//! The worker: handles stored commands in the order they arrived (docs/architecture.md §5).
 //!
 //! For each: who sent it (`users.info`, cached), the command text (`bot::text`), then — in ONE
 //! transaction — mark it handled, run it through the one grammar and the command layer

@@ -110,7 +110,7 @@ mod tests {
     }
 }
 
-/// STYLE rule 4: a Slack text and the matching argv name the same job with the same args.
+/// One grammar for the bot and the terminal: a Slack text and the matching argv name the same job with the same args.
 #[cfg(test)]
 mod same_command {
     use std::collections::BTreeMap;

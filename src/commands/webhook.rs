@@ -1,4 +1,4 @@
-//! `webhook`: a signed GitHub delivery → the jobs its project asks for (DESIGN §8).
+//! `webhook`: a signed GitHub delivery → the jobs its project asks for (docs/web.md).
 //!
 //! The web server checks the body, the signature and the headers, then hands the project (a
 //! namespace), the event name, the delivery id and the payload here. [`Webhook::decide`] reads

@@ -24,7 +24,8 @@ pub struct Namespace {
     pub default_channel: Option<String>,
     pub fabfile: Option<String>,
     pub pass_secrets: Vec<SecretName>,
-    /// The job's working directory, fixed at load (DESIGN §6).
+    /// The job's working directory, fixed at load: `WORKSPACE_DIR/<ns>` if it exists
+    /// then, else `WRITEABLE_WORKSPACE_DIR/<ns>`.
     pub workdir: PathBuf,
     /// True when `workdir` lies under `WORKSPACE_DIR` (a repo directory that must exist at run
     /// time); false for directories under `WRITEABLE_WORKSPACE_DIR`, created on demand.

@@ -1,4 +1,4 @@
-//! Settings: the environment, read once at start (DESIGN §3). Relative paths become absolute
+//! Settings: the environment, read once at start (README.md, "Settings"). Relative paths become absolute
 //! against the working directory. Secrets live in [`Secret`], whose `Debug` is redacted.
 
 use std::fmt;

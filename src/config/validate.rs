@@ -1,4 +1,4 @@
-//! Validation: raw `jobs.toml` structs → [`Namespace`]s, once, at load (DESIGN §2).
+//! Validation: raw `jobs.toml` structs → [`Namespace`]s, once, at load (README.md, "jobs.toml").
 //!
 //! Each check returns the whole one-line message: the namespace/job/command in backticks, what
 //! is wrong, the fix, and the line. `load` adds the file.

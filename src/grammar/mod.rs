@@ -1,4 +1,4 @@
-//! The one text grammar, shared by the Slack bot and `ebmbot say` (DESIGN §7, "Grammar").
+//! The one text grammar, shared by the Slack bot and `ebmbot say` (docs/slack.md §4).
 //!
 //! Text (already cleaned by `bot::text`, or argv joined with spaces) is split into words on
 //! whitespace. The built-ins come first and match case-insensitively: `help`, `<ns> help`,

@@ -6,7 +6,7 @@ use rusqlite::params;
 use super::model::{Dispatcher, DispatcherId};
 use super::{Queue, Result, exec, ms, ts};
 
-/// A process registering as a dispatcher (DESIGN §9).
+/// A process registering as a dispatcher (docs/architecture.md §2, "lost").
 #[derive(Debug, Clone)]
 pub struct NewDispatcher {
     /// `dispatch`, `serve`, `run`, …

@@ -275,7 +275,7 @@ pub struct Suppression {
     pub end: Timestamp,
 }
 
-/// A registered dispatcher (DESIGN §9).
+/// A registered dispatcher (docs/architecture.md §2, "lost").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Dispatcher {
     pub id: DispatcherId,

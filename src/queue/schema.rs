@@ -90,7 +90,7 @@ CREATE TABLE meta (
     WEB,
 ];
 
-/// The Slack bot's tables (DESIGN §7): received events, stored before they are acknowledged
+/// The Slack bot's tables (docs/architecture.md §3 and §5): received events, stored before they are acknowledged
 /// (`slack_inbox`, one row per command: unique by event id and by channel + message ts);
 /// replies to commands, an outbox beside `events` (`slack_replies`); and every Slack call a
 /// delivery has made (`slack_steps`, one row per step of an event or reply), so that a
@@ -143,7 +143,7 @@ CREATE UNIQUE INDEX slack_steps_event ON slack_steps(event_id, step) WHERE event
 CREATE UNIQUE INDEX slack_steps_reply ON slack_steps(reply_id, step) WHERE reply_id IS NOT NULL;
 ";
 
-/// The web server's tables (DESIGN §8): the GitHub delivery log, and job metrics that every
+/// The web server's tables (docs/architecture.md §3 and §6): the GitHub delivery log, and job metrics that every
 /// process reports alike. A GitHub delivery that scheduled jobs has one row per job, written in
 /// the same transaction as the job, so that a redelivery schedules nothing; pruned with
 /// retention, in id order (no index on `created_at`: ids grow with time). Jobs finished by type

@@ -1,4 +1,4 @@
-//! Slack's inbox and replies (DESIGN §7, "Receiving"): a received command is stored before it
+//! Slack's inbox and replies (docs/architecture.md §5): a received command is stored before it
 //! is acknowledged; a worker marks it handled in the same transaction as the command it runs
 //! (see [`Queue::atomically`]) and adds the reply, which is delivered like an event.
 

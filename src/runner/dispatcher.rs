@@ -24,7 +24,7 @@ use super::{Reporter, fetch_fabfile, prepare, proc, recovery};
 const POLL: Duration = Duration::from_millis(5);
 const HEARTBEAT: Duration = Duration::from_secs(10);
 /// A dispatcher whose heartbeat is older than this counts as stale in `status`, `/readyz` and
-/// `schedule`'s warning (DESIGN §9). Staleness never declares a dispatcher dead: recovery
+/// `schedule`'s warning. Staleness never declares a dispatcher dead: recovery
 /// checks its process.
 pub const HEARTBEAT_STALE: Duration = Duration::from_secs(60);
 /// How often running jobs of dead dispatchers are looked for (and at start).

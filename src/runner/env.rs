@@ -1,4 +1,4 @@
-//! A job's environment (DESIGN §6): the dispatcher's own, minus ebmbot's secrets unless the
+//! A job's environment (README.md, "jobs.toml", `pass_secrets`): the dispatcher's own, minus ebmbot's secrets unless the
 //! namespace passes them, plus the variables that tell the job where it is and who asked.
 
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! Fetching a namespace's `fabfile` before each run (DESIGN §6): https, or plain http only to a
+//! Fetching a namespace's `fabfile` before each run (docs/architecture.md §7): https, or plain http only to a
 //! loopback address (redirects included); at most [`MAX_SIZE`]; 10 s to connect and 30 s in all.
 //! The body goes to a temporary file in the job's directory, which is then renamed over
 //! `fabfile.py`, so a failed fetch leaves the previous file in place.

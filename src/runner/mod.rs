@@ -34,8 +34,10 @@ pub use logs::{STDERR, STDOUT, log_dir, remove_log_dir};
 pub use process::{DRAIN, Finished, JobHandle, JobSpec, SpawnError, spawn};
 pub use reporter::Reporter;
 
-/// Installs ring as rustls's process-wide crypto provider (STACK.md pitfall 1). Call it first
-/// thing in `main`; calling it again, or after another provider was installed, does nothing.
+/// Installs ring as rustls's process-wide crypto provider. Without it rustls panics at the first
+/// TLS client when it cannot pick one provider by itself ("Could not automatically determine
+/// the process-level CryptoProvider"). Call it first thing in `main`; calling it again, or
+/// after another provider was installed, does nothing.
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }

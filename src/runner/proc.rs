@@ -1,4 +1,4 @@
-//! Linux process identity from `/proc` (DESIGN §9): the boot id, a process's start time (so a
+//! Linux process identity from `/proc` (docs/architecture.md §2, "lost"): the boot id, a process's start time (so a
 //! reused pid is not mistaken for the process we knew), the members of a process group that
 //! carry a given environment variable, and stopping a group (TERM, grace, KILL).
 

@@ -1,4 +1,4 @@
-//! One job as one process group (DESIGN §6, STYLE rule 10, after nextest's `unix.rs`).
+//! One job as one process group (docs/architecture.md §7; after nextest's `unix.rs`).
 //!
 //! [`spawn`] starts `EBMBOT_SHELL -c <command>` in its own process group and returns at once.
 //! Threads do the rest: two copy stdout and stderr into the log files as they arrive, one waits

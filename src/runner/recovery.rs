@@ -1,4 +1,4 @@
-//! Recovery (DESIGN §9): a running job whose dispatcher is gone — its pid is dead, or belongs
+//! Recovery (docs/architecture.md §2): a running job whose dispatcher is gone — its pid is dead, or belongs
 //! to another process (a different start time), or the machine has rebooted — has its process
 //! group stopped if a member still carries its `EBMBOT_JOB_ID` (never a reused group), becomes
 //! `lost`, and unblocks its type; `on_lost = "retry"` queues it again once.

@@ -1,5 +1,5 @@
 //! What the runner tells the outside world as it works. The terminal reporter prints; the
-//! Slack reporter does not live here: it consumes the queue's events (DESIGN §7).
+//! Slack reporter does not live here: it consumes the queue's events (docs/architecture.md §4).
 
 use crate::queue::model::Job;
 

@@ -1,4 +1,4 @@
-//! `POST /github/{project}/`: checks in the order of DESIGN §8, then the command layer decides.
+//! `POST /github/{project}/`: checks in the order docs/web.md gives, then the command layer decides.
 //!
 //! 413 body over `EBMBOT_MAX_BODY` → 503 no `GITHUB_WEBHOOK_SECRET` → 403 signature → 400 body
 //! not a JSON object (JSON, or form-encoded with a `payload` field) → 400 no `X-GitHub-Event` or

@@ -1,11 +1,11 @@
-//! The web server: GitHub webhooks, health and metrics (DESIGN §8).
+//! The web server: GitHub webhooks, health and metrics (docs/web.md).
 //!
 //! A server is a function of (state, listener, shutdown): [`router`] builds the routes over a
 //! [`WebState`], [`serve`] runs them on a listener until the shutdown future completes, then
 //! drains the requests in flight. This module only parses HTTP and renders results: what a
 //! delivery schedules is decided by [`crate::commands::webhook`].
 //!
-//! - `github`: `POST /github/{project}/`, with its checks in the order DESIGN §8 gives.
+//! - `github`: `POST /github/{project}/`, with its checks in the order docs/web.md gives.
 //! - `signature`: `X-Hub-Signature-256` / `X-Hub-Signature`, compared in constant time.
 //! - `payload`: a JSON or form-encoded body → the payload object.
 //! - `health`: `/check/`, `/healthz`, `/readyz`, `/metrics`.

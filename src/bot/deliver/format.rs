@@ -1,4 +1,4 @@
-//! What the Slack reporter says (DESIGN §7, "What is posted" and "Formats"): the texts of
+//! What the Slack reporter says (docs/slack.md, "What ebmbot posts"): the texts of
 //! start, success, failure and suppression messages, and a job's stdout in its report format.
 
 use std::path::Path;

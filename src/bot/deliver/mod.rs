@@ -1,5 +1,5 @@
-//! The Slack reporter: delivers the queue's events and the replies to commands (DESIGN §7,
-//! "Events", "Retries", "What is posted").
+//! The Slack reporter: delivers the queue's events and the replies to commands (the outbox:
+//! docs/architecture.md §4; what is posted: docs/slack.md §5 and §6).
 //!
 //! Each round reads the oldest undelivered items, in creation order, and takes a lease on each
 //! that is due and whose threads no earlier undelivered item still posts in: order is kept per

@@ -1,4 +1,4 @@
-//! One test per rule of DESIGN §2: each bad file is refused with a message that names the
+//! One test per rule of `validate` (README.md, "jobs.toml"): each bad file is refused with a message that names the
 //! namespace/job/command and says how to fix it.
 
 use std::path::Path;
