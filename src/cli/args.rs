@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use clap_complete::ArgValueCompleter;
+
+use super::completions::{self, Shell};
 
 #[derive(Debug, Parser)]
 #[command(name = "ebmbot", version, about = "Runs shell jobs when people ask for them", max_term_width = 100)]
@@ -30,7 +33,9 @@ pub enum Command {
     /// Cancel pending jobs of a type, or one job by id (stopping it if it runs)
     #[command(arg_required_else_help = true)]
     Cancel {
+        #[arg(add = ArgValueCompleter::new(completions::namespaces))]
         namespace: Option<String>,
+        #[arg(add = ArgValueCompleter::new(completions::jobs))]
         job: Option<String>,
         /// Cancel this job; a running one is stopped (TERM, grace, KILL)
         #[arg(long, value_name = "N", conflicts_with_all = ["namespace", "job"])]
@@ -38,7 +43,9 @@ pub enum Command {
     },
     /// Hold back a job type for a while: jobs asked for meanwhile run when the window ends
     Suppress {
+        #[arg(add = ArgValueCompleter::new(completions::namespaces))]
         namespace: String,
+        #[arg(add = ArgValueCompleter::new(completions::jobs))]
         job: String,
         /// Start: HH:MM or HHMM (today, EBMBOT_TIMEZONE), RFC 3339, `now`, +30m [default: now]
         #[arg(long, value_name = "T", allow_hyphen_values = true)]
@@ -48,7 +55,12 @@ pub enum Command {
         until: String,
     },
     /// Remove every suppression window of a job type
-    Unsuppress { namespace: String, job: String },
+    Unsuppress {
+        #[arg(add = ArgValueCompleter::new(completions::namespaces))]
+        namespace: String,
+        #[arg(add = ArgValueCompleter::new(completions::jobs))]
+        job: String,
+    },
     /// List or prune the queue
     #[command(subcommand)]
     Queue(QueueCommand),
@@ -102,16 +114,30 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         bind: Option<String>,
     },
+    /// Print a shell's completion script: `source <(ebmbot completions bash)`
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff): `ebmbot man | man -l -`
+    Man,
 }
 
 /// `<ns> <job> [--param VALUE]... [--delay D] [--notify CHANNEL] [--force]`
 #[derive(Debug, Args)]
 pub struct JobArgs {
+    #[arg(add = ArgValueCompleter::new(completions::namespaces))]
     pub namespace: String,
+    #[arg(add = ArgValueCompleter::new(completions::jobs))]
     pub job: String,
     /// The job's params as `--name VALUE` or `--name=VALUE`; also --delay D (schedule),
     /// --force (run), --notify CHANNEL (report to Slack as well)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "PARAMS")]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "PARAMS",
+        add = ArgValueCompleter::new(completions::job_params)
+    )]
     pub rest: Vec<String>,
 }
 

@@ -4,12 +4,14 @@
 mod args;
 mod banner;
 mod bot;
+pub mod completions;
 mod exit;
 mod params;
 mod render;
 mod reporter;
 mod serve;
 mod signals;
+mod spinner;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -29,6 +31,15 @@ use crate::queue::model::{JobId, Origin};
 
 /// Runs one invocation. Errors are printed here (as text, or JSON with `--json`).
 pub fn run(mut cli: Cli) -> ExitCode {
+    // Neither reads settings nor jobs.toml: they work in any environment.
+    let printed = match &cli.command {
+        Command::Completions { shell } => Some(completions::write_script(*shell, &mut std::io::stdout().lock())),
+        Command::Man => Some(completions::write_man(&mut std::io::stdout().lock())),
+        _ => None,
+    };
+    if let Some(result) = printed {
+        return result.map_or_else(|e| report(cli.json, &anyhow::Error::new(e)), |()| ExitCode::SUCCESS);
+    }
     // Flags given among a job's params (`schedule ns job --name x --json`) count too.
     let mut flags = None;
     let job_words = match &mut cli.command {
@@ -249,12 +260,7 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
         }
         Command::Config(ConfigCommand::Check) => {
             let r = commands::config_check::ConfigCheck.execute(&env.settings)?;
-            env.print(&r, || {
-                format!(
-                    "{} is valid: {} namespace(s), {} job(s), {} Slack command(s), {} webhook trigger(s)",
-                    r.path, r.namespaces, r.jobs, r.slack_commands, r.github_triggers
-                )
-            })?;
+            env.print(&r, || render::config_summary(&r))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Say { words } => {
@@ -271,6 +277,7 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
         Command::Bot => bot::run(&env),
         Command::Web { .. } => serve::run(&env, false),
         Command::Serve { .. } => serve::run(&env, true),
+        Command::Completions { .. } | Command::Man => unreachable!("handled in `run`"),
     }
 }
 
@@ -331,8 +338,9 @@ fn run_job(env: &Env, clock: &dyn Clock, a: JobArgs, mut f: params::JobFlags, by
     let control = signals::install(signals::Purpose::Run)?;
     let origin = Origin::Terminal { user: by.to_owned(), notify: f.notify };
     let run = commands::run::Run { namespace: a.namespace, job: a.job, args: f.params, force: f.force, origin };
-    let mut on_wait = |busy: &crate::queue::Busy| eprintln!("{}", render::waiting(busy));
-    let outcome = run.execute(&env.ctx(clock), &mut queue, &control, &mut on_wait)?;
+    let mut waiting = spinner::Waiting::on_stderr();
+    let outcome = run.execute(&env.ctx(clock), &mut queue, &control, &mut |busy| waiting.update(busy))?;
+    drop(waiting);
     let code = match &outcome {
         commands::run::RunOutcome::Ran(job) => {
             if env.json {

@@ -204,3 +204,19 @@ pub fn catalog(namespaces: &[NamespaceSummary]) -> String {
     }
     out.join("\n")
 }
+
+/// `config check`: the totals, then one line per namespace validated.
+pub fn config_summary(r: &crate::commands::config_check::ConfigSummary) -> String {
+    let mut out = format!(
+        "{} is valid: {} namespace(s), {} job(s), {} Slack command(s), {} webhook trigger(s)",
+        r.path, r.namespaces, r.jobs, r.slack_commands, r.github_triggers
+    );
+    let width = r.by_namespace.iter().map(|n| n.name.len()).max().unwrap_or(0);
+    for ns in &r.by_namespace {
+        out.push_str(&format!("\n  {:width$}  {} job(s), {} Slack command(s)", ns.name, ns.jobs, ns.slack_commands));
+        if ns.github_triggers > 0 {
+            out.push_str(&format!(", {} webhook trigger(s)", ns.github_triggers));
+        }
+    }
+    out
+}

@@ -16,6 +16,17 @@ pub struct ConfigSummary {
     pub jobs: usize,
     pub slack_commands: usize,
     pub github_triggers: usize,
+    /// Each namespace validated, in name order.
+    pub by_namespace: Vec<NamespaceSummary>,
+}
+
+/// One namespace of a valid `jobs.toml`.
+#[derive(Debug, Clone, Serialize)]
+pub struct NamespaceSummary {
+    pub name: String,
+    pub jobs: usize,
+    pub slack_commands: usize,
+    pub github_triggers: usize,
 }
 
 impl ConfigCheck {
@@ -32,5 +43,15 @@ pub fn summary(catalog: &Catalog) -> ConfigSummary {
         jobs: catalog.jobs().count(),
         slack_commands: catalog.namespaces.values().map(|n| n.slack.len()).sum(),
         github_triggers: catalog.namespaces.values().map(|n| n.github.len()).sum(),
+        by_namespace: catalog
+            .namespaces
+            .values()
+            .map(|n| NamespaceSummary {
+                name: n.name.clone(),
+                jobs: n.jobs.len(),
+                slack_commands: n.slack.len(),
+                github_triggers: n.github.len(),
+            })
+            .collect(),
     }
 }

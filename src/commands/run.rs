@@ -35,13 +35,14 @@ const POLL: Duration = Duration::from_millis(10);
 const HEARTBEAT: Duration = Duration::from_secs(10);
 
 impl Run {
-    /// `on_wait` is told each new reason the job has to wait.
+    /// `on_wait` is told each new reason the job has to wait, and `None` when a wait is over
+    /// (just before the job starts).
     pub fn execute(
         self,
         ctx: &Context<'_>,
         queue: &mut Queue,
         control: &Control,
-        on_wait: &mut dyn FnMut(&Busy),
+        on_wait: &mut dyn FnMut(Option<&Busy>),
     ) -> Result<RunOutcome> {
         let def = resolve::job(ctx.catalog, &self.namespace, &self.job)?;
         let args = resolve::args(def, self.args)?;
@@ -59,7 +60,7 @@ fn run(
     ctx: &Context<'_>,
     queue: &mut Queue,
     control: &Control,
-    on_wait: &mut dyn FnMut(&Busy),
+    on_wait: &mut dyn FnMut(Option<&Busy>),
     new: &NewJob,
     me: crate::queue::model::DispatcherId,
     force: bool,
@@ -68,7 +69,12 @@ fn run(
     let mut last_busy = None;
     let job = loop {
         match queue.start_now(new, me, ctx.clock.now(), ctx.settings.max_jobs, force)? {
-            Ok(job) => break job,
+            Ok(job) => {
+                if last_busy.is_some() {
+                    on_wait(None);
+                }
+                break job;
+            }
             Err(Busy::Suppressed(until)) => {
                 return Err(CommandError::Suppressed {
                     job_type: new.job_type(),
@@ -77,7 +83,7 @@ fn run(
             }
             Err(busy) => {
                 if last_busy.as_ref() != Some(&busy) {
-                    on_wait(&busy);
+                    on_wait(Some(&busy));
                     last_busy = Some(busy);
                 }
                 let version = queue.data_version()?;

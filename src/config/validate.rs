@@ -20,7 +20,7 @@ use super::template::{Template, TemplateError};
 use super::{Settings, duration, load};
 
 /// Namespaces that would shadow a built-in command.
-pub const RESERVED_NAMESPACES: [&str; 5] = ["help", "status", "logs", "cancel", "remove"];
+pub const RESERVED_NAMESPACES: [&str; 7] = ["help", "status", "logs", "cancel", "remove", "dry", "timers"];
 
 /// Params that would shadow an option of `ebmbot schedule`/`run` or a word of the grammar.
 pub const RESERVED_PARAMS: [&str; 9] = ["delay", "help", "json", "config", "db", "id", "force", "notify", "verbose"];

@@ -1,6 +1,7 @@
 //! Integration tests: the real `ebmbot` binary on temp dirs, real SQLite, real processes.
 
 mod bad_input;
+mod completions;
 mod concurrency;
 mod dispatch;
 mod faults;

@@ -80,7 +80,7 @@ fn namespace_names() {
 
 #[test]
 fn reserved_namespaces() {
-    for name in ["help", "status", "logs", "cancel", "remove"] {
+    for name in ["help", "status", "logs", "cancel", "remove", "dry", "timers"] {
         assert_eq!(
             error(&format!("[{name}]\n")),
             format!("namespace `{name}` is reserved for the built-in `{name}` command; rename it (line 1)")
