@@ -12,6 +12,7 @@ mod reporter;
 mod serve;
 mod signals;
 mod spinner;
+mod startup;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -156,6 +157,12 @@ impl Env {
 }
 
 fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode> {
+    // Before the secrets are read: the commands that hold them for long, or run jobs.
+    let long_running =
+        matches!(cli.command, Command::Serve { .. } | Command::Web { .. } | Command::Bot | Command::Dispatch { .. });
+    if long_running || matches!(cli.command, Command::Run(_)) {
+        startup::not_dumpable();
+    }
     let overrides = Overrides {
         config: cli.config.clone(),
         db: cli.db.clone(),
@@ -165,6 +172,9 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
         },
     };
     let settings = Settings::from_env(&overrides).map_err(CommandError::Settings)?;
+    if long_running {
+        startup::warn(&settings);
+    }
     // Commands that only read the queue work with a broken or missing jobs.toml.
     let needs_catalog = !matches!(
         cli.command,

@@ -6,6 +6,7 @@ mod catalog;
 pub mod duration;
 mod load;
 mod raw;
+pub mod secrets;
 mod settings;
 mod suggest;
 pub mod template;

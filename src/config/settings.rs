@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::duration;
+use super::secrets::{self, SecretError, Source};
 
 /// A secret value: printed as `[redacted]` by `Debug` and never by `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -72,6 +73,8 @@ pub enum SettingsError {
     Invalid { var: &'static str, value: String, expected: &'static str },
     #[error("cannot read the working directory")]
     Cwd(#[source] std::io::Error),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
 }
 
 /// Everything ebmbot reads from its environment, once.
@@ -109,6 +112,11 @@ pub struct Settings {
     /// doubling to 5 min; also paces background channel joins. Tests make it short.
     pub slack_retry_base: Duration,
     pub github_webhook_secret: Option<Secret>,
+    /// Where each secret that is set came from, by variable name (for the start-up warnings).
+    pub secret_sources: Vec<(String, Source)>,
+    /// Variables no job inherits: every secret's variable and its `_FILE`, and
+    /// `CREDENTIALS_DIRECTORY`. A secret read elsewhere adds its own (see [`secrets::hidden_vars`]).
+    pub hidden_from_jobs: Vec<String>,
 }
 
 /// Values given on the command line, which win over the environment.
@@ -204,7 +212,20 @@ impl Settings {
                 });
             }
         };
-        let secret = |name: SecretName| get(name.env_var()).map(Secret::new);
+        let mut secret_sources = Vec::new();
+        let mut hidden_from_jobs = vec![secrets::CREDENTIALS_DIRECTORY.to_owned()];
+        let mut secret = |name: SecretName| -> Result<Option<Secret>, SettingsError> {
+            hidden_from_jobs.extend(secrets::hidden_vars(name.env_var()));
+            let loaded = secrets::read(name.env_var(), &get)?;
+            Ok(loaded.map(|l| {
+                secret_sources.push((name.env_var().to_owned(), l.source));
+                l.value
+            }))
+        };
+        let slack_bot_token = secret(SecretName::SlackBotToken)?;
+        let slack_app_token = secret(SecretName::SlackAppToken)?;
+        let slack_signing_secret = secret(SecretName::SlackSigningSecret)?;
+        let github_webhook_secret = secret(SecretName::GithubWebhookSecret)?;
 
         Ok(Settings {
             config,
@@ -225,9 +246,9 @@ impl Settings {
             max_body: size("EBMBOT_MAX_BODY", "26MB")?,
             timezone,
             sync,
-            slack_bot_token: secret(SecretName::SlackBotToken),
-            slack_app_token: secret(SecretName::SlackAppToken),
-            slack_signing_secret: secret(SecretName::SlackSigningSecret),
+            slack_bot_token,
+            slack_app_token,
+            slack_signing_secret,
             slack_api_url: get("SLACK_API_URL")
                 .unwrap_or_else(|| "https://slack.com/api".to_owned())
                 .trim_end_matches('/')
@@ -238,7 +259,9 @@ impl Settings {
             slack_ack_reaction: get("SLACK_ACK_REACTION").unwrap_or_else(|| "eyes".to_owned()),
             slack_auto_join,
             slack_retry_base: dur("SLACK_RETRY_BASE", "1s")?,
-            github_webhook_secret: secret(SecretName::GithubWebhookSecret),
+            github_webhook_secret,
+            secret_sources,
+            hidden_from_jobs,
         })
     }
 
@@ -250,6 +273,12 @@ impl Settings {
             SecretName::SlackSigningSecret => self.slack_signing_secret.as_ref(),
             SecretName::GithubWebhookSecret => self.github_webhook_secret.as_ref(),
         }
+    }
+
+    /// The secrets that came from the environment itself rather than a file (each is a warning
+    /// at start: every process that can read ebmbot's environment can read them).
+    pub fn secrets_from_env(&self) -> impl Iterator<Item = &str> {
+        self.secret_sources.iter().filter(|(_, s)| *s == Source::Env).map(|(var, _)| var.as_str())
     }
 
     /// Settings for tests: defaults with every path under `root`.
@@ -287,6 +316,23 @@ mod tests {
         assert!(load(&[("EBMBOT_MAX_JOBS", "0")]).is_err());
         assert!(load(&[("EBMBOT_KILL_GRACE", "soon")]).is_err());
         assert_eq!(load(&[("EBMBOT_JOB_TIMEOUT", "none")]).unwrap().job_timeout, None);
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_both_is_an_error() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "xoxb-from-file\n").unwrap();
+        let path = file.display().to_string();
+        let s = load(&[("SLACK_BOT_TOKEN_FILE", &path), ("SLACK_APP_TOKEN", "xapp-env")]).unwrap();
+        assert_eq!(s.slack_bot_token.as_ref().map(Secret::expose), Some("xoxb-from-file"));
+        assert_eq!(s.secrets_from_env().collect::<Vec<_>>(), ["SLACK_APP_TOKEN"]);
+        for var in ["SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN_FILE", "GITHUB_WEBHOOK_SECRET_FILE", "CREDENTIALS_DIRECTORY"] {
+            assert!(s.hidden_from_jobs.iter().any(|h| h == var), "{var}");
+        }
+        let err = load(&[("SLACK_BOT_TOKEN_FILE", &path), ("SLACK_BOT_TOKEN", "xoxb-env")]).unwrap_err();
+        assert!(matches!(err, SettingsError::Secret(_)));
+        assert!(!err.to_string().contains("xoxb"), "{err}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! A job's environment (README.md, "jobs.toml", `pass_secrets`): the dispatcher's own, minus ebmbot's secrets unless the
-//! namespace passes them, plus the variables that tell the job where it is and who asked.
+//! A job's environment: the dispatcher's own, minus ebmbot's secrets (their variables, the
+//! `_FILE` variables naming them, `CREDENTIALS_DIRECTORY`) unless the namespace passes them, plus
+//! the variables that tell the job where it is and who asked (docs/security.md).
 
 use std::path::Path;
 
@@ -9,7 +10,8 @@ use crate::queue::model::JobId;
 /// The variables to set and the variables to remove, on top of the inherited environment.
 ///
 /// Secrets the namespace's `pass_secrets` names are set from `settings` (the values read at
-/// start), the others are removed. `PYTHONPATH` replaces any inherited value. Paths are absolute.
+/// start, wherever they came from); every other variable in `settings.hidden_from_jobs` is
+/// removed. `PYTHONPATH` replaces any inherited value. Paths are absolute.
 pub fn job_env(
     settings: &Settings,
     ns: &Namespace,
@@ -21,12 +23,13 @@ pub fn job_env(
     let mut set = Vec::new();
     let mut remove = Vec::new();
     for name in SecretName::ALL {
-        let var = name.env_var().to_owned();
-        match settings.secret(name) {
-            Some(value) if ns.pass_secrets.contains(&name) => {
-                set.push((var, value.expose().to_owned()));
-            }
-            _ => remove.push(var),
+        if let Some(value) = settings.secret(name).filter(|_| ns.pass_secrets.contains(&name)) {
+            set.push((name.env_var().to_owned(), value.expose().to_owned()));
+        }
+    }
+    for var in &settings.hidden_from_jobs {
+        if !set.iter().any(|(k, _)| k == var) {
+            remove.push(var.clone());
         }
     }
 
@@ -88,7 +91,19 @@ mod tests {
         let (set, remove) = job_env(&settings, &ns, JobId(7), "example_hello", "/l".as_ref(), "U1");
         assert_eq!(lookup(&set, "SLACK_BOT_TOKEN"), Some("xoxb-from-settings"));
         // Passed but not configured: removed, never inherited from a stray environment.
-        assert_eq!(remove, ["SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "GITHUB_WEBHOOK_SECRET"]);
+        assert_eq!(
+            remove,
+            [
+                "CREDENTIALS_DIRECTORY",
+                "SLACK_BOT_TOKEN_FILE",
+                "SLACK_APP_TOKEN",
+                "SLACK_APP_TOKEN_FILE",
+                "SLACK_SIGNING_SECRET",
+                "SLACK_SIGNING_SECRET_FILE",
+                "GITHUB_WEBHOOK_SECRET",
+                "GITHUB_WEBHOOK_SECRET_FILE"
+            ]
+        );
         assert!(set.iter().all(|(k, _)| !remove.contains(k)));
     }
 
@@ -103,7 +118,7 @@ mod tests {
             "/srv/bot/logs/example_hello/20240101-000000-7".as_ref(),
             "terminal:alice",
         );
-        assert_eq!(remove.len(), 4);
+        assert_eq!(remove.len(), 9);
         assert_eq!(lookup(&set, "PYTHONPATH"), Some("/srv/bot:/srv/bot/workspace"));
         assert_eq!(lookup(&set, "WRITEABLE_DIR"), Some("/srv/bot"));
         assert_eq!(lookup(&set, "EBMBOT_JOB_ID"), Some("7"));

@@ -1,0 +1,28 @@
+//! What the long-running commands do first (docs/security.md §3): stop being dumpable, so that
+//! another process of the same user (a job) cannot read their memory or environment, and warn
+//! once about what weakens that (running as root, secrets in the environment itself).
+
+use crate::config::Settings;
+
+/// Makes this process non-dumpable: its `/proc/<pid>/environ`, `/proc/<pid>/mem` and `ptrace`
+/// are then closed to every process of the same user that is not root. Failing is a warning:
+/// ebmbot still works, only less guarded.
+pub fn not_dumpable() {
+    if let Err(error) = nix::sys::prctl::set_dumpable(false) {
+        tracing::warn!(%error, "cannot make ebmbot non-dumpable; its jobs may read its memory and environment");
+    }
+}
+
+/// One warning for root, one for each secret read from the environment itself.
+pub fn warn(settings: &Settings) {
+    if nix::unistd::geteuid().is_root() {
+        tracing::warn!(
+            "ebmbot runs as root, and so do its jobs: they can read ebmbot's memory and secrets; run it as an unprivileged user (see DEPLOY.md)"
+        );
+    }
+    for var in settings.secrets_from_env() {
+        tracing::warn!(
+            "{var} comes from the environment, where a process of the same user may read it; put it in a file named by {var}_FILE or a systemd credential (see docs/security.md)"
+        );
+    }
+}
