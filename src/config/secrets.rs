@@ -115,8 +115,11 @@ pub fn read_env(var: &str) -> Result<Option<Loaded>, SecretError> {
 }
 
 fn read_file(var: &str, path: &Path, source: &Source) -> Result<String, SecretError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| SecretError::Read { var: var.to_owned(), source_: source.clone(), source: e })?;
+    let bytes = std::fs::read(path).map_err(|e| SecretError::Read {
+        var: var.to_owned(),
+        source_: source.clone(),
+        source: e,
+    })?;
     let text =
         String::from_utf8(bytes).map_err(|_| SecretError::NotText { var: var.to_owned(), source_: source.clone() })?;
     let value = text.strip_suffix('\n').map_or(text.as_str(), |t| t.strip_suffix('\r').unwrap_or(t));
@@ -165,7 +168,8 @@ mod tests {
         let dir = tempfile::TempDir::new().unwrap();
         let file = dir.path().join("secret");
         std::fs::write(&file, "x").unwrap();
-        let vars = [("GITHUB_WEBHOOK_SECRET", "from-env".into()), ("GITHUB_WEBHOOK_SECRET_FILE", file.display().to_string())];
+        let vars =
+            [("GITHUB_WEBHOOK_SECRET", "from-env".into()), ("GITHUB_WEBHOOK_SECRET_FILE", file.display().to_string())];
         let err = read("GITHUB_WEBHOOK_SECRET", &lookup(&vars)).unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, SecretError::Twice { .. }));
@@ -184,11 +188,14 @@ mod tests {
     fn bad_files_are_clear_errors() {
         let dir = tempfile::TempDir::new().unwrap();
         let missing = dir.path().join("missing");
-        let err = read("SLACK_APP_TOKEN", &lookup(&[("SLACK_APP_TOKEN_FILE", missing.display().to_string())]))
-            .unwrap_err();
+        let err =
+            read("SLACK_APP_TOKEN", &lookup(&[("SLACK_APP_TOKEN_FILE", missing.display().to_string())])).unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!("cannot read SLACK_APP_TOKEN from the file {}; check the path and its permissions", missing.display())
+            format!(
+                "cannot read SLACK_APP_TOKEN from the file {}; check the path and its permissions",
+                missing.display()
+            )
         );
         let empty = dir.path().join("empty");
         std::fs::write(&empty, "\n").unwrap();
