@@ -194,9 +194,8 @@ fn wait_for_output(dir: &Path, id: i64) -> f64 {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let job = q.job(ebmbot::queue::model::JobId(id)).expect("job").expect("exists");
-        if job.state.is_finished() {
-            let log = std::fs::read_to_string(Path::new(job.log_dir.as_deref().expect("log dir")).join("stdout"))
-                .expect("log");
+        if job.is_finished() {
+            let log = std::fs::read_to_string(Path::new(job.log_dir().expect("log dir")).join("stdout")).expect("log");
             return log.split_whitespace().next().expect("time").parse().expect("a time");
         }
         assert!(Instant::now() < deadline, "job {id} did not finish");

@@ -83,7 +83,7 @@ fn main() {
     let finished = queue.list(&filter).expect("list");
     let mut by_state: HashMap<JobState, usize> = HashMap::new();
     for job in &finished {
-        *by_state.entry(job.state).or_default() += 1;
+        *by_state.entry(job.state()).or_default() += 1;
     }
 
     println!("{jobs} jobs through 2 dispatchers in {elapsed:.1} s: {:.0} jobs/s", jobs as f64 / elapsed);

@@ -1,7 +1,7 @@
 //! Exit codes, in one place: 0 ok, 2 bad input, 1 anything else; `run` exits with its job's.
 
 use crate::commands::CommandError;
-use crate::queue::model::{Job, JobState};
+use crate::queue::model::{Job, Outcome};
 
 /// 2 for the user's mistakes, 1 for everything else.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
@@ -18,15 +18,12 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
 /// cancelled; 1 when lost or it could not start.
 pub fn job_exit_code(job: &Job) -> u8 {
     let clamp = |n: i32| u8::try_from(n.clamp(0, 255)).unwrap_or(1);
-    match job.state {
-        JobState::Succeeded => 0,
-        JobState::Failed => match (job.exit_code, job.signal) {
-            (Some(code), _) => clamp(code),
-            (None, Some(signal)) => clamp(128 + signal),
-            (None, None) => 1,
-        },
-        JobState::TimedOut => 124,
-        JobState::Cancelled => 130,
-        JobState::Lost | JobState::Pending | JobState::Running => 1,
+    match job.status.outcome() {
+        Some(Outcome::Succeeded) => 0,
+        Some(Outcome::Failed { exit_code }) => clamp(*exit_code),
+        Some(Outcome::Killed { signal }) => clamp(128 + signal),
+        Some(Outcome::TimedOut { .. }) => 124,
+        Some(Outcome::Cancelled { .. }) => 130,
+        Some(Outcome::Error { .. } | Outcome::Lost { .. }) | None => 1,
     }
 }

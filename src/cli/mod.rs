@@ -355,7 +355,7 @@ fn run_job(env: &Env, clock: &dyn Clock, a: JobArgs, mut f: params::JobFlags, by
         commands::run::RunOutcome::Ran(job) => {
             if env.json {
                 env.print(job, String::new)?;
-            } else if !job.state.is_finished() || job.state != crate::queue::model::JobState::Succeeded {
+            } else if job.state() != crate::queue::model::JobState::Succeeded {
                 eprintln!("{}", render::finished_line(job));
             }
             exit::job_exit_code(job)

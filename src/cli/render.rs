@@ -10,7 +10,7 @@ use crate::commands::schedule::Scheduled;
 use crate::commands::status::StatusReport;
 use crate::commands::suppress::Suppressed;
 use crate::queue::Busy;
-use crate::queue::model::{Job, JobState, rfc3339};
+use crate::queue::model::{Job, Outcome, rfc3339};
 
 fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
@@ -34,23 +34,24 @@ fn short(text: &str, max: usize) -> String {
 
 /// What happened to a job, in a few words: "succeeded", "failed (exit 3)", "timed out after 1s".
 pub fn outcome(job: &Job) -> String {
-    match job.state {
-        JobState::Failed => match (job.exit_code, job.signal, &job.detail) {
-            (Some(code), _, _) => format!("failed (exit {code})"),
-            (None, Some(sig), _) => format!("failed (killed by signal {sig})"),
-            (None, None, Some(detail)) => format!("failed: {detail}"),
-            (None, None, None) => "failed".to_owned(),
-        },
-        JobState::TimedOut | JobState::Cancelled | JobState::Lost => {
-            job.detail.clone().unwrap_or_else(|| job.state.to_string().replace('_', " "))
-        }
-        state => state.to_string(),
+    let Some(outcome) = job.status.outcome() else { return job.state().to_string() };
+    match outcome {
+        Outcome::Succeeded => "succeeded".to_owned(),
+        Outcome::Failed { exit_code } => format!("failed (exit {exit_code})"),
+        Outcome::Killed { signal } => format!("failed (killed by signal {signal})"),
+        Outcome::Error { detail } if detail.is_empty() => "failed".to_owned(),
+        Outcome::Error { detail } => format!("failed: {detail}"),
+        Outcome::TimedOut { after } => format!("timed out after {}", crate::config::duration::format(*after)),
+        Outcome::Cancelled { by } => format!("cancelled by {by}"),
+        Outcome::Lost { detail } if detail.is_empty() => "lost".to_owned(),
+        Outcome::Lost { detail } => detail.clone(),
     }
 }
 
 pub fn finished_line(job: &Job) -> String {
     // A lost job's detail already says where its logs are.
-    let logs = job.log_dir.as_deref().filter(|_| job.state != JobState::Lost).map(|d| format!("; logs in {d}"));
+    let lost = matches!(job.status.outcome(), Some(Outcome::Lost { .. }));
+    let logs = job.log_dir().filter(|_| !lost).map(|d| format!("; logs in {d}"));
     let logs = logs.unwrap_or_default();
     format!("job {} `{}` {}{logs}", job.id, job.job_type(), outcome(job))
 }
@@ -65,11 +66,11 @@ pub fn jobs_table(jobs: &[Job], all: bool) -> String {
             job.id.to_string(),
             job.job_type(),
             args(job),
-            job.state.to_string(),
+            job.state().to_string(),
             time(job.start_after),
-            job.started_at.map(time).unwrap_or_default(),
-            job.finished_at.map(time).unwrap_or_default(),
-            if job.state.is_finished() { outcome(job) } else { String::new() },
+            job.started_at().map(time).unwrap_or_default(),
+            job.finished_at().map(time).unwrap_or_default(),
+            if job.is_finished() { outcome(job) } else { String::new() },
         ]);
     }
     t.to_string()
@@ -108,10 +109,10 @@ pub fn cancelled_type(r: &CancelledType) -> String {
 }
 
 pub fn cancelled_job(r: &CancelledJob) -> String {
-    if r.job.state.is_finished() {
+    if r.job.is_finished() {
         format!("job {} `{}` {}", r.job.id, r.job.job_type(), outcome(&r.job))
     } else {
-        format!("asked job {} `{}` to stop; it is still {}", r.job.id, r.job.job_type(), r.job.state)
+        format!("asked job {} `{}` to stop; it is still {}", r.job.id, r.job.job_type(), r.job.state())
     }
 }
 

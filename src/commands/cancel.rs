@@ -57,7 +57,7 @@ impl CancelId {
         match queue.cancel_id(self.id, &self.by, ctx.clock.now())? {
             CancelById::NotFound if queue.was_pruned(self.id)? => Err(CommandError::Pruned(self.id)),
             CancelById::NotFound => Err(CommandError::UnknownId(self.id)),
-            CancelById::AlreadyFinished(job) => Err(CommandError::AlreadyFinished { id: job.id, state: job.state }),
+            CancelById::AlreadyFinished(job) => Err(CommandError::AlreadyFinished { id: job.id, state: job.state() }),
             CancelById::Cancelled(job) => Ok(CancelledJob { job, was_running: false }),
             CancelById::StopRequested(job) => {
                 let job = wait_until_finished(queue, job, self.wait)?;
@@ -72,7 +72,7 @@ impl CancelId {
 fn wait_until_finished(queue: &Queue, mut job: Job, wait: Duration) -> Result<Job> {
     let deadline = Instant::now() + wait;
     let mut version = queue.data_version()?;
-    while !job.state.is_finished() && Instant::now() < deadline {
+    while !job.is_finished() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
         let v = queue.data_version()?;
         if v != version {

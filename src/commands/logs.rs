@@ -63,8 +63,8 @@ impl Logs {
     pub fn execute(self, queue: &Queue) -> Result<LogText> {
         let job = find(queue, self.id)?;
         let mut out = LogText { id: job.id, stream: self.stream, path: None, text: String::new(), note: None };
-        let Some(dir) = &job.log_dir else {
-            out.note = Some(format!("job {} has no logs yet ({})", job.id, job.state));
+        let Some(dir) = job.log_dir() else {
+            out.note = Some(format!("job {} has no logs yet ({})", job.id, job.state()));
             return Ok(out);
         };
         let path = Path::new(dir).join(self.stream.file_name());
@@ -109,12 +109,12 @@ pub fn follow(queue: &Queue, id: JobId, stream: Stream, out: &mut dyn Write) -> 
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         if file.is_none()
-            && let Some(dir) = &job.log_dir
+            && let Some(dir) = job.log_dir()
         {
             let path = Path::new(dir).join(stream.file_name());
             match File::open(&path) {
                 Ok(f) => file = Some(f),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !job.state.is_finished() => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !job.is_finished() => {}
                 Err(source) => return Err(CommandError::Io { what: "cannot read the log", path, source }),
             }
         }
@@ -127,7 +127,7 @@ pub fn follow(queue: &Queue, id: JobId, stream: Stream, out: &mut dyn Write) -> 
                 out.write_all(&buf[..n]).and_then(|()| out.flush()).map_err(|source| io(source, &job, stream))?;
             }
         }
-        if job.state.is_finished() {
+        if job.is_finished() {
             return Ok(job);
         }
         std::thread::sleep(POLL);
@@ -143,7 +143,7 @@ pub fn follow(queue: &Queue, id: JobId, stream: Stream, out: &mut dyn Write) -> 
 }
 
 fn io(source: std::io::Error, job: &Job, stream: Stream) -> CommandError {
-    let path = job.log_dir.as_deref().map(|d| Path::new(d).join(stream.file_name())).unwrap_or_default();
+    let path = job.log_dir().map(|d| Path::new(d).join(stream.file_name())).unwrap_or_default();
     CommandError::Io { what: "cannot follow the log", path, source }
 }
 

@@ -89,7 +89,7 @@ impl Say {
             Parsed::Logs { id, stream, part } => {
                 let job = logs::find(queue, JobId(id))?;
                 self.check_access(ctx, &job.namespace)?;
-                let failed = matches!(job.state, JobState::Failed | JobState::TimedOut | JobState::Lost);
+                let failed = matches!(job.state(), JobState::Failed | JobState::TimedOut | JobState::Lost);
                 let stream = match stream {
                     Some(LogStream::Stdout) => logs::Stream::Stdout,
                     Some(LogStream::Stderr) => logs::Stream::Stderr,
@@ -111,7 +111,7 @@ impl Say {
                     "{} of job {id} (`{}`, {}):\n{body}",
                     stream.file_name(),
                     job.job_type(),
-                    job.state
+                    job.state()
                 )))
             }
             Parsed::Configured { namespace, command_index, args } => {
@@ -269,7 +269,7 @@ fn status_text(r: &StatusReport, ctx: &Context<'_>, trusted: bool) -> String {
     if !r.running.is_empty() {
         out.push_str("Running jobs:\n");
         for job in &r.running {
-            let since = job.started_at.map(|t| format!(", started {}", when(t, tz))).unwrap_or_default();
+            let since = job.started_at().map(|t| format!(", started {}", when(t, tz))).unwrap_or_default();
             out.push_str(&format!("• [{}] `{}`{}{since}\n", job.id, job.job_type(), args(job)));
         }
     }

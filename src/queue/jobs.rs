@@ -5,7 +5,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::model::{Args, DispatcherId, EventKind, Job, JobId, JobState, Origin, Outcome, Request};
+use super::model::{Args, DispatcherId, EventKind, Job, JobId, JobState, JobStatus, Origin, Outcome, Request};
+use super::record::{JobRow, OutcomeColumns};
 use super::{Queue, QueueError, Result, add, events, exec, ms, row, ts};
 
 /// A request for a job.
@@ -77,30 +78,31 @@ pub struct ListFilter {
     pub limit: u32,
 }
 
+/// Reads a `jobs` row (the [`columns!`] in order) and decodes it in [`JobRow::decode`].
 pub(super) fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
-    let bad = |i, what: String| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, what.into());
-    let args: String = row.get(3)?;
-    let state: String = row.get(4)?;
-    Ok(Job {
-        id: JobId(row.get(0)?),
+    JobRow {
+        id: row.get(0)?,
         namespace: row.get(1)?,
         job: row.get(2)?,
-        args: Args::from_json(&args).map_err(|e| bad(3, e.to_string()))?,
-        state: JobState::parse(&state).ok_or_else(|| bad(4, format!("unknown state {state}")))?,
-        created_at: ts(row.get(5)?),
-        start_after: ts(row.get(6)?),
-        started_at: row.get::<_, Option<i64>>(7)?.map(ts),
-        finished_at: row.get::<_, Option<i64>>(8)?.map(ts),
+        args: row.get(3)?,
+        state: row.get(4)?,
+        created_at: row.get(5)?,
+        start_after: row.get(6)?,
+        started_at: row.get(7)?,
+        finished_at: row.get(8)?,
         exit_code: row.get(9)?,
         signal: row.get(10)?,
         detail: row.get(11)?,
         log_dir: row.get(12)?,
-        dispatcher: row.get::<_, Option<i64>>(13)?.map(DispatcherId),
+        dispatcher_id: row.get(13)?,
         pgid: row.get(14)?,
-        retry_of: row.get::<_, Option<i64>>(15)?.map(JobId),
+        retry_of: row.get(15)?,
         cancel_requested_by: row.get(16)?,
-        requests: Vec::new(),
-    })
+        cancelled_by: row.get(17)?,
+        timeout_ms: row.get(18)?,
+    }
+    .decode()
+    .map_err(|e| rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, e.into()))
 }
 
 pub(super) fn request_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, Request)> {
@@ -150,19 +152,13 @@ pub(super) fn finish_in(
     now: Timestamp,
     announce: bool,
 ) -> Result<Option<Job>> {
+    let c = OutcomeColumns::from(outcome);
     let n = exec(
         tx,
-        "UPDATE jobs SET state = ?3, finished_at = ?4, exit_code = ?5, signal = ?6, detail = ?7
+        "UPDATE jobs SET state = ?3, finished_at = ?4, exit_code = ?5, signal = ?6, detail = ?7,
+                         cancelled_by = ?8, timeout_ms = ?9
          WHERE id = ?1 AND state = ?2",
-        params![
-            id.0,
-            from.as_str(),
-            outcome.state().as_str(),
-            ms(now),
-            outcome.exit_code(),
-            outcome.signal(),
-            outcome.detail()
-        ],
+        params![id.0, from.as_str(), c.state, ms(now), c.exit_code, c.signal, c.detail, c.cancelled_by, c.timeout_ms],
     )?;
     if n == 0 {
         return Ok(None);
@@ -335,14 +331,14 @@ impl Queue {
     pub fn cancel_pending(&mut self, namespace: &str, job: &str, by: &str, now: Timestamp) -> Result<Cancelled> {
         let job_type = format!("{namespace}_{job}");
         let announce = self.options.announce_starts;
-        let outcome = Outcome::Cancelled { by: by.to_owned() };
+        let c = OutcomeColumns::from(&Outcome::Cancelled { by: by.to_owned() });
         let tx = self.write()?;
         let ids: Vec<JobId> = {
             let mut stmt = tx.prepare_cached(
-                "UPDATE jobs SET state = 'cancelled', finished_at = ?2, detail = ?3
+                "UPDATE jobs SET state = ?2, finished_at = ?3, detail = ?4, cancelled_by = ?5
                  WHERE type = ?1 AND state = 'pending' RETURNING id",
             )?;
-            stmt.query_map(params![job_type, ms(now), outcome.detail()], |r| r.get(0).map(JobId))?
+            stmt.query_map(params![job_type, c.state, ms(now), c.detail, c.cancelled_by], |r| r.get(0).map(JobId))?
                 .collect::<Result<_, _>>()?
         };
         for id in &ids {
@@ -361,14 +357,14 @@ impl Queue {
         let Some(job) = get(&tx, id)? else {
             return Ok(CancelById::NotFound);
         };
-        match job.state {
-            JobState::Pending => {
+        match job.status {
+            JobStatus::Pending => {
                 let outcome = Outcome::Cancelled { by: by.to_owned() };
                 let job = finish_in(&tx, id, JobState::Pending, &outcome, now, announce)?;
                 tx.commit()?;
                 Ok(job.map_or(CancelById::NotFound, CancelById::Cancelled))
             }
-            JobState::Running => {
+            JobStatus::Running { .. } => {
                 exec(
                     &tx,
                     "UPDATE jobs SET cancel_requested_by = coalesce(cancel_requested_by, ?2) WHERE id = ?1",
@@ -378,7 +374,7 @@ impl Queue {
                 tx.commit()?;
                 Ok(CancelById::StopRequested(job))
             }
-            _ => Ok(CancelById::AlreadyFinished(job)),
+            JobStatus::Finished { .. } => Ok(CancelById::AlreadyFinished(job)),
         }
     }
 

@@ -18,7 +18,7 @@ const NEVER_STARTED: f64 = -1.0;
 
 /// Counts a finished job: one upsert, in the transaction that moved it to its final state.
 pub(super) fn record_finish(tx: &Connection, job: &Job) -> Result<()> {
-    let (le, seconds) = match (job.started_at, job.finished_at) {
+    let (le, seconds) = match (job.started_at(), job.finished_at()) {
         (Some(started), Some(finished)) => {
             #[allow(clippy::cast_precision_loss)] // milliseconds of a job's run: far below 2^52
             let seconds = (finished.as_millisecond() - started.as_millisecond()).max(0) as f64 / 1000.0;
@@ -26,7 +26,7 @@ pub(super) fn record_finish(tx: &Connection, job: &Job) -> Result<()> {
         }
         _ => (NEVER_STARTED, 0.0),
     };
-    record(tx, &job.job_type(), job.state, le, seconds)
+    record(tx, &job.job_type(), job.state(), le, seconds)
 }
 
 /// Counts a job that finished without starting (cancelled while pending).

@@ -11,7 +11,8 @@
 macro_rules! columns {
     () => {
         "id, namespace, job, args, state, created_at, start_after, started_at, finished_at, \
-     exit_code, signal, detail, log_dir, dispatcher_id, pgid, retry_of, cancel_requested_by"
+     exit_code, signal, detail, log_dir, dispatcher_id, pgid, retry_of, cancel_requested_by, \
+     cancelled_by, timeout_ms"
     };
 }
 
@@ -23,6 +24,7 @@ mod list;
 mod metrics;
 pub mod model;
 mod prune;
+mod record;
 mod recover;
 mod schema;
 mod slack;

@@ -1,5 +1,7 @@
-//! The queue's data model. States and outcomes are enums, converted to and from SQLite text in
-//! exactly one place each (`as_str` / `parse`), backed by `CHECK` constraints in the schema.
+//! The queue's data model. A job's [`JobStatus`] holds what exists in its state (a finished
+//! job's [`Outcome`], a running job's [`Run`]); a stored row becomes one in exactly one place,
+//! `record::JobRow::decode`, and frontends render the variants. `JobState` is the flat state
+//! column (`as_str` / `parse`), backed by a `CHECK` constraint in the schema.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -144,7 +146,9 @@ impl Outcome {
         }
     }
 
-    /// The human detail stored with the job ("timed out after 1h", "cancelled by U123").
+    /// The human line stored with the job and shown as `detail` in `queue list --json`
+    /// ("timed out after 1h", "cancelled by U123"). Written, never read back: the outcome's own
+    /// columns are.
     pub fn detail(&self) -> Option<String> {
         match self {
             Self::Succeeded => None,
@@ -198,34 +202,114 @@ pub struct Request {
     pub origin: Origin,
 }
 
-/// A job as stored.
+/// A job as stored: what it is, who asked, and its [`JobStatus`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     pub id: JobId,
     pub namespace: String,
     pub job: String,
     pub args: Args,
-    pub state: JobState,
     pub created_at: Timestamp,
+    /// When the job is (or was) due. Every job has one, whatever its state: it is shown for
+    /// finished jobs too.
     pub start_after: Timestamp,
-    pub started_at: Option<Timestamp>,
-    pub finished_at: Option<Timestamp>,
-    pub exit_code: Option<i32>,
-    pub signal: Option<i32>,
-    pub detail: Option<String>,
-    pub log_dir: Option<String>,
-    pub dispatcher: Option<DispatcherId>,
-    pub pgid: Option<i32>,
     pub retry_of: Option<JobId>,
-    /// Who asked to stop this running job, if anyone has.
-    pub cancel_requested_by: Option<String>,
+    pub status: JobStatus,
     pub requests: Vec<Request>,
+}
+
+/// Where a job is in its life, holding what exists in that state (pueue's `TaskStatus`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobStatus {
+    /// Queued; it starts at `start_after` or later.
+    Pending,
+    Running {
+        run: Run,
+        /// Who asked to stop it, if anyone has; its dispatcher stops it.
+        stop_requested_by: Option<String>,
+    },
+    Finished {
+        /// `None`: it never started (cancelled while pending).
+        run: Option<Run>,
+        finished_at: Timestamp,
+        outcome: Outcome,
+    },
+}
+
+/// A job's run: when it started, which dispatcher owns it, and its process once spawned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    pub started_at: Timestamp,
+    pub dispatcher: DispatcherId,
+    /// `None` until the process is spawned (or when it never could be).
+    pub process: Option<Process>,
+}
+
+/// A spawned job's process: where its logs are and its process group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    pub log_dir: String,
+    pub pgid: Option<i32>,
+}
+
+impl JobStatus {
+    /// The state stored in the `state` column.
+    pub fn state(&self) -> JobState {
+        match self {
+            Self::Pending => JobState::Pending,
+            Self::Running { .. } => JobState::Running,
+            Self::Finished { outcome, .. } => outcome.state(),
+        }
+    }
+
+    pub fn run(&self) -> Option<&Run> {
+        match self {
+            Self::Pending => None,
+            Self::Running { run, .. } => Some(run),
+            Self::Finished { run, .. } => run.as_ref(),
+        }
+    }
+
+    pub fn outcome(&self) -> Option<&Outcome> {
+        match self {
+            Self::Finished { outcome, .. } => Some(outcome),
+            Self::Pending | Self::Running { .. } => None,
+        }
+    }
 }
 
 impl Job {
     /// `<namespace>_<job>`.
     pub fn job_type(&self) -> String {
         format!("{}_{}", self.namespace, self.job)
+    }
+
+    pub fn state(&self) -> JobState {
+        self.status.state()
+    }
+
+    pub fn is_finished(&self) -> bool {
+        matches!(self.status, JobStatus::Finished { .. })
+    }
+
+    pub fn started_at(&self) -> Option<Timestamp> {
+        self.status.run().map(|r| r.started_at)
+    }
+
+    pub fn finished_at(&self) -> Option<Timestamp> {
+        match &self.status {
+            JobStatus::Finished { finished_at, .. } => Some(*finished_at),
+            JobStatus::Pending | JobStatus::Running { .. } => None,
+        }
+    }
+
+    pub fn process(&self) -> Option<&Process> {
+        self.status.run().and_then(|r| r.process.as_ref())
+    }
+
+    /// Where its logs are, once its process was spawned.
+    pub fn log_dir(&self) -> Option<&str> {
+        self.process().map(|p| p.log_dir.as_str())
     }
 }
 
@@ -367,27 +451,28 @@ impl Serialize for Job {
             finished_at: Option<Timestamp>,
             exit_code: Option<i32>,
             signal: Option<i32>,
-            detail: Option<&'a str>,
+            detail: Option<String>,
             log_dir: Option<&'a str>,
             retry_of: Option<JobId>,
             origin: Option<&'a Origin>,
             requests: &'a [Request],
         }
+        let outcome = self.status.outcome();
         View {
             id: self.id,
             job_type: self.job_type(),
             namespace: &self.namespace,
             job: &self.job,
             args: &self.args,
-            state: self.state,
+            state: self.state(),
             created_at: self.created_at,
             start_after: self.start_after,
-            started_at: self.started_at,
-            finished_at: self.finished_at,
-            exit_code: self.exit_code,
-            signal: self.signal,
-            detail: self.detail.as_deref(),
-            log_dir: self.log_dir.as_deref(),
+            started_at: self.started_at(),
+            finished_at: self.finished_at(),
+            exit_code: outcome.and_then(Outcome::exit_code),
+            signal: outcome.and_then(Outcome::signal),
+            detail: outcome.and_then(Outcome::detail),
+            log_dir: self.log_dir(),
             retry_of: self.retry_of,
             origin: self.requests.first().map(|r| &r.origin),
             requests: &self.requests,

@@ -22,7 +22,7 @@ impl Queue {
             .jobs_in(JobState::Running)?
             .into_iter()
             .map(|job| {
-                let owner = job.dispatcher.and_then(|d| dispatchers.iter().find(|x| x.id == d).cloned());
+                let owner = job.status.run().and_then(|r| dispatchers.iter().find(|x| x.id == r.dispatcher).cloned());
                 Owned { job, owner }
             })
             .collect())

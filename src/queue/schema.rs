@@ -88,7 +88,41 @@ CREATE TABLE meta (
 ",
     SLACK,
     WEB,
+    OUTCOMES,
 ];
+
+/// A finished job's outcome in columns of its own, not only in the human `detail`: who
+/// cancelled it (`cancelled_by`) and after how long it timed out (`timeout_ms`). Rows written
+/// before are filled from their `detail` ("cancelled by U1", "timed out after 1h"), here and
+/// in [`backfill_timeouts`].
+const OUTCOMES: &str = r"
+ALTER TABLE jobs ADD COLUMN cancelled_by TEXT;
+ALTER TABLE jobs ADD COLUMN timeout_ms INTEGER;
+UPDATE jobs SET cancelled_by = CASE WHEN detail LIKE 'cancelled by %' THEN substr(detail, 14) ELSE '' END
+    WHERE state = 'cancelled';
+";
+
+/// The version [`OUTCOMES`] brings the schema to.
+const OUTCOMES_VERSION: usize = 4;
+
+/// Fills `timeout_ms` of jobs that timed out before it existed, from their `detail` (written as
+/// "timed out after <duration>"); 0 where that cannot be read.
+fn backfill_timeouts(tx: &Connection) -> rusqlite::Result<()> {
+    let rows: Vec<(i64, Option<String>)> = tx
+        .prepare("SELECT id, detail FROM jobs WHERE state = 'timed_out' AND timeout_ms IS NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, detail) in rows {
+        let after = detail
+            .as_deref()
+            .and_then(|d| d.strip_prefix("timed out after "))
+            .and_then(|d| crate::config::duration::parse(d).ok())
+            .unwrap_or_default();
+        let ms = i64::try_from(after.as_millis()).unwrap_or(i64::MAX);
+        tx.execute("UPDATE jobs SET timeout_ms = ?2 WHERE id = ?1", [id, ms])?;
+    }
+    Ok(())
+}
 
 /// The Slack bot's tables (docs/architecture.md §3 and §5): received events, stored before they are acknowledged
 /// (`slack_inbox`, one row per command: unique by event id and by channel + message ts);
@@ -195,8 +229,45 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), QueueError> {
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
         tx.execute_batch(sql)?;
+        if i + 1 == OUTCOMES_VERSION {
+            backfill_timeouts(&tx)?;
+        }
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
     }
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::queue::model::{JobId, Outcome};
+    use crate::queue::{Options, Queue};
+
+    #[test]
+    fn outcomes_of_jobs_stored_before_their_columns_are_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        let conn = Connection::open(&path).unwrap();
+        for sql in &MIGRATIONS[..OUTCOMES_VERSION - 1] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", OUTCOMES_VERSION as i64 - 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO jobs (id, type, namespace, job, args, state, created_at, start_after, started_at,
+                               finished_at, dispatcher_id, detail)
+             VALUES (1, 'a_b', 'a', 'b', '{}', 'timed_out', 0, 0, 1, 2, 1, 'timed out after 1h30m'),
+                    (2, 'a_b', 'a', 'b', '{}', 'cancelled', 0, 0, NULL, 2, NULL, 'cancelled by U1'),
+                    (3, 'a_b', 'a', 'b', '{}', 'timed_out', 0, 0, 1, 2, 1, 'garbled');",
+        )
+        .unwrap();
+        drop(conn);
+        let q = Queue::open(&path, Options::default()).unwrap();
+        let outcome = |id| q.job(JobId(id)).unwrap().unwrap().status.outcome().cloned();
+        assert_eq!(outcome(1), Some(Outcome::TimedOut { after: Duration::from_secs(5400) }));
+        assert_eq!(outcome(2), Some(Outcome::Cancelled { by: "U1".into() }));
+        assert_eq!(outcome(3), Some(Outcome::TimedOut { after: Duration::ZERO }), "unreadable: zero, not an error");
+    }
 }

@@ -60,8 +60,7 @@ fn claims_in_order_one_per_type_within_the_cap() {
     assert_eq!(q.next_wakeup(t(1)).unwrap(), Some(t(60)));
 
     let done = q.finish(first, &Outcome::Succeeded, t(2)).unwrap().unwrap();
-    assert_eq!(done.state, JobState::Succeeded);
-    assert_eq!(done.exit_code, Some(0));
+    assert_eq!(done.status.outcome(), Some(&Outcome::Succeeded));
     assert_eq!(q.finish(first, &Outcome::Succeeded, t(2)).unwrap(), None, "finishes once");
     assert_eq!(q.claim(d, t(3), t(3), 8).unwrap().unwrap().id, second);
     assert_eq!(q.claim(d, t(61), t(61), 8).unwrap().unwrap().id, later);
@@ -90,7 +89,7 @@ fn cancel_by_id_and_by_type() {
     let other = q.schedule(&req("hello", "Cy", 0), t(0)).unwrap().id;
 
     assert!(
-        matches!(q.cancel_id(pending, "alice", t(1)).unwrap(), CancelById::Cancelled(j) if j.state == JobState::Cancelled)
+        matches!(q.cancel_id(pending, "alice", t(1)).unwrap(), CancelById::Cancelled(j) if j.state() == JobState::Cancelled)
     );
     assert!(matches!(q.cancel_id(pending, "alice", t(1)).unwrap(), CancelById::AlreadyFinished(_)));
     assert!(matches!(q.cancel_id(JobId(999), "alice", t(1)).unwrap(), CancelById::NotFound));
@@ -107,7 +106,7 @@ fn start_now_waits_for_the_type_and_never_merges() {
     let (_d, mut q) = open();
     let d = dispatcher(&mut q);
     let a = q.start_now(&req("hello", "Bob", 0), d, t(0), 8, false).unwrap().unwrap();
-    assert_eq!(a.state, JobState::Running);
+    assert_eq!(a.state(), JobState::Running);
     assert_eq!(q.start_now(&req("hello", "Bob", 0), d, t(0), 8, false).unwrap(), Err(Busy::TypeRunning(a.id)));
     q.suppress("example_greet", t(0), t(10), t(0)).unwrap();
     assert_eq!(q.start_now(&req("greet", "x", 0), d, t(1), 8, false).unwrap(), Err(Busy::Suppressed(t(10))));

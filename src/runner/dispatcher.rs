@@ -359,7 +359,7 @@ impl<'a> Dispatcher<'a> {
     fn finished(&mut self, done: Finished) -> Result<(), QueueError> {
         let by_shutdown = self.running.remove(&done.id).is_some_and(|r| r.by_shutdown);
         let job = self.record(done.id, &done.outcome)?;
-        if let Some(job) = job.filter(|j| by_shutdown && j.state == crate::queue::model::JobState::Cancelled) {
+        if let Some(job) = job.filter(|j| by_shutdown && j.state() == crate::queue::model::JobState::Cancelled) {
             let retry = self.catalog.job(&job.namespace, &job.job).is_some_and(|d| d.on_lost == OnLost::Retry);
             if retry && let Some(again) = self.queue.requeue(job.id, self.clock.now())? {
                 self.reporter.note(&format!("job {} will run again as job {again} (on_lost = \"retry\")", job.id));

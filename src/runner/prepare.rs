@@ -29,7 +29,7 @@ pub fn prepare(settings: &Settings, catalog: &Catalog, job: &Job, tee: bool) -> 
         .template
         .render(&job.args.0)
         .ok_or_else(|| format!("the args of job {} do not fill the template of `{job_type}`", job.id))?;
-    let started = job.started_at.unwrap_or(job.created_at);
+    let started = job.started_at().unwrap_or(job.created_at);
     let log_dir = logs::log_dir(&settings.logs_dir, &job_type, started, job.id);
     let requested_by = job.requests.first().map(|r| r.origin.requested_by()).unwrap_or_default();
     let (env, env_remove) = env::job_env(settings, ns, job.id, &job_type, &log_dir, &requested_by);

@@ -46,21 +46,21 @@ pub fn recover(
     for owned in queue.running_with_owners()? {
         let job = owned.job;
         let orphan = match &owned.owner {
-            None => job.dispatcher != Some(me),
+            None => job.status.run().is_none_or(|r| r.dispatcher != me),
             Some(d) => gone.contains(&d.id),
         };
         if !orphan {
             continue;
         }
         let same_boot = owned.owner.as_ref().is_none_or(|d| d.boot_id == boot_id);
-        if let Some(pgid) = job.pgid.filter(|_| same_boot) {
+        if let Some(pgid) = job.process().and_then(|p| p.pgid).filter(|_| same_boot) {
             let members = proc::group_members_with_env(pgid, "EBMBOT_JOB_ID", &job.id.to_string());
             if !members.is_empty() {
                 reporter.note(&format!("job {} outlived its dispatcher; stopping its process group {pgid}", job.id));
                 proc::stop_group(pgid, settings.kill_grace);
             }
         }
-        let logs = job.log_dir.as_deref().map_or_else(|| "its log directory".to_owned(), |d| host_path(settings, d));
+        let logs = job.log_dir().map_or_else(|| "its log directory".to_owned(), |d| host_path(settings, d));
         let detail = format!("ebmbot stopped while this job was running; its logs are in {logs}");
         let retry = catalog.job(&job.namespace, &job.job).is_some_and(|d| d.on_lost == OnLost::Retry);
         if let Some((lost, retried)) = queue.settle_lost(job.id, &detail, retry, now)? {

@@ -128,7 +128,7 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 fn state(root: &Path, id: JobId) -> (JobState, Option<String>) {
     let queue = Queue::open(&root.join("ebmbot.db"), Options::default()).unwrap();
     let job = queue.job(id).unwrap().unwrap();
-    (job.state, job.detail)
+    (job.state(), job.status.outcome().and_then(ebmbot::queue::model::Outcome::detail))
 }
 
 /// Schedules `sleep <seconds>` through a signed webhook and returns its id.

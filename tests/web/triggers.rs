@@ -175,7 +175,7 @@ async fn a_redelivery_schedules_nothing_even_after_the_job_finished() {
     assert_eq!(again.status, 200);
     assert_eq!(again.message(), format!("already handled: delivery {id} scheduled job {job}"));
     let jobs = server.jobs();
-    assert_eq!((jobs.len(), jobs[0].state), (1, JobState::Succeeded));
+    assert_eq!((jobs.len(), jobs[0].state()), (1, JobState::Succeeded));
     // A new delivery of the same event is a new request.
     let fresh = server.deliver("app", "pull_request", &delivery(), merged_pr()).await;
     assert_eq!(fresh.json["result"], "scheduled");
@@ -193,7 +193,7 @@ async fn a_job_scheduled_into_a_suppression_is_queued_and_its_channel_told() {
     let until = reply.json["jobs"][0]["suppressed_until"].as_str().unwrap();
     assert!((3590..=3600).contains(&seconds_from_now(until)));
     assert!(reply.message().contains("suppressed until"), "{reply:?}");
-    assert_eq!(server.jobs()[0].state, JobState::Pending);
+    assert_eq!(server.jobs()[0].state(), JobState::Pending);
     // The `suppressed` event waits for the Slack reporter (the namespace has a channel).
     assert_eq!(queue.delivery_status().unwrap().undelivered, 1);
 }

@@ -6,8 +6,8 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::commands::logs::Stream;
-use crate::config::{JobDef, ReportFormat, Settings};
-use crate::queue::model::{Job, JobState};
+use crate::config::{JobDef, ReportFormat, Settings, duration};
+use crate::queue::model::{Job, JobState, Outcome};
 
 use super::plan::{Action, Target};
 
@@ -37,7 +37,7 @@ pub struct Output {
 
 impl Output {
     pub fn read(job: &Job) -> Output {
-        let Some(dir) = &job.log_dir else { return Output::default() };
+        let Some(dir) = job.log_dir() else { return Output::default() };
         let read = |name: &str| {
             std::fs::read(Path::new(dir).join(name))
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -62,13 +62,13 @@ pub fn suppressed(job: &Job, until: Option<&str>) -> String {
     }
 }
 
-/// "cancelled by U1" → "cancelled by <@U1>" (a Slack user id becomes a mention).
-fn mention_ids(detail: &str) -> String {
-    match detail.rsplit_once(' ') {
-        Some((head, id)) if id.len() > 1 && id.starts_with('U') && id.chars().all(|c| c.is_ascii_alphanumeric()) => {
-            format!("{head} <@{id}>")
-        }
-        _ => detail.to_owned(),
+/// Who cancelled a job, as Slack shows it: a Slack user id becomes a mention (`<@U1>`); anyone
+/// else (`terminal:alice`, "ebmbot shut down") is written as is.
+fn requester(by: &str) -> String {
+    if by.len() > 1 && by.starts_with('U') && by.chars().all(|c| c.is_ascii_alphanumeric()) {
+        format!("<@{by}>")
+    } else {
+        escape(by)
     }
 }
 
@@ -76,19 +76,16 @@ fn mention_ids(detail: &str) -> String {
 /// 1h", "`t` lost (…)", "`t` cancelled by <@U1>".
 fn headline(job: &Job) -> String {
     let t = job.job_type();
-    let detail = escape(job.detail.as_deref().unwrap_or(""));
-    match job.state {
-        JobState::Failed => match (job.exit_code, job.signal) {
-            (Some(code), _) => format!("`{t}` failed (exit {code})"),
-            (None, Some(signal)) => format!("`{t}` failed (killed by signal {signal})"),
-            (None, None) => format!("`{t}` failed: {detail}"),
-        },
-        JobState::Lost if detail.is_empty() => format!("`{t}` lost"),
-        JobState::Lost => format!("`{t}` lost ({detail})"),
-        JobState::TimedOut | JobState::Cancelled if !detail.is_empty() => format!("`{t}` {}", mention_ids(&detail)),
-        JobState::TimedOut => format!("`{t}` timed out"),
-        JobState::Cancelled => format!("`{t}` cancelled"),
-        JobState::Succeeded | JobState::Pending | JobState::Running => format!("`{t}` {}", job.state),
+    let Some(outcome) = job.status.outcome() else { return format!("`{t}` {}", job.state()) };
+    match outcome {
+        Outcome::Succeeded => format!("`{t}` succeeded"),
+        Outcome::Failed { exit_code } => format!("`{t}` failed (exit {exit_code})"),
+        Outcome::Killed { signal } => format!("`{t}` failed (killed by signal {signal})"),
+        Outcome::Error { detail } => format!("`{t}` failed: {}", escape(detail)),
+        Outcome::Lost { detail } if detail.is_empty() => format!("`{t}` lost"),
+        Outcome::Lost { detail } => format!("`{t}` lost ({})", escape(detail)),
+        Outcome::TimedOut { after } => format!("`{t}` timed out after {}", duration::format(*after)),
+        Outcome::Cancelled { by } => format!("`{t}` cancelled by {}", requester(by)),
     }
 }
 
@@ -104,11 +101,11 @@ fn host_log_dir(settings: &Settings, dir: &str) -> String {
 /// to see them, and (failures of unrestricted namespaces) the last lines of stderr.
 pub fn failure(job: &Job, settings: &Settings, restricted: bool, out: &Output) -> String {
     let mut text = headline(job);
-    if let Some(dir) = &job.log_dir {
+    if let Some(dir) = job.log_dir() {
         text.push_str(&format!("\nLogs: `{}`", escape(&host_log_dir(settings, dir))));
         text.push_str(&format!("\nSee them with `@{} logs {} stderr`", settings.slack_app_username, job.id));
     }
-    let failed = matches!(job.state, JobState::Failed | JobState::TimedOut | JobState::Lost);
+    let failed = matches!(job.state(), JobState::Failed | JobState::TimedOut | JobState::Lost);
     if failed && !restricted && !out.stderr_tail.trim().is_empty() {
         text.push_str(&format!("\nLast lines of stderr:\n```{}```", escape(out.stderr_tail.trim_end())));
     }

@@ -3,71 +3,89 @@ use std::path::Path;
 use jiff::Timestamp;
 
 use super::*;
-use crate::queue::model::{Args, JobId};
+use crate::queue::model::{Args, DispatcherId, JobId, JobStatus, Process, Run};
 
+/// A job of `namespace` t, job `fail`, in `state` (finished ones with a typical outcome).
 pub(crate) fn job(state: JobState) -> Job {
+    let outcome = match state {
+        JobState::Pending | JobState::Running => None,
+        JobState::Succeeded => Some(Outcome::Succeeded),
+        JobState::Failed => Some(Outcome::Failed { exit_code: 1 }),
+        JobState::TimedOut => Some(Outcome::TimedOut { after: std::time::Duration::from_secs(3600) }),
+        JobState::Cancelled => Some(Outcome::Cancelled { by: "U1".into() }),
+        JobState::Lost => Some(Outcome::Lost { detail: String::new() }),
+    };
+    let run = Run { started_at: Timestamp::UNIX_EPOCH, dispatcher: DispatcherId(1), process: None };
+    let status = match outcome {
+        None if state == JobState::Pending => JobStatus::Pending,
+        None => JobStatus::Running { run, stop_requested_by: None },
+        Some(outcome) => JobStatus::Finished { run: Some(run), finished_at: Timestamp::UNIX_EPOCH, outcome },
+    };
     Job {
         id: JobId(7),
         namespace: "t".into(),
         job: "fail".into(),
         args: Args::default(),
-        state,
         created_at: Timestamp::UNIX_EPOCH,
         start_after: Timestamp::UNIX_EPOCH,
-        started_at: None,
-        finished_at: None,
-        exit_code: None,
-        signal: None,
-        detail: None,
-        log_dir: None,
-        dispatcher: None,
-        pgid: None,
         retry_of: None,
-        cancel_requested_by: None,
+        status,
         requests: Vec::new(),
     }
+}
+
+/// `job` finished with `outcome`.
+pub(crate) fn ended(outcome: Outcome) -> Job {
+    let mut j = job(outcome.state());
+    if let JobStatus::Finished { outcome: o, .. } = &mut j.status {
+        *o = outcome;
+    }
+    j
+}
+
+/// `j` with its process's logs in `dir`.
+fn logged(mut j: Job, dir: &str) -> Job {
+    match &mut j.status {
+        JobStatus::Running { run, .. } | JobStatus::Finished { run: Some(run), .. } => {
+            run.process = Some(Process { log_dir: dir.to_owned(), pgid: None });
+        }
+        JobStatus::Pending | JobStatus::Finished { run: None, .. } => unreachable!("a job that ran"),
+    }
+    j
 }
 
 #[test]
 fn headlines_say_how_a_job_ended() {
     let s = Settings::for_root(Path::new("/srv"));
     let out = Output::default();
-    let mut failed = job(JobState::Failed);
-    failed.exit_code = Some(3);
-    assert_eq!(failure(&failed, &s, false, &out), "`t_fail` failed (exit 3)");
-    failed.exit_code = None;
-    failed.signal = Some(9);
-    assert_eq!(failure(&failed, &s, false, &out), "`t_fail` failed (killed by signal 9)");
-    failed.signal = None;
-    failed.detail = Some("workspace directory /x is missing".into());
-    assert_eq!(failure(&failed, &s, false, &out), "`t_fail` failed: workspace directory /x is missing");
-    let mut timed_out = job(JobState::TimedOut);
-    timed_out.detail = Some("timed out after 1h".into());
-    assert_eq!(failure(&timed_out, &s, false, &out), "`t_fail` timed out after 1h");
-    let mut lost = job(JobState::Lost);
-    lost.detail = Some("ebmbot stopped while this job was running".into());
-    assert_eq!(failure(&lost, &s, false, &out), "`t_fail` lost (ebmbot stopped while this job was running)");
-    let mut cancelled = job(JobState::Cancelled);
-    cancelled.detail = Some("cancelled by U123".into());
-    assert_eq!(failure(&cancelled, &s, false, &out), "`t_fail` cancelled by <@U123>");
-    cancelled.detail = Some("cancelled by terminal:alice".into());
-    assert_eq!(failure(&cancelled, &s, false, &out), "`t_fail` cancelled by terminal:alice");
+    let said = |outcome: Outcome| failure(&ended(outcome), &s, false, &out);
+    assert_eq!(said(Outcome::Failed { exit_code: 3 }), "`t_fail` failed (exit 3)");
+    assert_eq!(said(Outcome::Killed { signal: 9 }), "`t_fail` failed (killed by signal 9)");
+    assert_eq!(
+        said(Outcome::Error { detail: "workspace directory /x is missing".into() }),
+        "`t_fail` failed: workspace directory /x is missing"
+    );
+    assert_eq!(said(Outcome::TimedOut { after: std::time::Duration::from_secs(3600) }), "`t_fail` timed out after 1h");
+    assert_eq!(
+        said(Outcome::Lost { detail: "ebmbot stopped while this job was running".into() }),
+        "`t_fail` lost (ebmbot stopped while this job was running)"
+    );
+    assert_eq!(said(Outcome::Cancelled { by: "U123".into() }), "`t_fail` cancelled by <@U123>");
+    assert_eq!(said(Outcome::Cancelled { by: "terminal:alice".into() }), "`t_fail` cancelled by terminal:alice");
+    assert_eq!(said(Outcome::Cancelled { by: "ebmbot shut down".into() }), "`t_fail` cancelled by ebmbot shut down");
 }
 
 #[test]
 fn failures_point_at_the_host_logs_and_show_stderr_unless_restricted() {
     let mut s = Settings::for_root(Path::new("/srv"));
     s.host_logs_dir = "/host/logs".into();
-    let mut failed = job(JobState::Failed);
-    failed.exit_code = Some(1);
-    failed.log_dir = Some("/srv/logs/t_fail/20260101-000000-7".into());
+    let failed = logged(job(JobState::Failed), "/srv/logs/t_fail/20260101-000000-7");
     let out = Output { stdout: String::new(), stderr_tail: "boom".into() };
     let text = failure(&failed, &s, false, &out);
     assert!(text.contains("Logs: `/host/logs/t_fail/20260101-000000-7`"), "{text}");
     assert!(text.contains("`@ebmbot logs 7 stderr`") && text.ends_with("```boom```"), "{text}");
     assert!(!failure(&failed, &s, true, &out).contains("boom"));
-    let mut cancelled = failed.clone();
-    cancelled.state = JobState::Cancelled;
+    let cancelled = logged(job(JobState::Cancelled), "/srv/logs/t_fail/20260101-000000-7");
     assert!(!failure(&cancelled, &s, false, &out).contains("boom"), "a cancellation is no failure");
 }
 
@@ -88,8 +106,7 @@ fn reading_logs_keeps_the_last_ten_lines_and_replaces_bad_utf8() {
     let lines: String = (1..=15).map(|i| format!("line {i}\n")).collect();
     std::fs::write(dir.path().join("stderr"), lines).unwrap();
     std::fs::write(dir.path().join("stdout"), b"ok \xff\n").unwrap();
-    let mut j = job(JobState::Failed);
-    j.log_dir = Some(dir.path().display().to_string());
+    let j = logged(job(JobState::Failed), &dir.path().display().to_string());
     let out = Output::read(&j);
     assert!(out.stderr_tail.starts_with("line 6\n") && out.stderr_tail.ends_with("line 15"), "{}", out.stderr_tail);
     assert_eq!(out.stdout, "ok \u{fffd}\n");
@@ -98,8 +115,7 @@ fn reading_logs_keeps_the_last_ten_lines_and_replaces_bad_utf8() {
 #[test]
 fn text_is_escaped_so_output_never_becomes_markup() {
     assert_eq!(escape("<!channel> & <http://x|y>"), "&lt;!channel&gt; &amp; &lt;http://x|y&gt;");
-    let mut cancelled = job(JobState::Cancelled);
-    cancelled.detail = Some("cancelled by U1".into());
+    let cancelled = job(JobState::Cancelled);
     let s = Settings::for_root(Path::new("/srv"));
     assert_eq!(
         failure(&cancelled, &s, false, &Output::default()),

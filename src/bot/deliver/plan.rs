@@ -134,7 +134,7 @@ pub fn threads(input: &Input, settings: &Settings) -> Vec<Target> {
         Input::Event { kind: EventKind::Started, .. } => channel(&settings.slack_logs_channel),
         Input::Event { job, kind, .. } => {
             let mut keys: Vec<Target> = requesters(job).into_iter().map(|r| r.to).collect();
-            if *kind == EventKind::Finished && is_failure(job.state) {
+            if *kind == EventKind::Finished && is_failure(job.state()) {
                 keys.extend(channel(&settings.slack_tech_support_channel));
             }
             keys
@@ -187,12 +187,12 @@ fn finished(job: &Job, settings: &Settings, catalog: &Catalog) -> Vec<Action> {
     let def = catalog.job(&job.namespace, &job.job);
     let restricted = catalog.namespace(&job.namespace).is_some_and(|ns| ns.restricted);
     let out = Output::read(job);
-    let reaction = match job.state {
+    let reaction = match job.state() {
         JobState::Succeeded => "white_check_mark",
         JobState::Cancelled => "no_entry_sign",
         _ => "x",
     };
-    let failure_text = (job.state != JobState::Succeeded).then(|| format::failure(job, settings, restricted, &out));
+    let failure_text = (job.state() != JobState::Succeeded).then(|| format::failure(job, settings, restricted, &out));
     let mut actions = Vec::new();
     let mut public_post = None;
     let requesters = requesters(job);
@@ -211,7 +211,7 @@ fn finished(job: &Job, settings: &Settings, catalog: &Catalog) -> Vec<Action> {
     }
     let tech_support = def.is_none_or(|d| d.call_tech_support_on_error);
     if let (Some(support), Some(text), true) = (&settings.slack_tech_support_channel, &failure_text, tech_support)
-        && is_failure(job.state)
+        && is_failure(job.state())
     {
         let to = Target { channel: support.clone(), thread_ts: None };
         if let Some((of_step, from)) = public_post {

@@ -32,7 +32,6 @@ fn slack(channel: &str, channel_type: &str, ts: &str) -> Origin {
 }
 
 fn with(mut j: Job, origins: Vec<Origin>) -> Input {
-    j.exit_code = Some(1);
     j.requests = origins
         .into_iter()
         .enumerate()
