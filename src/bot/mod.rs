@@ -1,8 +1,7 @@
 //! The Slack bot (docs/slack.md; its flow: docs/architecture.md §5). Socket Mode ([`socket`]) and the Events API ([`events_api`])
 //! feed one [`receive()`]: a command is stored durably, then acknowledged. The [`worker`] handles
-//! stored commands through [`text`], the one grammar and the command layer
-//! ([`crate::commands::say`]), in one transaction with marking them handled, and queues the
-//! reply. The [`deliver`]er posts replies and the queue's job events (results, failures,
+//! stored commands through [`text`], the one grammar and the command layer ([`reply`] words
+//! the answer), in one transaction with marking them handled, and queues the reply. The [`deliver`]er posts replies and the queue's job events (results, failures,
 //! start notices, tech-support re-posts, reactions) with leases, steps and retries.
 //!
 //! - [`api`]: slack-morphism's client pointed at `SLACK_API_URL`, errors sorted for retries.
@@ -29,6 +28,7 @@ pub mod deliver;
 pub mod events_api;
 pub mod inbox;
 pub mod receive;
+pub mod reply;
 pub mod socket;
 pub mod text;
 pub mod users;

@@ -2,7 +2,7 @@
 //!
 //! For each: who sent it (`users.info`, cached), the command text (`bot::text`), then — in ONE
 //! transaction — mark it handled, run it through the one grammar and the command layer
-//! ([`Say`]), and queue the reply. A crash before the commit leaves the command to be handled
+//! ([`reply::answer`]), and queue the reply. A crash before the commit leaves the command to be handled
 //! again; after it, the command, its mark and its reply all exist, so nothing is lost or run
 //! twice. (The alternative, marking it done right after with an idempotence check, would need
 //! every command to recognise its own earlier effect; one transaction needs nothing of them.)
@@ -17,10 +17,11 @@ use serde_json::Value;
 
 use super::api::SlackApi;
 use super::inbox::Message;
+use super::reply;
 use super::users::{SLACKBOT, UserInfo, Users};
 use super::wake::Wake;
 use crate::clock::SystemClock;
-use crate::commands::say::Say;
+use crate::commands::access::Caller;
 use crate::commands::{CommandError, Context};
 use crate::config::{Catalog, LiveCatalog, Settings};
 use crate::grammar::Grammar;
@@ -122,24 +123,21 @@ impl Worker {
             message_ts: Some(message.ts.clone()),
             ..NewReply::default()
         };
-        let say = Say {
-            text: command.clone(),
-            origin: Origin::Slack {
-                user: message.user.clone(),
-                channel: message.channel.clone(),
-                channel_type: message.channel_type.clone(),
-                thread_ts: message.reply_thread(),
-                message_ts: message.ts.clone(),
-            },
-            trusted: user.internal,
+        let origin = Origin::Slack {
+            user: message.user.clone(),
+            channel: message.channel.clone(),
+            channel_type: message.channel_type.clone(),
+            thread_ts: message.reply_thread(),
+            message_ts: message.ts.clone(),
         };
+        let caller = Caller::slack(origin, user.internal);
         let ctx = Context { settings: &self.settings, catalog: &self.catalog, clock: &SystemClock };
         let (grammar, ack) = (&self.grammar, &self.settings.slack_ack_reaction);
         let handled = self.queue.atomically(|q| {
             if !q.finish_slack_event(row.id, "handled", now)? {
                 return Ok(None);
             }
-            let reply = say.execute_with(grammar, &ctx, q)?;
+            let reply = reply::answer(grammar, &ctx, &caller, q, &command)?;
             let queued = NewReply {
                 text: Some(reply.text.clone()),
                 reaction: reply.accepted.then(|| ack.clone()),

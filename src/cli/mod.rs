@@ -6,9 +6,11 @@ mod banner;
 mod bot;
 pub mod completions;
 mod exit;
+mod hints;
 mod params;
 mod render;
 mod reporter;
+mod request;
 mod serve;
 mod signals;
 mod spinner;
@@ -24,9 +26,11 @@ pub use exit::exit_code;
 use params::For;
 
 use crate::clock::{Clock, SystemClock};
-use crate::commands::{self, CommandError, Context};
+use crate::commands::access::Caller;
+use crate::commands::{self, CommandError, Context, Output};
 use crate::config::Overrides;
-use crate::config::{Catalog, Settings, duration};
+use crate::config::{Catalog, Settings};
+use crate::grammar::Grammar;
 use crate::queue::Queue;
 use crate::queue::model::{JobId, Origin};
 
@@ -77,10 +81,10 @@ fn report(json: bool, e: &anyhow::Error) -> ExitCode {
     let code = exit_code(e);
     if json {
         let kind = if code == 2 { "bad_input" } else { "failure" };
-        let doc = serde_json::json!({ "error": { "kind": kind, "message": commands::describe(e.as_ref()) } });
+        let doc = serde_json::json!({ "error": { "kind": kind, "message": hints::message(e) } });
         let _ = writeln!(std::io::stdout(), "{doc}");
     } else {
-        let _ = writeln!(std::io::stderr(), "error: {}", commands::describe(e.as_ref()));
+        let _ = writeln!(std::io::stderr(), "error: {}", hints::message(e));
     }
     ExitCode::from(code)
 }
@@ -194,75 +198,9 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
     let by = terminal_user();
 
     match cli.command {
-        Command::Schedule(a) => schedule(&env, &clock, a, flags.unwrap_or_default(), &by),
         Command::Run(a) => run_job(&env, &clock, a, flags.unwrap_or_default(), &by),
-        Command::Cancel { id: Some(id), .. } => {
-            let mut queue = env.queue()?;
-            let ctx = env.ctx(&clock);
-            let wait = env.settings.kill_grace + Duration::from_secs(5);
-            let r = commands::cancel::CancelId { id: JobId(id), by: format!("terminal:{by}"), wait }
-                .execute(&ctx, &mut queue)?;
-            env.print(&r, || render::cancelled_job(&r))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Cancel { namespace: Some(namespace), job: Some(job), .. } => {
-            let mut queue = env.queue()?;
-            let r = commands::cancel::CancelType { namespace, job, by: format!("terminal:{by}") }
-                .execute(&env.ctx(&clock), &mut queue)?;
-            env.print(&r, || render::cancelled_type(&r))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Cancel { .. } => Err(CommandError::Usage(
-            "`cancel` needs `<namespace> <job>` (pending jobs of a type) or `--id N` (one job)",
-        )
-        .into()),
-        Command::Suppress { namespace, job, from, until } => {
-            let mut queue = env.queue()?;
-            let r =
-                commands::suppress::Suppress { namespace, job, from, until }.execute(&env.ctx(&clock), &mut queue)?;
-            env.print(&r, || render::suppressed(&r))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Unsuppress { namespace, job } => {
-            let mut queue = env.queue()?;
-            let r = commands::suppress::Unsuppress { namespace, job }.execute(&env.ctx(&clock), &mut queue)?;
-            env.print(&r, || format!("removed {} suppression window(s) of `{}`", r.removed, r.job_type))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Queue(QueueCommand::List { all, since, limit }) => {
-            let since = since.map(|s| parse_duration("--since", &s)).transpose()?;
-            let queue = env.queue()?;
-            let list = commands::list::List { all, since, limit };
-            if env.json {
-                env.print_each(|emit| list.each(&env.ctx(&clock), &queue, |job| emit(&job)))?;
-            } else {
-                let jobs = list.execute(&env.ctx(&clock), &queue)?;
-                env.print(&jobs, || render::jobs_table(&jobs, all))?;
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Queue(QueueCommand::Prune { older_than }) => {
-            let older_than = older_than.map(|s| parse_duration("--older-than", &s)).transpose()?;
-            let mut queue = env.queue()?;
-            let ctx = env.ctx(&clock);
-            let r = commands::prune::Prune { older_than, one_batch: false }.execute(&ctx, &mut queue)?;
-            env.print(&r, || {
-                format!(
-                    "pruned {} job(s), {} delivered message(s) and {} webhook delivery record(s)",
-                    r.jobs, r.events, r.deliveries
-                )
-            })?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Status => {
-            let queue = env.queue()?;
-            let ctx = env.ctx(&clock);
-            let r = commands::status::Status.execute(&ctx, &queue)?;
-            env.print(&r, || render::status(&r))?;
-            Ok(ExitCode::SUCCESS)
-        }
         Command::Dispatch { once } => dispatch(&env, &clock, once),
-        Command::Logs { id, stderr, head, tail, follow } => logs(&env, JobId(id), stderr, head, tail, follow),
+        Command::Logs { id, stderr, follow: true, .. } => follow(&env, JobId(id), stderr),
         Command::Jobs => {
             let r = commands::jobs::Jobs.execute(&env.catalog);
             env.print(&r, || render::catalog(&r))?;
@@ -273,26 +211,93 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
             env.print(&r, || render::config_summary(&r))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Say { words } => {
-            let mut queue = env.queue()?;
-            let r = commands::say::Say {
-                text: words.join(" "),
-                origin: Origin::Terminal { user: by, notify: None },
-                trusted: true,
-            }
-            .execute(&env.ctx(&clock), &mut queue)?;
-            env.print(&r, || r.text.clone())?;
-            Ok(if r.understood && !r.bad_input { ExitCode::SUCCESS } else { ExitCode::from(2) })
-        }
+        Command::Say { words } => say(&env, &clock, &words.join(" "), by),
         Command::Bot => bot::run(&env),
         Command::Web { .. } => serve::run(&env, false),
         Command::Serve { .. } => serve::run(&env, true),
         Command::Completions { .. } | Command::Man => unreachable!("handled in `run`"),
+        subcommand => {
+            let mut flags = flags.unwrap_or_default();
+            if flags.help {
+                return subcommand_help("schedule");
+            }
+            if let Command::Schedule(a) = &subcommand {
+                prompt_missing(&env, a, &mut flags.params)?;
+            }
+            let caller = Caller::terminal(by, flags.notify.take());
+            let command = request::command(subcommand, flags)?;
+            execute_command(&env, &clock, &caller, command)
+        }
     }
 }
 
-fn parse_duration(what: &'static str, text: &str) -> Result<Duration, CommandError> {
-    duration::parse(text).map_err(|e| CommandError::BadValue { what, text: text.to_owned(), reason: e.to_string() })
+/// Runs a command of the queue for the terminal and prints its result.
+fn execute_command(
+    env: &Env,
+    clock: &dyn Clock,
+    caller: &Caller,
+    command: commands::Command,
+) -> anyhow::Result<ExitCode> {
+    let mut queue = env.queue()?;
+    let ctx = env.ctx(clock);
+    if let commands::Command::List(list) = command {
+        if env.json {
+            env.print_each(|emit| list.each(&ctx, caller, &queue, |job| emit(&job)))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let all = list.all;
+        let jobs = commands::execute(list, &ctx, caller, &mut queue)?;
+        env.print(&jobs, || render::jobs_table(&jobs, all))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    match command.execute(&ctx, caller, &mut queue)? {
+        Output::Scheduled(r) => {
+            if !r.dispatcher_alive {
+                eprintln!(
+                    "warning: no dispatcher has been seen in the last 60 s; start one with `ebmbot dispatch` (or cron `ebmbot dispatch --once`)"
+                );
+            }
+            env.print(&r, || render::scheduled(&r))?;
+        }
+        Output::CancelledJob(mut r) => {
+            if r.was_running {
+                let wait = env.settings.kill_grace + Duration::from_secs(5);
+                r.job = commands::cancel::wait_until_finished(&queue, r.job, wait)?;
+            }
+            env.print(&r, || render::cancelled_job(&r))?;
+        }
+        Output::CancelledType(r) => env.print(&r, || render::cancelled_type(&r))?,
+        Output::Suppressed(r) => env.print(&r, || render::suppressed(&r))?,
+        Output::Unsuppressed(r) => {
+            env.print(&r, || format!("removed {} suppression window(s) of `{}`", r.removed, r.job_type))?;
+        }
+        Output::Pruned(r) => env.print(&r, || {
+            format!(
+                "pruned {} job(s), {} delivered message(s) and {} webhook delivery record(s)",
+                r.jobs, r.events, r.deliveries
+            )
+        })?,
+        Output::Status(r) => env.print(&r, || render::status(&r))?,
+        Output::Logs(r) if !env.json => {
+            if let Some(note) = &r.note {
+                eprintln!("{note}");
+            }
+            std::io::stdout().lock().write_all(r.text.as_bytes())?;
+        }
+        // The rest come from Slack texts and webhooks; the bot's words serve the terminal too.
+        other => env.print(&other, || crate::bot::reply::render(&other, &ctx))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `say`: a Slack text through the bot's grammar, answered in the bot's words.
+fn say(env: &Env, clock: &dyn Clock, text: &str, by: String) -> anyhow::Result<ExitCode> {
+    let mut queue = env.queue()?;
+    let grammar = Grammar::new(&env.catalog);
+    let caller = Caller::terminal(by, None);
+    let r = crate::bot::reply::answer(&grammar, &env.ctx(clock), &caller, &mut queue, text)?;
+    env.print(&r, || r.text.clone())?;
+    Ok(if r.understood && !r.bad_input { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
 /// The user at the terminal, for `EBMBOT_REQUESTED_BY` and "cancelled by".
@@ -318,25 +323,6 @@ fn prompt_missing(env: &Env, a: &JobArgs, params: &mut Vec<(String, String)>) ->
         params.push((name, value));
     }
     Ok(())
-}
-
-fn schedule(env: &Env, clock: &dyn Clock, a: JobArgs, mut f: params::JobFlags, by: &str) -> anyhow::Result<ExitCode> {
-    if f.help {
-        return subcommand_help("schedule");
-    }
-    let delay = f.delay.as_deref().map(commands::time::parse_delay).transpose()?.unwrap_or_default();
-    prompt_missing(env, &a, &mut f.params)?;
-    let mut queue = env.queue()?;
-    let origin = Origin::Terminal { user: by.to_owned(), notify: f.notify };
-    let r = commands::schedule::Schedule { namespace: a.namespace, job: a.job, args: f.params, delay, origin }
-        .execute(&env.ctx(clock), &mut queue)?;
-    if !r.dispatcher_alive {
-        eprintln!(
-            "warning: no dispatcher has been seen in the last 60 s; start one with `ebmbot dispatch` (or cron `ebmbot dispatch --once`)"
-        );
-    }
-    env.print(&r, || render::scheduled(&r))?;
-    Ok(ExitCode::SUCCESS)
 }
 
 fn run_job(env: &Env, clock: &dyn Clock, a: JobArgs, mut f: params::JobFlags, by: &str) -> anyhow::Result<ExitCode> {
@@ -381,36 +367,12 @@ fn dispatch(env: &Env, clock: &dyn Clock, once: bool) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-fn logs(
-    env: &Env,
-    id: JobId,
-    stderr: bool,
-    head: Option<usize>,
-    tail: Option<usize>,
-    follow: bool,
-) -> anyhow::Result<ExitCode> {
-    use commands::logs::{Logs, Part, Stream};
-    let stream = if stderr { Stream::Stderr } else { Stream::Stdout };
+/// `logs --follow`: the log as it grows, until the job ends.
+fn follow(env: &Env, id: JobId, stderr: bool) -> anyhow::Result<ExitCode> {
+    let stream = if stderr { commands::logs::Stream::Stderr } else { commands::logs::Stream::Stdout };
     let queue = env.queue()?;
-    if follow {
-        let job = commands::logs::follow(&queue, id, stream, &mut std::io::stdout().lock())?;
-        eprintln!("{}", render::finished_line(&job));
-        return Ok(ExitCode::SUCCESS);
-    }
-    let part = match (head, tail) {
-        (Some(n), _) => Part::Head(n),
-        (_, Some(n)) => Part::Tail(n),
-        _ => Part::All,
-    };
-    let r = Logs { id, stream, part }.execute(&queue)?;
-    if env.json {
-        env.print(&r, String::new)?;
-    } else {
-        if let Some(note) = &r.note {
-            eprintln!("{note}");
-        }
-        std::io::stdout().lock().write_all(r.text.as_bytes())?;
-    }
+    let job = commands::logs::follow(&queue, id, stream, &mut std::io::stdout().lock())?;
+    eprintln!("{}", render::finished_line(&job));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -109,39 +109,3 @@ mod tests {
         assert!(parse(words(&["--delay", "5"]), For::Run).is_err());
     }
 }
-
-/// One grammar for the bot and the terminal: a Slack text and the matching argv name the same job with the same args.
-#[cfg(test)]
-mod same_command {
-    use std::collections::BTreeMap;
-    use std::path::Path;
-
-    use crate::config::{Catalog, Settings};
-    use crate::grammar::{Grammar, Parsed};
-
-    use super::{For, parse};
-
-    #[test]
-    fn slack_text_and_argv_agree() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let catalog = Catalog::load(&root.join("jobs.toml"), &Settings::for_root(root)).unwrap();
-        let grammar = Grammar::new(&catalog);
-        let table: &[(&str, &[&str])] = &[
-            ("example say hello", &["example", "hello_world"]),
-            ("example say hello Bob", &["example", "hello", "--name", "Bob"]),
-            ("EXAMPLE Say Hello Ann  Lee", &["example", "hello", "--name", "Ann Lee"]),
-            ("example greet it's $(id)", &["example", "greet", "--name=it's $(id)"]),
-            ("example slow 30", &["example", "slow", "--seconds", "30"]),
-            ("example fail", &["example", "fail"]),
-        ];
-        for (text, argv) in table {
-            let Parsed::Configured { namespace, command_index, args } = grammar.parse(text) else {
-                panic!("`{text}` did not parse as a configured command");
-            };
-            let job = &catalog.namespaces[&namespace].slack[command_index].job;
-            let words = argv[2..].iter().map(|w| (*w).to_owned()).collect();
-            let cli_args: BTreeMap<String, String> = parse(words, For::Schedule).unwrap().params.into_iter().collect();
-            assert_eq!((namespace.as_str(), job.as_str(), &args), (argv[0], argv[1], &cli_args), "{text}");
-        }
-    }
-}

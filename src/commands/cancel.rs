@@ -7,15 +7,14 @@ use serde::Serialize;
 use crate::queue::model::{Job, JobId};
 use crate::queue::{CancelById, Queue};
 
-use super::{CommandError, Context, Result, resolve};
+use super::access::{Allowed, Caller, Scope};
+use super::{Action, CommandError, Context, Result, resolve};
 
-/// Cancel every pending job of a type.
-#[derive(Debug, Clone)]
+/// Cancel every pending job of a type (in the caller's name).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CancelType {
     pub namespace: String,
     pub job: String,
-    /// Who asks (`terminal:alice`, a Slack user id).
-    pub by: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -27,49 +26,57 @@ pub struct CancelledType {
     pub running: Option<JobId>,
 }
 
-impl CancelType {
-    pub fn execute(self, ctx: &Context<'_>, queue: &mut Queue) -> Result<CancelledType> {
+impl Action for CancelType {
+    type Output = CancelledType;
+
+    fn scope(&self) -> Scope<'_> {
+        Scope::Namespace(&self.namespace)
+    }
+
+    fn run(self, ctx: &Context<'_>, caller: &Caller, queue: &mut Queue, _: Allowed) -> Result<CancelledType> {
         let job = resolve::job(ctx.catalog, &self.namespace, &self.job)?;
-        let c = queue.cancel_pending(&self.namespace, &self.job, &self.by, ctx.clock.now())?;
+        let c = queue.cancel_pending(&self.namespace, &self.job, &caller.requested_by(), ctx.clock.now())?;
         Ok(CancelledType { job_type: job.job_type(), cancelled: c.ids, running: c.running })
     }
 }
 
 /// Cancel one job: a pending one at once; a running one by asking its dispatcher to stop it
-/// (TERM, grace, KILL), then waiting up to `wait` for it to finish.
-#[derive(Debug, Clone)]
+/// (TERM, grace, KILL). The request is all: a frontend that wants to show the end waits for it
+/// with [`wait_until_finished`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CancelId {
     pub id: JobId,
-    pub by: String,
-    pub wait: Duration,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CancelledJob {
-    /// The job as it is now; `running` if it had not stopped within the wait.
+    /// The job as it is now (still `running` while its dispatcher stops it).
     pub job: Job,
     /// Whether it was running when asked (and so was stopped rather than dequeued).
     pub was_running: bool,
 }
 
-impl CancelId {
-    pub fn execute(self, ctx: &Context<'_>, queue: &mut Queue) -> Result<CancelledJob> {
-        match queue.cancel_id(self.id, &self.by, ctx.clock.now())? {
+impl Action for CancelId {
+    type Output = CancelledJob;
+
+    fn scope(&self) -> Scope<'_> {
+        Scope::Job(self.id)
+    }
+
+    fn run(self, ctx: &Context<'_>, caller: &Caller, queue: &mut Queue, _: Allowed) -> Result<CancelledJob> {
+        match queue.cancel_id(self.id, &caller.requested_by(), ctx.clock.now())? {
             CancelById::NotFound if queue.was_pruned(self.id)? => Err(CommandError::Pruned(self.id)),
             CancelById::NotFound => Err(CommandError::UnknownId(self.id)),
             CancelById::AlreadyFinished(job) => Err(CommandError::AlreadyFinished { id: job.id, state: job.state() }),
             CancelById::Cancelled(job) => Ok(CancelledJob { job, was_running: false }),
-            CancelById::StopRequested(job) => {
-                let job = wait_until_finished(queue, job, self.wait)?;
-                Ok(CancelledJob { job, was_running: true })
-            }
+            CancelById::StopRequested(job) => Ok(CancelledJob { job, was_running: true }),
         }
     }
 }
 
-/// Polls until the job has finished or `wait` has passed. It is another process (its
-/// dispatcher) that stops the job; the queue is all we share.
-fn wait_until_finished(queue: &Queue, mut job: Job, wait: Duration) -> Result<Job> {
+/// Polls until the job has finished or `wait` has passed, and returns it as it is then. It is
+/// another process (its dispatcher) that stops the job; the queue is all we share.
+pub fn wait_until_finished(queue: &Queue, mut job: Job, wait: Duration) -> Result<Job> {
     let deadline = Instant::now() + wait;
     let mut version = queue.data_version()?;
     while !job.is_finished() && Instant::now() < deadline {

@@ -8,9 +8,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::queue::Queue;
-use crate::queue::model::{Job, JobId};
+use crate::queue::model::{Job, JobId, JobState};
 
-use super::{CommandError, Result};
+use super::access::{Allowed, Caller, Scope};
+use super::{Action, CommandError, Context, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -40,10 +41,12 @@ pub enum Part {
 /// Lines in a head or tail when no number is given.
 pub const DEFAULT_LINES: usize = 20;
 
-#[derive(Debug, Clone)]
+/// A job's stdout or stderr. Without a stream: stderr for a job that failed, timed out or was
+/// lost, stdout otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Logs {
     pub id: JobId,
-    pub stream: Stream,
+    pub stream: Option<Stream>,
     pub part: Part,
 }
 
@@ -56,22 +59,57 @@ pub struct LogText {
     /// The text (invalid UTF-8 replaced by U+FFFD).
     pub text: String,
     /// Why there is no text to show, when there is none to show.
-    pub note: Option<String>,
+    pub note: Option<NoText>,
+    /// The job, as it was when its log was read.
+    #[serde(skip)]
+    pub job: Job,
 }
 
-impl Logs {
-    pub fn execute(self, queue: &Queue) -> Result<LogText> {
+/// Why a log has no text to show. Serialized as its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoText {
+    /// The job has not started (or never got a log directory).
+    NotYet { id: JobId, state: JobState },
+    /// The log directory was removed.
+    Removed { id: JobId, dir: String },
+}
+
+impl std::fmt::Display for NoText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotYet { id, state } => write!(f, "job {id} has no logs yet ({state})"),
+            Self::Removed { id, dir } => write!(f, "the logs of job {id} are gone (removed from {dir})"),
+        }
+    }
+}
+
+impl Serialize for NoText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl Action for Logs {
+    type Output = LogText;
+
+    fn scope(&self) -> Scope<'_> {
+        Scope::Job(self.id)
+    }
+
+    fn run(self, _: &Context<'_>, _: &Caller, queue: &mut Queue, _: Allowed) -> Result<LogText> {
         let job = find(queue, self.id)?;
-        let mut out = LogText { id: job.id, stream: self.stream, path: None, text: String::new(), note: None };
+        let failed = matches!(job.state(), JobState::Failed | JobState::TimedOut | JobState::Lost);
+        let stream = self.stream.unwrap_or(if failed { Stream::Stderr } else { Stream::Stdout });
+        let mut out = LogText { id: job.id, stream, path: None, text: String::new(), note: None, job: job.clone() };
         let Some(dir) = job.log_dir() else {
-            out.note = Some(format!("job {} has no logs yet ({})", job.id, job.state()));
+            out.note = Some(NoText::NotYet { id: job.id, state: job.state() });
             return Ok(out);
         };
-        let path = Path::new(dir).join(self.stream.file_name());
+        let path = Path::new(dir).join(stream.file_name());
         match std::fs::read(&path) {
             Ok(bytes) => out.text = select(&String::from_utf8_lossy(&bytes), self.part),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                out.note = Some(format!("the logs of job {} are gone (removed from {dir})", job.id));
+                out.note = Some(NoText::Removed { id: job.id, dir: dir.to_owned() });
             }
             Err(source) => return Err(CommandError::Io { what: "cannot read the log", path, source }),
         }

@@ -1,18 +1,22 @@
-//! The command layer: one file per action, each a struct of inputs with an `execute` that
-//! returns a typed result. The CLI, the bot and the web server build these structs from their
-//! input and render the results; nothing here prints.
+//! The command layer: one file per action, each a struct of inputs that implements [`Action`]
+//! and returns a typed result. The CLI, the grammar (Slack and `ebmbot say`) and the webhook
+//! server turn their input into a [`Command`], say who asks with an [`access::Caller`], and run
+//! it with [`Command::execute`] (or [`execute`]): the one access policy ([`access`]) first,
+//! then the action. Results and errors are data; each frontend words them. Nothing here prints.
 
+pub mod access;
 pub mod cancel;
+mod command;
 pub mod config_check;
 pub mod dispatch;
 pub mod health;
+pub mod help;
 pub mod jobs;
 pub mod list;
 pub mod logs;
 pub mod prune;
 pub mod resolve;
 pub mod run;
-pub mod say;
 pub mod schedule;
 pub mod status;
 pub mod suppress;
@@ -20,6 +24,8 @@ pub mod time;
 pub mod webhook;
 
 use std::path::PathBuf;
+
+pub use command::{Action, Command, Output, execute};
 
 use crate::clock::Clock;
 use crate::config::{Catalog, Settings};
@@ -34,14 +40,16 @@ pub struct Context<'a> {
 }
 
 /// Errors of the command layer. [`CommandError::is_bad_input`] tells the user's mistakes (exit 2)
-/// from ebmbot's own failures (exit 1).
+/// from ebmbot's own failures (exit 1). Each variant carries the data a frontend needs to word
+/// it; the messages here name no frontend (the CLI adds its hints, such as `ebmbot jobs`, and
+/// the bot words its own replies).
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
-    #[error("unknown namespace `{name}`{}; `ebmbot jobs` lists them", did_you_mean(suggestion.as_deref()))]
+    #[error("unknown namespace `{name}`{}", did_you_mean(suggestion.as_deref()))]
     UnknownNamespace { name: String, suggestion: Option<String> },
-    #[error("unknown job `{namespace}_{name}`{}; `ebmbot jobs` lists them", did_you_mean(suggestion.as_deref()))]
+    #[error("unknown job `{namespace}_{name}`{}", did_you_mean(suggestion.as_deref()))]
     UnknownJob { namespace: String, name: String, suggestion: Option<String> },
-    #[error("`{job_type}` needs {}; pass {}", names(missing), flags(missing))]
+    #[error("`{job_type}` needs {}", names(missing))]
     MissingParams { job_type: String, missing: Vec<String> },
     #[error("`{job_type}` has no param `{name}`{}", expected_params(expected))]
     UnknownParam { job_type: String, name: String, expected: Vec<String> },
@@ -59,18 +67,22 @@ pub enum CommandError {
     BadTime(#[from] time::TimeError),
     #[error("{what} `{text}` is not valid: {reason}")]
     BadValue { what: &'static str, text: String, reason: String },
+    /// A suppression that would end before now.
+    #[error("--until `{text}` is not valid: it is in the past ({end}); give a later time")]
+    EndInPast { text: String, end: String },
     #[error("the suppression window is empty or backwards: it must start before it ends ({start} → {end})")]
     EmptyWindow { start: String, end: String },
-    #[error("no job has id {0}; `ebmbot queue list --all` lists recent jobs")]
+    #[error("no job has id {0}")]
     UnknownId(JobId),
     #[error("job {0} was deleted by retention; its record and logs are gone")]
     Pruned(JobId),
     #[error("job {id} has already finished ({state}); there is nothing to cancel")]
     AlreadyFinished { id: JobId, state: JobState },
-    #[error("`{job_type}` is suppressed until {until}; wait, run `ebmbot unsuppress`, or pass --force")]
+    #[error("`{job_type}` is suppressed until {until}")]
     Suppressed { job_type: String, until: String },
+    /// The access policy refused the command.
     #[error("{0}")]
-    Forbidden(String),
+    Denied(access::Denied),
     /// A command given the wrong shape of arguments.
     #[error("{0}")]
     Usage(&'static str),
@@ -115,10 +127,6 @@ fn did_you_mean(s: Option<&str>) -> String {
 fn names(list: &[String]) -> String {
     let quoted: Vec<String> = list.iter().map(|n| format!("`{n}`")).collect();
     format!("param{} {}", if list.len() == 1 { "" } else { "s" }, quoted.join(", "))
-}
-
-fn flags(list: &[String]) -> String {
-    list.iter().map(|n| format!("--{n} VALUE")).collect::<Vec<_>>().join(" ")
 }
 
 fn expected_params(expected: &[String]) -> String {

@@ -4,12 +4,13 @@ use std::time::Duration;
 
 use crate::queue::{Pruned, Queue};
 
-use super::{Context, Result};
+use super::access::{Allowed, Caller, Scope};
+use super::{Action, Context, Result};
 
 /// Rows deleted per transaction, so that pruning never holds the write lock for long.
 const BATCH: u32 = 500;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Prune {
     /// Default: `EBMBOT_RETENTION`.
     pub older_than: Option<Duration>,
@@ -17,8 +18,14 @@ pub struct Prune {
     pub one_batch: bool,
 }
 
-impl Prune {
-    pub fn execute(self, ctx: &Context<'_>, queue: &mut Queue) -> Result<Pruned> {
+impl Action for Prune {
+    type Output = Pruned;
+
+    fn scope(&self) -> Scope<'_> {
+        Scope::TrustedOnly("pruning history")
+    }
+
+    fn run(self, ctx: &Context<'_>, _: &Caller, queue: &mut Queue, _: Allowed) -> Result<Pruned> {
         let before = crate::queue::sub_duration(ctx.clock.now(), self.older_than.unwrap_or(ctx.settings.retention));
         let mut total = Pruned::default();
         loop {

@@ -5,18 +5,19 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::queue::model::{EventKind, JobId, Origin, ser_opt_ts, ser_ts};
+use crate::queue::model::{JobId, ser_opt_ts, ser_ts};
 use crate::queue::{NewJob, Queue};
 
-use super::{Context, Result, resolve};
+use super::access::{Allowed, Caller, Scope};
+use super::{Action, Context, Result, resolve};
 
-#[derive(Debug, Clone)]
+/// Queue a job for the caller (its origin hears the result).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
     pub namespace: String,
     pub job: String,
     pub args: Vec<(String, String)>,
     pub delay: Duration,
-    pub origin: Origin,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -33,21 +34,26 @@ pub struct Scheduled {
     pub suppressed_until: Option<Timestamp>,
     /// Whether some dispatcher heartbeated within [`crate::runner::HEARTBEAT_STALE`].
     pub dispatcher_alive: bool,
+    /// The delay asked for.
+    #[serde(skip)]
+    pub delay: Duration,
 }
 
-impl Schedule {
-    pub fn execute(self, ctx: &Context<'_>, queue: &mut Queue) -> Result<Scheduled> {
-        self.execute_with(ctx, queue, None)
+impl Action for Schedule {
+    type Output = Scheduled;
+
+    fn scope(&self) -> Scope<'_> {
+        Scope::Namespace(&self.namespace)
     }
 
-    /// Schedules, with an event of `kind` written in the same transaction (a webhook job
-    /// scheduled into a suppression window tells its channel).
-    pub fn execute_with(self, ctx: &Context<'_>, queue: &mut Queue, event: Option<EventKind>) -> Result<Scheduled> {
+    fn run(self, ctx: &Context<'_>, caller: &Caller, queue: &mut Queue, _: Allowed) -> Result<Scheduled> {
         let job = resolve::job(ctx.catalog, &self.namespace, &self.job)?;
         let args = resolve::args(job, self.args)?;
         let now = ctx.clock.now();
-        let new = NewJob { namespace: self.namespace, job: self.job, args, delay: self.delay, origin: self.origin };
-        let s = queue.schedule_with(&new, now, event)?;
+        let origin = caller.origin.clone();
+        let delay = self.delay;
+        let new = NewJob { namespace: self.namespace, job: self.job, args, delay, origin };
+        let s = queue.schedule(&new, now)?;
         Ok(Scheduled {
             id: s.id,
             job_type: new.job_type(),
@@ -56,6 +62,7 @@ impl Schedule {
             running: s.running,
             suppressed_until: s.suppressed_until,
             dispatcher_alive: dispatcher_alive(queue, now)?,
+            delay,
         })
     }
 }

@@ -6,9 +6,11 @@ use serde::Serialize;
 use crate::queue::model::{Dispatcher, Job, JobState, Suppression};
 use crate::queue::{DeliveryStatus, Queue};
 
-use super::{Context, Result};
+use super::access::{Allowed, Caller, Scope};
+use super::{Action, Context, Result};
 
-#[derive(Debug, Clone, Default)]
+/// What is happening. Everyone may ask; the args of jobs the caller may not see are left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Status;
 
 #[derive(Debug, Clone, Serialize)]
@@ -36,8 +38,14 @@ impl StatusReport {
     }
 }
 
-impl Status {
-    pub fn execute(self, ctx: &Context<'_>, queue: &Queue) -> Result<StatusReport> {
+impl Action for Status {
+    type Output = StatusReport;
+
+    fn scope(&self) -> Scope<'_> {
+        Scope::Open
+    }
+
+    fn run(self, ctx: &Context<'_>, caller: &Caller, queue: &mut Queue, _: Allowed) -> Result<StatusReport> {
         let now = ctx.clock.now();
         let dispatchers = queue
             .dispatchers()?
@@ -48,9 +56,14 @@ impl Status {
                 DispatcherStatus { dispatcher: d, heartbeat_age_seconds: age, stale }
             })
             .collect();
+        let mut running = queue.jobs_in(JobState::Running)?;
+        let mut pending = queue.jobs_in(JobState::Pending)?;
+        for job in running.iter_mut().chain(pending.iter_mut()) {
+            super::list::redact(ctx, caller, job);
+        }
         Ok(StatusReport {
-            running: queue.jobs_in(JobState::Running)?,
-            pending: queue.jobs_in(JobState::Pending)?,
+            running,
+            pending,
             suppressions: queue.suppressions(now)?,
             dispatchers,
             delivery: queue.delivery_status()?,

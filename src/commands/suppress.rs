@@ -6,11 +6,12 @@ use serde::Serialize;
 use crate::queue::Queue;
 use crate::queue::model::{rfc3339, ser_ts};
 
+use super::access::{Allowed, Caller, Scope};
 use super::time::parse_time;
-use super::{CommandError, Context, Result, resolve};
+use super::{Action, CommandError, Context, Result, resolve};
 
-/// Suppress a job type from `from` (default now) until `until`.
-#[derive(Debug, Clone)]
+/// Suppress a job type from `from` (default now) until `until`, both as the user wrote them.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Suppress {
     pub namespace: String,
     pub job: String,
@@ -28,8 +29,14 @@ pub struct Suppressed {
     pub end: Timestamp,
 }
 
-impl Suppress {
-    pub fn execute(self, ctx: &Context<'_>, queue: &mut Queue) -> Result<Suppressed> {
+impl Action for Suppress {
+    type Output = Suppressed;
+
+    fn scope(&self) -> Scope<'_> {
+        Scope::Namespace(&self.namespace)
+    }
+
+    fn run(self, ctx: &Context<'_>, _: &Caller, queue: &mut Queue, _: Allowed) -> Result<Suppressed> {
         let job_type = resolve::job(ctx.catalog, &self.namespace, &self.job)?.job_type();
         let now = ctx.clock.now();
         let tz = &ctx.settings.timezone;
@@ -39,11 +46,7 @@ impl Suppress {
         };
         let end = parse_time(&self.until, now, tz)?;
         if end <= now {
-            return Err(CommandError::BadValue {
-                what: "--until",
-                text: self.until,
-                reason: format!("it is in the past ({}); give a later time", rfc3339(end)),
-            });
+            return Err(CommandError::EndInPast { text: self.until, end: rfc3339(end) });
         }
         if start >= end {
             return Err(CommandError::EmptyWindow { start: rfc3339(start), end: rfc3339(end) });
@@ -54,7 +57,7 @@ impl Suppress {
 }
 
 /// Remove every suppression window of a job type.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unsuppress {
     pub namespace: String,
     pub job: String,
@@ -68,8 +71,14 @@ pub struct Unsuppressed {
     pub removed: u64,
 }
 
-impl Unsuppress {
-    pub fn execute(self, ctx: &Context<'_>, queue: &mut Queue) -> Result<Unsuppressed> {
+impl Action for Unsuppress {
+    type Output = Unsuppressed;
+
+    fn scope(&self) -> Scope<'_> {
+        Scope::Namespace(&self.namespace)
+    }
+
+    fn run(self, ctx: &Context<'_>, _: &Caller, queue: &mut Queue, _: Allowed) -> Result<Unsuppressed> {
         let job_type = resolve::job(ctx.catalog, &self.namespace, &self.job)?.job_type();
         let removed = queue.unsuppress(&job_type, ctx.clock.now())?;
         Ok(Unsuppressed { job_type, removed })

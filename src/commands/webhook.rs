@@ -3,8 +3,9 @@
 //! The web server checks the body, the signature and the headers, then hands the project (a
 //! namespace), the event name, the delivery id and the payload here. [`Webhook::decide`] reads
 //! only the catalogue: unknown project, `ping`, which triggers match (or why none does) and
-//! their params from JSON pointers. [`Decision::schedule`] writes: every matching trigger's job
-//! and the delivery record, in one transaction, unless the delivery was handled before.
+//! their params from JSON pointers. What is left to do is a [`Delivery`], a command like any
+//! other (`Command::Deliver`): it writes every matching trigger's job and the delivery record,
+//! in one transaction, unless the delivery was handled before.
 
 mod triggers;
 
@@ -14,10 +15,11 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::config::Namespace;
-use crate::queue::model::{JobId, Origin, rfc3339, ser_opt_ts, ser_ts};
+use crate::queue::model::{Args, JobId, Origin, rfc3339, ser_opt_ts, ser_ts};
 use crate::queue::{DeliveryOutcome, NewJob, Queue, WebhookDelivery};
 
-use super::{CommandError, Context, resolve};
+use super::access::{Allowed, Caller, Scope};
+use super::{Action, CommandError, Context, resolve};
 
 pub use triggers::is_project;
 
@@ -58,12 +60,32 @@ impl WebhookError {
 /// What a delivery asks for, before anything is written.
 #[derive(Debug, Clone)]
 pub enum Decision {
-    /// `ping`: GitHub checking the hook.
-    Pong,
-    /// Nothing matches; the reason, for GitHub's delivery log.
-    Ignored(String),
-    /// Jobs to schedule, one per matching trigger, with the rule that asked for each.
-    Schedule { delivery: String, project: String, event: String, jobs: Vec<(NewJob, String)> },
+    /// Deciding was all there was to do: `ping`, or nothing matches.
+    Settled(WebhookResult),
+    /// Jobs to schedule: run `delivery` (through [`super::execute`]) for `caller`.
+    Schedule { delivery: Delivery, caller: Caller },
+}
+
+/// A delivery's jobs, one per matching trigger, scheduled with the delivery record in one
+/// transaction; a redelivery schedules nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// `X-GitHub-Delivery`.
+    pub delivery: String,
+    pub project: String,
+    pub event: String,
+    pub jobs: Vec<DeliveryJob>,
+}
+
+/// One job a delivery asks for, with the rule that asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryJob {
+    pub namespace: String,
+    pub job: String,
+    pub args: Args,
+    pub delay: Duration,
+    /// `trigger #N (event)` or `deploy on merge`.
+    pub rule: String,
 }
 
 /// One job scheduled for a delivery.
@@ -142,11 +164,6 @@ fn describe(job: &ScheduledJob) -> String {
 }
 
 impl Webhook {
-    /// Decides and schedules.
-    pub fn execute(self, ctx: &Context<'_>, queue: &mut Queue) -> Result<WebhookResult, WebhookError> {
-        self.decide(ctx)?.schedule(ctx, queue)
-    }
-
     /// Decides what the delivery asks for, reading only the catalogue.
     pub fn decide(self, ctx: &Context<'_>) -> Result<Decision, WebhookError> {
         let ns = ctx
@@ -155,53 +172,50 @@ impl Webhook {
             .filter(|ns| is_project(ns))
             .ok_or_else(|| WebhookError::UnknownProject(self.project.clone()))?;
         if self.event == "ping" {
-            return Ok(Decision::Pong);
+            return Ok(Decision::Settled(WebhookResult::Pong));
         }
         let planned = match triggers::plan(ns, &self.event, &self.payload)? {
-            triggers::Plan::Ignored(reason) => return Ok(Decision::Ignored(reason)),
+            triggers::Plan::Ignored(reason) => return Ok(Decision::Settled(WebhookResult::Ignored { reason })),
             triggers::Plan::Jobs(planned) => planned,
         };
         let channel = ns.default_channel.clone().or_else(|| ctx.settings.slack_logs_channel.clone());
-        let origin =
-            Origin::Github { delivery: self.delivery.clone(), project: self.project.clone(), channel: channel.clone() };
+        let origin = Origin::Github { delivery: self.delivery.clone(), project: self.project.clone(), channel };
         let mut jobs = Vec::with_capacity(planned.len());
         for p in planned {
             let job = resolve::job(ctx.catalog, &ns.name, p.job)?;
             let args = resolve::args(job, p.args)?;
-            let new = NewJob {
+            jobs.push(DeliveryJob {
                 namespace: ns.name.clone(),
                 job: p.job.to_owned(),
                 args,
                 delay: p.delay,
-                origin: origin.clone(),
-            };
-            jobs.push((new, p.rule));
+                rule: p.rule,
+            });
         }
-        Ok(Decision::Schedule { delivery: self.delivery, project: self.project, event: self.event, jobs })
+        let delivery = Delivery { delivery: self.delivery, project: self.project, event: self.event, jobs };
+        Ok(Decision::Schedule { delivery, caller: Caller::webhook(origin) })
     }
 }
 
-impl Decision {
-    /// The result when deciding was all there was to do (`ping`, ignored); `Err(self)` when
-    /// [`Decision::schedule`] must write to the queue.
-    pub fn settled(self) -> Result<WebhookResult, Decision> {
-        match self {
-            Self::Pong => Ok(WebhookResult::Pong),
-            Self::Ignored(reason) => Ok(WebhookResult::Ignored { reason }),
-            other @ Self::Schedule { .. } => Err(other),
-        }
+impl Action for Delivery {
+    type Output = WebhookResult;
+
+    fn scope(&self) -> Scope<'_> {
+        Scope::TrustedOnly("a webhook delivery")
     }
 
     /// Schedules the decided jobs with the delivery record, in one transaction.
-    pub fn schedule(self, ctx: &Context<'_>, queue: &mut Queue) -> Result<WebhookResult, WebhookError> {
-        let (delivery, project, event, jobs) = match self {
-            Self::Pong => return Ok(WebhookResult::Pong),
-            Self::Ignored(reason) => return Ok(WebhookResult::Ignored { reason }),
-            Self::Schedule { delivery, project, event, jobs } => (delivery, project, event, jobs),
-        };
-        let (news, rules): (Vec<NewJob>, Vec<String>) = jobs.into_iter().unzip();
+    fn run(self, ctx: &Context<'_>, caller: &Caller, queue: &mut Queue, _: Allowed) -> super::Result<WebhookResult> {
+        let Delivery { delivery, project, event, jobs } = self;
+        let (news, rules): (Vec<NewJob>, Vec<String>) = jobs
+            .into_iter()
+            .map(|j| {
+                let origin = caller.origin.clone();
+                (NewJob { namespace: j.namespace, job: j.job, args: j.args, delay: j.delay, origin }, j.rule)
+            })
+            .unzip();
         let record = WebhookDelivery { id: &delivery, project: &project, event: &event };
-        let scheduled = match queue.schedule_delivery(record, &news, ctx.clock.now()).map_err(CommandError::from)? {
+        let scheduled = match queue.schedule_delivery(record, &news, ctx.clock.now())? {
             DeliveryOutcome::AlreadyHandled(ids) => return Ok(WebhookResult::AlreadyHandled { jobs: ids }),
             DeliveryOutcome::Scheduled(scheduled) => scheduled,
         };

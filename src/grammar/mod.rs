@@ -1,4 +1,5 @@
-//! The one text grammar, shared by the Slack bot and `ebmbot say` (docs/slack.md §4).
+//! The one text grammar, shared by the Slack bot and `ebmbot say` (docs/slack.md §4): a text
+//! becomes a [`Command`] of the command layer, the same one the CLI builds from argv.
 //!
 //! Text (already cleaned by `bot::text`, or argv joined with spaces) is split into words on
 //! whitespace. The built-ins come first and match case-insensitively: `help`, `<ns> help`,
@@ -12,8 +13,17 @@ mod patterns;
 mod tests;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
-use crate::config::{Catalog, SlackCommand};
+use crate::commands::Command;
+use crate::commands::cancel::{CancelId, CancelType};
+use crate::commands::help::{Help, NamespaceHelp};
+use crate::commands::logs::{DEFAULT_LINES, Logs, Part, Stream};
+use crate::commands::schedule::Schedule;
+use crate::commands::status::Status;
+use crate::commands::suppress::{Suppress, Unsuppress};
+use crate::config::{Action, Catalog, SlackCommand};
+use crate::queue::model::JobId;
 use patterns::Pattern;
 
 /// The grammar of one catalogue: the built-ins plus every namespace's command patterns.
@@ -26,42 +36,24 @@ pub struct Grammar {
 #[derive(Debug, Clone)]
 struct CompiledNamespace {
     name: String,
-    /// In the order of `Namespace::slack`, so a position is a `command_index`.
-    commands: Vec<Pattern>,
+    /// In the order of `Namespace::slack` (the first written wins a tie).
+    commands: Vec<Configured>,
 }
 
-/// What a text asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Parsed {
-    /// `help`
-    Help,
-    /// `<ns> help` or `help <ns>`, for a known namespace.
-    NamespaceHelp {
-        namespace: String,
-    },
-    /// `status`
-    Status,
-    /// `cancel job id N`, or its alias `remove job id N`.
-    CancelId {
-        id: i64,
-    },
-    /// `logs N [stdout|stderr] [head|tail|all]`; `None` leaves the choice to the frontend.
-    Logs {
-        id: i64,
-        stream: Option<LogStream>,
-        part: Option<LogPart>,
-    },
-    /// One of the namespace's `[[ns.slack]]` commands; `command_index` indexes
-    /// `Namespace::slack`, `args` maps each placeholder to its value.
-    Configured {
-        namespace: String,
-        command_index: usize,
-        args: BTreeMap<String, String>,
-    },
-    NotUnderstood {
-        reason: NotUnderstood,
-    },
+/// A `[[ns.slack]]` command: its pattern and what it does.
+#[derive(Debug, Clone)]
+struct Configured {
+    pattern: Pattern,
+    action: Action,
+    job: String,
+    delay: Duration,
 }
+
+/// What a text asks for: a command, or why it is none.
+pub type Parsed = Result<Command, NotUnderstood>;
+
+/// Lines of a log a text asks for with `head` or `tail`, or with neither.
+pub const LOG_LINES: usize = DEFAULT_LINES;
 
 /// Why a text did not parse; frontends answer with the general help and an apology.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,49 +90,39 @@ impl BuiltIn {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogStream {
-    Stdout,
-    Stderr,
+/// `stdout` or `stderr`, in any case.
+fn stream_word(word: &str) -> Option<Stream> {
+    [Stream::Stdout, Stream::Stderr].into_iter().find(|s| word.eq_ignore_ascii_case(s.file_name()))
 }
 
-impl LogStream {
-    fn from_word(word: &str) -> Option<LogStream> {
-        [Self::Stdout, Self::Stderr].into_iter().find(|s| word.eq_ignore_ascii_case(s.as_str()))
+/// `head`, `tail` or `all`, in any case.
+fn part_word(word: &str) -> Option<Part> {
+    let parts = [("head", Part::Head(LOG_LINES)), ("tail", Part::Tail(LOG_LINES)), ("all", Part::All)];
+    parts.into_iter().find(|(w, _)| word.eq_ignore_ascii_case(w)).map(|(_, part)| part)
+}
+
+impl Configured {
+    fn compile(cmd: &SlackCommand) -> Configured {
+        Configured { pattern: Pattern::compile(cmd), action: cmd.action, job: cmd.job.clone(), delay: cmd.delay }
     }
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Stdout => "stdout",
-            Self::Stderr => "stderr",
+    /// The command this configured command is, with the placeholders' values.
+    fn command(&self, namespace: &str, mut args: BTreeMap<String, String>) -> Command {
+        let (namespace, job) = (namespace.to_owned(), self.job.clone());
+        match self.action {
+            Action::ScheduleJob => {
+                Command::Schedule(Schedule { namespace, job, args: args.into_iter().collect(), delay: self.delay })
+            }
+            Action::CancelJob => Command::CancelType(CancelType { namespace, job }),
+            Action::ScheduleSuppression => Command::Suppress(Suppress {
+                namespace,
+                job,
+                from: args.remove("start_at"),
+                until: args.remove("end_at").unwrap_or_default(),
+            }),
+            Action::CancelSuppression => Command::Unsuppress(Unsuppress { namespace, job }),
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogPart {
-    Head,
-    Tail,
-    All,
-}
-
-impl LogPart {
-    fn from_word(word: &str) -> Option<LogPart> {
-        [Self::Head, Self::Tail, Self::All].into_iter().find(|p| word.eq_ignore_ascii_case(p.as_str()))
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Head => "head",
-            Self::Tail => "tail",
-            Self::All => "all",
-        }
-    }
-}
-
-/// How a configured command is typed: `<ns> <command text>`, e.g. `example say hello [name]`.
-pub fn command_usage(cmd: &SlackCommand) -> String {
-    std::iter::once(cmd.namespace.as_str()).chain(cmd.text.split_whitespace()).collect::<Vec<_>>().join(" ")
 }
 
 impl Grammar {
@@ -152,7 +134,7 @@ impl Grammar {
             .map(|ns| {
                 let compiled = CompiledNamespace {
                     name: ns.name.clone(),
-                    commands: ns.slack.iter().map(Pattern::compile).collect(),
+                    commands: ns.slack.iter().map(Configured::compile).collect(),
                 };
                 (patterns::fold_case(&ns.name), compiled)
             })
@@ -164,20 +146,20 @@ impl Grammar {
     pub fn parse(&self, text: &str) -> Parsed {
         let words: Vec<&str> = text.split_whitespace().collect();
         let Some((&first, rest)) = words.split_first() else {
-            return not_understood(NotUnderstood::Empty);
+            return Err(NotUnderstood::Empty);
         };
         let is = |keyword: &str| first.eq_ignore_ascii_case(keyword);
         if is("help") {
             self.help(rest)
         } else if is("status") {
             match rest {
-                [] => Parsed::Status,
+                [] => Ok(Command::Status(Status)),
                 _ => malformed(BuiltIn::Status),
             }
         } else if is("cancel") || is("remove") {
-            parse_cancel(rest).unwrap_or_else(|| malformed(BuiltIn::Cancel))
+            parse_cancel(rest).map_or_else(|| malformed(BuiltIn::Cancel), Ok)
         } else if is("logs") {
-            parse_logs(rest).unwrap_or_else(|| malformed(BuiltIn::Logs))
+            parse_logs(rest).map_or_else(|| malformed(BuiltIn::Logs), Ok)
         } else {
             self.configured(first, rest)
         }
@@ -185,28 +167,23 @@ impl Grammar {
 
     fn help(&self, rest: &[&str]) -> Parsed {
         match rest {
-            [] => Parsed::Help,
-            [word] => match self.namespace(word) {
-                Ok(ns) => Parsed::NamespaceHelp { namespace: ns.name.clone() },
-                Err(reason) => not_understood(reason),
-            },
+            [] => Ok(Command::Help(Help)),
+            [word] => self.namespace(word).map(|ns| namespace_help(&ns.name)),
             _ => malformed(BuiltIn::Help),
         }
     }
 
     fn configured(&self, first: &str, rest: &[&str]) -> Parsed {
-        let ns = match self.namespace(first) {
-            Ok(ns) => ns,
-            Err(reason) => return not_understood(reason),
-        };
+        let ns = self.namespace(first)?;
         if let [word] = rest
             && word.eq_ignore_ascii_case("help")
         {
-            return Parsed::NamespaceHelp { namespace: ns.name.clone() };
+            return Ok(namespace_help(&ns.name));
         }
-        match patterns::best_match(&ns.commands, rest) {
-            Some((command_index, args)) => Parsed::Configured { namespace: ns.name.clone(), command_index, args },
-            None => not_understood(NotUnderstood::UnknownCommand { namespace: ns.name.clone() }),
+        let patterns = ns.commands.iter().map(|c| &c.pattern);
+        match patterns::best_match(patterns, rest) {
+            Some((index, args)) => Ok(ns.commands[index].command(&ns.name, args)),
+            None => Err(NotUnderstood::UnknownCommand { namespace: ns.name.clone() }),
         }
     }
 
@@ -221,47 +198,48 @@ impl Grammar {
     }
 }
 
+fn namespace_help(namespace: &str) -> Command {
+    Command::NamespaceHelp(NamespaceHelp { namespace: namespace.to_owned() })
+}
+
 /// `job id N` after `cancel` or `remove`.
-fn parse_cancel(rest: &[&str]) -> Option<Parsed> {
+fn parse_cancel(rest: &[&str]) -> Option<Command> {
     match rest {
         [job, id_word, n] if job.eq_ignore_ascii_case("job") && id_word.eq_ignore_ascii_case("id") => {
-            Some(Parsed::CancelId { id: parse_id(n)? })
+            Some(Command::CancelId(CancelId { id: parse_id(n)? }))
         }
         _ => None,
     }
 }
 
-/// `N [stdout|stderr] [head|tail|all]` after `logs`, in that order.
-fn parse_logs(rest: &[&str]) -> Option<Parsed> {
+/// `N [stdout|stderr] [head|tail|all]` after `logs`, in that order. Without a stream the
+/// command picks one by the job's state; without a part it is the tail.
+fn parse_logs(rest: &[&str]) -> Option<Command> {
     let (id, options) = rest.split_first()?;
     let id = parse_id(id)?;
     let mut options = options.iter().peekable();
-    let stream = options.peek().and_then(|w| LogStream::from_word(w));
+    let stream = options.peek().and_then(|w| stream_word(w));
     if stream.is_some() {
         options.next();
     }
-    let part = options.peek().and_then(|w| LogPart::from_word(w));
+    let part = options.peek().and_then(|w| part_word(w));
     if part.is_some() {
         options.next();
     }
     match options.next() {
-        None => Some(Parsed::Logs { id, stream, part }),
+        None => Some(Command::Logs(Logs { id, stream, part: part.unwrap_or(Part::Tail(LOG_LINES)) })),
         Some(_) => None,
     }
 }
 
 /// A job id: ASCII digits only (no sign), within `i64`.
-fn parse_id(word: &str) -> Option<i64> {
+fn parse_id(word: &str) -> Option<JobId> {
     if word.is_empty() || !word.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    word.parse().ok()
-}
-
-fn not_understood(reason: NotUnderstood) -> Parsed {
-    Parsed::NotUnderstood { reason }
+    word.parse().ok().map(JobId)
 }
 
 fn malformed(builtin: BuiltIn) -> Parsed {
-    not_understood(NotUnderstood::Malformed { builtin })
+    Err(NotUnderstood::Malformed { builtin })
 }

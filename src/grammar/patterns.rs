@@ -96,9 +96,12 @@ impl Pattern {
 }
 
 /// The index and arguments of the most specific pattern that matches `text`, if any.
-pub(super) fn best_match(patterns: &[Pattern], text: &[&str]) -> Option<(usize, BTreeMap<String, String>)> {
+pub(super) fn best_match<'a>(
+    patterns: impl Iterator<Item = &'a Pattern>,
+    text: &[&str],
+) -> Option<(usize, BTreeMap<String, String>)> {
     let mut best: Option<(usize, &Pattern)> = None;
-    for (index, pattern) in patterns.iter().enumerate() {
+    for (index, pattern) in patterns.enumerate() {
         if !pattern.matches(text) {
             continue;
         }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::*;
+use crate::commands::help::usage;
 use crate::config::{Action, Catalog, Namespace, PatternWord, SlackCommand};
 
 /// The `[[ns.slack]]` commands of each namespace, in order, as `command` texts.
@@ -26,7 +27,8 @@ const COMMANDS: &[(&str, &[&str])] = &[
     ("empty", &[]),
 ];
 
-fn command(namespace: &str, text: &str) -> SlackCommand {
+/// Job `j<index>` of the namespace, so that a command tells which pattern matched.
+fn command(namespace: &str, index: usize, text: &str) -> SlackCommand {
     let pattern = text
         .split_whitespace()
         .map(|w| match w.strip_prefix('[').and_then(|w| w.strip_suffix(']')) {
@@ -40,7 +42,7 @@ fn command(namespace: &str, text: &str) -> SlackCommand {
         pattern,
         help: format!("does {text}"),
         action: Action::ScheduleJob,
-        job: "job".to_owned(),
+        job: format!("j{index}"),
         delay: Duration::ZERO,
     }
 }
@@ -59,7 +61,7 @@ fn catalog() -> Catalog {
                 workdir: PathBuf::from("/tmp"),
                 workdir_fixed: false,
                 jobs: BTreeMap::new(),
-                slack: texts.iter().map(|t| command(name, t)).collect(),
+                slack: texts.iter().enumerate().map(|(i, t)| command(name, i, t)).collect(),
                 github: Vec::new(),
             };
             (name.to_owned(), ns)
@@ -69,19 +71,30 @@ fn catalog() -> Catalog {
 }
 
 fn configured(namespace: &str, command_index: usize, args: &[(&str, &str)]) -> Parsed {
-    Parsed::Configured {
+    let mut args: Vec<(String, String)> = args.iter().map(|&(k, v)| (k.to_owned(), v.to_owned())).collect();
+    args.sort();
+    Ok(Command::Schedule(Schedule {
         namespace: namespace.to_owned(),
-        command_index,
-        args: args.iter().map(|&(k, v)| (k.to_owned(), v.to_owned())).collect(),
-    }
+        job: format!("j{command_index}"),
+        args,
+        delay: Duration::ZERO,
+    }))
 }
 
-fn logs(id: i64, stream: Option<LogStream>, part: Option<LogPart>) -> Parsed {
-    Parsed::Logs { id, stream, part }
+fn logs(id: i64, stream: Option<Stream>, part: Part) -> Parsed {
+    Ok(Command::Logs(Logs { id: JobId(id), stream, part }))
+}
+
+fn cancel_id(id: i64) -> Parsed {
+    Ok(Command::CancelId(CancelId { id: JobId(id) }))
 }
 
 fn ns_help(namespace: &str) -> Parsed {
-    Parsed::NamespaceHelp { namespace: namespace.to_owned() }
+    Ok(namespace_help(namespace))
+}
+
+fn not_understood(reason: NotUnderstood) -> Parsed {
+    Err(reason)
 }
 
 fn unknown_ns(given: &str, suggestion: Option<&str>) -> Parsed {
@@ -97,15 +110,16 @@ fn unknown_command(namespace: &str) -> Parsed {
 
 #[test]
 fn parses_the_table() {
-    use LogPart::*;
-    use LogStream::*;
+    use Stream::*;
+    const HEAD: Part = Part::Head(LOG_LINES);
+    const TAIL: Part = Part::Tail(LOG_LINES);
     let cases: Vec<(&str, Parsed)> = vec![
         // Empty text.
         ("", not_understood(NotUnderstood::Empty)),
         (" \t\n ", not_understood(NotUnderstood::Empty)),
         // help, in any case, with or without a namespace.
-        ("help", Parsed::Help),
-        ("HeLp", Parsed::Help),
+        ("help", Ok(Command::Help(Help))),
+        ("HeLp", Ok(Command::Help(Help))),
         ("help example", ns_help("example")),
         ("HELP Example", ns_help("example")),
         ("example help", ns_help("example")),
@@ -115,13 +129,13 @@ fn parses_the_table() {
         ("help exampel", unknown_ns("exampel", Some("example"))),
         ("help example now", malformed(BuiltIn::Help)),
         // status
-        ("status", Parsed::Status),
-        ("Status", Parsed::Status),
+        ("status", Ok(Command::Status(Status))),
+        ("Status", Ok(Command::Status(Status))),
         ("status please", malformed(BuiltIn::Status)),
         // cancel job id N and its alias.
-        ("cancel job id 12", Parsed::CancelId { id: 12 }),
-        ("CANCEL Job ID 12", Parsed::CancelId { id: 12 }),
-        ("remove job id 7", Parsed::CancelId { id: 7 }),
+        ("cancel job id 12", cancel_id(12)),
+        ("CANCEL Job ID 12", cancel_id(12)),
+        ("remove job id 7", cancel_id(7)),
         ("cancel job 12", malformed(BuiltIn::Cancel)),
         ("cancel job id", malformed(BuiltIn::Cancel)),
         ("cancel job id x", malformed(BuiltIn::Cancel)),
@@ -130,11 +144,11 @@ fn parses_the_table() {
         ("cancel job id 99999999999999999999", malformed(BuiltIn::Cancel)),
         ("cancel job id 12 now", malformed(BuiltIn::Cancel)),
         // logs N [stdout|stderr] [head|tail|all]
-        ("logs 12", logs(12, None, None)),
-        ("logs 12 stderr head", logs(12, Some(Stderr), Some(Head))),
-        ("LOGS 12 STDOUT", logs(12, Some(Stdout), None)),
-        ("logs 12 all", logs(12, None, Some(All))),
-        ("logs 12 stdout Tail", logs(12, Some(Stdout), Some(Tail))),
+        ("logs 12", logs(12, None, TAIL)),
+        ("logs 12 stderr head", logs(12, Some(Stderr), HEAD)),
+        ("LOGS 12 STDOUT", logs(12, Some(Stdout), TAIL)),
+        ("logs 12 all", logs(12, None, Part::All)),
+        ("logs 12 stdout Tail", logs(12, Some(Stdout), TAIL)),
         ("logs x", malformed(BuiltIn::Logs)),
         ("logs", malformed(BuiltIn::Logs)),
         ("logs 12 head stderr", malformed(BuiltIn::Logs)),
@@ -180,8 +194,8 @@ fn parses_the_table() {
 
 #[test]
 fn usage_is_namespace_and_command_text() {
-    let cmd = command("example", "say  hello [name]");
-    assert_eq!(command_usage(&cmd), "example say hello [name]");
+    let cmd = command("example", 0, "say  hello [name]");
+    assert_eq!(usage(&cmd), "example say hello [name]");
     assert_eq!(BuiltIn::Logs.usage(), "logs N [stdout|stderr] [head|tail|all]");
 }
 
@@ -193,7 +207,7 @@ fn parses_huge_texts_quickly() {
     let one_word = "x".repeat(40_000);
     let digits = format!("logs {}", "9".repeat(40_000));
     match grammar.parse(&many_words) {
-        Parsed::Configured { args, .. } => assert_eq!(args["name"].len(), 10_000 * 4 - 1),
+        Ok(Command::Schedule(s)) => assert_eq!(s.args[0].1.len(), 10_000 * 4 - 1),
         other => panic!("unexpected {other:?}"),
     }
     assert_eq!(grammar.parse(&one_word), unknown_ns(&one_word, None));

@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Value, json};
 
-use crate::commands::Context;
-use crate::commands::webhook::{Webhook, WebhookError, WebhookResult};
+use crate::commands::webhook::{Decision, Webhook, WebhookError, WebhookResult};
+use crate::commands::{self, Context};
 
 use super::{WebState, payload, signature};
 
@@ -81,17 +81,16 @@ async fn handle(
     let webhook = Webhook { project, event, delivery: delivery.clone(), payload };
     let catalog = state.catalog();
     let ctx = Context { settings: state.settings(), catalog: &catalog, clock: &*state.0.clock };
-    let decision = webhook.decide(&ctx).map_err(refuse)?;
-    let result = match decision.settled() {
-        Ok(result) => result,
-        Err(decision) => state
-            .with_queue(move |ctx, queue| decision.schedule(ctx, queue))
+    let result = match webhook.decide(&ctx).map_err(refuse)? {
+        Decision::Settled(result) => result,
+        Decision::Schedule { delivery, caller } => state
+            .with_queue(move |ctx, queue| commands::execute(delivery, ctx, &caller, queue))
             .await
             .map_err(|e| {
                 tracing::error!("webhook task failed: {e}");
                 internal()
             })?
-            .map_err(refuse)?,
+            .map_err(|e| refuse(e.into()))?,
     };
     Ok((delivery, result))
 }

@@ -50,3 +50,22 @@ fn say_logs_of_a_failed_job_shows_stderr() {
     let out = env.ok(&["say", "logs", &id.to_string()]);
     assert!(out.contains("stderr of job 1") && out.contains("oops"), "{out}");
 }
+
+/// Errors are worded by each frontend: the terminal's hints (`ebmbot queue list --all`) stay on
+/// the terminal, and the bot's reply (which `say` prints) says what was wrong in its own words.
+#[test]
+fn terminal_hints_stay_out_of_bot_replies() {
+    let env = env();
+    let out = env.run(&["say", "logs", "999"]);
+    assert_eq!(out.status.code(), Some(2));
+    let reply = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(reply.trim(), "No job has id 999.");
+    let out = env.run(&["logs", "999"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no job has id 999; `ebmbot queue list --all` lists recent jobs"), "{err}");
+    let out = env.run(&["say", "t", "pause", "echo", "now", "now"]);
+    assert_eq!(out.status.code(), Some(2));
+    let reply = String::from_utf8_lossy(&out.stdout);
+    assert!(reply.starts_with("The end time `now` is in the past") && !reply.contains("--until"), "{reply}");
+}

@@ -159,7 +159,7 @@ impl Deliverer {
                     let job_type = job.job_type();
                     let windows = self.queue.suppressions(now)?;
                     let end = windows.iter().filter(|w| w.job_type == job_type).map(|w| w.end).max();
-                    end.map(|t| crate::commands::say::when(t, &self.settings.timezone))
+                    end.map(|t| crate::bot::reply::when(t, &self.settings.timezone))
                 } else {
                     None
                 };

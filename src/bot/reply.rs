@@ -1,0 +1,287 @@
+//! The bot's answer to a command text, in Slack's words. The worker posts it; `ebmbot say`
+//! prints it, so the terminal shows exactly what the bot would post.
+//!
+//! [`answer`] parses the text with the one grammar, runs the command through the command layer
+//! (and so through its access policy) and words the result or the user's mistake here. The
+//! command layer returns data and errors with data; nothing it says is posted as it is, so no
+//! terminal hint (`ebmbot queue list --all`, `--force`) reaches a Slack user.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::commands::access::{Caller, Denied};
+use crate::commands::cancel::{CancelledJob, CancelledType};
+use crate::commands::help::{HelpTopics, NamespaceCommands};
+use crate::commands::logs::LogText;
+use crate::commands::schedule::Scheduled;
+use crate::commands::status::StatusReport;
+use crate::commands::{Command, CommandError, Context, Output, help, shorten};
+use crate::grammar::{Grammar, NotUnderstood};
+use crate::queue::Queue;
+use crate::queue::model::{Job, JobId};
+
+/// The bot's answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Reply {
+    pub text: String,
+    /// False when the text matched nothing (the reply is the general help).
+    pub understood: bool,
+    /// The text was understood but its values were not (bad time, unknown id, refused, …).
+    pub bad_input: bool,
+    /// A configured command was carried out: the bot acknowledges with a reaction.
+    pub accepted: bool,
+    /// The job scheduled, if one was.
+    pub job: Option<JobId>,
+}
+
+impl Reply {
+    fn understood(text: String) -> Reply {
+        Reply { text, understood: true, ..Reply::default() }
+    }
+}
+
+/// Answers `text` (already cleaned by [`super::text::command_text`]) for `caller`. The user's
+/// mistakes are answered; an `Err` is ebmbot's own failure, for the caller to report.
+pub fn answer(
+    grammar: &Grammar,
+    ctx: &Context<'_>,
+    caller: &Caller,
+    queue: &mut Queue,
+    text: &str,
+) -> Result<Reply, CommandError> {
+    let command = match grammar.parse(text) {
+        Ok(command) => command,
+        Err(reason) => return Ok(Reply { text: not_understood(&reason, ctx), ..Reply::default() }),
+    };
+    // Configured commands (they change jobs or suppressions) are acknowledged; built-ins not.
+    let configured = matches!(
+        command,
+        Command::Schedule(_) | Command::CancelType(_) | Command::Suppress(_) | Command::Unsuppress(_)
+    );
+    match command.execute(ctx, caller, queue) {
+        Ok(output) => {
+            let job = match &output {
+                Output::Scheduled(r) => Some(r.id),
+                _ => None,
+            };
+            Ok(Reply { text: render(&output, ctx), understood: true, accepted: configured, job, ..Reply::default() })
+        }
+        Err(e) if e.is_bad_input() => Ok(Reply { bad_input: true, ..Reply::understood(error_text(&e)) }),
+        Err(e) => Err(e),
+    }
+}
+
+/// A command's result as a Slack message.
+pub fn render(output: &Output, ctx: &Context<'_>) -> String {
+    let tz = &ctx.settings.timezone;
+    match output {
+        Output::Scheduled(r) => scheduled(r, tz),
+        Output::CancelledType(r) => cancelled_type(r),
+        Output::CancelledJob(r) => cancelled_job(r),
+        Output::Suppressed(r) => {
+            format!("`{}` is suppressed from {} until {}.", r.job_type, when(r.start, tz), when(r.end, tz))
+        }
+        Output::Unsuppressed(r) => format!("Removed {} suppression window(s) of `{}`.", r.removed, r.job_type),
+        Output::Status(r) => status(r, tz),
+        Output::Logs(r) => logs(r),
+        Output::Help(r) => general_help(r, &ctx.settings.slack_app_username),
+        Output::NamespaceHelp(r) => namespace_help(r, &ctx.settings.slack_app_username),
+        Output::Jobs(jobs) => jobs_list(jobs, tz),
+        Output::Pruned(r) => format!(
+            "Pruned {} job(s), {} delivered message(s) and {} webhook delivery record(s).",
+            r.jobs, r.events, r.deliveries
+        ),
+        Output::Delivered(r) => sentence(&r.message("")),
+    }
+}
+
+/// The user's mistake, in the bot's words: what was wrong, without the terminal's hints.
+pub fn error_text(e: &CommandError) -> String {
+    match e {
+        CommandError::Denied(Denied::Restricted { namespace }) => {
+            format!("Sorry, `{namespace}` is restricted to internal users.")
+        }
+        CommandError::Denied(denied @ Denied::TrustedOnly { .. }) => format!("Sorry, {denied}."),
+        CommandError::UnknownId(id) => format!("No job has id {id}."),
+        // The rest name nothing of the terminal: their own words, as a sentence.
+        CommandError::UnknownNamespace { .. }
+        | CommandError::UnknownJob { .. }
+        | CommandError::MissingParams { .. }
+        | CommandError::UnknownParam { .. }
+        | CommandError::RepeatedParam { .. }
+        | CommandError::NotAParam { .. }
+        | CommandError::MissingValue { .. }
+        | CommandError::NulInValue { .. }
+        | CommandError::CommandTooLong { .. }
+        | CommandError::BadTime(_)
+        | CommandError::BadValue { .. }
+        | CommandError::EmptyWindow { .. }
+        | CommandError::Pruned(_)
+        | CommandError::AlreadyFinished { .. }
+        | CommandError::Suppressed { .. }
+        | CommandError::Usage(_)
+        | CommandError::Queue(_)
+        | CommandError::Io { .. }
+        | CommandError::Config(_)
+        | CommandError::Settings(_)
+        | CommandError::Failed(_) => sentence(&e.to_string()),
+        CommandError::EndInPast { text, end } => {
+            format!("The end time `{text}` is in the past ({end}); give a later time.")
+        }
+    }
+}
+
+fn scheduled(r: &Scheduled, tz: &jiff::tz::TimeZone) -> String {
+    let job_type = &r.job_type;
+    let mut text = if r.merged {
+        format!("An identical `{job_type}` job is already queued (job {}); you will hear its result too.", r.id)
+    } else if r.delay.is_zero() {
+        format!("Job {} (`{job_type}`) is queued.", r.id)
+    } else {
+        format!("Job {} (`{job_type}`) is queued to start at {}.", r.id, when(r.start_after, tz))
+    };
+    if let Some(until) = r.suppressed_until {
+        text.push_str(&format!(" `{job_type}` is suppressed until {}; it will run then.", when(until, tz)));
+    }
+    if r.running.is_some() {
+        text.push_str(" A job of this type is already running; your request is queued behind it.");
+    }
+    text
+}
+
+fn cancelled_type(r: &CancelledType) -> String {
+    let mut text = format!("Cancelled {} pending `{}` job(s).", r.cancelled.len(), r.job_type);
+    if let Some(id) = r.running {
+        text.push_str(&format!(" Job {id} is running; stop it with `cancel job id {id}`."));
+    }
+    text
+}
+
+fn cancelled_job(r: &CancelledJob) -> String {
+    let (id, job_type) = (r.job.id, r.job.job_type());
+    if r.was_running {
+        format!("Stopping job {id} (`{job_type}`); its requesters will hear when it has stopped.")
+    } else {
+        format!("Cancelled job {id} (`{job_type}`).")
+    }
+}
+
+fn logs(r: &LogText) -> String {
+    let (id, stream) = (r.id, r.stream.file_name());
+    let body = match (&r.note, r.text.trim().is_empty()) {
+        (Some(note), _) => format!("{}.", sentence(&note.to_string())),
+        (None, true) => format!("The {stream} of job {id} is empty."),
+        (None, false) => format!("```{}```", r.text.trim_end()),
+    };
+    format!("{stream} of job {id} (`{}`, {}):\n{body}", r.job.job_type(), r.job.state())
+}
+
+/// The general help: the built-ins and the namespaces.
+fn general_help(topics: &HelpTopics, username: &str) -> String {
+    let mut out = format!(
+        "I understand:\n\
+         • `{username} help` — this message; `{username} <namespace> help` — a namespace's commands\n\
+         • `{username} status` — what is running and scheduled\n\
+         • `{username} logs N [stdout|stderr] [head|tail|all]` — a job's output\n\
+         • `{username} cancel job id N` — cancel a queued job or stop a running one\n"
+    );
+    if !topics.namespaces.is_empty() {
+        out.push_str("Namespaces:\n");
+        for ns in &topics.namespaces {
+            let desc = ns.description.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
+            out.push_str(&format!("• `{}`{desc}\n", ns.name));
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+fn namespace_help(r: &NamespaceCommands, username: &str) -> String {
+    let mut out = format!("Commands in `{}`", r.namespace.name);
+    if let Some(d) = &r.namespace.description {
+        out.push_str(&format!(" ({d})"));
+    }
+    out.push(':');
+    if r.commands.is_empty() {
+        out.push_str(" none.");
+    }
+    for cmd in &r.commands {
+        out.push_str(&format!("\n• `{username} {}`: {}", cmd.usage, cmd.help));
+    }
+    out
+}
+
+fn not_understood(reason: &NotUnderstood, ctx: &Context<'_>) -> String {
+    let username = &ctx.settings.slack_app_username;
+    let why = match reason {
+        NotUnderstood::Empty => "I didn't get a command.".to_owned(),
+        NotUnderstood::UnknownNamespace { given, suggestion: Some(s) } => {
+            format!("I don't know `{}`; did you mean `{s}`?", shorten(given, 40))
+        }
+        NotUnderstood::UnknownNamespace { given, suggestion: None } => {
+            format!("I don't know `{}`.", shorten(given, 40))
+        }
+        NotUnderstood::UnknownCommand { namespace } => {
+            format!("I don't know that `{namespace}` command; `{username} {namespace} help` lists them.")
+        }
+        NotUnderstood::Malformed { builtin } => format!("Usage: `{}`.", builtin.usage()),
+    };
+    format!("Sorry, I didn't understand that. {why}\n\n{}", general_help(&help::topics(ctx), username))
+}
+
+/// Args of a job as `(k=v, …)`; nothing when there are none (or the caller may not see them:
+/// the command layer left them out).
+fn args(job: &Job) -> String {
+    if job.args.0.is_empty() {
+        return String::new();
+    }
+    let pairs: Vec<String> = job.args.0.iter().map(|(k, v)| format!("{k}={}", shorten(v, 60))).collect();
+    format!(" ({})", pairs.join(", "))
+}
+
+fn status(r: &StatusReport, tz: &jiff::tz::TimeZone) -> String {
+    if r.is_idle() {
+        return "Nothing is happening".to_owned();
+    }
+    let mut out = String::new();
+    if !r.running.is_empty() {
+        out.push_str("Running jobs:\n");
+        for job in &r.running {
+            let since = job.started_at().map(|t| format!(", started {}", when(t, tz))).unwrap_or_default();
+            out.push_str(&format!("• [{}] `{}`{}{since}\n", job.id, job.job_type(), args(job)));
+        }
+    }
+    if !r.pending.is_empty() {
+        out.push_str("Scheduled jobs:\n");
+        out.push_str(&jobs_list(&r.pending, tz));
+        out.push('\n');
+    }
+    if !r.suppressions.is_empty() {
+        out.push_str("Suppressions:\n");
+        for s in &r.suppressions {
+            out.push_str(&format!("• `{}` from {} until {}\n", s.job_type, when(s.start, tz), when(s.end, tz)));
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+/// Jobs as they wait: `• [id] `type` (args), starting after T`.
+fn jobs_list(jobs: &[Job], tz: &jiff::tz::TimeZone) -> String {
+    let lines: Vec<String> = jobs
+        .iter()
+        .map(|job| {
+            format!("• [{}] `{}`{}, starting after {}", job.id, job.job_type(), args(job), when(job.start_after, tz))
+        })
+        .collect();
+    lines.join("\n")
+}
+
+/// A time for people: `2026-03-01 14:05:00 UTC`, in the configured time zone.
+pub fn when(ts: Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    ts.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%d %H:%M:%S %Z").to_string()
+}
+
+/// Capitalises a message into a sentence for a chat reply.
+fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}

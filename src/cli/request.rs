@@ -1,0 +1,178 @@
+//! argv → a [`Command`] of the command layer: the same commands the grammar builds from a
+//! Slack text (the table test below holds the two together).
+
+use std::time::Duration;
+
+use super::args::{self, QueueCommand};
+use super::params::JobFlags;
+use crate::commands::cancel::{CancelId, CancelType};
+use crate::commands::list::List;
+use crate::commands::logs::{Logs, Part, Stream};
+use crate::commands::prune::Prune;
+use crate::commands::schedule::Schedule;
+use crate::commands::status::Status;
+use crate::commands::suppress::{Suppress, Unsuppress};
+use crate::commands::{Command, CommandError, time};
+use crate::config::duration;
+use crate::queue::model::JobId;
+
+/// The command a subcommand asks for; `flags` are the words after `schedule <ns> <job>`.
+/// The CLI's own modes (`run`, `dispatch`, `logs --follow`, `jobs`, `config`, `say`, `bot`,
+/// `web`, `serve`) are not commands of the queue: they are a usage error here.
+pub fn command(subcommand: args::Command, flags: JobFlags) -> Result<Command, CommandError> {
+    Ok(match subcommand {
+        args::Command::Schedule(a) => {
+            let delay = flags.delay.as_deref().map(time::parse_delay).transpose()?.unwrap_or_default();
+            Command::Schedule(Schedule { namespace: a.namespace, job: a.job, args: flags.params, delay })
+        }
+        args::Command::Cancel { id: Some(id), .. } => Command::CancelId(CancelId { id: JobId(id) }),
+        args::Command::Cancel { namespace: Some(namespace), job: Some(job), .. } => {
+            Command::CancelType(CancelType { namespace, job })
+        }
+        args::Command::Cancel { .. } => {
+            return Err(CommandError::Usage(
+                "`cancel` needs `<namespace> <job>` (pending jobs of a type) or `--id N` (one job)",
+            ));
+        }
+        args::Command::Suppress { namespace, job, from, until } => {
+            Command::Suppress(Suppress { namespace, job, from, until })
+        }
+        args::Command::Unsuppress { namespace, job } => Command::Unsuppress(Unsuppress { namespace, job }),
+        args::Command::Queue(QueueCommand::List { all, since, limit }) => {
+            let since = since.map(|s| parse_duration("--since", &s)).transpose()?;
+            Command::List(List { all, since, limit })
+        }
+        args::Command::Queue(QueueCommand::Prune { older_than }) => {
+            let older_than = older_than.map(|s| parse_duration("--older-than", &s)).transpose()?;
+            Command::Prune(Prune { older_than, one_batch: false })
+        }
+        args::Command::Status => Command::Status(Status),
+        args::Command::Logs { id, stderr, head, tail, follow: false } => {
+            let part = match (head, tail) {
+                (Some(n), _) => Part::Head(n),
+                (_, Some(n)) => Part::Tail(n),
+                _ => Part::All,
+            };
+            let stream = if stderr { Stream::Stderr } else { Stream::Stdout };
+            Command::Logs(Logs { id: JobId(id), stream: Some(stream), part })
+        }
+        args::Command::Run(_)
+        | args::Command::Dispatch { .. }
+        | args::Command::Logs { follow: true, .. }
+        | args::Command::Jobs
+        | args::Command::Config(_)
+        | args::Command::Say { .. }
+        | args::Command::Bot
+        | args::Command::Web { .. }
+        | args::Command::Serve { .. }
+        | args::Command::Completions { .. }
+        | args::Command::Man => {
+            return Err(CommandError::Usage("this subcommand is run by the CLI itself, not the queue"));
+        }
+    })
+}
+
+fn parse_duration(what: &'static str, text: &str) -> Result<Duration, CommandError> {
+    duration::parse(text).map_err(|e| CommandError::BadValue { what, text: text.to_owned(), reason: e.to_string() })
+}
+
+/// STYLE rule 4: every Slack command form and its argv twin are the same [`Command`].
+#[cfg(test)]
+mod same_command {
+    use std::path::Path;
+
+    use clap::Parser;
+
+    use super::super::Cli;
+    use super::super::params::{For, parse};
+    use crate::commands::Command;
+    use crate::config::{Catalog, Settings};
+    use crate::grammar::Grammar;
+
+    /// The CLI's command for `argv` (after `ebmbot`).
+    fn from_argv(argv: &[&str]) -> Command {
+        let mut cli = Cli::try_parse_from(std::iter::once("ebmbot").chain(argv.iter().copied())).unwrap();
+        let flags = match &mut cli.command {
+            super::args::Command::Schedule(a) => parse(std::mem::take(&mut a.rest), For::Schedule).unwrap(),
+            _ => super::JobFlags::default(),
+        };
+        sorted(super::command(cli.command, flags).unwrap())
+    }
+
+    /// Params in name order (argv keeps the order typed; the grammar, the pattern's).
+    fn sorted(mut command: Command) -> Command {
+        if let Command::Schedule(s) = &mut command {
+            s.args.sort();
+        }
+        command
+    }
+
+    #[test]
+    fn slack_text_and_argv_agree() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut catalog = Catalog::load(&root.join("jobs.toml"), &Settings::for_root(root)).unwrap();
+        // The repo's catalogue has no suppression commands and no delays; add what the table needs.
+        let extra = Catalog::from_str(
+            r#"
+            [ops]
+            [ops.jobs.deploy]
+            run_args_template = "deploy {branch} {msg}"
+            [[ops.slack]]
+            command = "deploy [branch] [msg]"
+            help = "deploys"
+            action = "schedule_job"
+            job_type = "deploy"
+            delay_seconds = 90
+            [[ops.slack]]
+            command = "stop deploys"
+            help = "cancels pending deploys"
+            action = "cancel_job"
+            job_type = "deploy"
+            [[ops.slack]]
+            command = "pause deploy [start_at] [end_at]"
+            help = "pauses deploys"
+            action = "schedule_suppression"
+            job_type = "deploy"
+            [[ops.slack]]
+            command = "resume deploy"
+            help = "resumes deploys"
+            action = "cancel_suppression"
+            job_type = "deploy"
+            "#,
+            &root.join("ops.toml"),
+            &Settings::for_root(root),
+        )
+        .unwrap();
+        catalog.namespaces.extend(extra.namespaces);
+        let grammar = Grammar::new(&catalog);
+        let table: &[(&str, &[&str])] = &[
+            // Configured commands: schedule_job, cancel_job, schedule_suppression, cancel_suppression.
+            ("example say hello", &["schedule", "example", "hello_world"]),
+            ("example say hello Bob", &["schedule", "example", "hello", "--name", "Bob"]),
+            ("EXAMPLE Say Hello Ann  Lee", &["schedule", "example", "hello", "--name", "Ann Lee"]),
+            ("example greet it's $(id)", &["schedule", "example", "greet", "--name=it's $(id)"]),
+            ("example slow 30", &["schedule", "example", "slow", "--seconds", "30"]),
+            ("example fail", &["schedule", "example", "fail"]),
+            (
+                "ops deploy main fix it",
+                &["schedule", "ops", "deploy", "--msg", "fix it", "--branch", "main", "--delay", "90s"],
+            ),
+            ("ops stop deploys", &["cancel", "ops", "deploy"]),
+            ("ops pause deploy 14:00 +2h", &["suppress", "ops", "deploy", "--from", "14:00", "--until", "+2h"]),
+            ("ops resume deploy", &["unsuppress", "ops", "deploy"]),
+            // Built-ins.
+            ("status", &["status"]),
+            ("cancel job id 12", &["cancel", "--id", "12"]),
+            ("remove job id 12", &["cancel", "--id", "12"]),
+            ("logs 7 stdout all", &["logs", "7"]),
+            ("logs 7 stderr all", &["logs", "7", "--stderr"]),
+            ("logs 7 stdout head", &["logs", "7", "--head"]),
+            ("logs 7 stderr tail", &["logs", "7", "--stderr", "--tail"]),
+            ("logs 7 stdout tail", &["logs", "7", "--tail", "20"]),
+        ];
+        for (text, argv) in table {
+            let slack = grammar.parse(text).unwrap_or_else(|e| panic!("`{text}` did not parse: {e:?}"));
+            assert_eq!(sorted(slack), from_argv(argv), "`{text}` and `ebmbot {}`", argv.join(" "));
+        }
+    }
+}

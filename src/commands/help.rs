@@ -1,0 +1,89 @@
+//! `help` and `<ns> help`: what there is to ask for, as data (the bot words it).
+
+use serde::Serialize;
+
+use crate::config::SlackCommand;
+use crate::queue::Queue;
+
+use super::access::{Allowed, Caller, Scope};
+use super::{Action, Context, Result, resolve};
+
+/// The general help: the namespaces (the built-ins are the frontend's to list).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Help;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HelpTopics {
+    pub namespaces: Vec<Topic>,
+}
+
+/// A namespace and its description.
+#[derive(Debug, Clone, Serialize)]
+pub struct Topic {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+impl Action for Help {
+    type Output = HelpTopics;
+
+    fn scope(&self) -> Scope<'_> {
+        Scope::Open
+    }
+
+    fn run(self, ctx: &Context<'_>, _: &Caller, _: &mut Queue, _: Allowed) -> Result<HelpTopics> {
+        Ok(topics(ctx))
+    }
+}
+
+/// The namespaces of the catalogue, for the general help.
+pub fn topics(ctx: &Context<'_>) -> HelpTopics {
+    let namespaces = ctx
+        .catalog
+        .namespaces
+        .values()
+        .map(|ns| Topic { name: ns.name.clone(), description: ns.description.clone() })
+        .collect();
+    HelpTopics { namespaces }
+}
+
+/// A namespace's Slack commands. Open to everyone, restricted namespaces too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamespaceHelp {
+    pub namespace: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NamespaceCommands {
+    #[serde(flatten)]
+    pub namespace: Topic,
+    pub commands: Vec<CommandHelp>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandHelp {
+    /// How it is typed: `example say hello [name]`.
+    pub usage: String,
+    pub help: String,
+}
+
+impl Action for NamespaceHelp {
+    type Output = NamespaceCommands;
+
+    fn scope(&self) -> Scope<'_> {
+        Scope::Open
+    }
+
+    fn run(self, ctx: &Context<'_>, _: &Caller, _: &mut Queue, _: Allowed) -> Result<NamespaceCommands> {
+        let ns = resolve::namespace(ctx.catalog, &self.namespace)?;
+        Ok(NamespaceCommands {
+            namespace: Topic { name: ns.name.clone(), description: ns.description.clone() },
+            commands: ns.slack.iter().map(|cmd| CommandHelp { usage: usage(cmd), help: cmd.help.clone() }).collect(),
+        })
+    }
+}
+
+/// How a configured command is typed: `<ns> <command text>`, e.g. `example say hello [name]`.
+pub fn usage(cmd: &SlackCommand) -> String {
+    std::iter::once(cmd.namespace.as_str()).chain(cmd.text.split_whitespace()).collect::<Vec<_>>().join(" ")
+}
