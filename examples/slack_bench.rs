@@ -8,7 +8,7 @@
 //! ```
 
 #[allow(dead_code)]
-#[path = "../tests/slack/fake/mod.rs"]
+#[path = "../tests/it/support/fake_slack/mod.rs"]
 mod fake;
 
 use std::collections::HashMap;

@@ -117,5 +117,4 @@ pub fn classify(payload: &Value, bot_user_id: &str) -> Received {
 }
 
 #[cfg(test)]
-#[path = "inbox_tests.rs"]
 mod tests;

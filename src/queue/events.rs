@@ -245,5 +245,4 @@ impl Queue {
 }
 
 #[cfg(test)]
-#[path = "events_tests.rs"]
 mod tests;

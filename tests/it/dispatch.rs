@@ -1,9 +1,7 @@
 //! The dispatcher: running jobs, one at a time per type, timeouts, cancellation, logs.
 
-use std::time::Duration;
-
 use crate::env;
-use crate::support::{alive, stop, wait_gone};
+use crate::support::{alive, stop, wait_gone, wait_until};
 
 #[test]
 fn dispatch_once_runs_due_jobs_and_leaves_delayed_ones() {
@@ -65,12 +63,9 @@ fn a_workspace_removed_while_the_job_waits_fails_it_with_the_reason() {
     let env = env();
     let mut dispatcher = env.spawn(&["dispatch"]);
     // Wait until the dispatcher has loaded jobs.toml (it registers in the queue).
-    for _ in 0..500 {
-        if !env.json(&["status"])["dispatchers"].as_array().unwrap().is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until("the dispatcher to register", || {
+        (!env.json(&["status"])["dispatchers"].as_array().unwrap().is_empty()).then_some(())
+    });
     std::fs::remove_dir_all(env.workspace("t")).unwrap();
     let id = env.schedule(&["t", "echo", "--value", "x"]);
     let job = env.wait_for(id, "finished", |j| j["finished_at"].is_string());
@@ -191,22 +186,22 @@ fn logs_head_tail_and_follow() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "1\nfollowed");
 }
 
-/// A fabfile served slowly (the fault injected: a server that takes a second to answer) holds
-/// up no other job, and its job runs with the fetched file.
+/// A fabfile whose server does not answer (the fault injected) holds up no other job: the other
+/// job finishes while the fetch is still waiting; then the server answers, and the fabfile job
+/// runs with the fetched file.
 #[test]
 fn a_slow_fabfile_fetch_holds_up_no_other_job() {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let answered = std::sync::Arc::new(std::sync::Mutex::new(None::<jiff::Timestamp>));
-    let answered_at = std::sync::Arc::clone(&answered);
+    let (release, released) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             let mut request = [0u8; 4096];
             let _ = stream.read(&mut request);
-            std::thread::sleep(Duration::from_secs(1));
-            *answered_at.lock().unwrap() = Some(jiff::Timestamp::now());
+            // Answer once the test says so (or it has given up).
+            let _ = released.recv_timeout(crate::support::DEADLINE);
             let body = "print('fetched')\n";
             let _ =
                 write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
@@ -220,12 +215,12 @@ fn a_slow_fabfile_fetch_holds_up_no_other_job() {
     env.workspace("t");
     let fab = env.schedule(&["fab", "show"]);
     let echo = env.schedule(&["t", "echo", "--value", "meanwhile"]);
-    env.ok(&["dispatch", "--once"]);
-    let (fab, echo) = (env.job(fab), env.job(echo));
-    assert_eq!(fab["state"], "succeeded", "{fab:#}");
-    assert_eq!(env.log(fab["id"].as_i64().unwrap(), "stdout"), "print('fetched')\n");
-    assert_eq!(echo["state"], "succeeded");
-    let answered = answered.lock().unwrap().expect("the fabfile was fetched");
-    let echo_done: jiff::Timestamp = echo["finished_at"].as_str().unwrap().parse().unwrap();
-    assert!(echo_done < answered, "the other job waited for the fetch ({echo_done} vs {answered})");
+    let dispatcher = env.spawn(&["dispatch", "--once"]);
+    env.wait_state(echo, "succeeded");
+    assert_eq!(env.job(fab)["state"], "running", "the fetch is still waiting for its answer");
+    release.send(()).unwrap();
+    let out = dispatcher.output();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(env.job(fab)["state"], "succeeded", "{:#}", env.job(fab));
+    assert_eq!(env.log(fab, "stdout"), "print('fetched')\n");
 }

@@ -1,4 +1,7 @@
-//! Integration tests: the real `ebmbot` binary on temp dirs, real SQLite, real processes.
+//! Integration tests, in one test binary: the real `ebmbot` binary on temp dirs, real SQLite,
+//! real processes; the web server over real TCP on 127.0.0.1; the Slack bot against a fake
+//! Slack. What the tests share is in [`support`]; each group is a module (`cargo test --test it
+//! slack::` runs one group).
 
 mod bad_input;
 mod completions;
@@ -9,7 +12,9 @@ mod queue;
 mod recovery;
 mod run;
 mod say;
+mod slack;
 mod support;
+mod web;
 
 /// The catalogue most tests use.
 pub const JOBS: &str = r#"

@@ -1,7 +1,7 @@
 //! `ebmbot run`: foreground jobs and their exit codes.
 
 use crate::env;
-use crate::support::{TestEnv, stop};
+use crate::support::{TestEnv, stop, wait_until};
 
 #[test]
 fn run_streams_output_and_exits_with_the_job_code() {
@@ -42,13 +42,10 @@ fn run_refuses_a_suppressed_type_unless_forced() {
 fn run_is_cancelled_by_sigterm_with_130() {
     let env = env();
     let mut run = env.spawn(&["run", "t", "slow", "--seconds", "30"]);
-    let id = loop {
+    let id = wait_until("`run` to insert its job", || {
         let jobs = env.json(&["queue", "list"]);
-        if let Some(job) = jobs.as_array().unwrap().iter().find(|j| j["state"] == "running") {
-            break job["id"].as_i64().unwrap();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    };
+        jobs.as_array().unwrap().iter().find(|j| j["state"] == "running").and_then(|j| j["id"].as_i64())
+    });
     // The process group is recorded with the log dir, just after the row is inserted.
     env.wait_for(id, "started", |j| j["log_dir"].is_string());
     let out = stop(&mut run);
@@ -56,15 +53,27 @@ fn run_is_cancelled_by_sigterm_with_130() {
     assert_eq!(env.job(id)["state"], "cancelled");
 }
 
+/// A job that runs until the test creates `release` in its directory (or 60 s pass).
+const GATE: &str = "
+[g.jobs.gate]
+run_args_template = \"while [ ! -e release ]; do sleep 0.01; done\"
+timeout = \"60s\"
+";
+
 #[test]
 fn run_waits_for_a_running_job_of_its_type() {
-    let env = env();
+    let env = TestEnv::new(GATE);
+    let release = env.workspace("g").join("release");
     let mut dispatcher = env.spawn(&["dispatch"]);
-    let id = env.schedule(&["t", "slow", "--seconds", "0.5"]);
+    let id = env.schedule(&["g", "gate"]);
     env.wait_state(id, "running");
-    let out = env.run(&["run", "t", "slow", "--seconds", "0"]);
-    assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("waiting for job {id}")));
+
+    let mut run = env.spawn(&["run", "g", "gate"]);
+    run.stderr_lines().wait_for(&format!("waiting for job {id}"));
+    std::fs::write(&release, "").unwrap();
+    let out = run.output();
+    assert!(out.status.success(), "{out:?}");
+
     let first = env.job(id);
     let jobs = env.json(&["queue", "list", "--all"]);
     let second = jobs.as_array().unwrap().iter().find(|j| j["id"] != id).unwrap();

@@ -180,5 +180,4 @@ pub fn blocks(stdout: &str) -> Result<Vec<Value>, String> {
 }
 
 #[cfg(test)]
-#[path = "format_tests.rs"]
 pub(crate) mod tests;

@@ -225,5 +225,4 @@ fn finished(job: &Job, settings: &Settings, catalog: &Catalog) -> Vec<Action> {
 }
 
 #[cfg(test)]
-#[path = "plan_tests.rs"]
 mod tests;

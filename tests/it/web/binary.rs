@@ -1,10 +1,8 @@
 //! The real binary: `ebmbot serve` / `ebmbot web` start-up messages and shutdown.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use ebmbot::queue::model::{JobId, JobState};
@@ -12,8 +10,8 @@ use ebmbot::queue::{Options, Queue};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::cli_support::OURS;
-use crate::support::{SECRET, client, delivery, send, sign256};
+use crate::support::{Lines, OURS};
+use crate::support::web::{SECRET, client, delivery, send, sign256};
 
 const JOBS: &str = r#"
 [t.jobs.slow]
@@ -28,8 +26,7 @@ params = { seconds = "/seconds" }
 /// A running `ebmbot` with its stderr read line by line on a thread.
 struct Running {
     child: Child,
-    lines: Receiver<String>,
-    seen: Vec<String>,
+    stderr: Lines,
     addr: SocketAddr,
 }
 
@@ -50,36 +47,15 @@ impl Running {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut running = Running { child, lines, seen: Vec::new(), addr: "0.0.0.0:0".parse().unwrap() };
-        let first = running.wait_line("listening on http://");
+        let stderr = Lines::of(child.stderr.take().unwrap());
+        let mut running = Running { child, stderr, addr: "0.0.0.0:0".parse().unwrap() };
+        let first = running.stderr.wait_for("listening on http://");
         running.addr = first.rsplit("http://").next().unwrap().parse().unwrap();
-        running.wait_line("dispatcher:");
+        running.stderr.wait_for("dispatcher:");
         if args.first() == Some(&"serve") {
-            running.wait_line("Slack bot:");
+            running.stderr.wait_for("Slack bot:");
         }
         running
-    }
-
-    /// Waits for a stderr line containing `text` and returns it.
-    fn wait_line(&mut self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(line) = self.seen.iter().find(|l| l.contains(text)) {
-                return line.clone();
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
-                Err(_) => panic!("no line with `{text}` on stderr:\n{}", self.seen.join("\n")),
-            }
-        }
     }
 
     fn signal(&self, signal: Signal) {
@@ -95,7 +71,7 @@ impl Running {
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                panic!("still running after {within:?}:\n{}", self.seen.join("\n"));
+                panic!("still running after {within:?}:\n{}", self.stderr.seen());
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -118,11 +94,7 @@ fn temp_with(jobs: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::support::wait_until(what, || done().then_some(()));
 }
 
 fn state(root: &Path, id: JobId) -> (JobState, Option<String>) {
@@ -159,7 +131,7 @@ fn serve_in_a_fresh_clone_starts_and_says_what_is_off_and_why() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     std::fs::copy(repo.join("jobs.toml"), root.join("jobs.toml")).unwrap();
     let mut serve = Running::start(&root, &["serve"], &[]);
-    let banner = serve.seen.join("\n");
+    let banner = serve.stderr.seen();
     for expected in [
         format!("database:        {}", root.join("ebmbot.db").display()),
         format!("config:          {}", root.join("jobs.toml").display()),
@@ -222,7 +194,7 @@ fn a_job_that_ends_within_the_grace_finishes_normally() {
 fn web_serves_webhooks_without_a_dispatcher_and_exits_on_sigint() {
     let (_dir, root) = temp_with(JOBS);
     let mut web = Running::start(&root, &["web"], &[("GITHUB_WEBHOOK_SECRET", SECRET)]);
-    let banner = web.seen.join("\n");
+    let banner = web.stderr.seen();
     assert!(banner.contains("GitHub webhooks: on: POST http://"), "{banner}");
     assert!(banner.contains("dispatcher:      off"), "{banner}");
     assert_eq!(get(web.addr, "/readyz"), (200, "ready\ndatabase: ok\n".to_owned()));

@@ -8,8 +8,8 @@ use ebmbot::queue::{NewDispatcher, Options, Queue};
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::JOBS;
-use crate::support::{Reply, Server, delivery, fixture, merged_pr};
+use super::JOBS;
+use crate::support::web::{Reply, Server, delivery, fixture, merged_pr};
 
 fn job_ids(reply: &Reply) -> Vec<i64> {
     reply.json["jobs"].as_array().unwrap_or_else(|| panic!("no jobs: {reply:?}")).iter().map(job_id).collect()

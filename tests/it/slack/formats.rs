@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::{Slack, text};
+use crate::support::slack::{Slack, text};
 
 fn schedule(t: &Slack, job: &str) {
     let out = t.run(&["schedule", "t", job, "--notify", "C1"]);

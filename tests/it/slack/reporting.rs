@@ -1,7 +1,7 @@
 //! What is posted when jobs end: success, failure with logs and stderr, tech-support re-posts,
 //! reactions on every requesting message, `--notify` channels by name.
 
-use crate::{LOGS, SUPPORT, Slack, dm, text};
+use crate::support::slack::{LOGS, SUPPORT, Slack, dm, text};
 
 #[test]
 fn a_failure_says_how_and_where_the_logs_are_and_tech_support_gets_the_permalink() {

@@ -7,8 +7,8 @@ use ebmbot::web::Limits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::JOBS;
-use crate::support::{Server, client, delivery, fixture, send, sign256};
+use super::JOBS;
+use crate::support::web::{Server, client, delivery, fixture, send, sign256};
 
 /// Short limits, so that tests see them act within a second.
 fn short() -> Limits {

@@ -1,8 +1,21 @@
-//! `TestEnv`: a temp dir with a `jobs.toml`, workspace scripts, a database and logs, and the
-//! real `ebmbot` binary run inside it as a user would.
+//! Everything the integration tests share, in one place.
+//!
+//! - here: [`TestEnv`], a temp dir with a `jobs.toml`, workspace scripts, a database and logs,
+//!   and the real `ebmbot` binary run inside it as a user would; [`Proc`], a long-running
+//!   `ebmbot` killed when dropped; waits for an event with a deadline that fails loudly.
+//! - [`fake_slack`]: a fake Slack Web API and Socket Mode websocket on 127.0.0.1.
+//! - [`slack`]: [`slack::Slack`], a `TestEnv` wired to a fake Slack.
+//! - [`web`]: an in-process web server on 127.0.0.1:0, a client, GitHub signatures and fixtures.
 
+pub mod fake_slack;
+pub mod slack;
+pub mod web;
+
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as StdCommand, Output, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
@@ -86,7 +99,7 @@ impl TestEnv {
         for var in OURS {
             cmd.env_remove(var);
         }
-        cmd.current_dir(&self.root).env("EBMBOT_KILL_GRACE", "200ms");
+        cmd.current_dir(&self.root).env("EBMBOT_KILL_GRACE", "200ms").timeout(DEADLINE);
         cmd
     }
 
@@ -171,15 +184,11 @@ impl TestEnv {
 
     /// Polls the queue until the job reaches a state for which `done` is true.
     pub fn wait_for(&self, id: i64, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let job = self.job(id);
-            if done(&job) {
-                return job;
-            }
-            assert!(Instant::now() < deadline, "job {id} never became {what}: {job:#}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let mut last = Value::Null;
+        wait_until(&format!("job {id} to become {what}"), || {
+            last = self.job(id);
+            done(&last).then(|| last.clone())
+        })
     }
 
     pub fn wait_state(&self, id: i64, state: &str) -> Value {
@@ -194,6 +203,65 @@ impl TestEnv {
     }
 }
 
+/// How long a test waits for anything before it fails: far longer than anything takes on a
+/// loaded machine, short enough that a hung test fails instead of hanging CI.
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Waits until `check` returns `Some`, polling every 10 ms; panics naming `what` after
+/// [`DEADLINE`].
+pub fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "gave up after {DEADLINE:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The lines a child writes to a pipe, read on a thread of their own, so a test can wait for
+/// one line with a deadline.
+pub struct Lines {
+    rx: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Lines {
+    pub fn of(pipe: impl Read + Send + 'static) -> Lines {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Lines { rx, seen: Vec::new() }
+    }
+
+    /// Waits for a line containing `text` and returns it; panics after [`DEADLINE`], or when
+    /// the pipe closes first, with everything read so far.
+    pub fn wait_for(&mut self, text: &str) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(line) = self.seen.iter().find(|l| l.contains(text)) {
+                return line.clone();
+            }
+            match self.rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) => self.seen.push(line),
+                Err(e) => panic!("no line with `{text}` ({e}); read so far:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
+    /// Everything read so far.
+    pub fn seen(&self) -> String {
+        self.seen.join("\n")
+    }
+}
+
 /// A child process that is killed when dropped, so a failing test leaves nothing running.
 pub struct Proc(pub Child);
 
@@ -202,18 +270,15 @@ impl Proc {
         self.0.id()
     }
 
-    /// Waits for it to exit by itself and returns its output.
+    /// Waits for it to exit by itself and returns its output; kills it and panics after
+    /// [`DEADLINE`].
     pub fn output(mut self) -> Output {
-        let mut stdout = Vec::new();
-        let mut stderr = Vec::new();
-        use std::io::Read;
-        if let Some(mut o) = self.0.stdout.take() {
-            let _ = o.read_to_end(&mut stdout);
-        }
-        if let Some(mut e) = self.0.stderr.take() {
-            let _ = e.read_to_end(&mut stderr);
-        }
-        Output { status: self.0.wait().expect("wait"), stdout, stderr }
+        collect(&mut self.0)
+    }
+
+    /// Takes its stderr, to wait for lines on it.
+    pub fn stderr_lines(&mut self) -> Lines {
+        Lines::of(self.0.stderr.take().expect("stderr is piped"))
     }
 
     pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
@@ -238,24 +303,59 @@ impl Drop for Proc {
 
 /// Stops a child we started (SIGTERM) and waits for it.
 pub fn stop(proc: &mut Proc) -> Output {
-    let child = &mut proc.0;
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(proc.0.id()).expect("pid"));
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().expect("try_wait").is_none() {
-        assert!(Instant::now() < deadline, "ebmbot did not stop on SIGTERM");
+    collect(&mut proc.0)
+}
+
+/// Reads a child's piped output (on threads, so a full pipe cannot stall it) until it exits;
+/// kills it and panics after [`DEADLINE`].
+fn collect(child: &mut Child) -> Output {
+    let (stdout, stderr) = (Drain::of(child.stdout.take()), Drain::of(child.stderr.take()));
+    let deadline = Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("ebmbot (pid {}) still running after {DEADLINE:?}", child.id());
+        }
         std::thread::sleep(Duration::from_millis(10));
+    };
+    Output { status, stdout: stdout.take(), stderr: stderr.take() }
+}
+
+/// A pipe read to its end on a thread of its own.
+struct Drain {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Drain {
+    fn of(pipe: Option<impl Read + Send + 'static>) -> Drain {
+        let bytes = Arc::new(Mutex::new(Vec::new()));
+        let into = Arc::clone(&bytes);
+        let reader = std::thread::spawn(move || {
+            let Some(mut pipe) = pipe else { return };
+            let mut chunk = [0u8; 8192];
+            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                into.lock().expect("pipe buffer").extend_from_slice(&chunk[..n]);
+            }
+        });
+        Drain { bytes, reader }
     }
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    use std::io::Read;
-    if let Some(mut o) = child.stdout.take() {
-        let _ = o.read_to_end(&mut stdout);
+
+    /// What was read, once the pipe closed; or after a second, what was read by then (a job's
+    /// grandchild may hold the pipe open after ebmbot exited).
+    fn take(self) -> Vec<u8> {
+        let until = Instant::now() + Duration::from_secs(1);
+        while !self.reader.is_finished() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::mem::take(&mut *self.bytes.lock().expect("pipe buffer"))
     }
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_end(&mut stderr);
-    }
-    Output { status: child.wait().expect("wait"), stdout, stderr }
 }
 
 /// True while a process with this pid exists (and is not a zombie).

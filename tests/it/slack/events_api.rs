@@ -10,7 +10,7 @@ use ebmbot::bot::{Bot, EventsState, events_router};
 use ebmbot::config::{Catalog, Overrides, Secret, Settings};
 use serde_json::{Value, json};
 
-use crate::{Slack, mention};
+use crate::support::slack::{Slack, mention};
 
 const SECRET: &str = "signing-secret";
 

@@ -1,8 +1,8 @@
 //! `POST /github/<project>/`: signatures, body limits, body formats, headers, projects, `ping`,
 //! and the order in which those checks run.
 
-use crate::JOBS;
-use crate::support::{Server, delivery, fixture, merged_pr, send, sign1, sign256};
+use super::JOBS;
+use crate::support::web::{Server, delivery, fixture, merged_pr, send, sign1, sign256};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ping_answers_pong() {
@@ -89,7 +89,7 @@ async fn bodies_over_the_limit_are_413_first() {
     let reply = send(request).await;
     assert_eq!((reply.status, reply.json["error"].as_str()), (413, Some("too_large")), "{reply:?}");
     // Chunked, without Content-Length: refused while reading.
-    let response = crate::slow::chunked_post(server.addr, "/github/app/", &merged_pr(), 4096).await;
+    let response = super::slow::chunked_post(server.addr, "/github/app/", &merged_pr(), 4096).await;
     assert!(response.starts_with("HTTP/1.1 413"), "{response}");
     // Within the limit the next check answers.
     let reply = send(server.client.post(server.url("/github/app/")).body(fixture("ping.json"))).await;

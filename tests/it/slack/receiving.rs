@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
-use crate::fake::BOT;
-use crate::{Slack, dm, mention, text};
+use crate::support::fake_slack::BOT;
+use crate::support::slack::{Slack, dm, mention, text};
 
 #[test]
 fn a_mention_queues_a_job_and_its_result_comes_back_in_the_thread() {
@@ -24,7 +24,7 @@ fn a_mention_queues_a_job_and_its_result_comes_back_in_the_thread() {
     assert_eq!((result["channel"].as_str(), result["thread_ts"].as_str()), (Some("C1"), Some("100.1")));
     t.fake.wait_reaction("C1", "100.1", "white_check_mark");
     let start = t.fake.wait_post("Command `t_echo` about to start (job 1).");
-    assert_eq!((start["channel"].as_str(), start.get("thread_ts")), (Some(crate::LOGS), None));
+    assert_eq!((start["channel"].as_str(), start.get("thread_ts")), (Some(crate::support::slack::LOGS), None));
     let posts: Vec<String> = t.fake.posts().iter().map(text).collect();
     let reply_at = posts.iter().position(|p| p.contains("is queued")).unwrap();
     let result_at = posts.iter().position(|p| p == "hello world").unwrap();

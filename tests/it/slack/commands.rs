@@ -2,8 +2,9 @@
 
 use serde_json::json;
 
-use crate::fake::BOT;
-use crate::{Slack, mention, support, text};
+use crate::support;
+use crate::support::fake_slack::BOT;
+use crate::support::slack::{Slack, mention, text};
 
 #[test]
 fn restricted_namespaces_are_for_internal_users() {

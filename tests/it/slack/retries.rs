@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::fake::Failure;
-use crate::{LOGS, Slack, text};
+use crate::support::fake_slack::Failure;
+use crate::support::slack::{LOGS, Slack, text};
 
 fn schedule_echo(t: &Slack, value: &str, channel: &str) {
     t.run_without_slack(&["schedule", "t", "echo", "--value", value, "--notify", channel]);

@@ -8,8 +8,8 @@ use ebmbot::queue::NewDispatcher;
 use ebmbot::queue::model::Outcome;
 use jiff::Timestamp;
 
-use crate::JOBS;
-use crate::support::{Server, delivery, fixture, merged_pr, send};
+use super::JOBS;
+use crate::support::web::{Server, delivery, fixture, merged_pr, send};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_and_healthz_answer_ok() {

@@ -1,6 +1,6 @@
 //! `ebmbot serve` with the Slack tokens: web server, dispatcher and bot in one process.
 
-use crate::Slack;
+use crate::support::slack::Slack;
 
 #[test]
 fn serve_runs_the_bot_beside_the_dispatcher() {
@@ -22,7 +22,7 @@ fn serve_runs_the_bot_beside_the_dispatcher() {
 #[test]
 fn serve_with_a_revoked_token_exits_2_naming_it() {
     let t = Slack::new();
-    t.fake.fail("auth.test", crate::fake::Failure::Api("token_revoked"), 1);
+    t.fake.fail("auth.test", crate::support::fake_slack::Failure::Api("token_revoked"), 1);
     let out = t.run(&["serve", "--bind", "127.0.0.1:0"]);
     let log = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{log}");

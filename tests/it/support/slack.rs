@@ -1,33 +1,17 @@
-//! The Slack bot against a fake Slack: the real `ebmbot bot` and `ebmbot dispatch` binaries,
-//! the real slack-morphism client, a fake Web API and Socket Mode websocket on 127.0.0.1.
-//! Each test checks what was posted where, which reactions, and which jobs were queued.
-
-#[allow(dead_code)]
-#[path = "../it/support.rs"]
-mod support;
-
-#[allow(dead_code)]
-pub mod fake;
-
-mod commands;
-mod events_api;
-mod formats;
-mod receiving;
-mod reporting;
-mod retries;
-mod serve;
-mod startup;
+//! [`Slack`]: a [`TestEnv`] with the Slack tests' catalogue (`slack.toml`) and a fake Slack,
+//! running the real `ebmbot bot` / `dispatch` binaries with the Slack settings pointed at it;
+//! and the events people send (`mention`, `dm`).
 
 use std::fs::File;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
-use fake::{BOT, Fake};
-use support::{Proc, TestEnv};
+use super::fake_slack::{self as fake, BOT, Fake};
+use super::{Proc, TestEnv};
 
 /// The catalogue of these tests.
-pub const JOBS: &str = include_str!("jobs.toml");
+pub const JOBS: &str = include_str!("slack.toml");
 
 /// The logs channel, the tech-support channel and a channel with a name.
 pub const LOGS: &str = "CLOGS";
@@ -147,7 +131,7 @@ impl Slack {
     /// Stops the bot (SIGTERM) and returns its exit status and log.
     pub fn stop_bot(&mut self) -> (Option<i32>, String) {
         let Some(mut bot) = self.bot.take() else { return (None, String::new()) };
-        let out = support::stop(&mut bot);
+        let out = super::stop(&mut bot);
         (out.status.code(), self.log("bot"))
     }
 

@@ -3,13 +3,9 @@
 //! real binary for `ebmbot web` / `ebmbot serve` start-up and shutdown.
 
 mod binary;
-#[allow(dead_code)]
-#[path = "../it/support.rs"]
-mod cli_support;
 mod github;
 mod health;
 mod slow;
-mod support;
 mod triggers;
 
 /// The catalogue the in-process servers use.

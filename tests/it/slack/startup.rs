@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use crate::fake::Failure;
-use crate::{Slack, mention};
+use crate::support::fake_slack::Failure;
+use crate::support::slack::{Slack, mention};
 
 #[test]
 fn without_tokens_or_with_a_refused_token_the_bot_exits_2() {
@@ -61,8 +61,8 @@ fn public_channels_are_joined_and_new_ones_too() {
     t.fake.add_channel(json!({"id": "CPRIV", "name": "private", "is_member": false, "is_private": true}));
     t.fake.add_channel(json!({"id": "CNEW3", "name": "new-three", "is_member": false}));
     t.start_bot();
-    let joined = |f: &crate::fake::Fake| -> Vec<String> {
-        f.calls("conversations.join").iter().map(|c| crate::fake::s(&c["channel"])).collect()
+    let joined = |f: &crate::support::fake_slack::Fake| -> Vec<String> {
+        f.calls("conversations.join").iter().map(|c| crate::support::fake_slack::s(&c["channel"])).collect()
     };
     t.fake.wait("three joins", |f| (joined(f).len() == 3).then_some(()));
     assert_eq!(joined(&t.fake), ["CNEW1", "CNEW2", "CNEW3"]);

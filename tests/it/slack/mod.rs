@@ -1,0 +1,13 @@
+//! The Slack bot against a fake Slack: the real `ebmbot bot` and `ebmbot dispatch` binaries,
+//! the real slack-morphism client, a fake Web API and Socket Mode websocket on 127.0.0.1
+//! ([`crate::support::slack`]). Each test checks what was posted where, which reactions, and
+//! which jobs were queued.
+
+mod commands;
+mod events_api;
+mod formats;
+mod receiving;
+mod reporting;
+mod retries;
+mod serve;
+mod startup;
