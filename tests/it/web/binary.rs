@@ -10,8 +10,8 @@ use ebmbot::queue::{Options, Queue};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::support::{Lines, OURS};
 use crate::support::web::{SECRET, client, delivery, send, sign256};
+use crate::support::{Lines, OURS};
 
 const JOBS: &str = r#"
 [t.jobs.slow]
