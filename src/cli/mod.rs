@@ -330,12 +330,13 @@ fn run_job(env: &Env, clock: &dyn Clock, a: JobArgs, mut f: params::JobFlags, by
         return subcommand_help("run");
     }
     prompt_missing(env, &a, &mut f.params)?;
-    let mut queue = env.queue()?;
+    let queue = env.queue()?;
     let control = signals::install(signals::Purpose::Run)?;
     let origin = Origin::Terminal { user: by.to_owned(), notify: f.notify };
     let run = commands::run::Run { namespace: a.namespace, job: a.job, args: f.params, force: f.force, origin };
     let mut waiting = spinner::Waiting::on_stderr();
-    let outcome = run.execute(&env.ctx(clock), &mut queue, &control, &mut |busy| waiting.update(busy))?;
+    let reporter = reporter::Foreground;
+    let outcome = run.execute(&env.ctx(clock), queue, &reporter, &control, &mut |busy| waiting.update(busy))?;
     drop(waiting);
     let code = match &outcome {
         commands::run::RunOutcome::Ran(job) => {

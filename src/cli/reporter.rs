@@ -20,3 +20,17 @@ impl Reporter for Terminal {
         eprintln!("{message}");
     }
 }
+
+/// `run`'s reporter: the job's own output is on the terminal and its end is said once the
+/// command returns (`render::finished_line`), so only notes are printed.
+pub struct Foreground;
+
+impl Reporter for Foreground {
+    fn started(&self, _job: &Job) {}
+
+    fn finished(&self, _job: &Job) {}
+
+    fn note(&self, message: &str) {
+        eprintln!("{message}");
+    }
+}

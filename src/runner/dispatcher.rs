@@ -15,13 +15,14 @@ use jiff::Timestamp;
 use crate::clock::Clock;
 use crate::config::{Catalog, OnLost, Settings};
 use crate::queue::model::{DispatcherId, Job, JobId, Outcome};
-use crate::queue::{NewDispatcher, Queue, QueueError};
+use crate::queue::{Busy, NewDispatcher, NewJob, Queue, QueueError};
 
 use super::process::{Finished, JobHandle, JobSpec, spawn};
 use super::{Reporter, fetch_fabfile, prepare, proc, recovery};
 
 /// How often the loop looks for work another process may have queued.
 const POLL: Duration = Duration::from_millis(5);
+/// How often a dispatcher (`dispatch`, `serve`, `run`) records that it is alive.
 const HEARTBEAT: Duration = Duration::from_secs(10);
 /// A dispatcher whose heartbeat is older than this counts as stale in `status`, `/readyz` and
 /// `schedule`'s warning. Staleness never declares a dispatcher dead: recovery
@@ -110,6 +111,25 @@ impl Running {
             self.cancelled = Some(by.to_owned());
         }
     }
+
+    /// Stops it without the kill grace (a job still waiting for its fabfile never starts).
+    fn kill(&mut self, by: &str) {
+        if let Some(handle) = &self.handle {
+            handle.kill(by.to_owned());
+        }
+        self.cancelled.get_or_insert_with(|| by.to_owned());
+    }
+}
+
+/// How [`Dispatcher::run_foreground`] ended.
+#[derive(Debug, Clone)]
+pub enum Foreground {
+    /// The job ran (whatever its outcome): the job as finished.
+    Ran(Box<Job>),
+    /// Its type is suppressed until then (and the run was not forced).
+    Suppressed(Timestamp),
+    /// Stopped by a signal before the job could start.
+    StoppedWaiting,
 }
 
 /// A fabfile fetch that has ended, and the job waiting for it.
@@ -252,10 +272,7 @@ impl<'a> Dispatcher<'a> {
                 wake_at = None;
                 look = true;
             }
-            if last_heartbeat.elapsed() >= HEARTBEAT {
-                last_heartbeat = Instant::now();
-                self.queue.heartbeat(self.id, self.clock.now())?;
-            }
+            self.heartbeat_if_due(&mut last_heartbeat)?;
             if mode == Mode::Forever && last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
                 last_prune = Some(Instant::now());
                 self.prune_a_little()?;
@@ -271,27 +288,140 @@ impl<'a> Dispatcher<'a> {
         Ok(self.summary)
     }
 
-    /// Stops the jobs someone cancelled, then claims and starts every job that may start.
-    fn look(&mut self, mode: Mode, due_by_once: Timestamp) -> Result<(), QueueError> {
+    /// `ebmbot run`: once its type is free and the cap allows, inserts `new` already running
+    /// and owned by this dispatcher (never merged with a pending job), runs it with its output
+    /// also on ours, and returns it finished. `on_wait` is told each new reason to wait, and
+    /// `None` when a wait is over. A first stop of `control` cancels the job (as `by`), a second
+    /// kills it without the grace; `cancel --id` from elsewhere stops it too.
+    pub fn run_foreground(
+        mut self,
+        new: &NewJob,
+        force: bool,
+        control: &Control,
+        on_wait: &mut dyn FnMut(Option<&Busy>),
+    ) -> Result<Foreground, QueueError> {
+        let result = self.foreground(new, force, control, on_wait);
+        self.queue.unregister_dispatcher(self.id)?;
+        result
+    }
+
+    fn foreground(
+        &mut self,
+        new: &NewJob,
+        force: bool,
+        control: &Control,
+        on_wait: &mut dyn FnMut(Option<&Busy>),
+    ) -> Result<Foreground, QueueError> {
+        let mut last_heartbeat = Instant::now();
+        let job = match self.wait_to_start(new, force, control, on_wait, &mut last_heartbeat)? {
+            Ok(job) => job,
+            Err(ended) => return Ok(ended),
+        };
+        let (id, by) = (job.id, new.origin.requested_by());
+        self.start(job, true)?;
+        let (mut stops_seen, mut version) = (0, self.queue.data_version()?);
+        while self.running.contains_key(&id) {
+            let stops = control.stops();
+            if stops > stops_seen
+                && let Some(r) = self.running.get_mut(&id)
+            {
+                if stops_seen == 0 {
+                    r.cancel(&by)
+                } else {
+                    r.kill(&by)
+                }
+                stops_seen = stops;
+            }
+            if let Ok(done) = self.done_rx.recv_timeout(POLL) {
+                self.finished(done)?;
+            }
+            while let Ok(fetched) = self.fetched_rx.try_recv() {
+                self.fetched(fetched)?;
+            }
+            let v = self.queue.data_version()?;
+            if v != version {
+                version = v;
+                self.stop_requested()?;
+            }
+            self.heartbeat_if_due(&mut last_heartbeat)?;
+        }
+        let job = self.queue.job(id)?.ok_or_else(|| QueueError::Corrupt(format!("job {id} vanished")))?;
+        Ok(Foreground::Ran(Box::new(job)))
+    }
+
+    /// Inserts `new` running as soon as it may start; `Err`: why it never will.
+    fn wait_to_start(
+        &mut self,
+        new: &NewJob,
+        force: bool,
+        control: &Control,
+        on_wait: &mut dyn FnMut(Option<&Busy>),
+        last_heartbeat: &mut Instant,
+    ) -> Result<Result<Job, Foreground>, QueueError> {
+        let mut last_busy = None;
+        loop {
+            match self.queue.start_now(new, self.id, self.clock.now(), self.settings.max_jobs, force)? {
+                Ok(job) => {
+                    if last_busy.is_some() {
+                        on_wait(None);
+                    }
+                    return Ok(Ok(job));
+                }
+                Err(Busy::Suppressed(until)) => return Ok(Err(Foreground::Suppressed(until))),
+                Err(busy) => {
+                    if last_busy.as_ref() != Some(&busy) {
+                        on_wait(Some(&busy));
+                        last_busy = Some(busy);
+                    }
+                    let version = self.queue.data_version()?;
+                    while self.queue.data_version()? == version {
+                        if control.stops() > 0 {
+                            return Ok(Err(Foreground::StoppedWaiting));
+                        }
+                        self.heartbeat_if_due(last_heartbeat)?;
+                        std::thread::sleep(POLL);
+                    }
+                }
+            }
+        }
+    }
+
+    fn heartbeat_if_due(&mut self, last: &mut Instant) -> Result<(), QueueError> {
+        if last.elapsed() >= HEARTBEAT {
+            *last = Instant::now();
+            self.queue.heartbeat(self.id, self.clock.now())?;
+        }
+        Ok(())
+    }
+
+    /// Stops the running jobs someone cancelled (`cancel --id`).
+    fn stop_requested(&mut self) -> Result<(), QueueError> {
         for (id, by) in self.queue.stop_requests(self.id)? {
             if let Some(r) = self.running.get_mut(&id) {
                 r.cancel(&by);
             }
         }
+        Ok(())
+    }
+
+    /// Stops the jobs someone cancelled, then claims and starts every job that may start.
+    fn look(&mut self, mode: Mode, due_by_once: Timestamp) -> Result<(), QueueError> {
+        self.stop_requested()?;
         loop {
             let now = self.clock.now();
             let due_by = if mode == Mode::Once { due_by_once } else { now };
             let Some(job) = self.queue.claim(self.id, now, due_by, self.settings.max_jobs)? else {
                 return Ok(());
             };
-            self.start(job)?;
+            self.start(job, false)?;
         }
     }
 
-    fn start(&mut self, job: Job) -> Result<(), QueueError> {
+    /// Starts a claimed job; `tee`: its output goes to ours as well (`run`).
+    fn start(&mut self, job: Job, tee: bool) -> Result<(), QueueError> {
         self.summary.started += 1;
         self.reporter.started(&job);
-        let spec = match prepare::prepare(self.settings, &self.catalog, &job, false) {
+        let spec = match prepare::prepare(self.settings, &self.catalog, &job, tee) {
             Ok(spec) => spec,
             Err(detail) => return self.record(job.id, &Outcome::Error { detail }).map(drop),
         };

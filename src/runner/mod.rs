@@ -27,7 +27,7 @@ pub mod process;
 pub mod recovery;
 mod reporter;
 
-pub use dispatcher::{Control, Dispatcher, HEARTBEAT_STALE, Mode, Summary, register};
+pub use dispatcher::{Control, Dispatcher, Foreground, HEARTBEAT_STALE, Mode, Summary, register};
 pub use env::job_env;
 pub use fabfile::{FabfileError, fetch_fabfile};
 pub use logs::{STDERR, STDOUT, log_dir, remove_log_dir};

@@ -113,6 +113,14 @@ impl JobHandle {
             let _ = control.send(Event::Cancel(by));
         }
     }
+
+    /// Stops the job now: SIGKILL to its group, no grace (a second Ctrl-C). The outcome is
+    /// `Cancelled { by }`, or that of an earlier [`JobHandle::cancel`].
+    pub fn kill(&self, by: String) {
+        if let Some(control) = &self.control {
+            let _ = control.send(Event::Kill(by));
+        }
+    }
 }
 
 /// Starts a job and returns at once; its [`Finished`] comes later through `done`.

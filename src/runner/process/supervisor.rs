@@ -22,6 +22,8 @@ use crate::runner::proc;
 pub(super) enum Event {
     Exited(io::Result<ExitStatus>),
     Cancel(String),
+    /// Cancel without the kill grace: SIGKILL to the group now.
+    Kill(String),
 }
 
 /// Watches one running job: timeout, cancellation, the end of its main process.
@@ -62,6 +64,14 @@ impl Supervisor {
                     stopping = Some(self.terminate(Outcome::Cancelled { by }));
                 }
                 (Ok(Event::Cancel(_)), Some(_)) => {}
+                (Ok(Event::Kill(by)), None) => {
+                    let _ = killpg(Pid::from_raw(self.pgid), Signal::SIGKILL);
+                    stopping = Some(Stopping { outcome: Outcome::Cancelled { by }, kill_at: None });
+                }
+                (Ok(Event::Kill(_)), Some(s)) => {
+                    let _ = killpg(Pid::from_raw(self.pgid), Signal::SIGKILL);
+                    s.kill_at = None;
+                }
                 (Err(RecvTimeoutError::Timeout), None) => {
                     let after = self.timeout.map(|(after, _)| after).unwrap_or_default();
                     stopping = Some(self.terminate(Outcome::TimedOut { after }));

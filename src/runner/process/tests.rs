@@ -199,6 +199,28 @@ fn cancel_stops_the_job() {
 }
 
 #[test]
+fn kill_stops_a_job_that_ignores_sigterm_without_the_grace() {
+    let root = TempDir::new().unwrap();
+    let mut job = spec(root.path(), "trap '' TERM; echo started; sleep 30");
+    // Far past `finish`'s deadline: only the kill can end the job in time.
+    job.kill_grace = Duration::from_secs(60);
+    let log = job.log_dir.join(STDOUT);
+    let (handle, done) = start_job(job);
+    wait_until("the job has started", || fs::read_to_string(&log).unwrap() == "started\n");
+    handle.cancel("U123".into());
+    handle.kill("U456".into());
+    assert_eq!(finish(&done, handle.id()), Outcome::Cancelled { by: "U123".into() }, "the first request names it");
+
+    let root = TempDir::new().unwrap();
+    let job = spec(root.path(), "echo started; sleep 30");
+    let log = job.log_dir.join(STDOUT);
+    let (handle, done) = start_job(job);
+    wait_until("the job has started", || fs::read_to_string(&log).unwrap() == "started\n");
+    handle.kill("U456".into());
+    assert_eq!(finish(&done, handle.id()), Outcome::Cancelled { by: "U456".into() });
+}
+
+#[test]
 fn a_missing_fixed_workdir_is_an_error_in_the_log() {
     let root = TempDir::new().unwrap();
     let mut job = spec(root.path(), "true");
