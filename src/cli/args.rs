@@ -92,7 +92,7 @@ pub enum Command {
     },
     /// Namespaces, jobs (with effective timeouts), Slack commands and webhook triggers
     Jobs,
-    /// Check jobs.toml
+    /// Check jobs.toml, or import the Python bot's configuration
     #[command(subcommand)]
     Config(ConfigCommand),
     /// A Slack-style command from the terminal: `ebmbot say example say hello Bob`
@@ -166,4 +166,11 @@ pub enum QueueCommand {
 pub enum ConfigCommand {
     /// Validate jobs.toml and print a summary (never creates the database)
     Check,
+    /// Turn the Python bot's raw_config, dumped as JSON, into a jobs.toml on stdout (notes on
+    /// stderr); see docs/migrating.md
+    Import {
+        /// The JSON dump, or `-` for stdin
+        #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+        file: String,
+    },
 }

@@ -5,6 +5,7 @@ mod args;
 mod banner;
 mod bot;
 pub mod completions;
+mod config_import;
 mod exit;
 mod hints;
 mod params;
@@ -211,6 +212,7 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
             env.print(&r, || render::config_summary(&r))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Config(ConfigCommand::Import { file }) => config_import::run(&env, &file),
         Command::Say { words } => say(&env, &clock, &words.join(" "), by),
         Command::Bot => bot::run(&env),
         Command::Web { .. } => serve::run(&env, false),

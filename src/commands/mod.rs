@@ -8,6 +8,7 @@ pub mod access;
 pub mod cancel;
 mod command;
 pub mod config_check;
+pub mod config_import;
 pub mod dispatch;
 pub mod health;
 pub mod help;
@@ -99,6 +100,8 @@ pub enum CommandError {
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Settings(#[from] crate::config::SettingsError),
+    #[error(transparent)]
+    Import(#[from] crate::config::import::ImportError),
     #[error("{0}")]
     Failed(String),
 }

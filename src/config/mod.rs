@@ -4,6 +4,7 @@
 
 mod catalog;
 pub mod duration;
+pub mod import;
 mod load;
 mod raw;
 pub mod secrets;

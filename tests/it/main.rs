@@ -8,6 +8,7 @@ mod completions;
 mod concurrency;
 mod dispatch;
 mod faults;
+mod import;
 mod queue;
 mod recovery;
 mod run;
