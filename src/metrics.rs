@@ -29,6 +29,7 @@ pub struct Metrics {
     registry: Registry,
     webhooks: Family<Labels, Counter>,
     slack_calls: Family<Labels, Counter>,
+    accept_paused: Family<Labels, Counter>,
 }
 
 impl Default for Metrics {
@@ -52,7 +53,14 @@ impl Metrics {
             "Slack Web API calls made by this process, by method and result",
             slack_calls.clone(),
         );
-        Metrics { registry, webhooks, slack_calls }
+        let accept_paused = Family::<Labels, Counter>::default();
+        registry.register(
+            "ebmbot_web_accept_paused",
+            "Times the web server stopped accepting connections at a cap, by cap \
+             (connections: EBMBOT_MAX_CONNECTIONS; body_memory: EBMBOT_MAX_BODY_MEMORY)",
+            accept_paused.clone(),
+        );
+        Metrics { registry, webhooks, slack_calls, accept_paused }
     }
 
     /// Counts a webhook delivery: `scheduled`, `already_handled`, `ignored`, `ping`,
@@ -65,6 +73,16 @@ impl Metrics {
     /// a Slack error code (`ratelimited`, `channel_not_found`) or `network_error`.
     pub fn slack_call(&self, method: &str, result: &str) {
         self.slack_calls.get_or_create(&vec![("method", method.to_owned()), ("result", result.to_owned())]).inc();
+    }
+
+    /// Counts a pause of the accept loop at a cap: `connections` or `body_memory`.
+    pub fn accept_paused(&self, cap: &str) {
+        self.accept_paused.get_or_create(&vec![("cap", cap.to_owned())]).inc();
+    }
+
+    /// How many times the accept loop paused at `cap` so far.
+    pub fn accept_pauses(&self, cap: &str) -> u64 {
+        self.accept_paused.get_or_create(&vec![("cap", cap.to_owned())]).get()
     }
 
     /// The scrape: this process's counters, then the job metrics read from the database.

@@ -33,6 +33,9 @@ pub struct Webhook {
     pub delivery: String,
     /// The payload: a JSON object.
     pub payload: serde_json::Value,
+    /// SHA-256 of the raw body, in hex: a body already handled for this project under another
+    /// delivery id (a replay) schedules nothing.
+    pub body_sha256: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +77,8 @@ pub struct Delivery {
     pub delivery: String,
     pub project: String,
     pub event: String,
+    /// SHA-256 of the body, hex (see [`Webhook::body_sha256`]).
+    pub body_sha256: Option<String>,
     pub jobs: Vec<DeliveryJob>,
 }
 
@@ -120,6 +125,12 @@ pub enum WebhookResult {
     AlreadyHandled {
         jobs: Vec<JobId>,
     },
+    /// The same body, under another delivery id, scheduled these jobs: a replay; nothing was
+    /// scheduled now.
+    Replayed {
+        first_delivery: String,
+        jobs: Vec<JobId>,
+    },
 }
 
 impl WebhookResult {
@@ -137,6 +148,15 @@ impl WebhookResult {
                 let s = if jobs.len() == 1 { "" } else { "s" };
                 format!("already handled: delivery {delivery} scheduled job{s} {}", ids.join(", "))
             }
+            Self::Replayed { first_delivery, jobs } => {
+                let ids: Vec<String> = jobs.iter().map(ToString::to_string).collect();
+                let s = if jobs.len() == 1 { "" } else { "s" };
+                format!(
+                    "already handled: the same body came as delivery {first_delivery}, which scheduled job{s} {}; \
+                     nothing was scheduled for {delivery}",
+                    ids.join(", ")
+                )
+            }
         }
     }
 
@@ -146,7 +166,7 @@ impl WebhookResult {
             Self::Pong => "ping",
             Self::Ignored { .. } => "ignored",
             Self::Scheduled { .. } => "scheduled",
-            Self::AlreadyHandled { .. } => "already_handled",
+            Self::AlreadyHandled { .. } | Self::Replayed { .. } => "already_handled",
         }
     }
 }
@@ -192,7 +212,13 @@ impl Webhook {
                 rule: p.rule,
             });
         }
-        let delivery = Delivery { delivery: self.delivery, project: self.project, event: self.event, jobs };
+        let delivery = Delivery {
+            delivery: self.delivery,
+            project: self.project,
+            event: self.event,
+            body_sha256: self.body_sha256,
+            jobs,
+        };
         Ok(Decision::Schedule { delivery, caller: Caller::webhook(origin) })
     }
 }
@@ -206,7 +232,7 @@ impl Action for Delivery {
 
     /// Schedules the decided jobs with the delivery record, in one transaction.
     fn run(self, ctx: &Context<'_>, caller: &Caller, queue: &mut Queue, _: Allowed) -> super::Result<WebhookResult> {
-        let Delivery { delivery, project, event, jobs } = self;
+        let Delivery { delivery, project, event, body_sha256, jobs } = self;
         let (news, rules): (Vec<NewJob>, Vec<String>) = jobs
             .into_iter()
             .map(|j| {
@@ -214,9 +240,13 @@ impl Action for Delivery {
                 (NewJob { namespace: j.namespace, job: j.job, args: j.args, delay: j.delay, origin }, j.rule)
             })
             .unzip();
-        let record = WebhookDelivery { id: &delivery, project: &project, event: &event };
+        let record =
+            WebhookDelivery { id: &delivery, project: &project, event: &event, body_sha256: body_sha256.as_deref() };
         let scheduled = match queue.schedule_delivery(record, &news, ctx.clock.now())? {
             DeliveryOutcome::AlreadyHandled(ids) => return Ok(WebhookResult::AlreadyHandled { jobs: ids }),
+            DeliveryOutcome::Replayed { delivery: first_delivery, jobs } => {
+                return Ok(WebhookResult::Replayed { first_delivery, jobs });
+            }
             DeliveryOutcome::Scheduled(scheduled) => scheduled,
         };
         let jobs: Vec<ScheduledJob> = scheduled

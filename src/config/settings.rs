@@ -97,6 +97,11 @@ pub struct Settings {
     pub retention: Duration,
     pub max_log: u64,
     pub max_body: u64,
+    /// `EBMBOT_MAX_BODY_MEMORY` (default 64MB): request-body bytes the web server holds at once,
+    /// all requests together; at least `max_body`.
+    pub max_body_memory: u64,
+    /// `EBMBOT_MAX_CONNECTIONS` (default 512): connections the web server keeps open at once.
+    pub max_connections: usize,
     pub timezone: jiff::tz::TimeZone,
     pub sync: SyncMode,
     pub slack_bot_token: Option<Secret>,
@@ -182,6 +187,25 @@ impl Settings {
                 expected: "write a whole number of at least 1",
             })?,
         };
+        let max_connections = match get("EBMBOT_MAX_CONNECTIONS") {
+            None => 512,
+            Some(v) => {
+                v.parse::<usize>().ok().filter(|n| (1..=1_000_000).contains(n)).ok_or(SettingsError::Invalid {
+                    var: "EBMBOT_MAX_CONNECTIONS",
+                    value: v,
+                    expected: "write a whole number from 1 to 1000000",
+                })?
+            }
+        };
+        let max_body = size("EBMBOT_MAX_BODY", "26MB")?;
+        let max_body_memory = size("EBMBOT_MAX_BODY_MEMORY", "64MB")?;
+        if max_body_memory < max_body {
+            return Err(SettingsError::Invalid {
+                var: "EBMBOT_MAX_BODY_MEMORY",
+                value: get("EBMBOT_MAX_BODY_MEMORY").unwrap_or_else(|| "64MB".to_owned()),
+                expected: "it must be at least EBMBOT_MAX_BODY, the largest body one request may send",
+            });
+        }
         let timezone = match get("EBMBOT_TIMEZONE") {
             None => jiff::tz::TimeZone::UTC,
             Some(v) => jiff::tz::TimeZone::get(&v).map_err(|_| SettingsError::Invalid {
@@ -243,7 +267,9 @@ impl Settings {
             shutdown_grace: dur("EBMBOT_SHUTDOWN_GRACE", "30s")?,
             retention: dur("EBMBOT_RETENTION", "90d")?,
             max_log: size("EBMBOT_MAX_LOG", "100MB")?,
-            max_body: size("EBMBOT_MAX_BODY", "26MB")?,
+            max_body,
+            max_body_memory,
+            max_connections,
             timezone,
             sync,
             slack_bot_token,
@@ -333,6 +359,17 @@ mod tests {
         let err = load(&[("SLACK_BOT_TOKEN_FILE", &path), ("SLACK_BOT_TOKEN", "xoxb-env")]).unwrap_err();
         assert!(matches!(err, SettingsError::Secret(_)));
         assert!(!err.to_string().contains("xoxb"), "{err}");
+    }
+
+    #[test]
+    fn web_caps() {
+        let s = load(&[]).unwrap();
+        assert_eq!((s.max_connections, s.max_body, s.max_body_memory), (512, 26_000_000, 64_000_000));
+        let s = load(&[("EBMBOT_MAX_CONNECTIONS", "8"), ("EBMBOT_MAX_BODY_MEMORY", "1GB")]).unwrap();
+        assert_eq!((s.max_connections, s.max_body_memory), (8, 1_000_000_000));
+        assert!(load(&[("EBMBOT_MAX_CONNECTIONS", "0")]).is_err());
+        let e = load(&[("EBMBOT_MAX_BODY_MEMORY", "10MB")]).unwrap_err().to_string();
+        assert!(e.contains("at least EBMBOT_MAX_BODY"), "{e}");
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! The GitHub delivery log: a delivery that scheduled jobs is recorded in the same transaction
 //! as those jobs, so that a redelivery (same `X-GitHub-Delivery`) never schedules twice, also
 //! after the jobs have finished. Deliveries that scheduled nothing are not recorded.
+//!
+//! The record also keeps the SHA-256 of the delivery's body: the same body delivered to the same
+//! project under another delivery id (a captured delivery replayed) schedules nothing either,
+//! for as long as retention keeps the record. The same body sent to two projects (one repository
+//! feeding both) schedules in each.
 
 use jiff::Timestamp;
 use rusqlite::params;
@@ -18,6 +23,8 @@ pub struct WebhookDelivery<'a> {
     pub project: &'a str,
     /// `X-GitHub-Event`.
     pub event: &'a str,
+    /// SHA-256 of the body, in hex; `None` when there is no body to deduplicate on.
+    pub body_sha256: Option<&'a str>,
 }
 
 /// What [`Queue::schedule_delivery`] did.
@@ -25,6 +32,9 @@ pub struct WebhookDelivery<'a> {
 pub enum DeliveryOutcome {
     /// The delivery was seen before and scheduled these jobs; nothing was done now.
     AlreadyHandled(Vec<JobId>),
+    /// Another delivery (named) to the same project had the same body and scheduled these jobs:
+    /// a replay; nothing was done now.
+    Replayed { delivery: String, jobs: Vec<JobId> },
     /// Each job, in the order asked. A job scheduled into a suppression window has a
     /// `suppressed` event, written in the same transaction.
     Scheduled(Vec<Scheduled>),
@@ -45,6 +55,11 @@ impl Queue {
         if !seen.is_empty() {
             return Ok(DeliveryOutcome::AlreadyHandled(seen));
         }
+        if let Some(hash) = delivery.body_sha256
+            && let Some((first, jobs)) = same_body(&tx, delivery.project, hash)?
+        {
+            return Ok(DeliveryOutcome::Replayed { delivery: first, jobs });
+        }
         let mut scheduled = Vec::with_capacity(jobs.len());
         for new in jobs {
             let s = schedule_in(&tx, new, now, None, announce)?;
@@ -53,10 +68,17 @@ impl Queue {
             }
             // Two triggers may merge into one job: record it once.
             tx.prepare_cached(
-                "INSERT INTO webhook_deliveries (delivery, project, event, job_id, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (delivery, job_id) DO NOTHING",
+                "INSERT INTO webhook_deliveries (delivery, project, event, job_id, created_at, body_sha256)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (delivery, job_id) DO NOTHING",
             )?
-            .execute(params![delivery.id, delivery.project, delivery.event, s.id.0, ms(now)])?;
+            .execute(params![
+                delivery.id,
+                delivery.project,
+                delivery.event,
+                s.id.0,
+                ms(now),
+                delivery.body_sha256
+            ])?;
             scheduled.push(s);
         }
         tx.commit()?;
@@ -73,6 +95,21 @@ fn delivery_jobs(conn: &rusqlite::Connection, delivery: &str) -> Result<Vec<JobI
     let mut stmt = conn.prepare_cached("SELECT job_id FROM webhook_deliveries WHERE delivery = ?1 ORDER BY job_id")?;
     let ids = stmt.query_map([delivery], |r| r.get(0).map(JobId))?.collect::<Result<_, _>>()?;
     Ok(ids)
+}
+
+/// The first recorded delivery to `project` with this body, and the jobs it scheduled.
+fn same_body(conn: &rusqlite::Connection, project: &str, hash: &str) -> Result<Option<(String, Vec<JobId>)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT delivery, job_id FROM webhook_deliveries
+         WHERE project = ?1 AND body_sha256 = ?2
+           AND delivery = (SELECT delivery FROM webhook_deliveries
+                           WHERE project = ?1 AND body_sha256 = ?2 ORDER BY id LIMIT 1)
+         ORDER BY job_id",
+    )?;
+    let rows: Vec<(String, i64)> =
+        stmt.query_map(params![project, hash], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    let Some((first, _)) = rows.first() else { return Ok(None) };
+    Ok(Some((first.clone(), rows.iter().map(|(_, id)| JobId(*id)).collect())))
 }
 
 #[cfg(test)]

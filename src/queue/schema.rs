@@ -89,6 +89,7 @@ CREATE TABLE meta (
     SLACK,
     WEB,
     OUTCOMES,
+    REPLAYS,
 ];
 
 /// A finished job's outcome in columns of its own, not only in the human `detail`: who
@@ -210,6 +211,14 @@ CREATE TABLE metrics_jobs (
     sum_seconds REAL NOT NULL,
     PRIMARY KEY (type, outcome, le)
 ) WITHOUT ROWID;
+";
+
+/// A GitHub delivery's body hash (SHA-256, hex), so that a signed body captured and replayed
+/// under another `X-GitHub-Delivery` schedules nothing: deduplicated per project for as long
+/// as the row is kept (it goes with the delivery row, by retention).
+const REPLAYS: &str = r"
+ALTER TABLE webhook_deliveries ADD COLUMN body_sha256 TEXT;
+CREATE INDEX webhook_deliveries_body ON webhook_deliveries(project, body_sha256) WHERE body_sha256 IS NOT NULL;
 ";
 
 /// The schema version this binary writes.

@@ -1,22 +1,26 @@
 //! `POST /github/{project}/`: checks in the order docs/web.md gives, then the command layer decides.
 //!
-//! 413 body over `EBMBOT_MAX_BODY` → 503 no `GITHUB_WEBHOOK_SECRET` → 403 signature → 400 body
+//! 413 `Content-Length` over `EBMBOT_MAX_BODY` → 503 no `GITHUB_WEBHOOK_SECRET` → 403 no
+//! signature header (nothing read, nothing looked up) → the body, read within the bytes held at
+//! once (`limits`) and hashed as it arrives (413 past `EBMBOT_MAX_BODY`) → 403 signature → 400 body
 //! not a JSON object (JSON, or form-encoded with a `payload` field) → 400 no `X-GitHub-Event` or
 //! `X-GitHub-Delivery` → 400 `Unknown project: <project>` → 200 `ping` → triggers. Every answer
 //! is JSON: `{"result", "message", "delivery", ...}` on success, `{"error", "message"}` when
 //! refused; `message` is the line to read in GitHub's delivery log.
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::{BodyExt, LengthLimitError};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::commands::webhook::{Decision, Webhook, WebhookError, WebhookResult};
 use crate::commands::{self, Context};
+use crate::config::Secret;
 
-use super::{WebState, payload, signature};
+use super::{WebState, payload, printable, signature};
 
 /// The longest `X-GitHub-Event` / `X-GitHub-Delivery` accepted (GitHub's are far shorter).
 const MAX_HEADER: usize = 200;
@@ -39,9 +43,12 @@ pub(super) async fn webhook(
 ) -> Response {
     match handle(&state, project, &headers, body).await {
         Ok((delivery, result)) => {
-            state.metrics().webhook(result.kind());
+            // A scheduled delivery was counted where its write committed (`schedule`).
+            if !matches!(result, WebhookResult::Scheduled { .. }) {
+                state.metrics().webhook(result.kind());
+            }
             let message = result.message(&delivery);
-            tracing::info!(delivery, "{message}");
+            tracing::info!(delivery, "{}", printable(&message));
             let mut doc = serde_json::to_value(&result).unwrap_or_else(|_| json!({}));
             if let Value::Object(map) = &mut doc {
                 map.insert("message".to_owned(), Value::String(message));
@@ -51,7 +58,7 @@ pub(super) async fn webhook(
         }
         Err(refusal) => {
             state.metrics().webhook(refusal.1);
-            tracing::info!(status = refusal.0.as_u16(), "webhook refused: {}", refusal.2);
+            tracing::info!(status = refusal.0.as_u16(), "webhook refused: {}", printable(&refusal.2));
             refusal.into_response()
         }
     }
@@ -63,7 +70,40 @@ async fn handle(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(String, WebhookResult), Refusal> {
-    let body = read_body(state, headers, body).await?;
+    // Refusals on the headers alone come first: nothing is read or looked up for them.
+    check_length(state, headers)?;
+    let (secret, expected) = match refuse_on_headers(state, headers) {
+        Ok(checked) => checked,
+        Err(refusal) => {
+            discard_small(headers, body).await;
+            return Err(refusal);
+        }
+    };
+    let mut signer = expected.signer(secret.expose().as_bytes());
+    let body = read_body(state, body, &mut signer).await?;
+    signer.verify(&expected).map_err(forbidden)?;
+
+    let sha256 = body.sha256.clone();
+    let body = body.join();
+    let payload = payload::parse(headers, &body)
+        .map_err(|e| Refusal(StatusCode::BAD_REQUEST, "bad_request", crate::commands::describe(&e)))?;
+    drop(body);
+    let event = github_header(headers, "X-GitHub-Event")?;
+    let delivery = github_header(headers, "X-GitHub-Delivery")?;
+
+    let project = project_name(project);
+    let webhook = Webhook { project, event, delivery: delivery.clone(), payload, body_sha256: Some(sha256) };
+    let catalog = state.catalog();
+    let ctx = Context { settings: state.settings(), catalog: &catalog, clock: &*state.0.clock };
+    let result = match webhook.decide(&ctx).map_err(refuse)? {
+        Decision::Settled(result) => result,
+        decision @ Decision::Schedule { .. } => schedule(state, decision).await?,
+    };
+    Ok((delivery, result))
+}
+
+/// The refusals that need only the headers: no secret (503), no signature header (403).
+fn refuse_on_headers(state: &WebState, headers: &HeaderMap) -> Result<(Secret, signature::Expected), Refusal> {
     let Some(secret) = &state.settings().github_webhook_secret else {
         return Err(Refusal(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -71,50 +111,143 @@ async fn handle(
             "GitHub webhooks are off: GITHUB_WEBHOOK_SECRET is not set on this server".to_owned(),
         ));
     };
-    signature::verify(headers, secret.expose().as_bytes(), &body)
-        .map_err(|e| Refusal(StatusCode::FORBIDDEN, "bad_signature", e.to_string()))?;
-    let payload = payload::parse(headers, &body)
-        .map_err(|e| Refusal(StatusCode::BAD_REQUEST, "bad_request", crate::commands::describe(&e)))?;
-    let event = github_header(headers, "X-GitHub-Event")?;
-    let delivery = github_header(headers, "X-GitHub-Delivery")?;
-
-    let webhook = Webhook { project, event, delivery: delivery.clone(), payload };
-    let catalog = state.catalog();
-    let ctx = Context { settings: state.settings(), catalog: &catalog, clock: &*state.0.clock };
-    let result = match webhook.decide(&ctx).map_err(refuse)? {
-        Decision::Settled(result) => result,
-        Decision::Schedule { delivery, caller } => state
-            .with_queue(move |ctx, queue| commands::execute(delivery, ctx, &caller, queue))
-            .await
-            .map_err(|e| {
-                tracing::error!("webhook task failed: {e}");
-                internal()
-            })?
-            .map_err(|e| refuse(e.into()))?,
-    };
-    Ok((delivery, result))
+    let expected = signature::Expected::from_headers(headers).map_err(forbidden)?;
+    Ok((secret.clone(), expected))
 }
 
-/// The body, refused with 413 past `EBMBOT_MAX_BODY` (by `Content-Length` before reading it,
-/// and while reading for bodies without one).
-async fn read_body(state: &WebState, headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, Refusal> {
-    let max = state.settings().max_body;
-    let too_large = || {
-        Refusal(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!("the body is larger than EBMBOT_MAX_BODY ({max} bytes)"),
-        )
+/// The largest body read (and thrown away, never kept) before a refusal on the headers, so that
+/// a client that sends it at once reads the answer rather than a reset connection. Larger ones
+/// are not read at all.
+const DISCARDED: u64 = 64 * 1024;
+
+async fn discard_small(headers: &HeaderMap, mut body: Body) {
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_none_or(|n| n > DISCARDED) {
+        return;
+    }
+    while let Some(Ok(_)) = body.frame().await {}
+}
+
+/// Writes a decision on a blocking thread. The delivery is counted there, when the write has
+/// committed: a client that hangs up meanwhile drops this future, not the write.
+async fn schedule(state: &WebState, decision: Decision) -> Result<WebhookResult, Refusal> {
+    let Decision::Schedule { delivery, caller } = decision else {
+        return Err(internal());
     };
+    let metrics = std::sync::Arc::clone(state.metrics());
+    state
+        .with_queue(move |ctx, queue| {
+            let result = commands::execute(delivery, ctx, &caller, queue);
+            if let Ok(result @ WebhookResult::Scheduled { .. }) = &result {
+                metrics.webhook(result.kind());
+            }
+            result
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!("webhook task failed: {e}");
+            internal()
+        })?
+        .map_err(|e| refuse(e.into()))
+}
+
+/// The project of the URL. A name that no namespace could have (namespaces are lowercase
+/// letters, digits and `-`) is shown with its control characters escaped, so that a `%0a` in
+/// the URL cannot write a line of its own into the log or the answer.
+fn project_name(project: String) -> String {
+    if project.len() <= 64 && project.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return project;
+    }
+    let mut shown = printable(&project).into_owned();
+    if shown.len() > 64 {
+        let mut end = 64;
+        while !shown.is_char_boundary(end) {
+            end -= 1;
+        }
+        shown.truncate(end);
+        shown.push('…');
+    }
+    shown
+}
+
+/// 413 by `Content-Length`, before reading anything.
+fn check_length(state: &WebState, headers: &HeaderMap) -> Result<(), Refusal> {
+    let max = state.settings().max_body;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max) {
-        return Err(too_large());
+        return Err(too_large(max));
     }
-    match Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX)).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<LengthLimitError>() => Err(too_large()),
-        Err(e) => Err(Refusal(StatusCode::BAD_REQUEST, "bad_request", format!("could not read the body: {e}"))),
+    Ok(())
+}
+
+fn too_large(max: u64) -> Refusal {
+    Refusal(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!("the body is larger than EBMBOT_MAX_BODY ({max} bytes)"),
+    )
+}
+
+fn forbidden(e: signature::SignatureError) -> Refusal {
+    Refusal(StatusCode::FORBIDDEN, "bad_signature", e.to_string())
+}
+
+/// A body as it was received: its pieces, kept apart until the signature is checked.
+struct Received {
+    chunks: Vec<Bytes>,
+    len: usize,
+    /// SHA-256 of the body, hex.
+    sha256: String,
+}
+
+impl Received {
+    /// The body in one piece (a signed body only: joining doubles what it holds).
+    fn join(self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(self.len);
+        for chunk in self.chunks {
+            bytes.extend_from_slice(&chunk);
+        }
+        bytes
     }
+}
+
+/// Reads the body, feeding each piece to the signature and the body hash as it arrives;
+/// refused with 413 past `EBMBOT_MAX_BODY` (for bodies without a `Content-Length`).
+async fn read_body(state: &WebState, mut body: Body, signer: &mut signature::Signer) -> Result<Received, Refusal> {
+    let max = state.settings().max_body;
+    let mut hash = Sha256::new();
+    let mut received = Received { chunks: Vec::new(), len: 0, sha256: String::new() };
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            if is_length_limit(&e) {
+                too_large(max)
+            } else {
+                Refusal(StatusCode::BAD_REQUEST, "bad_request", format!("could not read the body: {e}"))
+            }
+        })?;
+        let Ok(data) = frame.into_data() else { continue };
+        received.len += data.len();
+        if received.len as u64 > max {
+            return Err(too_large(max));
+        }
+        signer.update(&data);
+        hash.update(&data);
+        received.chunks.push(data);
+    }
+    received.sha256 = hex::encode(hash.finalize());
+    Ok(received)
+}
+
+/// True when `e` comes from the body's length limit.
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<LengthLimitError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 fn github_header(headers: &HeaderMap, name: &'static str) -> Result<String, Refusal> {

@@ -9,10 +9,12 @@
 //! - `signature`: `X-Hub-Signature-256` / `X-Hub-Signature`, compared in constant time.
 //! - `payload`: a JSON or form-encoded body → the payload object.
 //! - `health`: `/check/`, `/healthz`, `/readyz`, `/metrics`.
-//! - `server`: the accept loop, timeouts and graceful shutdown.
+//! - `limits`: the request-body bytes held at once, on every route.
+//! - `server`: the accept loop, its caps, timeouts and graceful shutdown.
 
 mod github;
 mod health;
+mod limits;
 mod payload;
 mod server;
 mod signature;
@@ -78,6 +80,7 @@ struct Inner {
     queue: Mutex<Queue>,
     metrics: Arc<Metrics>,
     limits: Limits,
+    budget: Arc<limits::Budget>,
     dispatcher_pid: Option<u32>,
     extra_routes: Option<Router>,
 }
@@ -85,6 +88,7 @@ struct Inner {
 impl WebState {
     pub fn new(settings: Settings, catalog: Catalog, queue: Queue, clock: Arc<dyn Clock>, options: WebOptions) -> Self {
         WebState(Arc::new(Inner {
+            budget: limits::Budget::new(settings.max_body_memory),
             settings,
             catalog: RwLock::new(Arc::new(catalog)),
             clock,
@@ -109,12 +113,23 @@ impl WebState {
         &self.0.metrics
     }
 
+    /// Request-body bytes reserved now by the requests in flight (at most
+    /// `EBMBOT_MAX_BODY_MEMORY`).
+    pub fn body_bytes_held(&self) -> u64 {
+        self.0.budget.total() - self.0.budget.available()
+    }
+
     pub fn limits(&self) -> Limits {
         self.0.limits
     }
 
     fn settings(&self) -> &Settings {
         &self.0.settings
+    }
+
+    /// Request-body bytes held at once, all requests together.
+    fn budget(&self) -> &Arc<limits::Budget> {
+        &self.0.budget
     }
 
     /// Runs `f` with the queue and a command context on a blocking thread.
@@ -133,10 +148,12 @@ impl WebState {
     }
 }
 
-/// The routes. Every request, body included, must finish within [`Limits::request`].
+/// The routes. Every request, body included, must finish within [`Limits::request`], and every
+/// body, on every route, counts in the bytes held at once (`limits`).
 pub fn router(state: WebState) -> Router {
     let timeout = state.limits().request;
     let extra = state.0.extra_routes.clone().unwrap_or_default();
+    let hold_bodies = axum::middleware::from_fn_with_state(state.clone(), limits::hold_bodies);
     Router::new()
         .route("/check/", get(health::check))
         .route("/healthz", get(health::healthz))
@@ -147,5 +164,17 @@ pub fn router(state: WebState) -> Router {
         .fallback(health::not_found)
         .with_state(state)
         .merge(extra)
+        .layer(hold_bodies)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+}
+
+/// Text from outside (a URL, a header, a payload) with its control characters escaped, for a
+/// log line or an answer: a `%0a` in a URL cannot start a line of its own.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect(),
+    )
 }

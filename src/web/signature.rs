@@ -1,6 +1,10 @@
 //! GitHub's webhook signatures, over the raw body: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256>`,
 //! and the legacy `X-Hub-Signature: sha1=<hex HMAC-SHA1>`. When the SHA-256 header is present
 //! only it counts. Comparison is constant time (`hmac`'s `verify_slice`).
+//!
+//! The header is read before the body ([`Expected::from_headers`]): a request without one is
+//! refused before its body is read or its project looked up. The body is then hashed as it
+//! arrives ([`Signer`]) and checked at its end.
 
 use axum::http::HeaderMap;
 use hmac::{Hmac, KeyInit, Mac};
@@ -17,27 +21,83 @@ pub enum SignatureError {
     Missing,
     #[error("`{header}` is malformed: expected `{prefix}=` and the hex digest")]
     Malformed { header: &'static str, prefix: &'static str },
-    #[error("`{header}` does not match the body: check that the webhook's secret is GITHUB_WEBHOOK_SECRET")]
+    #[error(
+        "`{header}` does not match the body: check the webhook's secret (GITHUB_WEBHOOK_SECRET, or the \
+         project's own `github_secret`)"
+    )]
     Mismatch { header: &'static str },
 }
 
+/// The signature a request claims, read from its headers before its body.
+#[derive(Debug, Clone)]
+pub struct Expected {
+    sha256: bool,
+    header: &'static str,
+    digest: Vec<u8>,
+}
+
+impl Expected {
+    /// `X-Hub-Signature-256` if present, else `X-Hub-Signature`; neither is [`SignatureError::Missing`].
+    pub fn from_headers(headers: &HeaderMap) -> Result<Expected, SignatureError> {
+        if let Some(value) = headers.get(SHA256_HEADER) {
+            let header = "X-Hub-Signature-256";
+            return Ok(Expected { sha256: true, header, digest: digest(value.as_bytes(), "sha256", header)? });
+        }
+        if let Some(value) = headers.get(SHA1_HEADER) {
+            let header = "X-Hub-Signature";
+            return Ok(Expected { sha256: false, header, digest: digest(value.as_bytes(), "sha1", header)? });
+        }
+        Err(SignatureError::Missing)
+    }
+
+    /// A hasher of the body with `secret`, for this signature's algorithm.
+    pub fn signer(&self, secret: &[u8]) -> Signer {
+        // HMAC takes keys of any length: `new_from_slice` cannot fail for it.
+        let mac = if self.sha256 {
+            Hmac::<Sha256>::new_from_slice(secret).map(Keyed::Sha256)
+        } else {
+            Hmac::<Sha1>::new_from_slice(secret).map(Keyed::Sha1)
+        };
+        Signer(mac.ok())
+    }
+}
+
+enum Keyed {
+    Sha256(Hmac<Sha256>),
+    Sha1(Hmac<Sha1>),
+}
+
+/// The HMAC of a body, fed as it arrives.
+pub struct Signer(Option<Keyed>);
+
+impl Signer {
+    pub fn update(&mut self, chunk: &[u8]) {
+        match &mut self.0 {
+            Some(Keyed::Sha256(mac)) => mac.update(chunk),
+            Some(Keyed::Sha1(mac)) => mac.update(chunk),
+            None => {}
+        }
+    }
+
+    /// Compares, in constant time, with what the request claimed.
+    pub fn verify(self, expected: &Expected) -> Result<(), SignatureError> {
+        let mismatch = SignatureError::Mismatch { header: expected.header };
+        let ok = match self.0 {
+            Some(Keyed::Sha256(mac)) => mac.verify_slice(&expected.digest).is_ok(),
+            Some(Keyed::Sha1(mac)) => mac.verify_slice(&expected.digest).is_ok(),
+            None => false,
+        };
+        if ok { Ok(()) } else { Err(mismatch) }
+    }
+}
+
 /// Checks the request's signature of `body` with `secret`.
+#[cfg(test)]
 pub fn verify(headers: &HeaderMap, secret: &[u8], body: &[u8]) -> Result<(), SignatureError> {
-    if let Some(value) = headers.get(SHA256_HEADER) {
-        let digest = digest(value.as_bytes(), "sha256", "X-Hub-Signature-256")?;
-        let mismatch = SignatureError::Mismatch { header: "X-Hub-Signature-256" };
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| mismatch.clone())?;
-        mac.update(body);
-        return mac.verify_slice(&digest).map_err(|_| mismatch);
-    }
-    if let Some(value) = headers.get(SHA1_HEADER) {
-        let digest = digest(value.as_bytes(), "sha1", "X-Hub-Signature")?;
-        let mismatch = SignatureError::Mismatch { header: "X-Hub-Signature" };
-        let mut mac = Hmac::<Sha1>::new_from_slice(secret).map_err(|_| mismatch.clone())?;
-        mac.update(body);
-        return mac.verify_slice(&digest).map_err(|_| mismatch);
-    }
-    Err(SignatureError::Missing)
+    let expected = Expected::from_headers(headers)?;
+    let mut signer = expected.signer(secret);
+    signer.update(body);
+    signer.verify(&expected)
 }
 
 /// `<prefix>=<hex>` → the digest bytes.

@@ -29,7 +29,7 @@ fn job(name: &str, sha: &str) -> NewJob {
 }
 
 fn delivery(id: &str) -> WebhookDelivery<'_> {
-    WebhookDelivery { id, project: "app", event: "push" }
+    WebhookDelivery { id, project: "app", event: "push", body_sha256: None }
 }
 
 fn dispatcher(q: &mut Queue) -> DispatcherId {
@@ -140,4 +140,31 @@ fn metrics_count_finished_jobs_and_survive_pruning() {
     assert_eq!((pruned.jobs, pruned.deliveries), (4, 1));
     assert!(q.delivery_jobs("old").unwrap().is_empty());
     check(&q.job_metrics().unwrap());
+}
+
+#[test]
+fn a_replayed_body_schedules_nothing_in_its_project_only() {
+    let (_d, mut q) = open();
+    let body = |id, project| WebhookDelivery { id, project, event: "push", body_sha256: Some("abc123") };
+    let DeliveryOutcome::Scheduled(first) = q.schedule_delivery(body("d1", "app"), &[job("build", "a")], t(0)).unwrap()
+    else {
+        panic!("not scheduled")
+    };
+    // The same body under another delivery id: a replay.
+    assert_eq!(q.schedule_delivery(body("d2", "app"), &[job("build", "b")], t(1)).unwrap(), {
+        DeliveryOutcome::Replayed { delivery: "d1".into(), jobs: vec![first[0].id] }
+    });
+    // The same body to another project: scheduled there.
+    let mut other = job("build", "a");
+    other.namespace = "site".into();
+    assert!(matches!(q.schedule_delivery(body("d3", "site"), &[other], t(2)).unwrap(), DeliveryOutcome::Scheduled(_)));
+    // A different body under a new id: scheduled.
+    let fresh = WebhookDelivery { id: "d4", project: "app", event: "push", body_sha256: Some("def456") };
+    assert!(matches!(q.schedule_delivery(fresh, &[job("build", "c")], t(3)).unwrap(), DeliveryOutcome::Scheduled(_)));
+    // Once retention prunes the record, the body is forgotten with it.
+    q.prune(t(10), 100).unwrap();
+    assert!(matches!(
+        q.schedule_delivery(body("d5", "app"), &[job("build", "d")], t(11)).unwrap(),
+        DeliveryOutcome::Scheduled(_)
+    ));
 }

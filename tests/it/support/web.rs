@@ -107,13 +107,14 @@ impl Builder {
             extra_routes: self.extra_routes,
         };
         let state = WebState::new(settings.clone(), catalog, queue, Arc::new(SystemClock), options);
+        let metrics = Arc::clone(state.metrics());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(ebmbot::web::serve(listener, state, async move {
+        let task = tokio::spawn(ebmbot::web::serve(listener, state.clone(), async move {
             let _ = stopped.await;
         }));
-        Server { addr, dir, db: settings.db.clone(), client: client(), stop: Some(stop), task }
+        Server { addr, dir, db: settings.db.clone(), client: client(), stop: Some(stop), task, state, metrics }
     }
 }
 
@@ -124,6 +125,8 @@ pub struct Server {
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     pub task: JoinHandle<()>,
+    pub state: WebState,
+    pub metrics: Arc<Metrics>,
 }
 
 /// A response: status and body (JSON when it parses).

@@ -88,12 +88,17 @@ async fn bodies_over_the_limit_are_413_first() {
     let request = server.client.post(server.url("/github/app/")).body(merged_pr());
     let reply = send(request).await;
     assert_eq!((reply.status, reply.json["error"].as_str()), (413, Some("too_large")), "{reply:?}");
-    // Chunked, without Content-Length: refused while reading.
-    let response = super::slow::chunked_post(server.addr, "/github/app/", &merged_pr(), 4096).await;
-    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
     // Within the limit the next check answers.
     let reply = send(server.client.post(server.url("/github/app/")).body(fixture("ping.json"))).await;
     assert_eq!(reply.status, 503, "{reply:?}");
+    // Chunked, without Content-Length, signed: refused while reading.
+    let server = Server::builder(JOBS).settings(|s| s.max_body = 10_000).start().await;
+    let signed = format!("X-Hub-Signature-256: {}\r\n", sign256(&merged_pr()));
+    let response = super::slow::chunked_post(server.addr, "/github/app/", &signed, &merged_pr(), 4096).await;
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    // Unsigned: refused before anything is read.
+    let response = super::slow::chunked_post(server.addr, "/github/app/", "", &merged_pr(), 4096).await;
+    assert!(response.starts_with("HTTP/1.1 403"), "{response}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

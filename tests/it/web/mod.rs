@@ -3,6 +3,7 @@
 //! real binary for `ebmbot web` / `ebmbot serve` start-up and shutdown.
 
 mod binary;
+mod caps;
 mod github;
 mod health;
 mod slow;

@@ -176,9 +176,22 @@ async fn a_redelivery_schedules_nothing_even_after_the_job_finished() {
     assert_eq!(again.message(), format!("already handled: delivery {id} scheduled job {job}"));
     let jobs = server.jobs();
     assert_eq!((jobs.len(), jobs[0].state()), (1, JobState::Succeeded));
-    // A new delivery of the same event is a new request.
-    let fresh = server.deliver("app", "pull_request", &delivery(), merged_pr()).await;
-    assert_eq!(fresh.json["result"], "scheduled");
+    // The same body under a new delivery id is a replay (issue 9, item 1): nothing scheduled.
+    let replay_id = delivery();
+    let replay = server.deliver("app", "pull_request", &replay_id, merged_pr()).await;
+    assert_eq!((replay.status, replay.json["result"].as_str()), (200, Some("replayed")), "{replay:?}");
+    assert_eq!(
+        replay.message(),
+        format!(
+            "already handled: the same body came as delivery {id}, which scheduled job {job}; nothing was \
+             scheduled for {replay_id}"
+        )
+    );
+    assert_eq!(server.jobs().len(), 1);
+    // Another event (another body) is a new request.
+    let other = String::from_utf8(merged_pr()).unwrap().replacen("\"number\": ", "\"number\": 1", 1);
+    let fresh = server.deliver("app", "pull_request", &delivery(), other.into_bytes()).await;
+    assert_eq!(fresh.json["result"], "scheduled", "{fresh:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
