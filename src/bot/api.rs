@@ -92,8 +92,7 @@ impl CallError {
 
 /// Builds the client. Errors only when the TLS configuration cannot be made.
 pub fn client(api_url: &str) -> Client {
-    // rustls needs one process-wide crypto provider; installing it twice is harmless.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::runner::install_crypto_provider();
     let mut http = HttpConnector::new();
     http.set_connect_timeout(Some(CONNECT_TIMEOUT));
     http.enforce_http(false);

@@ -30,7 +30,6 @@ const BACKLOG: u32 = 1024;
 
 /// Runs `ebmbot web` (`with_dispatcher` false) or `ebmbot serve` (true) until signalled.
 pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> {
-    crate::runner::install_crypto_provider();
     let addrs = resolve(&env.settings.bind)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics = Arc::new(Metrics::new());

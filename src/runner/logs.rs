@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 
+use crate::config::Settings;
 use crate::queue::model::JobId;
 
 /// The file name of a job's standard output log inside its log directory.
@@ -18,6 +19,14 @@ pub const STDERR: &str = "stderr";
 pub fn log_dir(logs_dir: &Path, job_type: &str, started: Timestamp, id: JobId) -> PathBuf {
     let stamp = started.strftime("%Y%m%d-%H%M%S");
     logs_dir.join(job_type).join(format!("{stamp}-{id}"))
+}
+
+/// A log directory as the host sees it (`HOST_LOGS_DIR` in place of `LOGS_DIR`), for messages.
+pub fn host_log_dir(settings: &Settings, dir: &str) -> String {
+    match Path::new(dir).strip_prefix(&settings.logs_dir) {
+        Ok(rest) => settings.host_logs_dir.join(rest).display().to_string(),
+        Err(_) => dir.to_owned(),
+    }
 }
 
 /// Removes a pruned job's log directory if it lies inside `logs_dir`. A failure is logged,

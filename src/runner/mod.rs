@@ -30,14 +30,15 @@ mod reporter;
 pub use dispatcher::{Control, Dispatcher, Foreground, HEARTBEAT_STALE, Mode, Summary, register};
 pub use env::job_env;
 pub use fabfile::{FabfileError, fetch_fabfile};
-pub use logs::{STDERR, STDOUT, log_dir, remove_log_dir};
+pub use logs::{STDERR, STDOUT, host_log_dir, log_dir, remove_log_dir};
 pub use process::{DRAIN, Finished, JobHandle, JobSpec, SpawnError, spawn};
 pub use reporter::Reporter;
 
-/// Installs ring as rustls's process-wide crypto provider. Without it rustls panics at the first
-/// TLS client when it cannot pick one provider by itself ("Could not automatically determine
-/// the process-level CryptoProvider"). Call it first thing in `main`; calling it again, or
-/// after another provider was installed, does nothing.
+/// Installs ring as rustls's process-wide crypto provider: the one place that does. Without it
+/// rustls panics at the first TLS client when it cannot pick one provider by itself ("Could not
+/// automatically determine the process-level CryptoProvider"). Whatever builds a TLS client
+/// (the Slack client, the fabfile fetch, the tests' HTTP client) calls it first; calling it
+/// again, or after another provider was installed, does nothing.
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -3,15 +3,13 @@
 //! group stopped if a member still carries its `EBMBOT_JOB_ID` (never a reused group), becomes
 //! `lost`, and unblocks its type; `on_lost = "retry"` queues it again once.
 
-use std::path::Path;
-
 use jiff::Timestamp;
 
 use crate::config::{Catalog, OnLost, Settings};
 use crate::queue::model::{Dispatcher, DispatcherId};
 use crate::queue::{Queue, QueueError};
 
-use super::{Reporter, proc};
+use super::{Reporter, host_log_dir, proc};
 
 /// Whether a dispatcher's process is certainly gone. One on another host cannot be checked
 /// (the SQLite queue is for one host): it is never declared gone.
@@ -60,7 +58,7 @@ pub fn recover(
                 proc::stop_group(pgid, settings.kill_grace);
             }
         }
-        let logs = job.log_dir().map_or_else(|| "its log directory".to_owned(), |d| host_path(settings, d));
+        let logs = job.log_dir().map_or_else(|| "its log directory".to_owned(), |d| host_log_dir(settings, d));
         let detail = format!("ebmbot stopped while this job was running; its logs are in {logs}");
         let retry = catalog.job(&job.namespace, &job.job).is_some_and(|d| d.on_lost == OnLost::Retry);
         if let Some((lost, retried)) = queue.settle_lost(job.id, &detail, retry, now)? {
@@ -75,12 +73,4 @@ pub fn recover(
         queue.forget_dispatcher(id)?;
     }
     Ok(settled)
-}
-
-/// A log directory as the host sees it (`HOST_LOGS_DIR` in place of `LOGS_DIR`), for messages.
-pub fn host_path(settings: &Settings, dir: &str) -> String {
-    match Path::new(dir).strip_prefix(&settings.logs_dir) {
-        Ok(rest) => settings.host_logs_dir.join(rest).display().to_string(),
-        Err(_) => dir.to_owned(),
-    }
 }

@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::commands::logs::Stream;
 use crate::config::{JobDef, ReportFormat, Settings, duration};
 use crate::queue::model::{Job, JobState, Outcome};
+use crate::runner::host_log_dir;
 
 use super::plan::{Action, Target};
 
@@ -86,14 +87,6 @@ fn headline(job: &Job) -> String {
         Outcome::Lost { detail } => format!("`{t}` lost ({})", escape(detail)),
         Outcome::TimedOut { after } => format!("`{t}` timed out after {}", duration::format(*after)),
         Outcome::Cancelled { by } => format!("`{t}` cancelled by {}", requester(by)),
-    }
-}
-
-/// The log directory as seen from the host (`HOST_LOGS_DIR`).
-fn host_log_dir(settings: &Settings, dir: &str) -> String {
-    match Path::new(dir).strip_prefix(&settings.logs_dir) {
-        Ok(rest) => settings.host_logs_dir.join(rest).display().to_string(),
-        Err(_) => dir.to_owned(),
     }
 }
 

@@ -37,7 +37,7 @@ async fn serve(router: axum::Router) -> String {
 async fn post(url: &str, body: &Value, timestamp: i64, secret: &str) -> (u16, String) {
     let body = body.to_string();
     let signature = sign(&Secret::new(secret), timestamp, body.as_bytes());
-    let r = reqwest::Client::new()
+    let r = crate::support::web::client()
         .post(url)
         .header("x-slack-request-timestamp", timestamp.to_string())
         .header("x-slack-signature", signature)
@@ -74,7 +74,7 @@ fn signed_events_are_handled_once_and_everything_else_is_refused() {
         assert_eq!(post(&url, &event, now() - 360, SECRET).await.0, 401, "older than 5 minutes");
         assert_eq!(post(&url, &event, now() + 360, SECRET).await.0, 401, "from the future");
         assert_eq!(post(&url, &event, now(), "wrong-secret").await.0, 401);
-        let unsigned = reqwest::Client::new().post(&url).body(event.to_string()).send().await.unwrap();
+        let unsigned = crate::support::web::client().post(&url).body(event.to_string()).send().await.unwrap();
         assert_eq!(unsigned.status().as_u16(), 401);
         assert_eq!(post(&url, &json!("not an object"), now(), SECRET).await.0, 400);
         assert_eq!(post(&url, &json!({"type": "app_rate_limited"}), now(), SECRET).await.0, 200);

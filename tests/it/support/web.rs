@@ -49,6 +49,7 @@ pub fn delivery() -> String {
     format!("72d3162e-cc78-11e3-81ab-{:06}{:06}", std::process::id() % 1_000_000, N.fetch_add(1, Ordering::SeqCst))
 }
 
+/// An HTTP client for the tests (no proxy, a 20 s timeout).
 pub fn client() -> reqwest::Client {
     ebmbot::runner::install_crypto_provider();
     reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(20)).build().unwrap()
