@@ -6,7 +6,8 @@
 //! again; after it, the command, its mark and its reply all exist, so nothing is lost or run
 //! twice. (The alternative, marking it done right after with an idempotence check, would need
 //! every command to recognise its own earlier effect; one transaction needs nothing of them.)
-//! Stored events and delivered replies older than a day are pruned here.
+//! It also prunes, a batch at a time, through the one retention path
+//! ([`crate::runner::retention`]): handled commands and delivered replies go after a day.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,10 +27,9 @@ use crate::commands::{CommandError, Context};
 use crate::config::{Catalog, LiveCatalog, Settings};
 use crate::grammar::Grammar;
 use crate::queue::model::Origin;
-use crate::queue::{InboxRow, NewReply, Queue, QueueError, sub_duration};
+use crate::queue::{InboxRow, NewReply, Queue, QueueError};
+use crate::runner::retention::{self, Amount};
 
-/// Stored events are kept this long (Slack retries within minutes).
-const KEEP: Duration = Duration::from_secs(24 * 3600);
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 const POLL: Duration = Duration::from_millis(20);
 
@@ -61,10 +61,13 @@ impl Worker {
             }
             if pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
                 pruned = Some(Instant::now());
-                match self.queue.prune_slack(sub_duration(Timestamp::now(), KEEP)) {
-                    Ok(n) if n > 0 => tracing::info!(rows = n, "pruned Slack events and replies older than a day"),
+                let (now, retention) = (Timestamp::now(), self.settings.retention);
+                match retention::prune(&mut self.queue, &self.settings, now, retention, Amount::OneBatch) {
+                    Ok(p) if p.jobs > 0 || p.slack > 0 => {
+                        tracing::info!(jobs = p.jobs, events = p.events, slack = p.slack, "pruned old history");
+                    }
                     Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "could not prune old Slack events"),
+                    Err(e) => tracing::warn!(error = %e, "could not prune old history"),
                 }
             }
             let failed = match self.queue.next_slack_event() {

@@ -44,7 +44,7 @@ pub fn command(subcommand: args::Command, flags: JobFlags) -> Result<Command, Co
         }
         args::Command::Queue(QueueCommand::Prune { older_than }) => {
             let older_than = older_than.map(|s| parse_duration("--older-than", &s)).transpose()?;
-            Command::Prune(Prune { older_than, one_batch: false })
+            Command::Prune(Prune { older_than })
         }
         args::Command::Status => Command::Status(Status),
         args::Command::Logs { id, stderr, head, tail, follow: false } => {

@@ -17,6 +17,8 @@ pub struct Pruned {
     pub deliveries: u64,
     /// Log directories of the deleted jobs, for the caller to remove.
     pub log_dirs: Vec<String>,
+    /// Handled Slack commands and delivered Slack replies (`Queue::prune_slack`).
+    pub slack: u64,
 }
 
 impl Queue {
@@ -63,6 +65,7 @@ impl Queue {
             events: events as u64,
             deliveries: deliveries as u64,
             log_dirs: deleted.into_iter().filter_map(|(_, dir)| dir).collect(),
+            slack: 0,
         })
     }
 

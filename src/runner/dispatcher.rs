@@ -18,6 +18,7 @@ use crate::queue::model::{DispatcherId, Job, JobId, Outcome};
 use crate::queue::{Busy, NewDispatcher, NewJob, Queue, QueueError};
 
 use super::process::{Finished, JobHandle, JobSpec, spawn};
+use super::retention::{self, Amount};
 use super::{Reporter, fetch_fabfile, prepare, proc, recovery};
 
 /// How often the loop looks for work another process may have queued.
@@ -32,7 +33,6 @@ pub const HEARTBEAT_STALE: Duration = Duration::from_secs(60);
 const RECOVERY: Duration = Duration::from_secs(30);
 /// Retention prunes a little at a time: one batch this often.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
-const PRUNE_BATCH: u32 = 200;
 
 /// Requests from outside the loop (signal handlers, the web server's shutdown).
 #[derive(Debug, Default)]
@@ -498,15 +498,12 @@ impl<'a> Dispatcher<'a> {
         Ok(())
     }
 
-    /// One batch of retention: old finished jobs, delivered events and their log directories.
+    /// One batch of retention (old history, its log directories, Slack's old tables).
     fn prune_a_little(&mut self) -> Result<(), QueueError> {
-        let before = crate::queue::sub_duration(self.clock.now(), self.settings.retention);
-        let pruned = self.queue.prune(before, PRUNE_BATCH)?;
-        for dir in &pruned.log_dirs {
-            super::remove_log_dir(dir, &self.settings.logs_dir);
-        }
-        if pruned.jobs > 0 {
-            tracing::info!(jobs = pruned.jobs, events = pruned.events, "pruned history past the retention period");
+        let now = self.clock.now();
+        let pruned = retention::prune(&mut self.queue, self.settings, now, self.settings.retention, Amount::OneBatch)?;
+        if pruned.jobs > 0 || pruned.slack > 0 {
+            tracing::info!(jobs = pruned.jobs, events = pruned.events, slack = pruned.slack, "pruned old history");
         }
         Ok(())
     }

@@ -11,6 +11,7 @@
 //! - `prepare`: a claimed job → [`JobSpec`], or the reason it cannot run.
 //! - `reporter`: the [`Reporter`] trait (the terminal's is in `cli`).
 //! - [`recovery`]: running jobs of dead dispatchers become `lost` (and maybe run again).
+//! - [`retention`]: the one prune path (history, logs, Slack's tables).
 //! - `process`: [`spawn`], [`JobHandle`] (pgid, cancel), [`Finished`].
 //! - `env`: [`job_env`], the variables a job gets and the secrets it does not.
 //! - `logs`: [`log_dir`] and the capped log writer.
@@ -26,6 +27,7 @@ pub mod proc;
 pub mod process;
 pub mod recovery;
 mod reporter;
+pub mod retention;
 
 pub use dispatcher::{Control, Dispatcher, Foreground, HEARTBEAT_STALE, Mode, Summary, register};
 pub use env::job_env;

@@ -1,0 +1,59 @@
+//! Retention, in one place: every process that prunes — `ebmbot queue prune` all at once, the
+//! dispatcher and the Slack bot a batch at a time — goes through [`prune`].
+//!
+//! - Finished jobs (with their requests, events and log directories), delivered events and
+//!   GitHub delivery records older than the cut-off (`EBMBOT_RETENTION`, or `--older-than`).
+//! - Handled Slack commands and delivered Slack replies older than [`SLACK_KEEP`]: Slack
+//!   retries an event within minutes, so a day is plenty to drop its retries.
+//! - Job metrics are never pruned.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::config::Settings;
+use crate::queue::{Pruned, Queue, QueueError, sub_duration};
+
+/// How long handled Slack commands and delivered replies are kept.
+pub const SLACK_KEEP: Duration = Duration::from_secs(24 * 3600);
+
+/// Rows deleted per transaction, so that pruning never holds the write lock for long.
+const BATCH: u32 = 500;
+
+/// How much one call prunes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Amount {
+    /// Everything past the cut-off, a batch per transaction (`ebmbot queue prune`).
+    All,
+    /// One batch (long-running processes, which prune a little at a time).
+    OneBatch,
+}
+
+/// Deletes what is older than `older_than` (Slack's tables: [`SLACK_KEEP`]) and removes the
+/// deleted jobs' log directories.
+pub fn prune(
+    queue: &mut Queue,
+    settings: &Settings,
+    now: Timestamp,
+    older_than: Duration,
+    amount: Amount,
+) -> Result<Pruned, QueueError> {
+    let before = sub_duration(now, older_than);
+    let mut total = Pruned::default();
+    loop {
+        let batch = queue.prune(before, BATCH)?;
+        let full = [batch.jobs, batch.events, batch.deliveries].into_iter().any(|n| n >= u64::from(BATCH));
+        for dir in &batch.log_dirs {
+            super::remove_log_dir(dir, &settings.logs_dir);
+        }
+        total.jobs += batch.jobs;
+        total.events += batch.events;
+        total.deliveries += batch.deliveries;
+        total.log_dirs.extend(batch.log_dirs);
+        if !full || amount == Amount::OneBatch {
+            break;
+        }
+    }
+    total.slack = queue.prune_slack(sub_duration(now, SLACK_KEEP))?;
+    Ok(total)
+}
