@@ -108,6 +108,17 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         bind: Option<String>,
     },
+    /// Runs one job's shell under a subreaper and stops all it leaves behind (started by the
+    /// dispatcher, not by people)
+    #[command(name = "__reap", hide = true)]
+    Reap {
+        /// SIGTERM to SIGKILL, for what is left
+        #[arg(long, value_name = "MS")]
+        grace_ms: u64,
+        /// The shell and its arguments
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<std::ffi::OsString>,
+    },
     /// Web server, dispatcher and (with tokens) the Slack bot in one process
     Serve {
         /// Address to listen on [env: EBMBOT_BIND] [default: 127.0.0.1:9000]

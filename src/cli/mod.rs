@@ -37,6 +37,10 @@ use crate::queue::model::{JobId, Origin};
 
 /// Runs one invocation. Errors are printed here (as text, or JSON with `--json`).
 pub fn run(mut cli: Cli) -> ExitCode {
+    // A job's reaper, started by the dispatcher: it reads nothing and must start at once.
+    if let Command::Reap { grace_ms, command } = &cli.command {
+        return crate::runner::process::reaper::main(Duration::from_millis(*grace_ms), command);
+    }
     // Neither reads settings nor jobs.toml: they work in any environment.
     let printed = match &cli.command {
         Command::Completions { shell } => Some(completions::write_script(*shell, &mut std::io::stdout().lock())),
@@ -217,7 +221,7 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
         Command::Bot => bot::run(&env),
         Command::Web { .. } => serve::run(&env, false),
         Command::Serve { .. } => serve::run(&env, true),
-        Command::Completions { .. } | Command::Man => unreachable!("handled in `run`"),
+        Command::Completions { .. } | Command::Man | Command::Reap { .. } => unreachable!("handled in `run`"),
         subcommand => {
             let mut flags = flags.unwrap_or_default();
             if flags.help {

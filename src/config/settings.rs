@@ -122,6 +122,11 @@ pub struct Settings {
     /// Variables no job inherits: every secret's variable and its `_FILE`, and
     /// `CREDENTIALS_DIRECTORY`. A secret read elsewhere adds its own (see [`secrets::hidden_vars`]).
     pub hidden_from_jobs: Vec<String>,
+    /// The executable that runs each job under a subreaper of its own (`ebmbot __reap`, see
+    /// `runner::process::reaper`): ebmbot itself, `/proc/self/exe`, which stays right when the
+    /// binary is replaced on disk. Set by [`Settings::from_env`], which only ebmbot calls; `None`
+    /// elsewhere (tests whose executable is not ebmbot), and jobs then run without one.
+    pub job_reaper: Option<PathBuf>,
 }
 
 /// Values given on the command line, which win over the environment.
@@ -136,7 +141,9 @@ impl Settings {
     /// Reads the process environment.
     pub fn from_env(overrides: &Overrides) -> Result<Settings, SettingsError> {
         let cwd = std::env::current_dir().map_err(SettingsError::Cwd)?;
-        Self::from_lookup(|k| std::env::var(k).ok(), &cwd, overrides)
+        let mut settings = Self::from_lookup(|k| std::env::var(k).ok(), &cwd, overrides)?;
+        settings.job_reaper = Some(PathBuf::from("/proc/self/exe"));
+        Ok(settings)
     }
 
     /// Reads settings through `get` (the environment, or a map in tests); relative paths are
@@ -288,6 +295,7 @@ impl Settings {
             github_webhook_secret,
             secret_sources,
             hidden_from_jobs,
+            job_reaper: None,
         })
     }
 

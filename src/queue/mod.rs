@@ -53,6 +53,12 @@ use add_duration as add;
 pub enum QueueError {
     #[error("cannot create the database {}: directory {} does not exist; create it or set EBMBOT_DB / --db", path.display(), dir.display())]
     NoDirectory { path: PathBuf, dir: PathBuf },
+    #[error("cannot create the database {} (check the path and its permissions, or set EBMBOT_DB / --db)", path.display())]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot open the database {} (check the path and its permissions, or set EBMBOT_DB / --db)", path.display())]
     Open {
         path: PathBuf,
@@ -96,6 +102,7 @@ impl Queue {
         {
             return Err(QueueError::NoDirectory { path: path.to_owned(), dir: dir.to_owned() });
         }
+        create_private(path).map_err(|source| QueueError::Create { path: path.to_owned(), source })?;
         let open_err = |source| QueueError::Open { path: path.to_owned(), source };
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
@@ -119,6 +126,20 @@ impl Queue {
     /// Begins a write: an immediate transaction, or inside [`Queue::atomically`] a savepoint.
     fn write(&mut self) -> Result<Tx<'_>> {
         Tx::begin(&mut self.conn, self.in_tx)
+    }
+}
+
+/// Creates the database file, if it does not exist, readable and writable by its owner only
+/// (0600, whatever the umask): SQLite then gives its `-wal` and `-shm` files the same mode. An
+/// existing file keeps the mode it has (docs/security.md §5).
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other.map(drop),
     }
 }
 

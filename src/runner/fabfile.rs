@@ -3,7 +3,7 @@
 //! The body goes to a temporary file in the job's directory, which is then renamed over
 //! `fabfile.py`, so a failed fetch leaves the previous file in place.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -74,7 +74,7 @@ pub fn fetch_fabfile(url: &str, workdir: &Path) -> Result<PathBuf, FabfileError>
         let path = path.to_owned();
         move |source| FabfileError::Write { path, source }
     };
-    fs::create_dir_all(workdir).map_err(write_error(workdir))?;
+    super::logs::create_private_dir(workdir).map_err(write_error(workdir))?;
 
     let target = workdir.join("fabfile.py");
     let temp = workdir.join(temp_name());
@@ -109,7 +109,7 @@ async fn download(url: Url, temp: &Path) -> Result<(), FabfileError> {
     }
 
     let write_error = |source| FabfileError::Write { path: temp.to_owned(), source };
-    let mut file = File::create(temp).map_err(write_error)?;
+    let mut file = super::logs::create_private_file(temp).map_err(write_error)?;
     let mut size: u64 = 0;
     while let Some(chunk) = response.chunk().await.map_err(request_error)? {
         size += chunk.len() as u64;

@@ -15,6 +15,19 @@ pub const STDOUT: &str = "stdout";
 /// The file name of a job's standard error log inside its log directory.
 pub const STDERR: &str = "stderr";
 
+/// Creates `dir` and any missing parent as 0700 (docs/security.md §5): the mode is given
+/// explicitly, so ebmbot need not change its umask, which its jobs inherit.
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+/// Creates (or truncates) `path` as 0600, for writing; see [`create_private_dir`].
+pub(crate) fn create_private_file(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)
+}
+
 /// `LOGS_DIR/<type>/<YYYYMMDD-HHMMSS>-<id>`, the start time in UTC.
 pub fn log_dir(logs_dir: &Path, job_type: &str, started: Timestamp, id: JobId) -> PathBuf {
     let stamp = started.strftime("%Y%m%d-%H%M%S");

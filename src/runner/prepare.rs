@@ -47,5 +47,6 @@ pub fn prepare(settings: &Settings, catalog: &Catalog, job: &Job, tee: bool) -> 
         timeout: def.timeout,
         kill_grace: settings.kill_grace,
         tee,
+        reaper: settings.job_reaper.clone(),
     })
 }

@@ -75,6 +75,31 @@ pub fn stop_group(pgid: i32, grace: Duration) {
     }
 }
 
+/// Every descendant of `pid` (its children, theirs, and so on), from the parent links in
+/// `/proc`, in any session or process group. Processes that vanish while we look are skipped.
+pub fn descendants(pid: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut children: std::collections::HashMap<i32, Vec<i32>> = std::collections::HashMap::new();
+    for child in entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok()) {
+        if let Some(parent) = read_stat(child).and_then(|s| s.ppid()) {
+            children.entry(parent).or_default().push(child);
+        }
+    }
+    let mut found = Vec::new();
+    let mut next = vec![pid];
+    while let Some(parent) = next.pop() {
+        for &child in children.get(&parent).into_iter().flatten() {
+            if child != pid && !found.contains(&child) {
+                found.push(child);
+                next.push(child);
+            }
+        }
+    }
+    found
+}
+
 /// True while any process (zombies included) belongs to group `pgid`.
 pub fn group_exists(pgid: i32) -> bool {
     killpg(Pid::from_raw(pgid), None) != Err(Errno::ESRCH)
@@ -111,6 +136,10 @@ impl Stat {
         !matches!(self.field(3), Some("Z" | "X" | "x") | None)
     }
 
+    fn ppid(&self) -> Option<i32> {
+        self.field(4)?.parse().ok()
+    }
+
     fn pgid(&self) -> Option<i32> {
         self.field(5)?.parse().ok()
     }
@@ -132,6 +161,7 @@ mod tests {
         let tail = (4..=22).map(|n| n.to_string()).collect::<Vec<_>>().join(" ");
         let stat = Stat::parse(&format!("77 (a) (b c)) S {tail} 23 24\n")).unwrap();
         assert_eq!(stat.field(3), Some("S"));
+        assert_eq!(stat.ppid(), Some(4));
         assert_eq!(stat.pgid(), Some(5));
         assert_eq!(stat.start_time(), Some(22));
         assert!(stat.is_live());
@@ -147,6 +177,33 @@ mod tests {
         assert!(!is_alive_as(me, start + 1));
         assert_eq!(boot_id().len(), 36, "a UUID");
         assert_eq!(boot_id(), boot_id());
+    }
+
+    #[test]
+    fn descendants_include_grandchildren_in_other_sessions() {
+        let mut child = Command::new("bash")
+            .args(["-c", "setsid sleep 30 & echo $!; sleep 30"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let grandchild: i32 = line.trim().parse().unwrap();
+        let me = i32::try_from(std::process::id()).unwrap();
+        let shell = i32::try_from(child.id()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // The shell's own `sleep` may not have started yet: wait for the two we know of.
+        while !(descendants(me).contains(&shell) && descendants(me).contains(&grandchild)) {
+            assert!(Instant::now() < deadline, "{:?}", descendants(me));
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!descendants(shell).contains(&shell) && !descendants(me).contains(&me));
+        for pid in descendants(shell) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        let _ = nix::sys::signal::kill(Pid::from_raw(grandchild), Signal::SIGKILL);
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     #[test]

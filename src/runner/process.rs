@@ -1,14 +1,17 @@
-//! One job as one process group (docs/architecture.md §7; after nextest's `unix.rs`).
+//! One job as one process group under a subreaper of its own (docs/security.md §4; after
+//! nextest's `unix.rs`, tini and catatonit).
 //!
-//! [`spawn`] starts `EBMBOT_SHELL -c <command>` in its own process group and returns at once.
-//! Threads do the rest: two copy stdout and stderr into the log files as they arrive, one waits
-//! for the shell, and a supervisor enforces the timeout, carries out cancellation and sends
-//! exactly one [`Finished`] per job. The job ends when the shell exits; what is left of its group
-//! is then stopped in the background, and the copiers get [`DRAIN`] to catch up, so grandchildren
-//! that keep a pipe open never hold the job up.
+//! [`spawn`] starts `ebmbot __reap -- EBMBOT_SHELL -c <command>` ([`reaper`]) in a new process
+//! group and returns at once. The reaper runs the shell and makes sure nothing the job starts
+//! outlives it, in whatever session or group. Threads here do the rest: two copy stdout and
+//! stderr into the log files as they arrive, one waits for the reaper, and a supervisor enforces
+//! the timeout, carries out cancellation and sends exactly one [`Finished`] per job. The job
+//! ends when the reaper exits (after the shell, and after whatever the shell left behind has
+//! been stopped); what is left of its group is then stopped in the background, and the copiers
+//! get [`DRAIN`] to catch up, so grandchildren that keep a pipe open never hold the job up.
 
 use std::fmt;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -20,12 +23,16 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use super::logs::{CappedLog, STDERR, STDOUT, append_line, copy_output};
+use super::logs::{CappedLog, STDERR, STDOUT, append_line, copy_output, create_private_dir, create_private_file};
 use crate::queue::model::{JobId, Outcome};
 use supervisor::{Event, Supervisor};
 
 /// How long the output copiers get to finish after the job's main process has exited.
 pub const DRAIN: Duration = Duration::from_millis(200);
+
+/// How much longer than the kill grace the job's reaper gets to stop everything under it, after
+/// SIGTERM, before its whole group gets SIGKILL (which would free the reaper's orphans).
+pub const REAPER_MARGIN: Duration = Duration::from_secs(2);
 
 /// Everything needed to run one job; the command is already rendered and quoted.
 #[derive(Clone)]
@@ -47,6 +54,10 @@ pub struct JobSpec {
     pub kill_grace: Duration,
     /// Also copy the job's stdout and stderr to ours, live (`ebmbot run`).
     pub tee: bool,
+    /// ebmbot's own executable, which runs the shell under a subreaper ([`reaper`]). `None`
+    /// runs the shell directly as the group leader, without one: only where the running
+    /// executable is not ebmbot (the library's own tests).
+    pub reaper: Option<PathBuf>,
 }
 
 impl fmt::Debug for JobSpec {
@@ -136,7 +147,10 @@ pub fn spawn(spec: JobSpec, done: Sender<Finished>) -> Result<JobHandle, SpawnEr
     let mut child = match command(&spec).spawn() {
         Ok(child) => child,
         Err(e) => {
-            let detail = format!("cannot start the shell `{}`: {e}", spec.shell);
+            let detail = match &spec.reaper {
+                Some(ebmbot) => format!("cannot start the job's reaper `{}`: {e}", ebmbot.display()),
+                None => format!("cannot start the shell `{}`: {e}", spec.shell),
+            };
             return Ok(never_started(&spec, detail, &done));
         }
     };
@@ -153,6 +167,9 @@ pub fn spawn(spec: JobSpec, done: Sender<Finished>) -> Result<JobHandle, SpawnEr
         pgid,
         timeout: spec.timeout.map(|t| (t, Instant::now() + t)),
         kill_grace: spec.kill_grace,
+        // The reaper stops its descendants itself within the kill grace: SIGKILL to the group
+        // comes only if it has not managed by then.
+        kill_after: spec.kill_grace + if spec.reaper.is_some() { REAPER_MARGIN } else { Duration::ZERO },
         events,
         drained,
         done: done.clone(),
@@ -207,10 +224,10 @@ fn copier(
 }
 
 fn create_logs(dir: &Path) -> Result<(File, File), SpawnError> {
-    fs::create_dir_all(dir).map_err(|source| SpawnError::LogDir { path: dir.to_owned(), source })?;
+    create_private_dir(dir).map_err(|source| SpawnError::LogDir { path: dir.to_owned(), source })?;
     let create = |name: &str| {
         let path = dir.join(name);
-        File::create(&path).map_err(|source| SpawnError::LogFile { path, source })
+        create_private_file(&path).map_err(|source| SpawnError::LogFile { path, source })
     };
     Ok((create(STDOUT)?, create(STDERR)?))
 }
@@ -222,12 +239,21 @@ fn prepare_workdir(spec: &JobSpec) -> Result<(), String> {
     } else if spec.workdir_fixed {
         Err(format!("workspace directory {} is missing", dir.display()))
     } else {
-        fs::create_dir_all(dir).map_err(|e| format!("cannot create workspace directory {}: {e}", dir.display()))
+        create_private_dir(dir).map_err(|e| format!("cannot create workspace directory {}: {e}", dir.display()))
     }
 }
 
 fn command(spec: &JobSpec) -> Command {
-    let mut cmd = Command::new(&spec.shell);
+    let mut cmd = match &spec.reaper {
+        Some(ebmbot) => {
+            let mut cmd = Command::new(ebmbot);
+            let grace = u64::try_from(spec.kill_grace.as_millis()).unwrap_or(u64::MAX);
+            cmd.arg0("ebmbot").arg(reaper::SUBCOMMAND).arg("--grace-ms").arg(grace.to_string()).arg("--");
+            cmd.arg(&spec.shell);
+            cmd
+        }
+        None => Command::new(&spec.shell),
+    };
     cmd.arg("-c")
         .arg(&spec.command)
         .current_dir(&spec.workdir)
@@ -250,6 +276,7 @@ fn never_started(spec: &JobSpec, detail: String, done: &Sender<Finished>) -> Job
     JobHandle { id: spec.id, pgid: None, control: None }
 }
 
+pub mod reaper;
 mod supervisor;
 #[cfg(test)]
 pub(super) mod tests;

@@ -55,7 +55,9 @@ pub fn recover(
             let members = proc::group_members_with_env(pgid, "EBMBOT_JOB_ID", &job.id.to_string());
             if !members.is_empty() {
                 reporter.note(&format!("job {} outlived its dispatcher; stopping its process group {pgid}", job.id));
-                proc::stop_group(pgid, settings.kill_grace);
+                // The group's leader is the job's reaper: on SIGTERM it stops everything under it,
+                // whatever group it is in, within the kill grace; SIGKILL only if it cannot.
+                proc::stop_group(pgid, settings.kill_grace + super::process::REAPER_MARGIN);
             }
         }
         let logs = job.log_dir().map_or_else(|| "its log directory".to_owned(), |d| host_log_dir(settings, d));

@@ -6,13 +6,16 @@
 mod bad_input;
 mod completions;
 mod concurrency;
+mod descendants;
 mod dispatch;
 mod faults;
+mod files;
 mod import;
 mod queue;
 mod recovery;
 mod run;
 mod say;
+mod secrets;
 mod slack;
 mod support;
 mod web;

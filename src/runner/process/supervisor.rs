@@ -33,6 +33,8 @@ pub(super) struct Supervisor {
     /// The job's timeout, and when it runs out (counted from the spawn).
     pub(super) timeout: Option<(Duration, Instant)>,
     pub(super) kill_grace: Duration,
+    /// How long after SIGTERM the group gets SIGKILL (the kill grace, and the reaper's margin).
+    pub(super) kill_after: Duration,
     pub(super) events: Receiver<Event>,
     pub(super) drained: Receiver<()>,
     pub(super) done: Sender<Finished>,
@@ -101,7 +103,7 @@ impl Supervisor {
 
     fn terminate(&self, outcome: Outcome) -> Stopping {
         let _ = killpg(Pid::from_raw(self.pgid), Signal::SIGTERM);
-        Stopping { outcome, kill_at: Some(Instant::now() + self.kill_grace) }
+        Stopping { outcome, kill_at: Some(Instant::now() + self.kill_after) }
     }
 
     /// The main process is gone; stop whatever it left in its group (TERM, grace, KILL), in the

@@ -2,6 +2,7 @@
 //! waits are for something to happen, bounded.
 
 use std::collections::BTreeMap;
+use std::fs;
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
@@ -29,6 +30,9 @@ pub(crate) fn spec(root: &Path, command: &str) -> JobSpec {
         timeout: Some(Duration::from_secs(20)),
         kill_grace: Duration::from_millis(200),
         tee: false,
+        // This test executable is not ebmbot: jobs run without their reaper here; the
+        // integration tests run them through the real binary (tests/it/descendants.rs).
+        reaper: None,
     }
 }
 
