@@ -75,6 +75,7 @@ pub fn answer(
 pub fn render(output: &Output, ctx: &Context<'_>) -> String {
     let tz = &ctx.settings.timezone;
     match output {
+        Output::Plan(p) => plan(p),
         Output::Scheduled(r) => scheduled(r, tz),
         Output::CancelledType(r) => cancelled_type(r),
         Output::CancelledJob(r) => cancelled_job(r),
@@ -184,7 +185,8 @@ fn general_help(topics: &HelpTopics, username: &str) -> String {
          • `{username} help` — this message; `{username} <namespace> help` — a namespace's commands\n\
          • `{username} status` — what is running and scheduled\n\
          • `{username} logs N [stdout|stderr] [head|tail|all]` — a job's output\n\
-         • `{username} cancel job id N` — cancel a queued job or stop a running one\n"
+         • `{username} cancel job id N` — cancel a queued job or stop a running one\n\
+         • `{username} dry run <command>` — what a command would run and where it would report, without running it\n"
     );
     if !topics.namespaces.is_empty() {
         out.push_str("Namespaces:\n");
@@ -285,4 +287,17 @@ pub fn when(ts: Timestamp, tz: &jiff::tz::TimeZone) -> String {
 fn sentence(message: &str) -> String {
     let mut chars = message.chars();
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// A dry run, in Slack's words: the facts as a list, the command in a code block.
+fn plan(p: &crate::commands::dry_run::Plan) -> String {
+    let mut text = String::new();
+    for (label, value) in p.lines() {
+        if label == "command" {
+            text.push_str(&format!("Command:\n```{value}```"));
+        } else {
+            text.push_str(&format!("• {label}: {value}\n"));
+        }
+    }
+    text
 }

@@ -97,6 +97,9 @@ pub enum Command {
     Config(ConfigCommand),
     /// A Slack-style command from the terminal: `ebmbot say example say hello Bob`
     Say {
+        /// Show the job the text would run, and where it would report; queue nothing
+        #[arg(long)]
+        dry_run: bool,
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         words: Vec<String>,
     },

@@ -103,12 +103,16 @@ pub fn job_params(current: &OsStr) -> Vec<CompletionCandidate> {
         .map(|w| w.split('=').next().unwrap_or(w).to_owned())
         .collect();
     let own: &[(&str, &str)] = match words.subcommand().as_deref() {
-        Some("schedule") => {
-            &[("delay", "start after D (90s, 5m, 1h30m)"), ("notify", "also report to this Slack channel")]
-        }
-        Some("run") => {
-            &[("force", "run even if the type is suppressed"), ("notify", "also report to this Slack channel")]
-        }
+        Some("schedule") => &[
+            ("delay", "start after D (90s, 5m, 1h30m)"),
+            ("notify", "also report to this Slack channel"),
+            ("dry-run", "show what would run; queue nothing"),
+        ],
+        Some("run") => &[
+            ("force", "run even if the type is suppressed"),
+            ("notify", "also report to this Slack channel"),
+            ("dry-run", "show what would run; run nothing"),
+        ],
         _ => &[],
     };
     let params = catalog.params(&ns, &job).into_iter().map(|p| (p, "a param of the job".to_owned()));

@@ -217,7 +217,8 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(ConfigCommand::Import { file }) => config_import::run(&env, &file),
-        Command::Say { words } => say(&env, &clock, &words.join(" "), by),
+        Command::Say { words, dry_run: false } => say(&env, &clock, &words.join(" "), by),
+        Command::Say { words, dry_run: true } => say(&env, &clock, &format!("dry run {}", words.join(" ")), by),
         Command::Bot => bot::run(&env),
         Command::Web { .. } => serve::run(&env, false),
         Command::Serve { .. } => serve::run(&env, true),
@@ -284,6 +285,7 @@ fn execute_command(
             )
         })?,
         Output::Status(r) => env.print(&r, || render::status(&r))?,
+        Output::Plan(p) => env.print(&p, || render::plan(&p))?,
         Output::Logs(r) if !env.json => {
             if let Some(note) = &r.note {
                 eprintln!("{note}");
@@ -336,6 +338,13 @@ fn run_job(env: &Env, clock: &dyn Clock, a: JobArgs, mut f: params::JobFlags, by
         return subcommand_help("run");
     }
     prompt_missing(env, &a, &mut f.params)?;
+    if f.dry_run {
+        let caller = Caller::terminal(by, f.notify);
+        let schedule =
+            commands::schedule::Schedule { namespace: a.namespace, job: a.job, args: f.params, delay: Duration::ZERO };
+        let dry_run = commands::dry_run::DryRun { schedule, foreground: true };
+        return execute_command(env, clock, &caller, commands::Command::DryRun(dry_run));
+    }
     let queue = env.queue()?;
     let control = signals::install(signals::Purpose::Run)?;
     let origin = Origin::Terminal { user: by.to_owned(), notify: f.notify };

@@ -19,6 +19,8 @@ pub struct JobFlags {
     pub delay: Option<String>,
     pub notify: Option<String>,
     pub force: bool,
+    /// `--dry-run`: show what would run; queue nothing.
+    pub dry_run: bool,
     pub help: bool,
     pub json: bool,
     pub verbose: u8,
@@ -36,6 +38,7 @@ pub fn parse(words: Vec<String>, command: For) -> Result<JobFlags, CommandError>
             "-vv" => flags.verbose += 2,
             "--json" => flags.json = true,
             "--force" if command == For::Run => flags.force = true,
+            "--dry-run" => flags.dry_run = true,
             _ => {
                 let Some(flag) = word.strip_prefix("--").filter(|f| !f.is_empty()) else {
                     return Err(CommandError::NotAParam { arg: word });

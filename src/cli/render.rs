@@ -221,3 +221,18 @@ pub fn config_summary(r: &crate::commands::config_check::ConfigSummary) -> Strin
     }
     out
 }
+
+/// A dry run: one labelled line each, then the command as it would run, byte for byte.
+pub fn plan(p: &crate::commands::dry_run::Plan) -> String {
+    let mut out = String::new();
+    let lines = p.lines();
+    let width = lines.iter().map(|(label, _)| label.len()).max().unwrap_or(0) + 1;
+    for (label, value) in &lines {
+        if *label == "command" {
+            out.push_str(&format!("command:\n{value}"));
+        } else {
+            out.push_str(&format!("{:width$} {value}\n", format!("{label}:")));
+        }
+    }
+    out
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::args::{self, QueueCommand};
 use super::params::JobFlags;
 use crate::commands::cancel::{CancelId, CancelType};
+use crate::commands::dry_run::DryRun;
 use crate::commands::list::List;
 use crate::commands::logs::{Logs, Part, Stream};
 use crate::commands::prune::Prune;
@@ -23,7 +24,12 @@ pub fn command(subcommand: args::Command, flags: JobFlags) -> Result<Command, Co
     Ok(match subcommand {
         args::Command::Schedule(a) => {
             let delay = flags.delay.as_deref().map(time::parse_delay).transpose()?.unwrap_or_default();
-            Command::Schedule(Schedule { namespace: a.namespace, job: a.job, args: flags.params, delay })
+            let schedule = Schedule { namespace: a.namespace, job: a.job, args: flags.params, delay };
+            if flags.dry_run {
+                Command::DryRun(DryRun { schedule, foreground: false })
+            } else {
+                Command::Schedule(schedule)
+            }
         }
         args::Command::Cancel { id: Some(id), .. } => Command::CancelId(CancelId { id: JobId(id) }),
         args::Command::Cancel { namespace: Some(namespace), job: Some(job), .. } => {
@@ -102,8 +108,11 @@ mod same_command {
 
     /// Params in name order (argv keeps the order typed; the grammar, the pattern's).
     fn sorted(mut command: Command) -> Command {
-        if let Command::Schedule(s) = &mut command {
-            s.args.sort();
+        match &mut command {
+            Command::Schedule(s) | Command::DryRun(crate::commands::dry_run::DryRun { schedule: s, .. }) => {
+                s.args.sort();
+            }
+            _ => {}
         }
         command
     }
@@ -161,6 +170,12 @@ mod same_command {
             ("ops stop deploys", &["cancel", "ops", "deploy"]),
             ("ops pause deploy 14:00 +2h", &["suppress", "ops", "deploy", "--from", "14:00", "--until", "+2h"]),
             ("ops resume deploy", &["unsuppress", "ops", "deploy"]),
+            // Dry runs of a configured command.
+            ("dry run example say hello Bob", &["schedule", "example", "hello", "--name", "Bob", "--dry-run"]),
+            (
+                "DRY RUN ops deploy main fix it",
+                &["schedule", "ops", "deploy", "--dry-run", "--branch", "main", "--msg", "fix it", "--delay", "90s"],
+            ),
             // Built-ins.
             ("status", &["status"]),
             ("cancel job id 12", &["cancel", "--id", "12"]),

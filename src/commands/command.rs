@@ -15,6 +15,7 @@ use crate::queue::model::Job;
 
 use super::access::{self, Allowed, Caller, Scope};
 use super::cancel::{CancelId, CancelType, CancelledJob, CancelledType};
+use super::dry_run::{DryRun, Plan};
 use super::help::{Help, HelpTopics, NamespaceCommands, NamespaceHelp};
 use super::list::List;
 use super::logs::{LogText, Logs};
@@ -52,6 +53,8 @@ pub enum Command {
     NamespaceHelp(NamespaceHelp),
     /// A GitHub delivery's jobs, with its delivery record.
     Deliver(Delivery),
+    /// `--dry-run` of `schedule`, `run` and `say`; `dry run <command>`.
+    DryRun(DryRun),
 }
 
 /// What a command returned: one variant per command. Serialized as the result itself (the
@@ -71,6 +74,7 @@ pub enum Output {
     Help(HelpTopics),
     NamespaceHelp(NamespaceCommands),
     Delivered(WebhookResult),
+    Plan(Box<Plan>),
 }
 
 /// One action of the command layer: a struct of its inputs, what the access policy looks at,
@@ -108,6 +112,7 @@ impl Command {
             Self::Help(c) => execute(c, ctx, caller, queue).map(Output::Help),
             Self::NamespaceHelp(c) => execute(c, ctx, caller, queue).map(Output::NamespaceHelp),
             Self::Deliver(c) => execute(c, ctx, caller, queue).map(Output::Delivered),
+            Self::DryRun(c) => execute(c, ctx, caller, queue).map(|p| Output::Plan(Box::new(p))),
         }
     }
 }

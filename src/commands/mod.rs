@@ -10,6 +10,7 @@ mod command;
 pub mod config_check;
 pub mod config_import;
 pub mod dispatch;
+pub mod dry_run;
 pub mod health;
 pub mod help;
 pub mod jobs;

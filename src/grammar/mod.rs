@@ -3,8 +3,9 @@
 //!
 //! Text (already cleaned by `bot::text`, or argv joined with spaces) is split into words on
 //! whitespace. The built-ins come first and match case-insensitively: `help`, `<ns> help`,
-//! `help <ns>`, `status`, `cancel job id N` (alias `remove job id N`) and
-//! `logs N [stdout|stderr] [head|tail|all]`. Otherwise the first word names a namespace and the
+//! `help <ns>`, `status`, `cancel job id N` (alias `remove job id N`),
+//! `logs N [stdout|stderr] [head|tail|all]` and `dry run <command>` (a configured command that
+//! runs a job, shown and not run). Otherwise the first word names a namespace and the
 //! rest is compared with that namespace's `[[ns.slack]]` patterns, compiled once by
 //! [`Grammar::new`] (the matching rules are in `patterns.rs`).
 
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use crate::commands::Command;
 use crate::commands::cancel::{CancelId, CancelType};
+use crate::commands::dry_run::DryRun;
 use crate::commands::help::{Help, NamespaceHelp};
 use crate::commands::logs::{DEFAULT_LINES, Logs, Part, Stream};
 use crate::commands::schedule::Schedule;
@@ -76,6 +78,7 @@ pub enum BuiltIn {
     Status,
     Cancel,
     Logs,
+    Dry,
 }
 
 impl BuiltIn {
@@ -86,6 +89,7 @@ impl BuiltIn {
             Self::Status => "status",
             Self::Cancel => "cancel job id N",
             Self::Logs => "logs N [stdout|stderr] [head|tail|all]",
+            Self::Dry => "dry run <a command that runs a job>",
         }
     }
 }
@@ -160,8 +164,22 @@ impl Grammar {
             parse_cancel(rest).map_or_else(|| malformed(BuiltIn::Cancel), Ok)
         } else if is("logs") {
             parse_logs(rest).map_or_else(|| malformed(BuiltIn::Logs), Ok)
+        } else if is("dry") {
+            self.dry_run(rest)
         } else {
             self.configured(first, rest)
+        }
+    }
+
+    /// `dry run <command>`: the command must be one that runs a job.
+    fn dry_run(&self, rest: &[&str]) -> Parsed {
+        let [run, text @ ..] = rest else { return malformed(BuiltIn::Dry) };
+        if !run.eq_ignore_ascii_case("run") || text.is_empty() {
+            return malformed(BuiltIn::Dry);
+        }
+        match self.parse(&text.join(" "))? {
+            Command::Schedule(schedule) => Ok(Command::DryRun(DryRun { schedule, foreground: false })),
+            _ => malformed(BuiltIn::Dry),
         }
     }
 

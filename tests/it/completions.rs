@@ -45,7 +45,7 @@ fn the_bash_script_registers_ebmbot_and_completes_names_from_jobs_toml() {
     assert_eq!(lines(&bash(&env, "comp ebmbot schedule t echo --va")), ["--value"], "params of that job");
     assert_eq!(
         lines(&bash(&env, "comp ebmbot schedule t echo --value x --")),
-        ["--delay", "--notify", "--config", "--db", "--json", "--verbose", "--help"],
+        ["--delay", "--notify", "--dry-run", "--config", "--db", "--json", "--verbose", "--help"],
         "a param given once is not offered again"
     );
     assert_eq!(lines(&bash(&env, "comp ebmbot run t slow --")).first(), Some(&"--seconds"));

@@ -8,6 +8,7 @@ mod completions;
 mod concurrency;
 mod descendants;
 mod dispatch;
+mod dry_run;
 mod faults;
 mod files;
 mod import;

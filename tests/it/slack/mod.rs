@@ -4,6 +4,7 @@
 //! which jobs were queued.
 
 mod commands;
+mod dry_run;
 mod events_api;
 mod formats;
 mod receiving;
