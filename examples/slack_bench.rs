@@ -63,14 +63,9 @@ fn main() {
     let db = settings.db.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let bot = runtime.spawn(ebmbot::bot::run(
-        Arc::new(settings),
-        catalog,
-        async {
-            let _ = stopped.await;
-        },
-        |_| {},
-    ));
+    let bot = runtime.spawn(ebmbot::bot::run(Arc::new(settings), catalog, async {
+        let _ = stopped.await;
+    }));
     fake.wait_connected(1);
 
     let mention = |i: usize| {

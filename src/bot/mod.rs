@@ -43,7 +43,7 @@ pub use events_api::{EventsState, events_router};
 pub use receive::receive;
 pub use start::{Bot, DelivererThread};
 
-use crate::config::{Catalog, LiveCatalog, Settings};
+use crate::config::{LiveCatalog, Settings};
 use crate::queue::QueueError;
 
 #[derive(Debug, thiserror::Error)]
@@ -90,13 +90,12 @@ pub fn check_tokens(settings: &Settings) -> Result<(), BotError> {
     )))
 }
 
-/// `ebmbot bot`: Socket Mode, the worker and the deliverer until `shutdown` resolves.
-/// `started` gets the bot's catalogue once it runs, for the caller to replace on SIGHUP.
+/// `ebmbot bot`: Socket Mode, the worker and the deliverer until `shutdown` resolves. The bot
+/// follows `catalog`: replace it (SIGHUP) and its threads take the new one at their next turn.
 pub async fn run(
     settings: Arc<Settings>,
-    catalog: Catalog,
+    catalog: impl Into<LiveCatalog>,
     shutdown: impl Future<Output = ()> + Send,
-    started: impl FnOnce(LiveCatalog) + Send,
 ) -> Result<(), BotError> {
     check_tokens(&settings)?;
     let mut shutdown = std::pin::pin!(shutdown);
@@ -104,6 +103,5 @@ pub async fn run(
         bot = Bot::start(settings, catalog) => bot?,
         () = &mut shutdown => return Ok(()),
     };
-    started(bot.catalog());
     bot.run(shutdown).await
 }

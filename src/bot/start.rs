@@ -18,7 +18,7 @@ use super::socket::SocketMode;
 use super::users::Users;
 use super::wake::Wake;
 use super::worker::Worker;
-use crate::config::{Catalog, LiveCatalog, Settings};
+use crate::config::{LiveCatalog, Settings};
 use crate::grammar::Grammar;
 use crate::queue::Queue;
 
@@ -82,16 +82,17 @@ impl Bot {
     /// Finds out who the bot is (retrying until Slack answers), warms the user cache and joins
     /// public channels in the background, and starts the worker and the deliverer. Call it
     /// inside a multi-threaded tokio runtime.
-    pub async fn start(settings: Arc<Settings>, catalog: Catalog) -> Result<Bot, BotError> {
+    pub async fn start(settings: Arc<Settings>, catalog: impl Into<LiveCatalog>) -> Result<Bot, BotError> {
         Bot::start_observed(settings, catalog, None).await
     }
 
     /// [`Bot::start`], telling `on_call` of every Slack Web API call (for `/metrics`).
     pub async fn start_observed(
         settings: Arc<Settings>,
-        catalog: Catalog,
+        catalog: impl Into<LiveCatalog>,
         on_call: Option<OnCall>,
     ) -> Result<Bot, BotError> {
+        let live = catalog.into();
         let api = slack(&settings, on_call)?;
         let me = whoami(&api, settings.slack_retry_base).await?;
         tracing::info!(user = %me.user_id, team = %me.team_id, "the Slack bot is starting");
@@ -122,22 +123,21 @@ impl Bot {
         });
         let stop = Arc::new(AtomicBool::new(false));
         let deliver_wake = Arc::new(Wake::default());
-        let live = LiveCatalog::new(catalog.clone());
+        let (seen, catalog) = live.current();
         let worker = Worker {
             queue: open(&settings)?,
             settings: settings.clone(),
             grammar: Grammar::new(&catalog),
-            catalog: catalog.clone(),
+            catalog: (*catalog).clone(),
             live: live.clone(),
-            seen: 0,
+            seen,
             api: api.clone(),
             users,
             bot_user_id: me.user_id,
             runtime: Handle::current(),
             deliverer: deliver_wake.clone(),
         };
-        let mut deliverer = deliverer(&settings, catalog, api, Arc::new(Channels::new()))?;
-        deliverer.live = Some((live.clone(), 0));
+        let deliverer = deliverer(&settings, &live, api, Arc::new(Channels::new()))?;
         let (s, w) = (stop.clone(), shared.worker.clone());
         let mut threads = vec![thread("worker", move || worker.run(&s, &w))?];
         let (s, w) = (stop.clone(), deliver_wake.clone());
@@ -145,8 +145,8 @@ impl Bot {
         Ok(Bot { shared, stop, deliver_wake, threads, background, live })
     }
 
-    /// Where to put a re-read `jobs.toml` (SIGHUP): the worker and the deliverer take it up at
-    /// their next turn.
+    /// The catalogue it follows: the worker and the deliverer take a re-read `jobs.toml`
+    /// (SIGHUP) at their next turn.
     pub fn catalog(&self) -> LiveCatalog {
         self.live.clone()
     }
@@ -194,15 +194,16 @@ impl Bot {
 
 fn deliverer(
     settings: &Arc<Settings>,
-    catalog: Catalog,
+    live: &LiveCatalog,
     api: Arc<SlackApi>,
     channels: Arc<Channels>,
 ) -> Result<Deliverer, BotError> {
+    let (seen, catalog) = live.current();
     Ok(Deliverer {
         queue: open(settings)?,
         settings: settings.clone(),
-        catalog,
-        live: None,
+        catalog: (*catalog).clone(),
+        live: Some((live.clone(), seen)),
         api,
         channels,
         runtime: Handle::current(),
@@ -216,7 +217,7 @@ pub struct DelivererThread {
     wake: Arc<Wake>,
     thread: JoinHandle<()>,
     settings: Arc<Settings>,
-    catalog: Catalog,
+    live: LiveCatalog,
     api: Arc<SlackApi>,
     runtime: Handle,
 }
@@ -226,7 +227,7 @@ impl DelivererThread {
     /// multi-threaded tokio runtime that outlives this.
     pub fn spawn(
         settings: Arc<Settings>,
-        catalog: Catalog,
+        catalog: impl Into<LiveCatalog>,
         runtime: Handle,
     ) -> Result<Option<DelivererThread>, BotError> {
         if settings.slack_bot_token.is_none() {
@@ -234,11 +235,12 @@ impl DelivererThread {
         }
         let api = slack(&settings, None)?;
         let _guard = runtime.enter();
-        let d = deliverer(&settings, catalog.clone(), api.clone(), Arc::new(Channels::new()))?;
+        let live = catalog.into();
+        let d = deliverer(&settings, &live, api.clone(), Arc::new(Channels::new()))?;
         let (stop, wake) = (Arc::new(AtomicBool::new(false)), Arc::new(Wake::default()));
         let (s, w) = (stop.clone(), wake.clone());
         let thread = thread("deliverer", move || d.run(&s, &w))?;
-        Ok(Some(DelivererThread { stop, wake, thread, settings, catalog, api, runtime: runtime.clone() }))
+        Ok(Some(DelivererThread { stop, wake, thread, settings, live, api, runtime: runtime.clone() }))
     }
 
     /// Stops after the delivery in hand; then, with `drain`, delivers what is still pending
@@ -249,7 +251,7 @@ impl DelivererThread {
         let _ = self.thread.join();
         if let Some(limit) = drain {
             let _guard = self.runtime.enter();
-            deliverer(&self.settings, self.catalog, self.api, Arc::new(Channels::new()))?.drain(Instant::now() + limit);
+            deliverer(&self.settings, &self.live, self.api, Arc::new(Channels::new()))?.drain(Instant::now() + limit);
         }
         Ok(())
     }

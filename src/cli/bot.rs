@@ -8,9 +8,9 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::bot::{self, DelivererThread};
-use crate::config::{Catalog, LiveCatalog, Settings};
+use crate::config::{LiveCatalog, Settings};
 
-use super::Env;
+use super::{Env, signals};
 
 /// How long `dispatch --once` goes on delivering Slack messages after its jobs are done.
 const ONCE_DRAIN: Duration = Duration::from_secs(30);
@@ -18,28 +18,22 @@ const ONCE_DRAIN: Duration = Duration::from_secs(30);
 pub(super) fn run(env: &Env) -> anyhow::Result<ExitCode> {
     bot::check_tokens(&env.settings)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let settings = Arc::new(env.settings.clone());
-    let reload_settings = Arc::clone(&settings);
-    runtime.block_on(bot::run(settings, env.catalog.clone(), terminated(), move |live| {
-        tokio::spawn(reload_on_sighup(live, reload_settings));
-    }))?;
+    let live = LiveCatalog::new(env.catalog.clone());
+    runtime.block_on(async {
+        tokio::spawn(reload_on_sighup(live.clone(), env.settings.clone()));
+        bot::run(Arc::new(env.settings.clone()), live, terminated()).await
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// SIGHUP: re-read `jobs.toml` for the running bot; an invalid file is logged and the old kept.
-async fn reload_on_sighup(live: LiveCatalog, settings: Arc<Settings>) {
+/// SIGHUP: [`signals::reload`].
+async fn reload_on_sighup(live: LiveCatalog, settings: Settings) {
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
         tracing::warn!("cannot watch for SIGHUP; restart the bot to re-read jobs.toml");
         return;
     };
     while hup.recv().await.is_some() {
-        match Catalog::load(&settings.config, &settings) {
-            Ok(catalog) => {
-                live.replace(catalog);
-                eprintln!("SIGHUP: reloaded {}", settings.config.display());
-            }
-            Err(e) => eprintln!("SIGHUP: {:#}; keeping the previous jobs.toml", anyhow::Error::new(e)),
-        }
+        signals::reload(&live, &settings);
     }
 }
 
@@ -62,13 +56,17 @@ async fn terminated() {
 
 /// Runs `f` (the dispatcher) with the Slack deliverer beside it when `SLACK_BOT_TOKEN` is set;
 /// `once`: afterwards, deliver what is pending for up to 30 s.
-pub(super) fn with_deliverer<T>(env: &Env, once: bool, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+pub(super) fn with_deliverer<T>(
+    env: &Env,
+    live: &LiveCatalog,
+    once: bool,
+    f: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     if env.settings.slack_bot_token.is_none() {
         return f();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-    let deliverer =
-        DelivererThread::spawn(Arc::new(env.settings.clone()), env.catalog.clone(), runtime.handle().clone())?;
+    let deliverer = DelivererThread::spawn(Arc::new(env.settings.clone()), live.clone(), runtime.handle().clone())?;
     let result = f();
     if let Some(deliverer) = deliverer {
         deliverer.finish(once.then_some(ONCE_DRAIN))?;

@@ -30,7 +30,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::commands::access::Caller;
 use crate::commands::{self, CommandError, Context, Output};
 use crate::config::Overrides;
-use crate::config::{Catalog, Settings};
+use crate::config::{Catalog, LiveCatalog, Settings};
 use crate::grammar::Grammar;
 use crate::queue::Queue;
 use crate::queue::model::{JobId, Origin};
@@ -372,9 +372,10 @@ fn run_job(env: &Env, clock: &dyn Clock, a: JobArgs, mut f: params::JobFlags, by
 
 fn dispatch(env: &Env, clock: &dyn Clock, once: bool) -> anyhow::Result<ExitCode> {
     let queue = env.queue()?;
-    let control = signals::install(signals::Purpose::Dispatch)?;
+    let live = LiveCatalog::new(env.catalog.clone());
+    let control = signals::install(signals::Purpose::Dispatch(live.clone(), Box::new(env.settings.clone())))?;
     let reporter = reporter::Terminal;
-    let summary = bot::with_deliverer(env, once, || {
+    let summary = bot::with_deliverer(env, &live, once, || {
         Ok(commands::dispatch::Dispatch { once }.execute(&env.ctx(clock), queue, &reporter, &control)?)
     })?;
     if once && !env.json {

@@ -9,7 +9,7 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -18,12 +18,12 @@ use tokio::sync::{oneshot, watch};
 use crate::bot::{self, EventsState};
 use crate::clock::{Clock, SystemClock};
 use crate::commands::{self, CommandError};
-use crate::config::{Catalog, LiveCatalog, Settings};
+use crate::config::{LiveCatalog, Settings};
 use crate::metrics::Metrics;
 use crate::runner::Control;
 use crate::web::{self, WebOptions, WebState};
 
-use super::{Env, banner, reporter};
+use super::{Env, banner, reporter, signals};
 
 /// Connections the kernel may queue before they are accepted.
 const BACKLOG: u32 = 1024;
@@ -43,9 +43,12 @@ pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> 
         extra_routes: Some(bot::events_router(events.clone())),
         ..WebOptions::default()
     };
-    let state = WebState::new(env.settings.clone(), env.catalog.clone(), env.queue()?, Arc::clone(&clock), options);
+    // One catalogue for the web server, the bot and the dispatcher; SIGHUP replaces it.
+    let live = LiveCatalog::new(env.catalog.clone());
+    let state = WebState::new(env.settings.clone(), live.clone(), env.queue()?, Arc::clone(&clock), options);
     let dispatcher_queue = if with_dispatcher { Some(env.queue()?) } else { None };
     let control = Arc::new(Control::default());
+    control.follow(live.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
 
     // Signals and the socket first: if either fails, nothing else has started.
@@ -78,14 +81,12 @@ pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> 
             // The Slack bot (with SLACK_BOT_TOKEN): its start waits for Slack to answer
             // auth.test, so it runs beside the web server, whose `/slack/events` answers 503
             // until then. A refused token stops everything (exit 2).
-            let bot_catalog: Arc<OnceLock<LiveCatalog>> = Arc::default();
             let slack = env.settings.slack_bot_token.is_some().then(|| {
-                let bot_catalog = Arc::clone(&bot_catalog);
                 let mut settings = env.settings.clone();
                 if !with_dispatcher {
                     settings.slack_app_token = None; // Socket Mode is for `bot` and `serve`
                 }
-                let (catalog, metrics, events) = (env.catalog.clone(), Arc::clone(&metrics), events.clone());
+                let (catalog, metrics, events) = (live.clone(), Arc::clone(&metrics), events.clone());
                 let (control, stop, mut stopped) = (Arc::clone(&control), stop_tx.clone(), stop_tx.subscribe());
                 tokio::spawn(async move {
                     let on_call: bot::api::OnCall = Arc::new(move |method, result| metrics.slack_call(method, result));
@@ -96,7 +97,6 @@ pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> 
                     let result = match started {
                         Ok(bot) => {
                             events.fill(&bot.events_state());
-                            let _ = bot_catalog.set(bot.catalog());
                             bot.run(async move {
                                 let _ = stopped.wait_for(|stop| *stop).await;
                             })
@@ -116,10 +116,9 @@ pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> 
             eprintln!("{}", banner::text(&env.settings, &env.catalog, addr, with_dispatcher));
             let watcher = Watcher {
                 control: Arc::clone(&control),
-                bot_catalog: Arc::clone(&bot_catalog),
+                live: live.clone(),
                 stop: stop_tx.clone(),
                 server: server.abort_handle(),
-                state: state.clone(),
                 settings: env.settings.clone(),
                 with_dispatcher,
             };
@@ -199,11 +198,10 @@ impl Signals {
 /// Turns signals into requests: stop (twice: at once) and reload.
 struct Watcher {
     control: Arc<Control>,
-    /// The running bot's catalogue, once it has started.
-    bot_catalog: Arc<OnceLock<LiveCatalog>>,
+    /// The process's catalogue, which SIGHUP re-reads.
+    live: LiveCatalog,
     stop: watch::Sender<bool>,
     server: tokio::task::AbortHandle,
-    state: WebState,
     settings: Settings,
     with_dispatcher: bool,
 }
@@ -216,7 +214,7 @@ impl Watcher {
                 _ = signals.term.recv() => "SIGTERM",
                 _ = signals.int.recv() => "SIGINT",
                 _ = signals.hup.recv() => {
-                    self.reload();
+                    signals::reload(&self.live, &self.settings);
                     continue;
                 }
             };
@@ -231,20 +229,6 @@ impl Watcher {
                 let what = if self.with_dispatcher { "stopping running jobs now" } else { "closing connections now" };
                 eprintln!("{name} again: {what}");
             }
-        }
-    }
-
-    fn reload(&self) {
-        match Catalog::load(&self.settings.config, &self.settings) {
-            Ok(catalog) => {
-                if let Some(live) = self.bot_catalog.get() {
-                    live.replace(catalog.clone());
-                }
-                self.state.set_catalog(catalog);
-                self.control.request_reload();
-                eprintln!("SIGHUP: reloaded {}", self.settings.config.display());
-            }
-            Err(e) => eprintln!("SIGHUP: {:#}; keeping the previous jobs.toml", anyhow::Error::new(e)),
         }
     }
 }

@@ -210,20 +210,42 @@ impl Catalog {
     }
 }
 
-/// The catalogue of a long-running process, replaced on SIGHUP. Threads keep the version they
-/// last read and pick up a newer one at their next turn ([`LiveCatalog::newer_than`]).
+/// The catalogue of a long-running process, re-read on SIGHUP. One per process: the
+/// dispatcher, the Slack bot's threads and the web server share it. Each keeps the version it
+/// last read and picks up a newer one at its next turn ([`LiveCatalog::newer_than`]), or reads
+/// the current one per request ([`LiveCatalog::current`]).
 #[derive(Debug, Clone)]
 pub struct LiveCatalog(Arc<RwLock<(u64, Arc<Catalog>)>>);
+
+impl From<Catalog> for LiveCatalog {
+    fn from(catalog: Catalog) -> LiveCatalog {
+        LiveCatalog::new(catalog)
+    }
+}
 
 impl LiveCatalog {
     pub fn new(catalog: Catalog) -> LiveCatalog {
         LiveCatalog(Arc::new(RwLock::new((0, Arc::new(catalog)))))
     }
 
+    /// Re-reads `jobs.toml` (`settings.config`): the one reload, whatever asked for it. An
+    /// invalid file changes nothing and says why; readers see a valid one at their next turn.
+    pub fn reload(&self, settings: &Settings) -> Result<(), super::ConfigError> {
+        let catalog = Catalog::load(&settings.config, settings)?;
+        self.replace(catalog);
+        Ok(())
+    }
+
     /// Replaces the catalogue; readers see it at their next turn.
     pub fn replace(&self, catalog: Catalog) {
         let mut current = self.0.write().unwrap_or_else(PoisonError::into_inner);
         *current = (current.0 + 1, Arc::new(catalog));
+    }
+
+    /// The catalogue now, and its version.
+    pub fn current(&self) -> (u64, Arc<Catalog>) {
+        let current = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        (current.0, Arc::clone(&current.1))
     }
 
     /// The catalogue and its version, if newer than `seen`.

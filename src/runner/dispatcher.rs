@@ -6,14 +6,15 @@
 //! and it sleeps no longer than the next due time or suppression end the queue knows of.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 
 use crate::clock::Clock;
-use crate::config::{Catalog, OnLost, Settings};
+use crate::config::{Catalog, LiveCatalog, OnLost, Settings};
 use crate::queue::model::{DispatcherId, Job, JobId, Outcome};
 use crate::queue::{Busy, NewDispatcher, NewJob, Queue, QueueError};
 
@@ -34,11 +35,12 @@ const RECOVERY: Duration = Duration::from_secs(30);
 /// Retention prunes a little at a time: one batch this often.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
-/// Requests from outside the loop (signal handlers, the web server's shutdown).
+/// Requests from outside the loop (signal handlers, the web server's shutdown), and the
+/// process's catalogue, which SIGHUP replaces.
 #[derive(Debug, Default)]
 pub struct Control {
     stops: AtomicUsize,
-    reload: AtomicBool,
+    catalog: OnceLock<LiveCatalog>,
 }
 
 impl Control {
@@ -52,13 +54,13 @@ impl Control {
         self.stops.load(Ordering::SeqCst)
     }
 
-    /// Re-read `jobs.toml` at the next turn of the loop (SIGHUP).
-    pub fn request_reload(&self) {
-        self.reload.store(true, Ordering::SeqCst);
+    /// Takes each new version of `live` (SIGHUP re-reads it) at the next turn of the loop.
+    pub fn follow(&self, live: LiveCatalog) {
+        let _ = self.catalog.set(live);
     }
 
-    fn take_reload(&self) -> bool {
-        self.reload.swap(false, Ordering::SeqCst)
+    fn newer_catalog(&self, seen: u64) -> Option<(u64, Arc<Catalog>)> {
+        self.catalog.get()?.newer_than(seen)
     }
 }
 
@@ -80,6 +82,8 @@ pub struct Summary {
 pub struct Dispatcher<'a> {
     queue: Queue,
     catalog: Catalog,
+    /// The version of the process's [`LiveCatalog`] `catalog` is (see [`Control::follow`]).
+    catalog_version: u64,
     settings: &'a Settings,
     clock: &'a dyn Clock,
     reporter: &'a dyn Reporter,
@@ -168,6 +172,7 @@ impl<'a> Dispatcher<'a> {
         Ok(Dispatcher {
             queue,
             catalog,
+            catalog_version: 0,
             settings,
             clock,
             reporter,
@@ -224,8 +229,9 @@ impl<'a> Dispatcher<'a> {
                     }
                 }
             }
-            if control.take_reload() {
-                self.reload();
+            if let Some((version, catalog)) = control.newer_catalog(self.catalog_version) {
+                self.catalog = (*catalog).clone();
+                self.catalog_version = version;
             }
 
             if look && stop_deadline.is_none() {
@@ -521,15 +527,5 @@ impl<'a> Dispatcher<'a> {
             None => self.reporter.note(&format!("job {id} had already finished; outcome {outcome:?} not recorded")),
         }
         Ok(job)
-    }
-
-    fn reload(&mut self) {
-        match Catalog::load(&self.settings.config, self.settings) {
-            Ok(catalog) => {
-                self.catalog = catalog;
-                self.reporter.note(&format!("reloaded {}", self.settings.config.display()));
-            }
-            Err(e) => self.reporter.note(&format!("{e:#}; keeping the previous jobs.toml")),
-        }
     }
 }

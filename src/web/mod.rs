@@ -19,7 +19,7 @@ mod payload;
 mod server;
 mod signature;
 
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
@@ -29,7 +29,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::clock::Clock;
 use crate::commands::Context;
-use crate::config::{Catalog, Settings};
+use crate::config::{Catalog, LiveCatalog, Settings};
 use crate::metrics::Metrics;
 use crate::queue::Queue;
 
@@ -74,7 +74,8 @@ pub struct WebState(Arc<Inner>);
 
 struct Inner {
     settings: Settings,
-    catalog: RwLock<Arc<Catalog>>,
+    /// The process's catalogue: each request reads the current one (SIGHUP replaces it).
+    catalog: LiveCatalog,
     clock: Arc<dyn Clock>,
     /// One connection for the handlers; locked only on a blocking thread.
     queue: Mutex<Queue>,
@@ -86,11 +87,17 @@ struct Inner {
 }
 
 impl WebState {
-    pub fn new(settings: Settings, catalog: Catalog, queue: Queue, clock: Arc<dyn Clock>, options: WebOptions) -> Self {
+    pub fn new(
+        settings: Settings,
+        catalog: impl Into<LiveCatalog>,
+        queue: Queue,
+        clock: Arc<dyn Clock>,
+        options: WebOptions,
+    ) -> Self {
         WebState(Arc::new(Inner {
             budget: limits::Budget::new(settings.max_body_memory),
             settings,
-            catalog: RwLock::new(Arc::new(catalog)),
+            catalog: catalog.into(),
             clock,
             queue: Mutex::new(queue),
             metrics: options.metrics.unwrap_or_default(),
@@ -100,13 +107,9 @@ impl WebState {
         }))
     }
 
-    /// Replaces the catalogue (SIGHUP); requests already running keep the one they started with.
-    pub fn set_catalog(&self, catalog: Catalog) {
-        *self.0.catalog.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(catalog);
-    }
-
+    /// The catalogue now; requests already running keep the one they started with.
     pub fn catalog(&self) -> Arc<Catalog> {
-        Arc::clone(&self.0.catalog.read().unwrap_or_else(PoisonError::into_inner))
+        self.0.catalog.current().1
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {

@@ -224,3 +224,34 @@ fn a_slow_fabfile_fetch_holds_up_no_other_job() {
     assert_eq!(env.job(fab)["state"], "succeeded", "{:#}", env.job(fab));
     assert_eq!(env.log(fab, "stdout"), "print('fetched')\n");
 }
+
+/// SIGHUP re-reads `jobs.toml`: a job added to the file runs; an invalid file is refused with
+/// its reason and the catalogue in use is kept.
+#[test]
+fn sighup_reloads_jobs_toml_and_keeps_the_old_one_when_the_new_is_invalid() {
+    let env = env();
+    let mut dispatcher = env.spawn(&["dispatch"]);
+    let mut stderr = dispatcher.stderr_lines();
+    let hup = || {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(dispatcher.id()).unwrap());
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+    };
+    wait_until("the dispatcher to register", || {
+        (!env.json(&["status"])["dispatchers"].as_array().unwrap().is_empty()).then_some(())
+    });
+
+    let jobs = format!("{}\n[t.jobs.added]\nrun_args_template = \"echo added\"\n", crate::JOBS);
+    std::fs::write(env.path("jobs.toml"), &jobs).unwrap();
+    hup();
+    stderr.wait_for("SIGHUP: reloaded");
+    let added = env.schedule(&["t", "added"]);
+    assert_eq!(env.wait_state(added, "succeeded")["state"], "succeeded");
+
+    std::fs::write(env.path("jobs.toml"), format!("{jobs}\n[t.jobs.broken]\n")).unwrap();
+    hup();
+    assert!(stderr.wait_for("SIGHUP:").contains("keeping the previous jobs.toml"), "{}", stderr.seen());
+    std::fs::write(env.path("jobs.toml"), &jobs).unwrap();
+    let again = env.schedule(&["t", "added"]);
+    env.wait_state(again, "succeeded");
+    stop(&mut dispatcher);
+}

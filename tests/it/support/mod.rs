@@ -230,6 +230,8 @@ pub fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
 pub struct Lines {
     rx: Receiver<String>,
     seen: Vec<String>,
+    /// Lines before this one were passed over by an earlier [`Lines::wait_for`].
+    next: usize,
 }
 
 impl Lines {
@@ -243,16 +245,17 @@ impl Lines {
                 }
             }
         });
-        Lines { rx, seen: Vec::new() }
+        Lines { rx, seen: Vec::new(), next: 0 }
     }
 
-    /// Waits for a line containing `text` and returns it; panics after [`DEADLINE`], or when
-    /// the pipe closes first, with everything read so far.
+    /// Waits for a line containing `text`, after the line the last call returned, and returns
+    /// it; panics after [`DEADLINE`], or when the pipe closes first, with everything read so far.
     pub fn wait_for(&mut self, text: &str) -> String {
         let deadline = Instant::now() + DEADLINE;
         loop {
-            if let Some(line) = self.seen.iter().find(|l| l.contains(text)) {
-                return line.clone();
+            if let Some(at) = self.seen[self.next..].iter().position(|l| l.contains(text)) {
+                self.next += at + 1;
+                return self.seen[self.next - 1].clone();
             }
             match self.rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(line) => self.seen.push(line),
