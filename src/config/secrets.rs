@@ -62,6 +62,8 @@ pub enum SecretError {
     },
     #[error("{var} from {source_} is empty; write the secret into it")]
     Empty { var: String, source_: Source },
+    #[error("{var} from {source_} is larger than 64 KiB; point it at the file that holds only the secret")]
+    TooLarge { var: String, source_: Source },
     #[error("{var} from {source_} is not UTF-8 text")]
     NotText { var: String, source_: Source },
 }
@@ -114,12 +116,18 @@ pub fn read_env(var: &str) -> Result<Option<Loaded>, SecretError> {
     read(var, &|k| std::env::var(k).ok())
 }
 
+/// The largest secret file ebmbot reads: tokens and keys are far smaller, and a path pointing at
+/// a device or a log must not fill memory.
+pub const MAX_FILE: u64 = 64 * 1024;
+
 fn read_file(var: &str, path: &Path, source: &Source) -> Result<String, SecretError> {
-    let bytes = std::fs::read(path).map_err(|e| SecretError::Read {
-        var: var.to_owned(),
-        source_: source.clone(),
-        source: e,
-    })?;
+    use std::io::Read;
+    let read_error = |e| SecretError::Read { var: var.to_owned(), source_: source.clone(), source: e };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path).and_then(|f| f.take(MAX_FILE + 1).read_to_end(&mut bytes)).map_err(read_error)?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(SecretError::TooLarge { var: var.to_owned(), source_: source.clone() });
+    }
     let text =
         String::from_utf8(bytes).map_err(|_| SecretError::NotText { var: var.to_owned(), source_: source.clone() })?;
     let value = text.strip_suffix('\n').map_or(text.as_str(), |t| t.strip_suffix('\r').unwrap_or(t));
@@ -207,6 +215,9 @@ mod tests {
         let err =
             read("SLACK_APP_TOKEN", &lookup(&[("SLACK_APP_TOKEN_FILE", binary.display().to_string())])).unwrap_err();
         assert!(matches!(err, SecretError::NotText { .. }), "{err}");
+        // A device never ends: it is refused, not read into memory.
+        let err = read("SLACK_APP_TOKEN", &lookup(&[("SLACK_APP_TOKEN_FILE", "/dev/zero".into())])).unwrap_err();
+        assert!(matches!(err, SecretError::TooLarge { .. }), "{err}");
     }
 
     #[test]

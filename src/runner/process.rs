@@ -112,13 +112,15 @@ impl JobHandle {
         self.id
     }
 
-    /// The job's process group (the shell's pid); `None` when it never started.
+    /// The job's process group (the pid of its reaper, or of its shell when it runs without
+    /// one); `None` when it never started.
     pub fn pgid(&self) -> Option<i32> {
         self.pgid
     }
 
-    /// Stops the job: SIGTERM to its group, SIGKILL after the kill grace; the outcome is
-    /// `Cancelled { by }`. Does nothing once the job has finished or if it never started.
+    /// Stops the job: SIGTERM to its group (its reaper then stops everything under it, SIGKILL
+    /// after the kill grace), SIGKILL to the group if that has not ended it [`REAPER_MARGIN`]
+    /// later; the outcome is `Cancelled { by }`. Does nothing once the job has finished or if it never started.
     pub fn cancel(&self, by: String) {
         if let Some(control) = &self.control {
             let _ = control.send(Event::Cancel(by));

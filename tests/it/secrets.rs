@@ -170,3 +170,46 @@ fn a_job_finds_no_secret_in_itself_or_any_ancestor() {
         assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{TOKEN}|unset|unset"), "{way}");
     }
 }
+
+#[test]
+fn start_up_warns_once_about_root_and_secrets_in_the_environment() {
+    let env = TestEnv::new("");
+    let secret = env.path("secret");
+    std::fs::write(&secret, "s3cr3t-in-a-file\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let dispatch = |vars: &[(&str, &str)]| {
+        let out = env.cmd().envs(vars.iter().copied()).args(["dispatch", "--once"]).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let root = nix::unistd::geteuid().is_root();
+
+    let (code, stderr) = dispatch(&[("GITHUB_WEBHOOK_SECRET", "s3cr3t-in-env")]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stderr.matches("GITHUB_WEBHOOK_SECRET comes from the environment").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("ebmbot runs as root").count(), usize::from(root), "{stderr}");
+    assert!(!stderr.contains("s3cr3t"), "{stderr}");
+
+    let file = secret.display().to_string();
+    let (code, stderr) = dispatch(&[("GITHUB_WEBHOOK_SECRET_FILE", &file)]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("GITHUB_WEBHOOK_SECRET comes from"), "a private file is not warned about: {stderr}");
+
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (_, stderr) = dispatch(&[("GITHUB_WEBHOOK_SECRET_FILE", &file)]);
+    assert!(stderr.contains("which every user of this host can read (mode 644); `chmod 600` it"), "{stderr}");
+
+    // Both at once: refused before anything starts, naming both places and neither value.
+    let (code, stderr) = dispatch(&[("GITHUB_WEBHOOK_SECRET_FILE", &file), ("GITHUB_WEBHOOK_SECRET", "s3cr3t-in-env")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "error: GITHUB_WEBHOOK_SECRET is set twice, by the environment and by the file {file}; keep only one (a file is safer)"
+        ),
+    );
+
+    // Short-lived commands say nothing of it.
+    let out = env.cmd().env("GITHUB_WEBHOOK_SECRET", "s3cr3t-in-env").args(["queue", "list"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warn"), "{}", String::from_utf8_lossy(&out.stderr));
+}
