@@ -69,6 +69,11 @@ pub enum QueueError {
         "the database was written by a newer ebmbot (schema version {found}, this binary knows {known}); upgrade ebmbot"
     )]
     TooNew { found: i64, known: i64 },
+    #[error(
+        "{} is the Python bot's database (tables `job` and `suppression`), which ebmbot does not import; point EBMBOT_DB (or DB_PATH) at a new file (docs/migrating.md)",
+        path.display()
+    )]
+    PythonBot { path: PathBuf },
     #[error("database error")]
     Sqlite(#[from] rusqlite::Error),
     #[error("stored data is corrupt: {0}")]
@@ -107,6 +112,10 @@ impl Queue {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(open_err)?;
+        // Before anything writes to it (WAL mode, our tables): the old bot's file stays as it is.
+        if schema::is_python_bot(&conn).map_err(open_err)? {
+            return Err(QueueError::PythonBot { path: path.to_owned() });
+        }
         conn.set_prepared_statement_cache_capacity(64);
         enable_wal(&conn).map_err(open_err)?;
         conn.pragma_update(None, "synchronous", if options.sync_full { "FULL" } else { "NORMAL" }).map_err(open_err)?;

@@ -224,6 +224,18 @@ CREATE INDEX webhook_deliveries_body ON webhook_deliveries(project, body_sha256)
 /// The schema version this binary writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// Whether the file is the Python bot's queue: its `job` and `suppression` tables, and none
+/// of ours (docs/migrating.md says why it is not imported).
+pub(super) fn is_python_bot(conn: &Connection) -> rusqlite::Result<bool> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let theirs: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('job', 'suppression')",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(version == 0 && theirs == 2)
+}
+
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), QueueError> {
     // Up to date (the usual case): no write lock taken, so read commands never wait for one.
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -254,6 +266,31 @@ mod tests {
     use super::*;
     use crate::queue::model::{JobId, Outcome};
     use crate::queue::{Options, Queue};
+
+    #[test]
+    fn the_python_bots_database_is_refused_and_left_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bennettbot.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE job (id INTEGER PRIMARY KEY, type TEXT, args TEXT, start_after TEXT, started_at TEXT);
+                 CREATE TABLE suppression (id INTEGER PRIMARY KEY, job_type TEXT, start_at TEXT, end_at TEXT);",
+            )
+            .unwrap();
+        }
+        let err = Queue::open(&path, Options::default()).err().expect("refused");
+        assert!(matches!(err, QueueError::PythonBot { .. }), "{err}");
+        assert!(err.to_string().contains("the Python bot's database"), "{err}");
+        let conn = Connection::open(&path).unwrap();
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "delete", "not switched to WAL");
+        let tables: i64 =
+            conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0)).unwrap();
+        assert_eq!(tables, 2, "none of ours added");
+        // An empty file, or one of ours, opens as ever.
+        assert!(Queue::open(&dir.path().join("new.db"), Options::default()).is_ok());
+    }
 
     #[test]
     fn outcomes_of_jobs_stored_before_their_columns_are_read_back() {

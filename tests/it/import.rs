@@ -106,3 +106,23 @@ fn input_that_is_not_a_dump_is_bad_input_in_one_line() {
     );
     assert_eq!(err.lines().count(), 1);
 }
+
+#[test]
+fn the_python_bots_database_is_named_and_left_alone() {
+    let env = env();
+    let old = env.path("bennettbot.db");
+    let created = Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('create table job (id integer primary key, type text)'); c.execute('create table suppression (id integer primary key, job_type text)'); c.commit()")
+        .arg(&old)
+        .status()
+        .unwrap();
+    assert!(created.success());
+    let before = std::fs::read(&old).unwrap();
+    let out = env.cmd().args(["queue", "list"]).env("DB_PATH", &old).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("is the Python bot's database") && err.contains("docs/migrating.md"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(std::fs::read(&old).unwrap(), before, "the old file is untouched");
+}
