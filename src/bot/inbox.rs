@@ -6,6 +6,8 @@
 
 use serde_json::Value;
 
+use crate::queue::model::ChannelType;
+
 /// What a received event is to the bot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Received {
@@ -23,16 +25,15 @@ pub struct Message {
     pub user: String,
     pub text: String,
     pub channel: String,
-    /// `channel`, `group`, `im` or `mpim`; guessed from the channel id when Slack leaves it out
-    /// (as it does in `app_mention`).
-    pub channel_type: String,
+    /// Guessed from the channel id when Slack leaves it out (as it does in `app_mention`).
+    pub channel_type: ChannelType,
     pub ts: String,
     pub thread_ts: Option<String>,
 }
 
 impl Message {
     pub fn is_dm(&self) -> bool {
-        self.channel_type == "im"
+        self.channel_type == ChannelType::Im
     }
 
     /// Where replies go: the request's thread in channels; in DMs top-level unless the request
@@ -51,7 +52,7 @@ impl Message {
         let text_field = |name: &str| event.get(name).and_then(Value::as_str).map(str::to_owned);
         let required = |name: &str| text_field(name).ok_or_else(|| format!("no `{name}` in the event"));
         let channel = required("channel")?;
-        let channel_type = text_field("channel_type").unwrap_or_else(|| guess_channel_type(&channel).to_owned());
+        let channel_type = text_field("channel_type").map_or_else(|| ChannelType::guess(&channel), ChannelType::from);
         Ok(Message {
             user: required("user")?,
             text: text_field("text").unwrap_or_default(),
@@ -60,14 +61,6 @@ impl Message {
             ts: required("ts")?,
             thread_ts: text_field("thread_ts"),
         })
-    }
-}
-
-fn guess_channel_type(channel: &str) -> &'static str {
-    match channel.chars().next() {
-        Some('D') => "im",
-        Some('G') => "group",
-        _ => "channel",
     }
 }
 

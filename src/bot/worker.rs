@@ -27,7 +27,7 @@ use crate::commands::{CommandError, Context};
 use crate::config::{Catalog, LiveCatalog, Settings};
 use crate::grammar::Grammar;
 use crate::queue::model::Origin;
-use crate::queue::{InboxRow, NewReply, Queue, QueueError};
+use crate::queue::{InboxOutcome, InboxRow, NewReply, Queue, QueueError};
 use crate::runner::retention::{self, Amount};
 
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -101,7 +101,7 @@ impl Worker {
             .and_then(|payload| Message::from_payload(&payload));
         let message = match message {
             Ok(m) => m,
-            Err(why) => return self.skip(row, &format!("ignored: {why}")),
+            Err(why) => return self.skip(row, why),
         };
         let user = match self.runtime.block_on(self.users.get(&self.api, &message.user)) {
             Ok(user) => user,
@@ -111,14 +111,14 @@ impl Worker {
             }
         };
         if user.is_bot {
-            return self.skip(row, "ignored: sent by a bot user");
+            return self.skip(row, "sent by a bot user".to_owned());
         }
         let text = match message.user.as_str() {
             SLACKBOT => message.text.strip_prefix("Reminder: ").unwrap_or(&message.text),
             _ => &message.text,
         };
         let Some(command) = super::text::command_text(text, &self.bot_user_id, message.is_dm()) else {
-            return self.skip(row, "ignored: not addressed to ebmbot");
+            return self.skip(row, "not addressed to ebmbot".to_owned());
         };
         let reply_to = NewReply {
             channel: message.channel.clone(),
@@ -137,7 +137,7 @@ impl Worker {
         let ctx = Context { settings: &self.settings, catalog: &self.catalog, clock: &SystemClock };
         let (grammar, ack) = (&self.grammar, &self.settings.slack_ack_reaction);
         let handled = self.queue.atomically(|q| {
-            if !q.finish_slack_event(row.id, "handled", now)? {
+            if !q.finish_slack_event(row.id, &InboxOutcome::Handled, now)? {
                 return Ok(None);
             }
             let reply = reply::answer(grammar, &ctx, &caller, q, &command)?;
@@ -162,7 +162,7 @@ impl Worker {
                     format!("Sorry, something went wrong (error id `{error_id}`); the details are in ebmbot's log.");
                 let queued = NewReply { text: Some(text), reaction: Some("x".into()), ..reply_to };
                 self.queue.atomically(|q| {
-                    if q.finish_slack_event(row.id, &format!("error {error_id}"), now)? {
+                    if q.finish_slack_event(row.id, &InboxOutcome::Error { id: error_id.clone() }, now)? {
                         q.add_reply(Some(row.id), &queued, now)?;
                     }
                     Ok::<_, QueueError>(())
@@ -173,8 +173,9 @@ impl Worker {
         Ok(())
     }
 
-    fn skip(&mut self, row: &InboxRow, why: &str) -> Result<(), QueueError> {
-        tracing::info!(event_id = %row.event_id, "{why}");
-        self.queue.finish_slack_event(row.id, why, Timestamp::now()).map(|_| ())
+    fn skip(&mut self, row: &InboxRow, why: String) -> Result<(), QueueError> {
+        let outcome = InboxOutcome::Ignored { why };
+        tracing::info!(event_id = %row.event_id, "{outcome}");
+        self.queue.finish_slack_event(row.id, &outcome, Timestamp::now()).map(|_| ())
     }
 }

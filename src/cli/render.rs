@@ -64,7 +64,7 @@ pub fn jobs_table(jobs: &[Job], all: bool) -> String {
     for job in jobs {
         t.add_row(vec![
             job.id.to_string(),
-            job.job_type(),
+            job.job_type().to_string(),
             args(job),
             job.state().to_string(),
             time(job.start_after),
@@ -178,7 +178,7 @@ pub fn catalog(namespaces: &[NamespaceSummary]) -> String {
         out.push(head);
         let mut t = table(&["job", "params", "timeout", "command"]);
         for j in &ns.jobs {
-            t.add_row(vec![j.job_type.clone(), j.params.join(" "), j.timeout.clone(), j.command.clone()]);
+            t.add_row(vec![j.job_type.to_string(), j.params.join(" "), j.timeout.clone(), j.command.clone()]);
         }
         out.push(t.to_string());
         if !ns.slack.is_empty() {

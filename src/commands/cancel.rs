@@ -20,7 +20,7 @@ pub struct CancelType {
 #[derive(Debug, Clone, Serialize)]
 pub struct CancelledType {
     #[serde(rename = "type")]
-    pub job_type: String,
+    pub job_type: crate::config::JobType,
     pub cancelled: Vec<JobId>,
     /// A job of the type that is running and was left alone: stop it with `cancel --id`.
     pub running: Option<JobId>,

@@ -23,7 +23,7 @@ pub struct NamespaceSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct JobSummary {
     #[serde(rename = "type")]
-    pub job_type: String,
+    pub job_type: crate::config::JobType,
     pub job: String,
     pub params: Vec<String>,
     pub command: String,

@@ -13,21 +13,7 @@ use crate::queue::model::{Job, JobId, JobState};
 use super::access::{Allowed, Caller, Scope};
 use super::{Action, CommandError, Context, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stream {
-    Stdout,
-    Stderr,
-}
-
-impl Stream {
-    pub fn file_name(self) -> &'static str {
-        match self {
-            Self::Stdout => "stdout",
-            Self::Stderr => "stderr",
-        }
-    }
-}
+pub use crate::runner::Stream;
 
 /// Which part of the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -30,7 +30,7 @@ use std::path::PathBuf;
 pub use command::{Action, Command, Output, execute};
 
 use crate::clock::Clock;
-use crate::config::{Catalog, Settings};
+use crate::config::{Catalog, JobType, Settings};
 use crate::queue::model::{JobId, JobState};
 use crate::queue::{Queue, QueueError};
 
@@ -52,9 +52,9 @@ pub enum CommandError {
     #[error("unknown job `{namespace}_{name}`{}", did_you_mean(suggestion.as_deref()))]
     UnknownJob { namespace: String, name: String, suggestion: Option<String> },
     #[error("`{job_type}` needs {}", names(missing))]
-    MissingParams { job_type: String, missing: Vec<String> },
+    MissingParams { job_type: JobType, missing: Vec<String> },
     #[error("`{job_type}` has no param `{name}`{}", expected_params(expected))]
-    UnknownParam { job_type: String, name: String, expected: Vec<String> },
+    UnknownParam { job_type: JobType, name: String, expected: Vec<String> },
     #[error("param `--{name}` is given twice; give it once")]
     RepeatedParam { name: String },
     #[error("`{arg}` is not a param; write params as `--name value` or `--name=value`")]
@@ -64,7 +64,7 @@ pub enum CommandError {
     #[error("the value of `{name}` contains a NUL byte, which a command line cannot carry; remove it")]
     NulInValue { name: String },
     #[error("the command for `{job_type}` would be {size} bytes, over the 120 KiB limit; pass less text")]
-    CommandTooLong { job_type: String, size: usize },
+    CommandTooLong { job_type: JobType, size: usize },
     #[error(transparent)]
     BadTime(#[from] time::TimeError),
     #[error("{what} `{text}` is not valid: {reason}")]
@@ -81,7 +81,7 @@ pub enum CommandError {
     #[error("job {id} has already finished ({state}); there is nothing to cancel")]
     AlreadyFinished { id: JobId, state: JobState },
     #[error("`{job_type}` is suppressed until {until}")]
-    Suppressed { job_type: String, until: String },
+    Suppressed { job_type: JobType, until: String },
     /// The access policy refused the command.
     #[error("{0}")]
     Denied(access::Denied),

@@ -24,7 +24,7 @@ pub struct Schedule {
 pub struct Scheduled {
     pub id: JobId,
     #[serde(rename = "type")]
-    pub job_type: String,
+    pub job_type: crate::config::JobType,
     pub merged: bool,
     #[serde(serialize_with = "ser_ts")]
     pub start_after: Timestamp,

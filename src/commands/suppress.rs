@@ -22,7 +22,7 @@ pub struct Suppress {
 #[derive(Debug, Clone, Serialize)]
 pub struct Suppressed {
     #[serde(rename = "type")]
-    pub job_type: String,
+    pub job_type: crate::config::JobType,
     #[serde(serialize_with = "ser_ts")]
     pub start: Timestamp,
     #[serde(serialize_with = "ser_ts")]
@@ -66,7 +66,7 @@ pub struct Unsuppress {
 #[derive(Debug, Clone, Serialize)]
 pub struct Unsuppressed {
     #[serde(rename = "type")]
-    pub job_type: String,
+    pub job_type: crate::config::JobType,
     /// How many windows (current or future) were removed.
     pub removed: u64,
 }

@@ -98,7 +98,7 @@ pub struct DeliveryJob {
 pub struct ScheduledJob {
     pub id: JobId,
     #[serde(rename = "type")]
-    pub job_type: String,
+    pub job_type: crate::config::JobType,
     /// `trigger #N (event)` or `deploy on merge`.
     pub rule: String,
     /// Joined an identical pending job.

@@ -6,7 +6,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use super::template::Template;
-use super::{SecretName, Settings};
+use super::{JobType, SecretName, Settings};
 
 /// Every namespace of `jobs.toml`, validated. Built only by [`Catalog::load`].
 #[derive(Debug, Clone)]
@@ -53,8 +53,8 @@ pub struct JobDef {
 
 impl JobDef {
     /// `<namespace>_<job>`, the original's naming, used in messages and log paths.
-    pub fn job_type(&self) -> String {
-        format!("{}_{}", self.namespace, self.name)
+    pub fn job_type(&self) -> JobType {
+        JobType::new(&self.namespace, &self.name)
     }
 }
 

@@ -5,6 +5,7 @@
 mod catalog;
 pub mod duration;
 pub mod import;
+mod job_type;
 mod load;
 mod raw;
 pub mod secrets;
@@ -16,6 +17,7 @@ mod validate;
 pub use catalog::{
     Action, Catalog, JobDef, LiveCatalog, Namespace, OnLost, PatternWord, ReportFormat, SlackCommand, Trigger,
 };
+pub use job_type::JobType;
 pub use load::ConfigError;
 pub use settings::{Overrides, Secret, SecretName, Settings, SettingsError, SyncMode};
 pub use suggest::closest;

@@ -56,7 +56,7 @@ fn job(
         ));
     }
     let subject = format!("`{namespace}.jobs.{name}`");
-    let job_type = format!("{namespace}_{name}");
+    let job_type = super::JobType::new(namespace, &name);
     let template =
         Template::parse(&raw.run_args_template).map_err(|e| format!("{} {at}", template_message(&job_type, &e)))?;
     if let Some(param) = template.params().find(|p| RESERVED_PARAMS.contains(p)) {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::model::{Args, DispatcherId, EventKind, Job, JobId, JobState, JobStatus, Origin, Outcome, Request};
+use super::model::{Args, DispatcherId, EventKind, Job, JobId, JobState, JobStatus, JobType, Origin, Outcome, Request};
 use super::record::{JobRow, OutcomeColumns};
 use super::{Queue, QueueError, Result, add, events, exec, ms, row, ts};
 
@@ -20,8 +20,8 @@ pub struct NewJob {
 }
 
 impl NewJob {
-    pub fn job_type(&self) -> String {
-        format!("{}_{}", self.namespace, self.job)
+    pub fn job_type(&self) -> JobType {
+        JobType::new(&self.namespace, &self.job)
     }
 }
 
@@ -329,7 +329,7 @@ impl Queue {
 
     /// Cancels every pending job of a type. A running one is left alone and named.
     pub fn cancel_pending(&mut self, namespace: &str, job: &str, by: &str, now: Timestamp) -> Result<Cancelled> {
-        let job_type = format!("{namespace}_{job}");
+        let job_type = JobType::new(namespace, job);
         let announce = self.options.announce_starts;
         let c = OutcomeColumns::from(&Outcome::Cancelled { by: by.to_owned() });
         let tx = self.write()?;

@@ -44,7 +44,7 @@ pub use jobs::{Busy, CancelById, Cancelled, ListFilter, NewJob, Scheduled};
 pub use metrics::{DURATION_BUCKETS, DurationHistogram, JobMetrics, OutcomeCount};
 pub use prune::Pruned;
 pub use recover::Owned;
-pub use slack::{InboxRow, NewReply, Reply};
+pub use slack::{InboxOutcome, InboxRow, NewReply, Reply};
 use tx::Tx;
 
 use add_duration as add;
@@ -207,3 +207,9 @@ pub fn sub_duration(ts: Timestamp, d: Duration) -> Timestamp {
 
 #[cfg(test)]
 mod tests;
+
+impl rusqlite::ToSql for model::JobType {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(self.as_str()))
+    }
+}

@@ -10,6 +10,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub use crate::config::JobType;
+
 /// A job's id: the row id of `jobs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -168,7 +170,7 @@ pub enum Origin {
     /// A user at a terminal; `notify`: a Slack channel to report to as well.
     Terminal { user: String, notify: Option<String> },
     /// A Slack message. `thread_ts` is where replies go (`event.thread_ts ?? event.ts`).
-    Slack { user: String, channel: String, channel_type: String, thread_ts: Option<String>, message_ts: String },
+    Slack { user: String, channel: String, channel_type: ChannelType, thread_ts: Option<String>, message_ts: String },
     /// A GitHub delivery; `channel`: where the namespace reports, if anywhere.
     Github { delivery: String, project: String, channel: Option<String> },
 }
@@ -190,6 +192,74 @@ impl Origin {
             Self::Slack { channel, .. } => Some(channel),
             Self::Github { channel, .. } => channel.as_deref(),
         }
+    }
+}
+
+/// The kind of Slack conversation a message came from (Slack's `channel_type`). Stored as
+/// Slack's word; a kind this version does not know is kept as written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum ChannelType {
+    /// A public channel.
+    Channel,
+    /// A private channel.
+    Group,
+    /// A direct message with the bot.
+    Im,
+    /// A group direct message.
+    Mpim,
+    Other(String),
+}
+
+impl ChannelType {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Channel => "channel",
+            Self::Group => "group",
+            Self::Im => "im",
+            Self::Mpim => "mpim",
+            Self::Other(other) => other,
+        }
+    }
+
+    /// From a channel id, when Slack leaves the type out (as `app_mention` does): `D…` a DM,
+    /// `G…` a private channel, anything else a public one.
+    pub fn guess(channel: &str) -> ChannelType {
+        match channel.chars().next() {
+            Some('D') => Self::Im,
+            Some('G') => Self::Group,
+            _ => Self::Channel,
+        }
+    }
+}
+
+impl From<&str> for ChannelType {
+    fn from(s: &str) -> ChannelType {
+        match s {
+            "channel" => Self::Channel,
+            "group" => Self::Group,
+            "im" => Self::Im,
+            "mpim" => Self::Mpim,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+impl From<String> for ChannelType {
+    fn from(s: String) -> ChannelType {
+        ChannelType::from(s.as_str())
+    }
+}
+
+impl From<ChannelType> for String {
+    fn from(t: ChannelType) -> String {
+        t.as_str().to_owned()
+    }
+}
+
+impl fmt::Display for ChannelType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -280,8 +350,8 @@ impl JobStatus {
 
 impl Job {
     /// `<namespace>_<job>`.
-    pub fn job_type(&self) -> String {
-        format!("{}_{}", self.namespace, self.job)
+    pub fn job_type(&self) -> JobType {
+        JobType::new(&self.namespace, &self.job)
     }
 
     pub fn state(&self) -> JobState {
@@ -436,7 +506,7 @@ impl Serialize for Job {
         struct View<'a> {
             id: JobId,
             #[serde(rename = "type")]
-            job_type: String,
+            job_type: JobType,
             namespace: &'a str,
             job: &'a str,
             args: &'a Args,
@@ -484,6 +554,22 @@ impl Serialize for Job {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slack_origin_stores_the_channel_type_as_slack_writes_it() {
+        for (word, kind) in [("im", ChannelType::Im), ("app_home", ChannelType::Other("app_home".into()))] {
+            let origin = Origin::Slack {
+                user: "U1".into(),
+                channel: "D1".into(),
+                channel_type: kind,
+                thread_ts: None,
+                message_ts: "1.1".into(),
+            };
+            let json = serde_json::to_string(&origin).unwrap();
+            assert!(json.contains(&format!(r#""channel_type":"{word}""#)), "{json}");
+            assert_eq!(serde_json::from_str::<Origin>(&json).unwrap(), origin);
+        }
+    }
 
     #[test]
     fn rfc3339_matches_jiff() {

@@ -2,6 +2,8 @@
 //! is acknowledged; a worker marks it handled in the same transaction as the command it runs
 //! (see [`Queue::atomically`]) and adds the reply, which is delivered like an event.
 
+use std::fmt;
+
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
@@ -17,6 +19,28 @@ pub struct InboxRow {
     pub received_at: Timestamp,
     /// The event as received (JSON).
     pub payload: String,
+}
+
+/// What became of a stored Slack event, kept in `slack_inbox.outcome` for whoever reads the
+/// database: `handled`, `error E12-3456`, or `ignored: <why>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboxOutcome {
+    /// Its command ran and its reply is queued.
+    Handled,
+    /// Its command failed; the user was told this error id, which is in the log.
+    Error { id: String },
+    /// It was no command for ebmbot (from a bot, not addressed to it, unreadable).
+    Ignored { why: String },
+}
+
+impl fmt::Display for InboxOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Handled => f.write_str("handled"),
+            Self::Error { id } => write!(f, "error {id}"),
+            Self::Ignored { why } => write!(f, "ignored: {why}"),
+        }
+    }
 }
 
 /// A reply to post for a command: text in a thread, a reaction on the request message.
@@ -85,11 +109,11 @@ impl Queue {
 
     /// Marks a stored command handled, with what became of it. False when it already was
     /// (another worker got there first): the caller must then do nothing.
-    pub fn finish_slack_event(&mut self, id: i64, outcome: &str, now: Timestamp) -> Result<bool> {
+    pub fn finish_slack_event(&mut self, id: i64, outcome: &InboxOutcome, now: Timestamp) -> Result<bool> {
         let tx = self.write()?;
         let n = tx.execute(
             "UPDATE slack_inbox SET handled_at = ?2, outcome = ?3 WHERE id = ?1 AND handled_at IS NULL",
-            params![id, ms(now), outcome],
+            params![id, ms(now), outcome.to_string()],
         )?;
         tx.commit()?;
         Ok(n == 1)
@@ -159,13 +183,40 @@ mod tests {
         assert!(q.store_slack_event("Ev3", "C2", "1.1", "{}", now).unwrap());
         let row = q.next_slack_event().unwrap().unwrap();
         assert_eq!(row.event_id, "Ev1");
-        assert!(q.finish_slack_event(row.id, "handled", now).unwrap());
-        assert!(!q.finish_slack_event(row.id, "handled", now).unwrap(), "only once");
+        assert!(q.finish_slack_event(row.id, &super::InboxOutcome::Handled, now).unwrap());
+        assert!(!q.finish_slack_event(row.id, &super::InboxOutcome::Handled, now).unwrap(), "only once");
         assert_eq!(q.next_slack_event().unwrap().unwrap().event_id, "Ev3");
         let reply = NewReply { channel: "C1".into(), text: Some("hi".into()), ..NewReply::default() };
         let id = q.add_reply(Some(row.id), &reply, now).unwrap();
         assert_eq!(q.reply(id).unwrap().unwrap().reply, reply);
         let later = crate::queue::add_duration(now, std::time::Duration::from_secs(1));
         assert_eq!(q.prune_slack(later).unwrap(), 1, "the handled event; the reply is undelivered");
+    }
+
+    #[test]
+    fn the_outcome_is_stored_in_words() {
+        use super::InboxOutcome;
+        let dir = tempfile::tempdir().unwrap();
+        let mut q = Queue::open(&dir.path().join("q.db"), Options::default()).unwrap();
+        let now = jiff::Timestamp::now();
+        let outcomes = [
+            InboxOutcome::Handled,
+            InboxOutcome::Error { id: "E1-0042".into() },
+            InboxOutcome::Ignored { why: "sent by a bot user".into() },
+        ];
+        for (i, outcome) in outcomes.iter().enumerate() {
+            q.store_slack_event(&format!("Ev{i}"), "C1", &format!("{i}.1"), "{}", now).unwrap();
+            let row = q.next_slack_event().unwrap().unwrap();
+            q.finish_slack_event(row.id, outcome, now).unwrap();
+        }
+        let stored: Vec<String> = q
+            .conn
+            .prepare("SELECT outcome FROM slack_inbox ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(stored, ["handled", "error E1-0042", "ignored: sent by a bot user"]);
     }
 }

@@ -6,14 +6,28 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
+use serde::Serialize;
 
 use crate::config::Settings;
 use crate::queue::model::JobId;
 
-/// The file name of a job's standard output log inside its log directory.
-pub const STDOUT: &str = "stdout";
-/// The file name of a job's standard error log inside its log directory.
-pub const STDERR: &str = "stderr";
+/// One of a job's two outputs: what the CLI, the Slack grammar and the log files all name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    /// Its log file's name inside the job's log directory, and its word in commands.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Self::Stdout => "stdout",
+            Self::Stderr => "stderr",
+        }
+    }
+}
 
 /// Creates `dir` and any missing parent as 0700 (docs/security.md §5): the mode is given
 /// explicitly, so ebmbot need not change its umask, which its jobs inherit.

@@ -32,7 +32,7 @@ pub mod retention;
 pub use dispatcher::{Control, Dispatcher, Foreground, HEARTBEAT_STALE, Mode, Summary, register};
 pub use env::job_env;
 pub use fabfile::{FabfileError, fetch_fabfile};
-pub use logs::{STDERR, STDOUT, host_log_dir, log_dir, remove_log_dir};
+pub use logs::{Stream, host_log_dir, log_dir, remove_log_dir};
 pub use process::{DRAIN, Finished, JobHandle, JobSpec, SpawnError, spawn};
 pub use reporter::Reporter;
 

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use super::logs::{CappedLog, STDERR, STDOUT, append_line, copy_output, create_private_dir, create_private_file};
+use super::logs::{CappedLog, Stream, append_line, copy_output, create_private_dir, create_private_file};
 use crate::queue::model::{JobId, Outcome};
 use supervisor::{Event, Supervisor};
 
@@ -38,7 +38,7 @@ pub const REAPER_MARGIN: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub struct JobSpec {
     pub id: JobId,
-    pub job_type: String,
+    pub job_type: crate::config::JobType,
     pub command: String,
     pub shell: String,
     pub workdir: PathBuf,
@@ -175,7 +175,7 @@ pub fn spawn(spec: JobSpec, done: Sender<Finished>) -> Result<JobHandle, SpawnEr
         events,
         drained,
         done: done.clone(),
-        stderr_path: spec.log_dir.join(STDERR),
+        stderr_path: spec.log_dir.join(Stream::Stderr.file_name()),
     };
     let tee_out = spec.tee.then(|| Box::new(io::stdout()) as Box<dyn Write + Send>);
     let tee_err = spec.tee.then(|| Box::new(io::stderr()) as Box<dyn Write + Send>);
@@ -231,7 +231,7 @@ fn create_logs(dir: &Path) -> Result<(File, File), SpawnError> {
         let path = dir.join(name);
         create_private_file(&path).map_err(|source| SpawnError::LogFile { path, source })
     };
-    Ok((create(STDOUT)?, create(STDERR)?))
+    Ok((create(Stream::Stdout.file_name())?, create(Stream::Stderr.file_name())?))
 }
 
 fn prepare_workdir(spec: &JobSpec) -> Result<(), String> {
@@ -272,7 +272,7 @@ fn command(spec: &JobSpec) -> Command {
 
 /// Reports a job that never got a process: the reason goes to its stderr log and to `done`.
 fn never_started(spec: &JobSpec, detail: String, done: &Sender<Finished>) -> JobHandle {
-    append_line(&spec.log_dir.join(STDERR), &detail);
+    append_line(&spec.log_dir.join(Stream::Stderr.file_name()), &detail);
     let outcome = Outcome::Error { detail };
     let _ = done.send(Finished { id: spec.id, outcome });
     JobHandle { id: spec.id, pgid: None, control: None }

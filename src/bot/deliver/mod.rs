@@ -158,7 +158,7 @@ impl Deliverer {
                 let suppressed_until = if kind == EventKind::Suppressed {
                     let job_type = job.job_type();
                     let windows = self.queue.suppressions(now)?;
-                    let end = windows.iter().filter(|w| w.job_type == job_type).map(|w| w.end).max();
+                    let end = windows.iter().filter(|w| job_type == *w.job_type).map(|w| w.end).max();
                     end.map(|t| crate::bot::reply::when(t, &self.settings.timezone))
                 } else {
                     None

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::config::{Catalog, Settings};
-use crate::queue::model::{EventKind, Job, JobState, Origin};
+use crate::queue::model::{ChannelType, EventKind, Job, JobState, Origin};
 use crate::queue::{NewReply, Reply};
 
 use super::format::{self, MAX_TEXT, Output};
@@ -102,7 +102,7 @@ fn requesters(job: &Job) -> Vec<Requester> {
             Origin::Slack { channel, channel_type, thread_ts, message_ts, .. } => Requester {
                 to: Target { channel: channel.clone(), thread_ts: thread_ts.clone() },
                 react_on: Some((channel.clone(), message_ts.clone())),
-                public: channel_type == "channel",
+                public: *channel_type == ChannelType::Channel,
                 slack: true,
             },
             Origin::Terminal { notify: Some(channel), .. } | Origin::Github { channel: Some(channel), .. } => {

@@ -81,5 +81,8 @@ fn replies_go_in_threads_except_top_level_dms() {
     assert_eq!(m("C1", Some("4.4")).reply_thread().as_deref(), Some("4.4"));
     assert_eq!(m("D1", None).reply_thread(), None);
     assert_eq!(m("D1", Some("4.4")).reply_thread().as_deref(), Some("4.4"));
-    assert_eq!(m("G1", None).channel_type, "group");
+    assert_eq!(m("G1", None).channel_type, crate::queue::model::ChannelType::Group);
+    let mpim =
+        json!({"type": "app_mention", "user": "U1", "text": "x", "channel": "G2", "channel_type": "mpim", "ts": "1.1"});
+    assert_eq!(Message::from_payload(&callback(mpim)).unwrap().channel_type, crate::queue::model::ChannelType::Mpim);
 }

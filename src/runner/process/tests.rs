@@ -10,14 +10,15 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use super::*;
-use crate::config::Template;
+use crate::config::{JobType, Template};
+use crate::runner::logs::Stream;
 use crate::runner::proc;
 
 /// A job spec under `root`: workdir `root/work` (created on demand), logs in `root/logs/1`.
 pub(crate) fn spec(root: &Path, command: &str) -> JobSpec {
     JobSpec {
         id: JobId(1),
-        job_type: "test_job".into(),
+        job_type: JobType::new("test", "job"),
         command: command.into(),
         shell: "bash".into(),
         workdir: root.join("work"),
@@ -41,8 +42,8 @@ pub(crate) fn run(spec: JobSpec) -> (Outcome, Vec<u8>, String) {
     let log_dir = spec.log_dir.clone();
     let (handle, done) = start_job(spec);
     let outcome = finish(&done, handle.id());
-    let stdout = fs::read(log_dir.join(STDOUT)).unwrap();
-    let stderr = fs::read_to_string(log_dir.join(STDERR)).unwrap();
+    let stdout = fs::read(log_dir.join(Stream::Stdout.file_name())).unwrap();
+    let stderr = fs::read_to_string(log_dir.join(Stream::Stderr.file_name())).unwrap();
     (outcome, stdout, stderr)
 }
 
@@ -139,7 +140,7 @@ fn logs_grow_while_the_job_runs() {
     let fifo = root.path().join("fifo");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     let job = spec(root.path(), &format!("echo first; read line < {}; echo second", fifo.display()));
-    let log = job.log_dir.join(STDOUT);
+    let log = job.log_dir.join(Stream::Stdout.file_name());
     let (handle, done) = start_job(job);
     wait_until("the first line is in the log", || fs::read_to_string(&log).unwrap() == "first\n");
     fs::write(&fifo, "go\n").unwrap();
@@ -192,7 +193,7 @@ fn a_grandchild_holding_the_pipe_does_not_hang_the_job() {
 fn cancel_stops_the_job() {
     let root = TempDir::new().unwrap();
     let job = spec(root.path(), "echo started; sleep 30");
-    let log = job.log_dir.join(STDOUT);
+    let log = job.log_dir.join(Stream::Stdout.file_name());
     let (handle, done) = start_job(job);
     assert!(handle.pgid().is_some());
     wait_until("the job has started", || fs::read_to_string(&log).unwrap() == "started\n");
@@ -208,7 +209,7 @@ fn kill_stops_a_job_that_ignores_sigterm_without_the_grace() {
     let mut job = spec(root.path(), "trap '' TERM; echo started; sleep 30");
     // Far past `finish`'s deadline: only the kill can end the job in time.
     job.kill_grace = Duration::from_secs(60);
-    let log = job.log_dir.join(STDOUT);
+    let log = job.log_dir.join(Stream::Stdout.file_name());
     let (handle, done) = start_job(job);
     wait_until("the job has started", || fs::read_to_string(&log).unwrap() == "started\n");
     handle.cancel("U123".into());
@@ -217,7 +218,7 @@ fn kill_stops_a_job_that_ignores_sigterm_without_the_grace() {
 
     let root = TempDir::new().unwrap();
     let job = spec(root.path(), "echo started; sleep 30");
-    let log = job.log_dir.join(STDOUT);
+    let log = job.log_dir.join(Stream::Stdout.file_name());
     let (handle, done) = start_job(job);
     wait_until("the job has started", || fs::read_to_string(&log).unwrap() == "started\n");
     handle.kill("U456".into());

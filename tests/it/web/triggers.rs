@@ -61,7 +61,7 @@ async fn every_matching_trigger_schedules_once_per_delivery() {
     let reply = server.deliver("app", "push", &id, fixture("push.branch.json")).await;
     let ids = job_ids(&reply);
     assert_eq!(ids.len(), 2, "build (branch master) and lint (any push): {reply:?}");
-    let types: Vec<String> = server.jobs().iter().map(|j| j.job_type()).collect();
+    let types: Vec<String> = server.jobs().iter().map(|j| j.job_type().to_string()).collect();
     assert_eq!(types, ["app_build", "app_lint"]);
     assert_eq!(server.jobs()[0].args.0["sha"], "6113728f27ae82c7b1a177c8d03f9e96e0adf246");
 
