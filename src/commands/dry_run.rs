@@ -33,7 +33,7 @@ pub struct DryRun {
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     #[serde(rename = "type")]
-    pub job_type: String,
+    pub job_type: crate::config::JobType,
     pub namespace: String,
     pub job: String,
     /// The shell (`EBMBOT_SHELL`), run as `<shell> -c <command>`.
