@@ -136,3 +136,74 @@ fn say_help_ends_its_output_with_one_newline() {
         assert!(text.ends_with('\n') && !text.ends_with("\n\n"), "{words:?}: {text:?}");
     }
 }
+
+/// A job that runs until the test creates `release` in its directory, then says so.
+const GATE: &str = "
+[g.jobs.gate]
+run_args_template = \"while [ ! -e release ]; do sleep 0.01; done; echo released\"
+timeout = \"60s\"
+";
+
+#[test]
+fn run_spins_while_it_waits_on_a_terminal_and_prints_plain_lines_on_a_pipe() {
+    use std::io::Read;
+    use std::process::Stdio;
+    use std::sync::{Arc, Mutex};
+
+    use crate::support::{TestEnv, stop, wait_until};
+
+    let env = TestEnv::new(GATE);
+    let release = env.workspace("g").join("release");
+    let mut dispatcher = env.spawn(&["dispatch"]);
+    let id = env.schedule(&["g", "gate"]);
+    env.wait_state(id, "running");
+
+    // On a pipe: one plain line per reason, no terminal control characters.
+    let mut piped = env.spawn(&["run", "g", "gate"]);
+    let line = piped.stderr_lines().wait_for(&format!("waiting for job {id}"));
+    assert!(!line.contains('\u{1b}') && !line.contains('\r'), "{line:?}");
+
+    // On a terminal (a pty from `script`): a spinner, cleared before the job's output.
+    let bin = env!("CARGO_BIN_EXE_ebmbot");
+    let mut cmd = Command::new("script");
+    for var in crate::support::OURS {
+        cmd.env_remove(var);
+    }
+    let mut tty = cmd
+        .args(["-qefc", &format!("{bin:?} run g gate"), "/dev/null"])
+        .current_dir(&env.root)
+        .env("TERM", "xterm")
+        .env("EBMBOT_KILL_GRACE", "200ms")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script (util-linux) runs ebmbot on a pty");
+    let screen = Arc::new(Mutex::new(Vec::new()));
+    let mut out = tty.stdout.take().unwrap();
+    let sink = Arc::clone(&screen);
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let seen = || String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+    wait_until("the spinner on the pty", || seen().contains(&format!("waiting for job {id}")).then_some(()));
+
+    std::fs::write(&release, "").unwrap();
+    assert!(piped.output().status.success());
+    let status = tty.wait().unwrap();
+    reader.join().unwrap();
+    assert!(status.success(), "{}", seen());
+    let screen = seen();
+    let waiting = screen.find(&format!("waiting for job {id}")).unwrap();
+    let output = screen.rfind("released").expect("the job's output");
+    let cleared = screen[waiting..output].rfind("\r\u{1b}[2K").map(|at| waiting + at);
+    assert!(cleared.is_some(), "the spinner's line is cleared before the job's output: {screen:?}");
+    assert!(!screen[cleared.unwrap() + 4..output].contains("waiting"), "{screen:?}");
+    stop(&mut dispatcher);
+}
