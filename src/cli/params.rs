@@ -1,10 +1,13 @@
 //! The words after `<ns> <job>`: the job's params as `--name VALUE` or `--name=VALUE`, and the
-//! flags that may be mixed in with them. Param names can never clash with these flags: the
-//! names `delay help json config db id force notify verbose` are reserved in `jobs.toml`.
+//! [`FLAGS`] that may be mixed in with them. Param names can never clash with these flags: they
+//! are in `config::RESERVED_PARAMS`, which a test keeps in step with ebmbot's options.
 
 use std::path::PathBuf;
 
 use crate::commands::CommandError;
+
+/// The long flags `parse` takes among a job's params (`-h` and `-v` too).
+pub const FLAGS: [&str; 8] = ["help", "verbose", "json", "force", "delay", "notify", "config", "db"];
 
 /// Which subcommand the words belong to (each takes different flags).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,5 +113,45 @@ mod tests {
         ));
         assert!(parse(words(&["--force"]), For::Schedule).is_err());
         assert!(parse(words(&["--delay", "5"]), For::Run).is_err());
+    }
+
+    /// Every long option of ebmbot (clap's, and the flags mixed in with a job's params) that a
+    /// param could be mistaken for is reserved in `jobs.toml`, and every reserved name is an
+    /// option of some ebmbot command: `RESERVED_PARAMS` and the options cannot drift apart.
+    #[test]
+    fn reserved_params_are_the_options() {
+        use clap::CommandFactory;
+        fn longs(cmd: &clap::Command, into: &mut Vec<String>) {
+            into.extend(cmd.get_arguments().filter_map(|a| a.get_long()).map(str::to_owned));
+            cmd.get_subcommands().for_each(|sub| longs(sub, into));
+        }
+        let mut options: Vec<String> = FLAGS.iter().map(|f| (*f).to_owned()).collect();
+        longs(&crate::cli::Cli::command(), &mut options);
+        let reserved = crate::config::RESERVED_PARAMS;
+        for name in &reserved {
+            assert!(options.iter().any(|o| o == name), "`{name}` is reserved but no ebmbot option");
+        }
+        // An option taken as a flag among a job's params, not as a param, must be reserved.
+        for option in &options {
+            for command in [For::Schedule, For::Run] {
+                let taken_as_param = parse(words(&[&format!("--{option}"), "v"]), command)
+                    .is_ok_and(|f| f.params.iter().any(|(name, _)| name == option));
+                assert!(
+                    taken_as_param || reserved.contains(&option.as_str()),
+                    "`--{option}` is a flag of {command:?} but not in RESERVED_PARAMS"
+                );
+            }
+        }
+        for flag in FLAGS {
+            for command in [For::Schedule, For::Run] {
+                let parsed = parse(words(&[&format!("--{flag}"), "v"]), command);
+                assert!(!parsed.is_ok_and(|f| f.params.iter().any(|(name, _)| name == flag)), "--{flag}: a param");
+            }
+        }
+        // The global options, which may stand anywhere, are all reserved.
+        for arg in crate::cli::Cli::command().get_arguments().filter(|a| a.is_global_set()) {
+            let name = arg.get_long().unwrap_or_default();
+            assert!(reserved.contains(&name), "global option `--{name}` is not in RESERVED_PARAMS");
+        }
     }
 }

@@ -81,6 +81,18 @@ pub enum BuiltIn {
     Dry,
 }
 
+/// The first words that name a built-in (in any case); `remove` is the original's name for
+/// `cancel`. The parser dispatches on this list, and a test ties it to
+/// [`crate::config::RESERVED_NAMESPACES`], so no namespace can shadow a built-in.
+pub const KEYWORDS: [(&str, BuiltIn); 6] = [
+    ("help", BuiltIn::Help),
+    ("status", BuiltIn::Status),
+    ("cancel", BuiltIn::Cancel),
+    ("remove", BuiltIn::Cancel),
+    ("logs", BuiltIn::Logs),
+    ("dry", BuiltIn::Dry),
+];
+
 impl BuiltIn {
     /// How the built-in is written.
     pub fn usage(self) -> &'static str {
@@ -152,22 +164,17 @@ impl Grammar {
         let Some((&first, rest)) = words.split_first() else {
             return Err(NotUnderstood::Empty);
         };
-        let is = |keyword: &str| first.eq_ignore_ascii_case(keyword);
-        if is("help") {
-            self.help(rest)
-        } else if is("status") {
-            match rest {
+        let builtin = KEYWORDS.iter().find(|(keyword, _)| first.eq_ignore_ascii_case(keyword));
+        match builtin.map(|&(_, builtin)| builtin) {
+            Some(BuiltIn::Help) => self.help(rest),
+            Some(BuiltIn::Status) => match rest {
                 [] => Ok(Command::Status(Status)),
                 _ => malformed(BuiltIn::Status),
-            }
-        } else if is("cancel") || is("remove") {
-            parse_cancel(rest).map_or_else(|| malformed(BuiltIn::Cancel), Ok)
-        } else if is("logs") {
-            parse_logs(rest).map_or_else(|| malformed(BuiltIn::Logs), Ok)
-        } else if is("dry") {
-            self.dry_run(rest)
-        } else {
-            self.configured(first, rest)
+            },
+            Some(BuiltIn::Cancel) => parse_cancel(rest).map_or_else(|| malformed(BuiltIn::Cancel), Ok),
+            Some(BuiltIn::Logs) => parse_logs(rest).map_or_else(|| malformed(BuiltIn::Logs), Ok),
+            Some(BuiltIn::Dry) => self.dry_run(rest),
+            None => self.configured(first, rest),
         }
     }
 
