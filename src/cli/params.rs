@@ -1,13 +1,10 @@
 //! The words after `<ns> <job>`: the job's params as `--name VALUE` or `--name=VALUE`, and the
-//! [`FLAGS`] that may be mixed in with them. Param names can never clash with these flags: they
+//! flags that may be mixed in with them. Param names can never clash with these flags: they
 //! are in `config::RESERVED_PARAMS`, which a test keeps in step with ebmbot's options.
 
 use std::path::PathBuf;
 
 use crate::commands::CommandError;
-
-/// The long flags `parse` takes among a job's params (`-h` and `-v` too).
-pub const FLAGS: [&str; 8] = ["help", "verbose", "json", "force", "delay", "notify", "config", "db"];
 
 /// Which subcommand the words belong to (each takes different flags).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +111,9 @@ mod tests {
         assert!(parse(words(&["--force"]), For::Schedule).is_err());
         assert!(parse(words(&["--delay", "5"]), For::Run).is_err());
     }
+
+    /// The long flags `parse` takes among a job's params (`-h` and `-v` too).
+    const FLAGS: [&str; 8] = ["help", "verbose", "json", "force", "delay", "notify", "config", "db"];
 
     /// Every long option of ebmbot (clap's, and the flags mixed in with a job's params) that a
     /// param could be mistaken for is reserved in `jobs.toml`, and every reserved name is an

@@ -31,21 +31,7 @@ const BACKLOG: u32 = 1024;
 /// Runs `ebmbot web` (`with_dispatcher` false) or `ebmbot serve` (true) until signalled.
 pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> {
     let addrs = resolve(&env.settings.bind)?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let metrics = Arc::new(Metrics::new());
-    let events = match &env.settings.slack_bot_token {
-        Some(_) => EventsState::starting(),
-        None => EventsState::unavailable("the Slack Events API is off: SLACK_BOT_TOKEN is not set"),
-    };
-    let options = WebOptions {
-        metrics: Some(Arc::clone(&metrics)),
-        dispatcher_pid: with_dispatcher.then(std::process::id),
-        extra_routes: Some(bot::events_router(events.clone())),
-        ..WebOptions::default()
-    };
-    // One catalogue for the web server, the bot and the dispatcher; SIGHUP replaces it.
-    let live = LiveCatalog::new(env.catalog.clone());
-    let state = WebState::new(env.settings.clone(), live.clone(), env.queue()?, Arc::clone(&clock), options);
+    let Shared { clock, metrics, events, live, state } = Shared::new(env, with_dispatcher)?;
     let dispatcher_queue = if with_dispatcher { Some(env.queue()?) } else { None };
     let control = Arc::new(Control::default());
     control.follow(live.clone());
@@ -78,39 +64,14 @@ pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> 
                 let _ = stop_rx.wait_for(|stop| *stop).await;
             }));
 
-            // The Slack bot (with SLACK_BOT_TOKEN): its start waits for Slack to answer
-            // auth.test, so it runs beside the web server, whose `/slack/events` answers 503
-            // until then. A refused token stops everything (exit 2).
             let slack = env.settings.slack_bot_token.is_some().then(|| {
                 let mut settings = env.settings.clone();
                 if !with_dispatcher {
                     settings.slack_app_token = None; // Socket Mode is for `bot` and `serve`
                 }
-                let (catalog, metrics, events) = (live.clone(), Arc::clone(&metrics), events.clone());
-                let (control, stop, mut stopped) = (Arc::clone(&control), stop_tx.clone(), stop_tx.subscribe());
-                tokio::spawn(async move {
-                    let on_call: bot::api::OnCall = Arc::new(move |method, result| metrics.slack_call(method, result));
-                    let started = tokio::select! {
-                        started = bot::Bot::start_observed(Arc::new(settings), catalog, Some(on_call)) => started,
-                        _ = stopped.wait_for(|stop| *stop) => return Ok(()),
-                    };
-                    let result = match started {
-                        Ok(bot) => {
-                            events.fill(&bot.events_state());
-                            bot.run(async move {
-                                let _ = stopped.wait_for(|stop| *stop).await;
-                            })
-                            .await
-                        }
-                        Err(e) => Err(e),
-                    };
-                    if result.is_err() {
-                        events.fill(&EventsState::unavailable("the Slack bot is not running"));
-                        control.request_stop();
-                        stop.send_replace(true);
-                    }
-                    result
-                })
+                let bot =
+                    SlackBot { settings, live: live.clone(), metrics: Arc::clone(&metrics), events: events.clone() };
+                tokio::spawn(bot.run(Arc::clone(&control), stop_tx.clone()))
             });
 
             eprintln!("{}", banner::text(&env.settings, &env.catalog, addr, with_dispatcher));
@@ -138,15 +99,91 @@ pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> 
             }
         });
 
-        match dispatcher.map(|handle| handle.join()) {
-            None | Some(Ok(Ok(_))) => {}
-            Some(Ok(Err(e))) => return Err(anyhow::Error::new(e).context("the dispatcher stopped")),
-            Some(Err(_)) => return Err(CommandError::Failed("the dispatcher thread panicked".to_owned()).into()),
+        if let Some(handle) = dispatcher {
+            dispatcher_result(handle.join())?;
         }
         slack_result?;
         eprintln!("ebmbot {} stopped", if with_dispatcher { "serve" } else { "web" });
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn dispatcher_result<T>(joined: std::thread::Result<Result<T, CommandError>>) -> anyhow::Result<()> {
+    match joined {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(anyhow::Error::new(e).context("the dispatcher stopped")),
+        Err(_) => Err(CommandError::Failed("the dispatcher thread panicked".to_owned()).into()),
+    }
+}
+
+/// The Slack bot of `serve` (and `web`, for the Events API), with `SLACK_BOT_TOKEN` set.
+struct SlackBot {
+    settings: Settings,
+    live: LiveCatalog,
+    metrics: Arc<Metrics>,
+    events: EventsState,
+}
+
+impl SlackBot {
+    /// Its start waits for Slack to answer auth.test, so it runs beside the web server, whose
+    /// `/slack/events` answers 503 until then. It runs until `stop` says so; if it cannot start
+    /// or fails (a refused token: exit 2), it stops everything.
+    async fn run(self, control: Arc<Control>, stop: watch::Sender<bool>) -> Result<(), bot::BotError> {
+        let SlackBot { settings, live, metrics, events } = self;
+        let mut stopped = stop.subscribe();
+        let on_call: bot::api::OnCall = Arc::new(move |method, result| metrics.slack_call(method, result));
+        let started = tokio::select! {
+            started = bot::Bot::start_observed(Arc::new(settings), live, Some(on_call)) => started,
+            _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+        };
+        let result = match started {
+            Ok(bot) => {
+                events.fill(&bot.events_state());
+                bot.run(async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                })
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            events.fill(&EventsState::unavailable("the Slack bot is not running"));
+            control.request_stop();
+            stop.send_replace(true);
+        }
+        result
+    }
+}
+
+/// What the web server, the bot and the dispatcher of one process share.
+struct Shared {
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+    /// The state of `/slack/events`, filled once the bot has started.
+    events: EventsState,
+    /// One catalogue for the web server, the bot and the dispatcher; SIGHUP replaces it.
+    live: LiveCatalog,
+    state: WebState,
+}
+
+impl Shared {
+    fn new(env: &Env, with_dispatcher: bool) -> anyhow::Result<Shared> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let metrics = Arc::new(Metrics::new());
+        let events = match &env.settings.slack_bot_token {
+            Some(_) => EventsState::starting(),
+            None => EventsState::unavailable("the Slack Events API is off: SLACK_BOT_TOKEN is not set"),
+        };
+        let live = LiveCatalog::new(env.catalog.clone());
+        let options = WebOptions {
+            metrics: Some(Arc::clone(&metrics)),
+            dispatcher_pid: with_dispatcher.then(std::process::id),
+            extra_routes: Some(bot::events_router(events.clone())),
+            ..WebOptions::default()
+        };
+        let state = WebState::new(env.settings.clone(), live.clone(), env.queue()?, Arc::clone(&clock), options);
+        Ok(Shared { clock, metrics, events, live, state })
+    }
 }
 
 /// `HOST:PORT` → addresses; a malformed one is the user's mistake (exit 2).
