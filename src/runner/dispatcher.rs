@@ -136,6 +136,20 @@ pub enum Foreground {
     StoppedWaiting,
 }
 
+/// A shutdown in progress: when the grace ends, and whether running jobs were told to stop.
+#[derive(Debug, Default)]
+struct Shutdown {
+    deadline: Option<Instant>,
+    stopped_all: bool,
+}
+
+/// When the loop last did each of its chores.
+struct Chores {
+    heartbeat: Instant,
+    recovery: Instant,
+    prune: Option<Instant>,
+}
+
 /// A fabfile fetch that has ended, and the job waiting for it.
 struct Fetched {
     spec: JobSpec,
@@ -196,45 +210,19 @@ impl<'a> Dispatcher<'a> {
         let mut version = self.queue.data_version()?;
         let mut look = true;
         let mut wake_at: Option<Instant> = None;
-        let mut last_heartbeat = Instant::now();
-        let mut last_recovery = Instant::now();
-        let mut last_prune: Option<Instant> = None;
+        let mut chores = Chores { heartbeat: Instant::now(), recovery: Instant::now(), prune: None };
         self.recover()?;
-        let mut stop_deadline: Option<Instant> = None;
-        let mut stopped_all = false;
+        let mut shutdown = Shutdown::default();
         loop {
-            let stops = control.stops();
-            if stops > 0 && stop_deadline.is_none() {
-                if !self.running.is_empty() {
-                    self.reporter.note(&format!(
-                        "stopping: waiting up to {} for {} running job(s)",
-                        crate::config::duration::format(self.settings.shutdown_grace),
-                        self.running.len()
-                    ));
-                }
-                stop_deadline = Some(Instant::now() + self.settings.shutdown_grace);
-            }
-            if stops > 1 {
-                stop_deadline = Some(Instant::now());
-            }
-            if let Some(deadline) = stop_deadline {
-                if self.running.is_empty() {
-                    break;
-                }
-                if !stopped_all && Instant::now() >= deadline {
-                    stopped_all = true;
-                    for r in self.running.values_mut() {
-                        r.cancel("ebmbot shut down");
-                        r.by_shutdown = true;
-                    }
-                }
+            if self.shut_down(control, &mut shutdown) {
+                break;
             }
             if let Some((version, catalog)) = control.newer_catalog(self.catalog_version) {
                 self.catalog = (*catalog).clone();
                 self.catalog_version = version;
             }
 
-            if look && stop_deadline.is_none() {
+            if look && shutdown.deadline.is_none() {
                 look = false;
                 match self.look(mode, due_by_once) {
                     Ok(()) => {}
@@ -278,20 +266,55 @@ impl<'a> Dispatcher<'a> {
                 wake_at = None;
                 look = true;
             }
-            self.heartbeat_if_due(&mut last_heartbeat)?;
-            if mode == Mode::Forever && last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
-                last_prune = Some(Instant::now());
-                self.prune_a_little()?;
-            }
-            if last_recovery.elapsed() >= RECOVERY {
-                last_recovery = Instant::now();
-                if self.recover()? > 0 {
-                    look = true;
-                }
-            }
+            look |= self.chores(mode, &mut chores)?;
         }
         self.queue.unregister_dispatcher(self.id)?;
         Ok(self.summary)
+    }
+
+    /// Acts on stop requests: the first starts the shutdown grace, the second ends it; once it
+    /// is over, running jobs are cancelled. True when nothing runs any more and the loop ends.
+    fn shut_down(&mut self, control: &Control, shutdown: &mut Shutdown) -> bool {
+        let stops = control.stops();
+        if stops > 0 && shutdown.deadline.is_none() {
+            if !self.running.is_empty() {
+                self.reporter.note(&format!(
+                    "stopping: waiting up to {} for {} running job(s)",
+                    crate::config::duration::format(self.settings.shutdown_grace),
+                    self.running.len()
+                ));
+            }
+            shutdown.deadline = Some(Instant::now() + self.settings.shutdown_grace);
+        }
+        if stops > 1 {
+            shutdown.deadline = Some(Instant::now());
+        }
+        let Some(deadline) = shutdown.deadline else { return false };
+        if self.running.is_empty() {
+            return true;
+        }
+        if !shutdown.stopped_all && Instant::now() >= deadline {
+            shutdown.stopped_all = true;
+            for r in self.running.values_mut() {
+                r.cancel("ebmbot shut down");
+                r.by_shutdown = true;
+            }
+        }
+        false
+    }
+
+    /// The heartbeat, retention and recovery, each when due. True when recovery freed a type.
+    fn chores(&mut self, mode: Mode, last: &mut Chores) -> Result<bool, QueueError> {
+        self.heartbeat_if_due(&mut last.heartbeat)?;
+        if mode == Mode::Forever && last.prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+            last.prune = Some(Instant::now());
+            self.prune_a_little()?;
+        }
+        if last.recovery.elapsed() >= RECOVERY {
+            last.recovery = Instant::now();
+            return Ok(self.recover()? > 0);
+        }
+        Ok(false)
     }
 
     /// `ebmbot run`: once its type is free and the cap allows, inserts `new` already running
