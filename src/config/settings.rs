@@ -154,134 +154,53 @@ impl Settings {
         overrides: &Overrides,
     ) -> Result<Settings, SettingsError> {
         let get = |k: &str| get(k).filter(|v| !v.is_empty());
-        let path = |p: PathBuf| if p.is_absolute() { p } else { cwd.join(p) };
-        let env_path = |k: &str, default: &str| path(PathBuf::from(get(k).unwrap_or_else(|| default.to_owned())));
-        let dur = |var: &'static str, default: &str| -> Result<Duration, SettingsError> {
-            duration::parse(&get(var).unwrap_or_else(|| default.to_owned()))
-                .map_err(|source| SettingsError::Duration { var, source })
-        };
-
-        let config = overrides.config.clone().map_or_else(|| env_path("EBMBOT_CONFIG", "jobs.toml"), path);
+        let vars = Vars { get: &get, cwd };
+        let config =
+            overrides.config.clone().map_or_else(|| vars.path("EBMBOT_CONFIG", "jobs.toml"), |p| vars.absolute(p));
         let db = match &overrides.db {
-            Some(p) => path(p.clone()),
-            None => path(PathBuf::from(
+            Some(p) => vars.absolute(p.clone()),
+            None => vars.absolute(PathBuf::from(
                 get("EBMBOT_DB").or_else(|| get("DB_PATH")).unwrap_or_else(|| "ebmbot.db".to_owned()),
             )),
         };
-        let writeable_dir = env_path("WRITEABLE_DIR", ".");
+        let writeable_dir = vars.path("WRITEABLE_DIR", ".");
         let writeable_workspace_dir =
-            get("WRITEABLE_WORKSPACE_DIR").map_or_else(|| writeable_dir.join("workspace"), |p| path(PathBuf::from(p)));
-        let logs_dir = env_path("LOGS_DIR", "logs");
-        let host_logs_dir = get("HOST_LOGS_DIR").map_or_else(|| logs_dir.clone(), PathBuf::from);
-
-        let job_timeout = match get("EBMBOT_JOB_TIMEOUT").as_deref() {
-            Some("none") => None,
-            _ => Some(dur("EBMBOT_JOB_TIMEOUT", "1h")?),
-        };
-        let size = |var: &'static str, default: &str| -> Result<u64, SettingsError> {
-            let value = get(var).unwrap_or_else(|| default.to_owned());
-            duration::parse_size(&value).map_err(|_| SettingsError::Invalid {
-                var,
-                value,
-                expected: "write an integer with KB, MB, GB, KiB, MiB or GiB, such as `100MB`",
-            })
-        };
-        let max_jobs = match get("EBMBOT_MAX_JOBS") {
-            None => 8,
-            Some(v) => v.parse::<u32>().ok().filter(|n| *n > 0).ok_or(SettingsError::Invalid {
-                var: "EBMBOT_MAX_JOBS",
-                value: v,
-                expected: "write a whole number of at least 1",
-            })?,
-        };
-        let max_connections = match get("EBMBOT_MAX_CONNECTIONS") {
-            None => 512,
-            Some(v) => {
-                v.parse::<usize>().ok().filter(|n| (1..=1_000_000).contains(n)).ok_or(SettingsError::Invalid {
-                    var: "EBMBOT_MAX_CONNECTIONS",
-                    value: v,
-                    expected: "write a whole number from 1 to 1000000",
-                })?
-            }
-        };
-        let max_body = size("EBMBOT_MAX_BODY", "26MB")?;
-        let max_body_memory = size("EBMBOT_MAX_BODY_MEMORY", "64MB")?;
-        if max_body_memory < max_body {
-            return Err(SettingsError::Invalid {
-                var: "EBMBOT_MAX_BODY_MEMORY",
-                value: get("EBMBOT_MAX_BODY_MEMORY").unwrap_or_else(|| "64MB".to_owned()),
-                expected: "it must be at least EBMBOT_MAX_BODY, the largest body one request may send",
-            });
-        }
-        let timezone = match get("EBMBOT_TIMEZONE") {
-            None => jiff::tz::TimeZone::UTC,
-            Some(v) => jiff::tz::TimeZone::get(&v).map_err(|_| SettingsError::Invalid {
-                var: "EBMBOT_TIMEZONE",
-                value: v,
-                expected: "write an IANA time zone name such as `Europe/London` or `UTC`",
-            })?,
-        };
-        let sync = match get("EBMBOT_SYNC").as_deref().map(str::to_ascii_lowercase).as_deref() {
-            None | Some("normal") => SyncMode::Normal,
-            Some("full") => SyncMode::Full,
-            Some(_) => {
-                return Err(SettingsError::Invalid {
-                    var: "EBMBOT_SYNC",
-                    value: get("EBMBOT_SYNC").unwrap_or_default(),
-                    expected: "write `normal` or `full`",
-                });
-            }
-        };
-        let slack_auto_join = match get("SLACK_AUTO_JOIN").as_deref().map(str::to_ascii_lowercase).as_deref() {
-            None | Some("true" | "1" | "yes" | "on") => true,
-            Some("false" | "0" | "no" | "off") => false,
-            Some(_) => {
-                return Err(SettingsError::Invalid {
-                    var: "SLACK_AUTO_JOIN",
-                    value: get("SLACK_AUTO_JOIN").unwrap_or_default(),
-                    expected: "write `true` or `false`",
-                });
-            }
-        };
-        let mut secret_sources = Vec::new();
-        let mut hidden_from_jobs = vec![secrets::CREDENTIALS_DIRECTORY.to_owned()];
-        let mut secret = |name: SecretName| -> Result<Option<Secret>, SettingsError> {
-            hidden_from_jobs.extend(secrets::hidden_vars(name.env_var()));
-            let loaded = secrets::read(name.env_var(), &get)?;
-            Ok(loaded.map(|l| {
-                secret_sources.push((name.env_var().to_owned(), l.source));
-                l.value
-            }))
-        };
-        let slack_bot_token = secret(SecretName::SlackBotToken)?;
-        let slack_app_token = secret(SecretName::SlackAppToken)?;
-        let slack_signing_secret = secret(SecretName::SlackSigningSecret)?;
-        let github_webhook_secret = secret(SecretName::GithubWebhookSecret)?;
-
+            get("WRITEABLE_WORKSPACE_DIR").map_or_else(|| writeable_dir.join("workspace"), |p| vars.absolute(p.into()));
+        let logs_dir = vars.path("LOGS_DIR", "logs");
+        let (max_body, max_body_memory) = vars.body_limits()?;
+        let secrets = Secrets::read(&get)?;
         Ok(Settings {
             config,
             db,
-            workspace_dir: env_path("WORKSPACE_DIR", "workspace"),
+            workspace_dir: vars.path("WORKSPACE_DIR", "workspace"),
             writeable_dir,
             writeable_workspace_dir,
+            host_logs_dir: get("HOST_LOGS_DIR").map_or_else(|| logs_dir.clone(), PathBuf::from),
             logs_dir,
-            host_logs_dir,
             bind: overrides.bind.clone().or_else(|| get("EBMBOT_BIND")).unwrap_or_else(|| "127.0.0.1:9000".to_owned()),
             shell: get("EBMBOT_SHELL").unwrap_or_else(|| "bash".to_owned()),
-            job_timeout,
-            kill_grace: dur("EBMBOT_KILL_GRACE", "10s")?,
-            max_jobs,
-            shutdown_grace: dur("EBMBOT_SHUTDOWN_GRACE", "30s")?,
-            retention: dur("EBMBOT_RETENTION", "90d")?,
-            max_log: size("EBMBOT_MAX_LOG", "100MB")?,
+            job_timeout: match get("EBMBOT_JOB_TIMEOUT").as_deref() {
+                Some("none") => None,
+                _ => Some(vars.duration("EBMBOT_JOB_TIMEOUT", "1h")?),
+            },
+            kill_grace: vars.duration("EBMBOT_KILL_GRACE", "10s")?,
+            max_jobs: vars.number("EBMBOT_MAX_JOBS", 8, 1..=u32::MAX, "write a whole number of at least 1")?,
+            shutdown_grace: vars.duration("EBMBOT_SHUTDOWN_GRACE", "30s")?,
+            retention: vars.duration("EBMBOT_RETENTION", "90d")?,
+            max_log: vars.size("EBMBOT_MAX_LOG", "100MB")?,
             max_body,
             max_body_memory,
-            max_connections,
-            timezone,
-            sync,
-            slack_bot_token,
-            slack_app_token,
-            slack_signing_secret,
+            max_connections: vars.number(
+                "EBMBOT_MAX_CONNECTIONS",
+                512,
+                1..=1_000_000,
+                "write a whole number from 1 to 1000000",
+            )?,
+            timezone: vars.timezone()?,
+            sync: vars.choice("EBMBOT_SYNC", SyncMode::Normal, SYNC_MODES, "write `normal` or `full`")?,
+            slack_bot_token: secrets.slack_bot_token,
+            slack_app_token: secrets.slack_app_token,
+            slack_signing_secret: secrets.slack_signing_secret,
             slack_api_url: get("SLACK_API_URL")
                 .unwrap_or_else(|| "https://slack.com/api".to_owned())
                 .trim_end_matches('/')
@@ -290,11 +209,11 @@ impl Settings {
             slack_tech_support_channel: get("SLACK_TECH_SUPPORT_CHANNEL"),
             slack_app_username: get("SLACK_APP_USERNAME").unwrap_or_else(|| "ebmbot".to_owned()),
             slack_ack_reaction: get("SLACK_ACK_REACTION").unwrap_or_else(|| "eyes".to_owned()),
-            slack_auto_join,
-            slack_retry_base: dur("SLACK_RETRY_BASE", "1s")?,
-            github_webhook_secret,
-            secret_sources,
-            hidden_from_jobs,
+            slack_auto_join: vars.choice("SLACK_AUTO_JOIN", true, BOOLEANS, "write `true` or `false`")?,
+            slack_retry_base: vars.duration("SLACK_RETRY_BASE", "1s")?,
+            github_webhook_secret: secrets.github_webhook_secret,
+            secret_sources: secrets.sources,
+            hidden_from_jobs: secrets.hidden_from_jobs,
             job_reaper: None,
         })
     }
@@ -320,6 +239,146 @@ impl Settings {
         let mut s = Self::from_lookup(|_| None, root, &Overrides::default()).expect("defaults are valid");
         s.config = root.join("jobs.toml");
         s
+    }
+}
+
+/// `EBMBOT_SYNC`'s words (in any case).
+const SYNC_MODES: &[(&str, SyncMode)] = &[("normal", SyncMode::Normal), ("full", SyncMode::Full)];
+/// The words a yes/no setting accepts (in any case).
+const BOOLEANS: &[(&str, bool)] = &[
+    ("true", true),
+    ("1", true),
+    ("yes", true),
+    ("on", true),
+    ("false", false),
+    ("0", false),
+    ("no", false),
+    ("off", false),
+];
+
+/// The environment as [`Settings::from_lookup`] reads it: empty values count as unset, and
+/// every value that does not parse is an error naming its variable.
+struct Vars<'a> {
+    get: &'a dyn Fn(&str) -> Option<String>,
+    cwd: &'a Path,
+}
+
+impl Vars<'_> {
+    fn absolute(&self, p: PathBuf) -> PathBuf {
+        if p.is_absolute() { p } else { self.cwd.join(p) }
+    }
+
+    fn or(&self, var: &str, default: &str) -> String {
+        (self.get)(var).unwrap_or_else(|| default.to_owned())
+    }
+
+    fn path(&self, var: &str, default: &str) -> PathBuf {
+        self.absolute(PathBuf::from(self.or(var, default)))
+    }
+
+    fn duration(&self, var: &'static str, default: &str) -> Result<Duration, SettingsError> {
+        duration::parse(&self.or(var, default)).map_err(|source| SettingsError::Duration { var, source })
+    }
+
+    fn size(&self, var: &'static str, default: &str) -> Result<u64, SettingsError> {
+        let value = self.or(var, default);
+        duration::parse_size(&value).map_err(|_| SettingsError::Invalid {
+            var,
+            value,
+            expected: "write an integer with KB, MB, GB, KiB, MiB or GiB, such as `100MB`",
+        })
+    }
+
+    /// A whole number within `range`.
+    fn number<T: std::str::FromStr + PartialOrd>(
+        &self,
+        var: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+        expected: &'static str,
+    ) -> Result<T, SettingsError> {
+        match (self.get)(var) {
+            None => Ok(default),
+            Some(value) => value.parse::<T>().ok().filter(|n| range.contains(n)).ok_or(SettingsError::Invalid {
+                var,
+                value,
+                expected,
+            }),
+        }
+    }
+
+    /// One of `words` (in any case).
+    fn choice<T: Copy>(
+        &self,
+        var: &'static str,
+        default: T,
+        words: &[(&str, T)],
+        expected: &'static str,
+    ) -> Result<T, SettingsError> {
+        let Some(value) = (self.get)(var) else { return Ok(default) };
+        words.iter().find(|(word, _)| value.eq_ignore_ascii_case(word)).map(|&(_, t)| t).ok_or(SettingsError::Invalid {
+            var,
+            value,
+            expected,
+        })
+    }
+
+    /// `EBMBOT_MAX_BODY` and `EBMBOT_MAX_BODY_MEMORY`, the second at least the first.
+    fn body_limits(&self) -> Result<(u64, u64), SettingsError> {
+        let max_body = self.size("EBMBOT_MAX_BODY", "26MB")?;
+        let max_body_memory = self.size("EBMBOT_MAX_BODY_MEMORY", "64MB")?;
+        if max_body_memory < max_body {
+            return Err(SettingsError::Invalid {
+                var: "EBMBOT_MAX_BODY_MEMORY",
+                value: self.or("EBMBOT_MAX_BODY_MEMORY", "64MB"),
+                expected: "it must be at least EBMBOT_MAX_BODY, the largest body one request may send",
+            });
+        }
+        Ok((max_body, max_body_memory))
+    }
+
+    fn timezone(&self) -> Result<jiff::tz::TimeZone, SettingsError> {
+        match (self.get)("EBMBOT_TIMEZONE") {
+            None => Ok(jiff::tz::TimeZone::UTC),
+            Some(value) => jiff::tz::TimeZone::get(&value).map_err(|_| SettingsError::Invalid {
+                var: "EBMBOT_TIMEZONE",
+                value,
+                expected: "write an IANA time zone name such as `Europe/London` or `UTC`",
+            }),
+        }
+    }
+}
+
+/// ebmbot's secrets, each from its variable, its `_FILE` or a systemd credential.
+struct Secrets {
+    slack_bot_token: Option<Secret>,
+    slack_app_token: Option<Secret>,
+    slack_signing_secret: Option<Secret>,
+    github_webhook_secret: Option<Secret>,
+    sources: Vec<(String, Source)>,
+    hidden_from_jobs: Vec<String>,
+}
+
+impl Secrets {
+    fn read(get: &dyn Fn(&str) -> Option<String>) -> Result<Secrets, SettingsError> {
+        let mut sources = Vec::new();
+        let mut hidden_from_jobs = vec![secrets::CREDENTIALS_DIRECTORY.to_owned()];
+        let mut secret = |name: SecretName| -> Result<Option<Secret>, SettingsError> {
+            hidden_from_jobs.extend(secrets::hidden_vars(name.env_var()));
+            let loaded = secrets::read(name.env_var(), get)?;
+            Ok(loaded.map(|l| {
+                sources.push((name.env_var().to_owned(), l.source));
+                l.value
+            }))
+        };
+        Ok(Secrets {
+            slack_bot_token: secret(SecretName::SlackBotToken)?,
+            slack_app_token: secret(SecretName::SlackAppToken)?,
+            slack_signing_secret: secret(SecretName::SlackSigningSecret)?,
+            github_webhook_secret: secret(SecretName::GithubWebhookSecret)?,
+            sources,
+            hidden_from_jobs,
+        })
     }
 }
 
