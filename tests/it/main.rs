@@ -14,6 +14,7 @@ mod files;
 mod import;
 mod queue;
 mod recovery;
+mod repo;
 mod run;
 mod say;
 mod secrets;
