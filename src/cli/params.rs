@@ -131,8 +131,11 @@ mod tests {
         for name in &reserved {
             assert!(options.iter().any(|o| o == name), "`{name}` is reserved but no ebmbot option");
         }
-        // An option taken as a flag among a job's params, not as a param, must be reserved.
-        for option in &options {
+        // An option taken as a flag among a job's params, not as a param, must be reserved
+        // (unless no param could have its name: params are `[a-z_][a-z0-9_]*`, so `dry-run` is safe).
+        let could_be_a_param =
+            |name: &str| name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        for option in options.iter().filter(|o| could_be_a_param(o)) {
             for command in [For::Schedule, For::Run] {
                 let taken_as_param = parse(words(&[&format!("--{option}"), "v"]), command)
                     .is_ok_and(|f| f.params.iter().any(|(name, _)| name == option));
