@@ -1,4 +1,4 @@
-use ebmbot::queue::*;
+use ebmbot::queue::{ListFilter, Options, Queue};
 use std::time::Instant;
 fn main() {
     let q = Queue::open(std::path::Path::new("/tmp/lb/ebmbot.db"), Options::default()).unwrap();
@@ -8,6 +8,6 @@ fn main() {
         let t2 = t.elapsed();
         let mut out = std::io::BufWriter::new(std::io::sink());
         serde_json::to_writer(&mut out, &jobs).unwrap();
-        eprintln!("list {:?} serialize {:?}", t2, t.elapsed() - t2);
+        eprintln!("list {:?} serialize {:?}", t2, t.elapsed().checked_sub(t2).unwrap());
     }
 }

@@ -7,6 +7,8 @@
 //! cargo run --example slack_bench -- [MENTIONS] [INTERVAL_MS]     # default 300 mentions, 5 ms apart
 //! ```
 
+#![allow(unreachable_pub, reason = "the fake Slack is the tests' module, whose items are `pub` for them")]
+
 #[allow(dead_code)]
 #[path = "../tests/it/support/fake_slack/mod.rs"]
 mod fake;

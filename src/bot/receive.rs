@@ -59,7 +59,7 @@ pub async fn receive(shared: &Arc<Shared>, payload: Value) -> Result<(), Receive
             tokio::spawn(async move { channels::join_new(&api, &channel).await });
         }
         Received::ChannelCreated { channel } => {
-            tracing::debug!(channel, "a channel was created; SLACK_AUTO_JOIN is off")
+            tracing::debug!(channel, "a channel was created; SLACK_AUTO_JOIN is off");
         }
         Received::Ignored(why) => tracing::info!("ignored a Slack event: {why}"),
     }

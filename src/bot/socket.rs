@@ -33,7 +33,7 @@ impl SocketMode {
                 return Err(BotError::BadToken { token: "SLACK_APP_TOKEN", code: e.code });
             }
             Err(e) => {
-                tracing::warn!(error = %e, "cannot open a Socket Mode connection yet; retrying in the background")
+                tracing::warn!(error = %e, "cannot open a Socket Mode connection yet; retrying in the background");
             }
             Ok(_) => {}
         }

@@ -9,7 +9,7 @@ use crate::commands::webhook::project_name;
 use crate::config::{Catalog, Settings, duration};
 
 /// The banner, one line per part.
-pub fn text(settings: &Settings, catalog: &Catalog, addr: SocketAddr, with_dispatcher: bool) -> String {
+pub(super) fn text(settings: &Settings, catalog: &Catalog, addr: SocketAddr, with_dispatcher: bool) -> String {
     let name = if with_dispatcher { "serve" } else { "web" };
     let mut out = format!("ebmbot {name} {}: listening on http://{addr}", env!("CARGO_PKG_VERSION"));
     let mut line = |label: &str, value: String| {
@@ -51,7 +51,7 @@ fn github(settings: &Settings, catalog: &Catalog, addr: SocketAddr) -> String {
 
 /// Whether the Slack bot runs (and how), and if not, why. `socket`: whether this process may
 /// run Socket Mode (`serve` may, `web` may not).
-pub fn slack_bot(settings: &Settings, socket: bool) -> String {
+pub(super) fn slack_bot(settings: &Settings, socket: bool) -> String {
     if settings.slack_bot_token.is_none() {
         return "off (SLACK_BOT_TOKEN is not set)".to_owned();
     }

@@ -10,7 +10,7 @@ use crate::config::import::NoteKind;
 
 use super::{Env, render};
 
-pub fn run(env: &Env, file: &str) -> anyhow::Result<ExitCode> {
+pub(super) fn run(env: &Env, file: &str) -> anyhow::Result<ExitCode> {
     let input = if file == "-" { Input::Stdin } else { Input::File(file.into()) };
     let mut r = ConfigImport { input }.execute(&env.settings)?;
     let invalid = r.invalid.take().map(CommandError::Config);

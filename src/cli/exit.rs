@@ -16,7 +16,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
 
 /// `run`: the job's own exit code; 128+N if killed by signal N; 124 on timeout; 130 when
 /// cancelled; 1 when lost or it could not start.
-pub fn job_exit_code(job: &Job) -> u8 {
+pub(super) fn job_exit_code(job: &Job) -> u8 {
     let clamp = |n: i32| u8::try_from(n.clamp(0, 255)).unwrap_or(1);
     match job.status.outcome() {
         Some(Outcome::Succeeded) => 0,

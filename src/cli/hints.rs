@@ -3,7 +3,7 @@
 use crate::commands::{self, CommandError};
 
 /// An error on one line, with the terminal's hint when the error is one the CLI can help with.
-pub fn message(e: &anyhow::Error) -> String {
+pub(super) fn message(e: &anyhow::Error) -> String {
     let mut text = commands::describe(e.as_ref());
     if let Some(hint) = e.chain().find_map(|c| c.downcast_ref::<CommandError>()).and_then(hint) {
         text.push_str("; ");

@@ -112,6 +112,7 @@ impl Env {
 
     /// Prints a JSON array whose items `produce` hands over one at a time (compact, one item
     /// per line on a pipe), without holding them all.
+    #[allow(clippy::unused_self, reason = "every output goes through `Env`, as `print` does")]
     fn print_each<T: serde::Serialize>(
         &self,
         produce: impl FnOnce(&mut dyn FnMut(&T) -> commands::Result<()>) -> commands::Result<()>,

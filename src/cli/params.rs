@@ -8,13 +8,13 @@ use crate::commands::CommandError;
 
 /// Which subcommand the words belong to (each takes different flags).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum For {
+pub(super) enum For {
     Schedule,
     Run,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct JobFlags {
+pub(super) struct JobFlags {
     pub params: Vec<(String, String)>,
     pub delay: Option<String>,
     pub notify: Option<String>,
@@ -28,7 +28,7 @@ pub struct JobFlags {
     pub db: Option<PathBuf>,
 }
 
-pub fn parse(words: Vec<String>, command: For) -> Result<JobFlags, CommandError> {
+pub(super) fn parse(words: Vec<String>, command: For) -> Result<JobFlags, CommandError> {
     let mut flags = JobFlags::default();
     let mut words = words.into_iter();
     while let Some(word) = words.next() {
@@ -43,12 +43,11 @@ pub fn parse(words: Vec<String>, command: For) -> Result<JobFlags, CommandError>
                 let Some(flag) = word.strip_prefix("--").filter(|f| !f.is_empty()) else {
                     return Err(CommandError::NotAParam { arg: word });
                 };
-                let (name, value) = match flag.split_once('=') {
-                    Some((name, value)) => (name.to_owned(), value.to_owned()),
-                    None => {
-                        let value = words.next().ok_or_else(|| CommandError::MissingValue { name: flag.to_owned() })?;
-                        (flag.to_owned(), value)
-                    }
+                let (name, value) = if let Some((name, value)) = flag.split_once('=') {
+                    (name.to_owned(), value.to_owned())
+                } else {
+                    let value = words.next().ok_or_else(|| CommandError::MissingValue { name: flag.to_owned() })?;
+                    (flag.to_owned(), value)
                 };
                 match name.as_str() {
                     "delay" if command == For::Schedule => flags.delay = Some(value),

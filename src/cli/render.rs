@@ -33,7 +33,7 @@ fn short(text: &str, max: usize) -> String {
 }
 
 /// What happened to a job, in a few words: "succeeded", "failed (exit 3)", "timed out after 1s".
-pub fn outcome(job: &Job) -> String {
+pub(super) fn outcome(job: &Job) -> String {
     let Some(outcome) = job.status.outcome() else { return job.state().to_string() };
     match outcome {
         Outcome::Succeeded => "succeeded".to_owned(),
@@ -48,7 +48,7 @@ pub fn outcome(job: &Job) -> String {
     }
 }
 
-pub fn finished_line(job: &Job) -> String {
+pub(super) fn finished_line(job: &Job) -> String {
     // A lost job's detail already says where its logs are.
     let lost = matches!(job.status.outcome(), Some(Outcome::Lost { .. }));
     let logs = job.log_dir().filter(|_| !lost).map(|d| format!("; logs in {d}"));
@@ -56,7 +56,7 @@ pub fn finished_line(job: &Job) -> String {
     format!("job {} `{}` {}{logs}", job.id, job.job_type(), outcome(job))
 }
 
-pub fn jobs_table(jobs: &[Job], all: bool) -> String {
+pub(super) fn jobs_table(jobs: &[Job], all: bool) -> String {
     if jobs.is_empty() {
         return if all { "no jobs in this period".to_owned() } else { "no pending or running jobs".to_owned() };
     }
@@ -76,7 +76,7 @@ pub fn jobs_table(jobs: &[Job], all: bool) -> String {
     t.to_string()
 }
 
-pub fn scheduled(r: &Scheduled) -> String {
+pub(super) fn scheduled(r: &Scheduled) -> String {
     let mut out = if r.merged {
         format!("joined pending job {} `{}` (an identical request was already queued)", r.id, r.job_type)
     } else {
@@ -92,7 +92,7 @@ pub fn scheduled(r: &Scheduled) -> String {
     out
 }
 
-pub fn waiting(busy: &Busy) -> String {
+pub(super) fn waiting(busy: &Busy) -> String {
     match busy {
         Busy::TypeRunning(id) => format!("waiting for job {id}, of the same type, to finish"),
         Busy::AtCapacity => "waiting: the maximum number of jobs (EBMBOT_MAX_JOBS) are running".to_owned(),
@@ -100,7 +100,7 @@ pub fn waiting(busy: &Busy) -> String {
     }
 }
 
-pub fn cancelled_type(r: &CancelledType) -> String {
+pub(super) fn cancelled_type(r: &CancelledType) -> String {
     let mut out = format!("cancelled {} pending job(s) of `{}`", r.cancelled.len(), r.job_type);
     if let Some(id) = r.running {
         out.push_str(&format!("\njob {id} is running; stop it with `ebmbot cancel --id {id}`"));
@@ -108,7 +108,7 @@ pub fn cancelled_type(r: &CancelledType) -> String {
     out
 }
 
-pub fn cancelled_job(r: &CancelledJob) -> String {
+pub(super) fn cancelled_job(r: &CancelledJob) -> String {
     if r.job.is_finished() {
         format!("job {} `{}` {}", r.job.id, r.job.job_type(), outcome(&r.job))
     } else {
@@ -116,11 +116,11 @@ pub fn cancelled_job(r: &CancelledJob) -> String {
     }
 }
 
-pub fn suppressed(r: &Suppressed) -> String {
+pub(super) fn suppressed(r: &Suppressed) -> String {
     format!("`{}` is suppressed from {} until {}", r.job_type, rfc3339(r.start), rfc3339(r.end))
 }
 
-pub fn status(r: &StatusReport) -> String {
+pub(super) fn status(r: &StatusReport) -> String {
     let mut out = Vec::new();
     if r.is_idle() {
         out.push("Nothing is happening".to_owned());
@@ -161,7 +161,7 @@ pub fn status(r: &StatusReport) -> String {
     out.join("\n")
 }
 
-pub fn catalog(namespaces: &[NamespaceSummary]) -> String {
+pub(super) fn catalog(namespaces: &[NamespaceSummary]) -> String {
     if namespaces.is_empty() {
         return "no namespaces in jobs.toml".to_owned();
     }
@@ -207,7 +207,7 @@ pub fn catalog(namespaces: &[NamespaceSummary]) -> String {
 }
 
 /// `config check`: the totals, then one line per namespace validated.
-pub fn config_summary(r: &crate::commands::config_check::ConfigSummary) -> String {
+pub(super) fn config_summary(r: &crate::commands::config_check::ConfigSummary) -> String {
     let mut out = format!(
         "{} is valid: {} namespace(s), {} job(s), {} Slack command(s), {} webhook trigger(s)",
         r.path, r.namespaces, r.jobs, r.slack_commands, r.github_triggers
@@ -223,7 +223,7 @@ pub fn config_summary(r: &crate::commands::config_check::ConfigSummary) -> Strin
 }
 
 /// A dry run: one labelled line each, then the command as it would run, byte for byte.
-pub fn plan(p: &crate::commands::dry_run::Plan) -> String {
+pub(super) fn plan(p: &crate::commands::dry_run::Plan) -> String {
     let mut out = String::new();
     let lines = p.lines();
     let width = lines.iter().map(|(label, _)| label.len()).max().unwrap_or(0) + 1;

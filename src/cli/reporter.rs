@@ -5,7 +5,7 @@ use crate::runner::Reporter;
 
 use super::render;
 
-pub struct Terminal;
+pub(super) struct Terminal;
 
 impl Reporter for Terminal {
     fn started(&self, job: &Job) {
@@ -23,7 +23,7 @@ impl Reporter for Terminal {
 
 /// `run`'s reporter: the job's own output is on the terminal and its end is said once the
 /// command returns (`render::finished_line`), so only notes are printed.
-pub struct Foreground;
+pub(super) struct Foreground;
 
 impl Reporter for Foreground {
     fn started(&self, _job: &Job) {}

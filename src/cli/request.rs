@@ -20,7 +20,7 @@ use crate::queue::model::JobId;
 /// The command a subcommand asks for; `flags` are the words after `schedule <ns> <job>`.
 /// The CLI's own modes (`run`, `dispatch`, `logs --follow`, `jobs`, `config`, `say`, `bot`,
 /// `web`, `serve`) are not commands of the queue: they are a usage error here.
-pub fn command(subcommand: args::Command, flags: JobFlags) -> Result<Command, CommandError> {
+pub(super) fn command(subcommand: args::Command, flags: JobFlags) -> Result<Command, CommandError> {
     Ok(match subcommand {
         args::Command::Schedule(a) => {
             let delay = flags.delay.as_deref().map(time::parse_delay).transpose()?.unwrap_or_default();

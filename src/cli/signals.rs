@@ -11,13 +11,13 @@ use signal_hook::iterator::Signals;
 use crate::config::{LiveCatalog, Settings};
 use crate::runner::Control;
 
-pub enum Purpose {
+pub(super) enum Purpose {
     /// A dispatcher following this catalogue.
     Dispatch(LiveCatalog, Box<Settings>),
     Run,
 }
 
-pub fn install(purpose: Purpose) -> std::io::Result<Arc<Control>> {
+pub(super) fn install(purpose: Purpose) -> std::io::Result<Arc<Control>> {
     let control = Arc::new(Control::default());
     if let Purpose::Dispatch(live, _) = &purpose {
         control.follow(live.clone());
@@ -37,7 +37,7 @@ pub fn install(purpose: Purpose) -> std::io::Result<Arc<Control>> {
 
 /// SIGHUP: re-reads `jobs.toml` into the process's one catalogue, which every part of it
 /// follows, and says so on stderr; an invalid file is reported and the current one kept.
-pub fn reload(live: &LiveCatalog, settings: &Settings) {
+pub(super) fn reload(live: &LiveCatalog, settings: &Settings) {
     match live.reload(settings) {
         Ok(()) => eprintln!("SIGHUP: reloaded {}", settings.config.display()),
         Err(e) => eprintln!("SIGHUP: {:#}; keeping the previous jobs.toml", anyhow::Error::new(e)),

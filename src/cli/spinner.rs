@@ -11,14 +11,14 @@ use crate::queue::Busy;
 use super::render;
 
 /// Shows why a job waits. Cleared when the wait is over, and when dropped.
-pub struct Waiting {
+pub(super) struct Waiting {
     /// `None`: not a terminal.
     bar: Option<ProgressBar>,
 }
 
 impl Waiting {
     /// A spinner on stderr when stderr is a terminal; plain lines otherwise.
-    pub fn on_stderr() -> Waiting {
+    pub(super) fn on_stderr() -> Waiting {
         let terminal = std::io::stderr().is_terminal();
         Waiting::with_target(terminal.then(ProgressDrawTarget::stderr))
     }
@@ -29,7 +29,7 @@ impl Waiting {
     }
 
     /// The job has to wait, for this reason (`None`: the wait is over).
-    pub fn update(&mut self, busy: Option<&Busy>) {
+    pub(super) fn update(&mut self, busy: Option<&Busy>) {
         match (busy, &self.bar) {
             (Some(busy), Some(bar)) => {
                 if bar.is_finished() {

@@ -10,14 +10,14 @@ use crate::config::secrets::Source;
 /// Makes this process non-dumpable: its `/proc/<pid>/environ`, `/proc/<pid>/mem` and `ptrace`
 /// are then closed to every process of the same user that is not root. Failing is a warning:
 /// ebmbot still works, only less guarded.
-pub fn not_dumpable() {
+pub(super) fn not_dumpable() {
     if let Err(error) = nix::sys::prctl::set_dumpable(false) {
         tracing::warn!(%error, "cannot make ebmbot non-dumpable; its jobs may read its memory and environment");
     }
 }
 
 /// One warning for root, one for each secret read from the environment itself.
-pub fn warn(settings: &Settings) {
+pub(super) fn warn(settings: &Settings) {
     if nix::unistd::geteuid().is_root() {
         tracing::warn!(
             "ebmbot runs as root, and so do its jobs: they can read ebmbot's memory and secrets; run it as an unprivileged user (see DEPLOY.md)"

@@ -142,7 +142,12 @@ mod tests {
 
     fn schedule(namespace: &str, job: &str) -> Command {
         let args = vec![("value".to_owned(), "hush".to_owned())];
-        Command::Schedule(Schedule { namespace: namespace.into(), job: job.into(), args, delay: Default::default() })
+        Command::Schedule(Schedule {
+            namespace: namespace.into(),
+            job: job.into(),
+            args,
+            delay: std::time::Duration::default(),
+        })
     }
 
     fn guest() -> Caller {

@@ -56,7 +56,7 @@ impl ConfigImport {
         let (summary, invalid) = match Catalog::from_str(&imported.toml, Path::new(RESULT_NAME), settings) {
             Ok(catalog) => {
                 let mut s = summary(&catalog);
-                s.path = RESULT_NAME.to_owned();
+                RESULT_NAME.clone_into(&mut s.path);
                 (Some(s), None)
             }
             Err(e) => (None, Some(e)),

@@ -29,7 +29,9 @@ impl Action for List {
 
     fn run(self, ctx: &Context<'_>, caller: &Caller, queue: &mut Queue, _: Allowed) -> Result<Vec<Job>> {
         let mut jobs = queue.list(&self.filter(ctx))?;
-        jobs.iter_mut().for_each(|job| redact(ctx, caller, job));
+        for job in &mut jobs {
+            redact(ctx, caller, job);
+        }
         Ok(jobs)
     }
 }

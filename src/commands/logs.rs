@@ -159,7 +159,7 @@ pub fn follow(queue: &Queue, id: JobId, stream: Stream, out: &mut dyn Write) -> 
         if let Some(f) = file.as_mut() {
             // A file truncated under us (it never is, but be safe): start again.
             let pos = f.stream_position().map_err(|source| io(source, &job, stream))?;
-            if f.metadata().map(|m| m.len() < pos).unwrap_or(false) {
+            if f.metadata().is_ok_and(|m| m.len() < pos) {
                 f.seek(SeekFrom::Start(0)).map_err(|source| io(source, &job, stream))?;
             }
         }

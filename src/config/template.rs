@@ -93,7 +93,7 @@ impl Template {
                 continue;
             }
             match (quote, c) {
-                (None | Some('"') | Some('`'), '\\') => escaped = true,
+                (None | Some('"' | '`'), '\\') => escaped = true,
                 (None, '\'' | '"' | '`') => quote = Some(c),
                 (Some(q), c) if c == q => quote = None,
                 _ => {}

@@ -177,12 +177,11 @@ fn unknown_job(namespace: &str, name: &str, jobs: &BTreeMap<String, JobDef>) -> 
     if jobs.is_empty() {
         return format!("unknown job `{name}`: `{namespace}` has no jobs; add `[{namespace}.jobs.{name}]`");
     }
-    match closest(name, jobs.keys().map(String::as_str)) {
-        Some(near) => format!("unknown job `{name}`; did you mean `{near}`?"),
-        None => {
-            let list = jobs.keys().map(|j| format!("`{j}`")).collect::<Vec<_>>();
-            format!("unknown job `{name}`; use one of {}", list.join(", "))
-        }
+    if let Some(near) = closest(name, jobs.keys().map(String::as_str)) {
+        format!("unknown job `{name}`; did you mean `{near}`?")
+    } else {
+        let list = jobs.keys().map(|j| format!("`{j}`")).collect::<Vec<_>>();
+        format!("unknown job `{name}`; use one of {}", list.join(", "))
     }
 }
 

@@ -70,6 +70,7 @@ fn catalog() -> Catalog {
     Catalog { path: PathBuf::from("/tmp/jobs.toml"), namespaces }
 }
 
+#[allow(clippy::unnecessary_wraps, reason = "a parse result, as `parse` returns it")]
 fn configured(namespace: &str, command_index: usize, args: &[(&str, &str)]) -> Parsed {
     let mut args: Vec<(String, String)> = args.iter().map(|&(k, v)| (k.to_owned(), v.to_owned())).collect();
     args.sort();
@@ -81,14 +82,17 @@ fn configured(namespace: &str, command_index: usize, args: &[(&str, &str)]) -> P
     }))
 }
 
+#[allow(clippy::unnecessary_wraps, reason = "a parse result, as `parse` returns it")]
 fn logs(id: i64, stream: Option<Stream>, part: Part) -> Parsed {
     Ok(Command::Logs(Logs { id: JobId(id), stream, part }))
 }
 
+#[allow(clippy::unnecessary_wraps, reason = "a parse result, as `parse` returns it")]
 fn cancel_id(id: i64) -> Parsed {
     Ok(Command::CancelId(CancelId { id: JobId(id) }))
 }
 
+#[allow(clippy::unnecessary_wraps, reason = "a parse result, as `parse` returns it")]
 fn ns_help(namespace: &str) -> Parsed {
     Ok(namespace_help(namespace))
 }

@@ -189,20 +189,17 @@ pub(super) fn schedule_in(
         |r| r.get(0),
     )
     .optional()?;
-    let (id, merged) = match existing {
-        Some(id) => {
-            exec(tx, "UPDATE jobs SET start_after = ?2 WHERE id = ?1", params![id, ms(start_after)])?;
-            (JobId(id), true)
-        }
-        None => {
-            exec(
-                tx,
-                "INSERT INTO jobs (type, namespace, job, args, state, created_at, start_after)
-                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)",
-                params![job_type, new.namespace, new.job, args, ms(now), ms(start_after)],
-            )?;
-            (JobId(tx.last_insert_rowid()), false)
-        }
+    let (id, merged) = if let Some(id) = existing {
+        exec(tx, "UPDATE jobs SET start_after = ?2 WHERE id = ?1", params![id, ms(start_after)])?;
+        (JobId(id), true)
+    } else {
+        exec(
+            tx,
+            "INSERT INTO jobs (type, namespace, job, args, state, created_at, start_after)
+             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)",
+            params![job_type, new.namespace, new.job, args, ms(now), ms(start_after)],
+        )?;
+        (JobId(tx.last_insert_rowid()), false)
     };
     insert_request(tx, id, &new.origin, now)?;
     if let Some(kind) = event {

@@ -34,7 +34,7 @@ pub(crate) struct JobRow {
 impl JobRow {
     /// The one decoding of a stored job: its state and the columns of that state become a
     /// [`JobStatus`]. `Err` says what is inconsistent.
-    pub fn decode(self) -> Result<Job, String> {
+    pub(super) fn decode(self) -> Result<Job, String> {
         let id = self.id;
         let state = JobState::parse(&self.state).ok_or_else(|| format!("job {id}: unknown state `{}`", self.state))?;
         let args = Args::from_json(&self.args).map_err(|e| format!("job {id}: bad args: {e}"))?;

@@ -76,17 +76,16 @@ fn requeue_in(tx: &Connection, job: &Job, now: Timestamp) -> Result<Option<JobId
         |r| r.get(0),
     )
     .optional()?;
-    let id = match existing {
-        Some(id) => JobId(id),
-        None => {
-            exec(
-                tx,
-                "INSERT INTO jobs (type, namespace, job, args, state, created_at, start_after, retry_of)
-                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?6)",
-                params![job.job_type(), job.namespace, job.job, args, super::ms(now), job.id.0],
-            )?;
-            JobId(tx.last_insert_rowid())
-        }
+    let id = if let Some(id) = existing {
+        JobId(id)
+    } else {
+        exec(
+            tx,
+            "INSERT INTO jobs (type, namespace, job, args, state, created_at, start_after, retry_of)
+             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?6)",
+            params![job.job_type(), job.namespace, job.job, args, super::ms(now), job.id.0],
+        )?;
+        JobId(tx.last_insert_rowid())
     };
     exec(
         tx,

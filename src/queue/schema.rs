@@ -222,7 +222,7 @@ CREATE INDEX webhook_deliveries_body ON webhook_deliveries(project, body_sha256)
 ";
 
 /// The schema version this binary writes.
-pub const VERSION: i64 = MIGRATIONS.len() as i64;
+pub(super) const VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Whether the file is the Python bot's queue: its `job` and `suppression` tables, and none
 /// of ours (docs/migrating.md says why it is not imported).

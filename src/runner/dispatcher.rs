@@ -233,7 +233,7 @@ impl<'a> Dispatcher<'a> {
                         continue;
                     }
                     Err(e) => return Err(e),
-                };
+                }
                 // `look` claimed everything it could: with nothing running, nothing more due by
                 // the start will become claimable through this dispatcher.
                 if mode == Mode::Once && self.running.is_empty() {
@@ -355,9 +355,9 @@ impl<'a> Dispatcher<'a> {
                 && let Some(r) = self.running.get_mut(&id)
             {
                 if stops_seen == 0 {
-                    r.cancel(&by)
+                    r.cancel(&by);
                 } else {
-                    r.kill(&by)
+                    r.kill(&by);
                 }
                 stops_seen = stops;
             }

@@ -15,7 +15,7 @@ use reqwest::Url;
 use reqwest::redirect::{Attempt, Policy};
 
 /// The largest fabfile accepted: 5 MB.
-pub const MAX_SIZE: u64 = 5_000_000;
+pub(super) const MAX_SIZE: u64 = 5_000_000;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_REDIRECTS: usize = 10;

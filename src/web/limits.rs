@@ -30,7 +30,7 @@ use super::WebState;
 
 /// Bytes that requests may hold at once.
 #[derive(Debug)]
-pub struct Budget {
+pub(super) struct Budget {
     total: u64,
     available: Mutex<u64>,
     returned: Notify,
@@ -38,27 +38,27 @@ pub struct Budget {
 
 /// Bytes taken from a [`Budget`], given back on drop.
 #[derive(Debug)]
-pub struct Reservation {
+pub(super) struct Reservation {
     budget: Arc<Budget>,
     bytes: u64,
 }
 
 impl Budget {
-    pub fn new(total: u64) -> Arc<Budget> {
+    pub(super) fn new(total: u64) -> Arc<Budget> {
         Arc::new(Budget { total, available: Mutex::new(total), returned: Notify::new() })
     }
 
     /// Bytes not reserved now.
-    pub fn available(&self) -> u64 {
+    pub(super) fn available(&self) -> u64 {
         *self.available.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn total(&self) -> u64 {
+    pub(super) fn total(&self) -> u64 {
         self.total
     }
 
     /// Takes `bytes` (at most the whole budget) if they are free now.
-    pub fn try_reserve(self: &Arc<Self>, bytes: u64) -> Option<Reservation> {
+    pub(super) fn try_reserve(self: &Arc<Self>, bytes: u64) -> Option<Reservation> {
         let bytes = bytes.min(self.total);
         let mut available = self.available.lock().unwrap_or_else(PoisonError::into_inner);
         if *available < bytes {
@@ -69,7 +69,7 @@ impl Budget {
     }
 
     /// Takes `bytes` (at most the whole budget), waiting until they are free.
-    pub async fn reserve(self: Arc<Self>, bytes: u64) -> Reservation {
+    pub(super) async fn reserve(self: Arc<Self>, bytes: u64) -> Reservation {
         loop {
             let returned = self.returned.notified();
             let mut returned = std::pin::pin!(returned);
@@ -82,7 +82,7 @@ impl Budget {
     }
 
     /// Waits until some bytes are free.
-    pub async fn wait_for_room(&self) {
+    pub(super) async fn wait_for_room(&self) {
         loop {
             let returned = self.returned.notified();
             let mut returned = std::pin::pin!(returned);

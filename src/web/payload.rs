@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, header};
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
-pub enum PayloadError {
+pub(super) enum PayloadError {
     #[error("the body is not JSON: {0}; set the webhook's content type to `application/json`")]
     NotJson(#[source] serde_json::Error),
     #[error("the form-encoded body has no `payload` field; set the webhook's content type to `application/json`")]
@@ -20,7 +20,7 @@ pub enum PayloadError {
 }
 
 /// Parses the body by its `Content-Type`: form-encoded when it says so, JSON otherwise.
-pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Value, PayloadError> {
+pub(super) fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Value, PayloadError> {
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -46,21 +46,20 @@ pub async fn serve(listener: TcpListener, state: WebState, shutdown: impl Future
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         // Caps first: until there is room, connections wait in the listen backlog.
-        let permit = match std::sync::Arc::clone(&connections).try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                tracing::warn!(
-                    "{max_connections} connections are open (EBMBOT_MAX_CONNECTIONS); new ones wait in the listen backlog"
-                );
-                metrics.accept_paused("connections");
-                tokio::select! {
-                    biased;
-                    () = &mut shutdown => break,
-                    permit = std::sync::Arc::clone(&connections).acquire_owned() => match permit {
-                        Ok(permit) => permit,
-                        Err(_) => break,
-                    },
-                }
+        let permit = if let Ok(permit) = std::sync::Arc::clone(&connections).try_acquire_owned() {
+            permit
+        } else {
+            tracing::warn!(
+                "{max_connections} connections are open (EBMBOT_MAX_CONNECTIONS); new ones wait in the listen backlog"
+            );
+            metrics.accept_paused("connections");
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                permit = std::sync::Arc::clone(&connections).acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
             }
         };
         let stream = tokio::select! {

@@ -11,12 +11,12 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use sha2::Sha256;
 
-pub const SHA256_HEADER: &str = "x-hub-signature-256";
-pub const SHA1_HEADER: &str = "x-hub-signature";
+pub(super) const SHA256_HEADER: &str = "x-hub-signature-256";
+pub(super) const SHA1_HEADER: &str = "x-hub-signature";
 
 /// Why a request's signature was refused. The text never contains the secret or a digest.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SignatureError {
+pub(super) enum SignatureError {
     #[error("the request is not signed: send `X-Hub-Signature-256` (set a secret on the GitHub webhook)")]
     Missing,
     #[error("`{header}` is malformed: expected `{prefix}=` and the hex digest")]
@@ -30,7 +30,7 @@ pub enum SignatureError {
 
 /// The signature a request claims, read from its headers before its body.
 #[derive(Debug, Clone)]
-pub struct Expected {
+pub(super) struct Expected {
     sha256: bool,
     header: &'static str,
     digest: Vec<u8>,
@@ -38,7 +38,7 @@ pub struct Expected {
 
 impl Expected {
     /// `X-Hub-Signature-256` if present, else `X-Hub-Signature`; neither is [`SignatureError::Missing`].
-    pub fn from_headers(headers: &HeaderMap) -> Result<Expected, SignatureError> {
+    pub(super) fn from_headers(headers: &HeaderMap) -> Result<Expected, SignatureError> {
         if let Some(value) = headers.get(SHA256_HEADER) {
             let header = "X-Hub-Signature-256";
             return Ok(Expected { sha256: true, header, digest: digest(value.as_bytes(), "sha256", header)? });
@@ -51,7 +51,7 @@ impl Expected {
     }
 
     /// A hasher of the body with `secret`, for this signature's algorithm.
-    pub fn signer(&self, secret: &[u8]) -> Signer {
+    pub(super) fn signer(&self, secret: &[u8]) -> Signer {
         // HMAC takes keys of any length: `new_from_slice` cannot fail for it.
         let mac = if self.sha256 {
             Hmac::<Sha256>::new_from_slice(secret).map(Keyed::Sha256)
@@ -68,10 +68,10 @@ enum Keyed {
 }
 
 /// The HMAC of a body, fed as it arrives.
-pub struct Signer(Option<Keyed>);
+pub(super) struct Signer(Option<Keyed>);
 
 impl Signer {
-    pub fn update(&mut self, chunk: &[u8]) {
+    pub(super) fn update(&mut self, chunk: &[u8]) {
         match &mut self.0 {
             Some(Keyed::Sha256(mac)) => mac.update(chunk),
             Some(Keyed::Sha1(mac)) => mac.update(chunk),
@@ -80,7 +80,7 @@ impl Signer {
     }
 
     /// Compares, in constant time, with what the request claimed.
-    pub fn verify(self, expected: &Expected) -> Result<(), SignatureError> {
+    pub(super) fn verify(self, expected: &Expected) -> Result<(), SignatureError> {
         let mismatch = SignatureError::Mismatch { header: expected.header };
         let ok = match self.0 {
             Some(Keyed::Sha256(mac)) => mac.verify_slice(&expected.digest).is_ok(),
@@ -93,7 +93,7 @@ impl Signer {
 
 /// Checks the request's signature of `body` with `secret`.
 #[cfg(test)]
-pub fn verify(headers: &HeaderMap, secret: &[u8], body: &[u8]) -> Result<(), SignatureError> {
+pub(super) fn verify(headers: &HeaderMap, secret: &[u8], body: &[u8]) -> Result<(), SignatureError> {
     let expected = Expected::from_headers(headers)?;
     let mut signer = expected.signer(secret);
     signer.update(body);

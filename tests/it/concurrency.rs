@@ -18,8 +18,8 @@ fn recording_env() -> TestEnv {
 
 #[test]
 fn two_dispatchers_never_run_a_job_twice() {
-    let env = recording_env();
     const JOBS: usize = 300;
+    let env = recording_env();
     // Schedule through one process per type to keep the test quick: 10 processes × 30 jobs.
     for i in 0..JOBS {
         env.ok(&["schedule", "r", &format!("j{}", i % 10), "--n", &i.to_string()]);

@@ -3,6 +3,8 @@
 //! Slack. What the tests share is in [`support`]; each group is a module (`cargo test --test it
 //! slack::` runs one group).
 
+#![allow(unreachable_pub, reason = "a test binary exports nothing: `pub` only shares items between its modules")]
+
 mod bad_input;
 mod completions;
 mod concurrency;

@@ -8,13 +8,13 @@ use serde_json::Value;
 
 /// A JSON value whose objects keep their key order.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Json {
+pub(super) enum Json {
     Object(Vec<(String, Json)>),
     Other(Value),
 }
 
 impl Json {
-    pub fn as_object(&self) -> Option<&[(String, Json)]> {
+    pub(super) fn as_object(&self) -> Option<&[(String, Json)]> {
         match self {
             Json::Object(entries) => Some(entries),
             Json::Other(_) => None,
@@ -22,7 +22,7 @@ impl Json {
     }
 
     /// The value as plain JSON (objects lose their order).
-    pub fn to_value(&self) -> Value {
+    pub(super) fn to_value(&self) -> Value {
         match self {
             Json::Object(entries) => Value::Object(entries.iter().map(|(k, v)| (k.clone(), v.to_value())).collect()),
             Json::Other(value) => value.clone(),
@@ -30,7 +30,7 @@ impl Json {
     }
 
     /// `object`, `array`, `string`, … for messages.
-    pub fn kind(&self) -> &'static str {
+    pub(super) fn kind(&self) -> &'static str {
         match self {
             Json::Object(_) => "an object",
             Json::Other(Value::Array(_)) => "a list",

@@ -10,7 +10,7 @@
 
 /// A template with every placeholder that stood inside single or double quotes moved out of
 /// them, and the names moved (empty: nothing changed).
-pub fn unquote_placeholders(template: &str) -> (String, Vec<String>) {
+pub(super) fn unquote_placeholders(template: &str) -> (String, Vec<String>) {
     let mut out = String::with_capacity(template.len() + 8);
     let mut moved = Vec::new();
     let mut chars = template.chars().peekable();
@@ -71,7 +71,7 @@ pub fn unquote_placeholders(template: &str) -> (String, Vec<String>) {
             continue;
         }
         match (quote, c) {
-            (None | Some('"') | Some('`'), '\\') => escaped = true,
+            (None | Some('"' | '`'), '\\') => escaped = true,
             (None, '\'' | '"' | '`') => {
                 quote = Some(c);
                 opened_at = out.len() - c.len_utf8();
@@ -99,7 +99,7 @@ mod tests {
         assert_eq!(fix("cat '{f}'"), "cat {f}");
         assert_eq!(fix(r#"echo "Hello {name}!""#), r#"echo "Hello "{name}"!""#);
         assert_eq!(fix(r#"echo "{a} and {b}""#), r#"echo {a}" and "{b}"#);
-        assert_eq!(fix(r#"run --msg="{m}" --x '{y}z'"#), r#"run --msg={m} --x {y}'z'"#);
+        assert_eq!(fix(r#"run --msg="{m}" --x '{y}z'"#), r"run --msg={m} --x {y}'z'");
         assert_eq!(unquote_placeholders(r#"say "{x}" "{x}""#).1, ["x"]);
     }
 

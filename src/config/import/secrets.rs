@@ -12,7 +12,7 @@ const MAX_FILE: u64 = 1024 * 1024;
 const MAX_DEPTH: usize = 4;
 
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Found {
+pub(super) struct Found {
     /// The secrets' variable names, in `SecretName::ALL` order.
     pub names: Vec<&'static str>,
     /// Where they were seen: "its templates", "`workspace/x/jobs.py`".
@@ -21,7 +21,7 @@ pub struct Found {
     pub looked: bool,
 }
 
-pub fn used(templates: &[String], dir: &Path) -> Found {
+pub(super) fn used(templates: &[String], dir: &Path) -> Found {
     let mut found = Found { looked: dir.is_dir(), ..Found::default() };
     let record = |text: &str, place: String, found: &mut Found| {
         let mut any = false;

@@ -103,7 +103,10 @@ fn blocks_must_be_an_array_of_one_to_fifty_typed_objects() {
 #[test]
 fn reading_logs_keeps_the_last_ten_lines_and_replaces_bad_utf8() {
     let dir = tempfile::tempdir().unwrap();
-    let lines: String = (1..=15).map(|i| format!("line {i}\n")).collect();
+    let lines: String = (1..=15).fold(String::new(), |mut text, i| {
+        text.push_str(&format!("line {i}\n"));
+        text
+    });
     std::fs::write(dir.path().join("stderr"), lines).unwrap();
     std::fs::write(dir.path().join("stdout"), b"ok \xff\n").unwrap();
     let j = logged(job(JobState::Failed), &dir.path().display().to_string());
