@@ -75,7 +75,6 @@ pub struct Bot {
     deliver_wake: Arc<Wake>,
     threads: Vec<JoinHandle<()>>,
     background: Vec<tokio::task::JoinHandle<()>>,
-    live: LiveCatalog,
 }
 
 impl Bot {
@@ -142,13 +141,7 @@ impl Bot {
         let mut threads = vec![thread("worker", move || worker.run(&s, &w))?];
         let (s, w) = (stop.clone(), deliver_wake.clone());
         threads.push(thread("deliverer", move || deliverer.run(&s, &w))?);
-        Ok(Bot { shared, stop, deliver_wake, threads, background, live })
-    }
-
-    /// The catalogue it follows: the worker and the deliverer take a re-read `jobs.toml`
-    /// (SIGHUP) at their next turn.
-    pub fn catalog(&self) -> LiveCatalog {
-        self.live.clone()
+        Ok(Bot { shared, stop, deliver_wake, threads, background })
     }
 
     /// The state of `POST /slack/events` for this bot (503 without `SLACK_SIGNING_SECRET`).
