@@ -133,8 +133,12 @@ pub enum Command {
         #[arg(value_enum)]
         shell: Shell,
     },
-    /// Print the man page (roff): `ebmbot man | man -l -`
-    Man,
+    /// Print the man page (roff): `ebmbot man | man -l -`; `ebmbot man schedule` for one command's
+    Man {
+        /// A command, for its own page (`ebmbot-schedule(1)`)
+        #[arg(value_name = "COMMAND", add = ArgValueCompleter::new(completions::commands))]
+        command: Option<String>,
+    },
 }
 
 /// `<ns> <job> [--param VALUE]... [--delay D] [--notify CHANNEL] [--force]`

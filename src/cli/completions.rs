@@ -17,6 +17,7 @@ use clap_complete::env::EnvCompleter;
 use clap_complete::{CompleteEnv, CompletionCandidate};
 
 use super::Cli;
+use crate::commands::CommandError;
 use crate::config::Template;
 
 /// The variable that turns a run of `ebmbot` into a completion request.
@@ -59,9 +60,69 @@ pub fn write_script(shell: Shell, out: &mut dyn Write) -> std::io::Result<()> {
     shell.completer().write_registration(VAR, "ebmbot", "ebmbot", &completer.to_string_lossy(), out)
 }
 
-/// `ebmbot man`: the man page, in roff.
-pub fn write_man(out: &mut dyn Write) -> std::io::Result<()> {
-    clap_mangen::Man::new(Cli::command()).render(out)
+/// `ebmbot man [COMMAND]`: the man page, or one command's (`ebmbot-schedule(1)`), in roff.
+pub fn write_man(command: Option<&str>, out: &mut dyn Write) -> anyhow::Result<()> {
+    use clap_mangen::roff::{Roff, bold, roman};
+    let cli = Cli::command();
+    let Some(name) = command else {
+        clap_mangen::Man::new(cli.clone()).render(out)?;
+        return Ok(write_extra_sections(&cli, out)?);
+    };
+    let Some(sub) = cli.get_subcommands().find(|s| s.get_name() == name && !s.is_hide_set()) else {
+        let names: Vec<&str> = cli.get_subcommands().filter(|s| !s.is_hide_set()).map(|s| s.get_name()).collect();
+        return Err(CommandError::BadValue {
+            what: "command",
+            text: name.to_owned(),
+            reason: format!("`ebmbot man COMMAND` has a page for each of {}", names.join(", ")),
+        }
+        .into());
+    };
+    let page = sub.clone().name(format!("ebmbot-{name}")).bin_name(format!("ebmbot {name}"));
+    clap_mangen::Man::new(page).render(out)?;
+    let mut roff = Roff::default();
+    roff.control("SH", ["SEE ALSO"]);
+    roff.text([bold("ebmbot"), roman("(1)")]);
+    Ok(roff.to_writer(out)?)
+}
+
+/// What clap does not know: exit codes, the main settings, where the rest is documented.
+fn write_extra_sections(cli: &clap::Command, out: &mut dyn Write) -> std::io::Result<()> {
+    use clap_mangen::roff::{Roff, bold, roman};
+    let mut roff = Roff::default();
+    roff.control("SH", ["EXIT STATUS"]);
+    for (code, meaning) in [
+        ("0", "success"),
+        ("2", "bad input: an unknown namespace, job, param or id, an invalid config, a bad time"),
+        ("1", "anything else; run exits with its job's code (124 on timeout, 130 when cancelled)"),
+    ] {
+        roff.control("TP", [] as [&str; 0]).text([bold(code)]).text([roman(meaning)]);
+    }
+    roff.control("SH", ["ENVIRONMENT"]);
+    roff.text([roman(
+        "Settings are read once, from the environment, at start. The main ones: EBMBOT_CONFIG (jobs.toml), \
+         EBMBOT_DB (the SQLite queue), WORKSPACE_DIR, LOGS_DIR, EBMBOT_JOB_TIMEOUT, EBMBOT_MAX_JOBS, \
+         SLACK_BOT_TOKEN and SLACK_APP_TOKEN (the Slack bot), GITHUB_WEBHOOK_SECRET (webhooks). \
+         The README lists every setting and its default.",
+    )]);
+    roff.control("SH", ["SEE ALSO"]);
+    let pages: Vec<String> = cli
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+        .map(|s| format!("ebmbot-{}(1)", s.get_name()))
+        .collect();
+    roff.text([roman(format!("{} (ebmbot man COMMAND); README.md and docs/ in the repository.", pages.join(", ")))]);
+    roff.to_writer(out)
+}
+
+/// Candidates for `ebmbot man COMMAND`: the visible subcommands.
+pub fn commands(current: &OsStr) -> Vec<CompletionCandidate> {
+    let cli = Cli::command();
+    let names = cli
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+        .map(|s| (s.get_name().to_owned(), s.get_about().map(ToString::to_string)))
+        .collect::<Vec<_>>();
+    matching(current, names)
 }
 
 /// Candidates for `<namespace>`.
@@ -262,7 +323,7 @@ run_args_template = "python3 weekly.py"
     #[test]
     fn the_man_page_is_roff_naming_every_command() {
         let mut out = Vec::new();
-        write_man(&mut out).unwrap();
+        write_man(None, &mut out).unwrap();
         let page = String::from_utf8(out).unwrap();
         assert!(page.starts_with(".ie"), "{}", &page[..40]);
         assert!(page.contains(".TH ebmbot"));

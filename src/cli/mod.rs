@@ -43,12 +43,14 @@ pub fn run(mut cli: Cli) -> ExitCode {
     }
     // Neither reads settings nor jobs.toml: they work in any environment.
     let printed = match &cli.command {
-        Command::Completions { shell } => Some(completions::write_script(*shell, &mut std::io::stdout().lock())),
-        Command::Man => Some(completions::write_man(&mut std::io::stdout().lock())),
+        Command::Completions { shell } => {
+            Some(completions::write_script(*shell, &mut std::io::stdout().lock()).map_err(anyhow::Error::from))
+        }
+        Command::Man { command } => Some(completions::write_man(command.as_deref(), &mut std::io::stdout().lock())),
         _ => None,
     };
     if let Some(result) = printed {
-        return result.map_or_else(|e| report(cli.json, &anyhow::Error::new(e)), |()| ExitCode::SUCCESS);
+        return result.map_or_else(|e| report(cli.json, &e), |()| ExitCode::SUCCESS);
     }
     // Flags given among a job's params (`schedule ns job --name x --json`) count too.
     let mut flags = None;
@@ -223,7 +225,7 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
         Command::Bot => bot::run(&env),
         Command::Web { .. } => serve::run(&env, false),
         Command::Serve { .. } => serve::run(&env, true),
-        Command::Completions { .. } | Command::Man | Command::Reap { .. } => unreachable!("handled in `run`"),
+        Command::Completions { .. } | Command::Man { .. } | Command::Reap { .. } => unreachable!("handled in `run`"),
         subcommand => {
             let mut flags = flags.unwrap_or_default();
             if flags.help {

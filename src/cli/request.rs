@@ -72,7 +72,7 @@ pub(super) fn command(subcommand: args::Command, flags: JobFlags) -> Result<Comm
         | args::Command::Web { .. }
         | args::Command::Serve { .. }
         | args::Command::Completions { .. }
-        | args::Command::Man
+        | args::Command::Man { .. }
         | args::Command::Reap { .. } => {
             return Err(CommandError::Usage("this subcommand is run by the CLI itself, not the queue"));
         }

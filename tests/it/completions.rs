@@ -83,6 +83,14 @@ fn man_prints_a_roff_page_whatever_the_settings() {
     let page = String::from_utf8(out.stdout).unwrap();
     assert!(page.contains(".TH ebmbot 1"), "{page}");
     assert!(page.contains("schedule") && page.contains("completions"), "{page}");
+    assert!(page.contains(".SH \"EXIT STATUS\"") && page.contains(".SH ENVIRONMENT"), "{page}");
+
+    let page = env.ok(&["man", "schedule"]);
+    assert!(page.contains(".TH ebmbot-schedule 1"), "{page}");
+    assert!(page.contains("ebmbot schedule") && page.contains(".SH \"SEE ALSO\""), "{page}");
+    let err = env.fails(2, &["man", "nope"]);
+    assert!(err.starts_with("error: command `nope` is not valid") && err.contains("schedule"), "{err}");
+    assert_eq!(lines(&bash(&env, "comp ebmbot man sch")), ["schedule"], "command names complete");
 }
 
 #[test]
