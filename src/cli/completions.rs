@@ -69,7 +69,8 @@ pub fn write_man(command: Option<&str>, out: &mut dyn Write) -> anyhow::Result<(
         return Ok(write_extra_sections(&cli, out)?);
     };
     let Some(sub) = cli.get_subcommands().find(|s| s.get_name() == name && !s.is_hide_set()) else {
-        let names: Vec<&str> = cli.get_subcommands().filter(|s| !s.is_hide_set()).map(|s| s.get_name()).collect();
+        let names: Vec<&str> =
+            cli.get_subcommands().filter(|s| !s.is_hide_set()).map(clap::Command::get_name).collect();
         return Err(CommandError::BadValue {
             what: "command",
             text: name.to_owned(),
