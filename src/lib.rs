@@ -35,12 +35,14 @@
 //! - [`web`]: the webhook and health server.
 //! - [`metrics`]: Prometheus counters of this process, and the job metrics kept in the queue.
 //! - [`clock`]: the injected source of "now".
+//! - [`error`]: an error and its causes on one line.
 
 pub mod bot;
 pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod error;
 pub mod grammar;
 pub mod metrics;
 pub mod queue;

@@ -126,7 +126,7 @@ pub fn error_text(e: &CommandError) -> String {
         | CommandError::Config(_)
         | CommandError::Settings(_)
         | CommandError::Import(_)
-        | CommandError::Failed(_) => sentence(&e.to_string()),
+        | CommandError::Panicked(_) => sentence(&e.to_string()),
         CommandError::EndInPast { text, end } => {
             format!("The end time `{text}` is in the past ({end}); give a later time.")
         }

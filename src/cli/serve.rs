@@ -112,7 +112,7 @@ fn dispatcher_result<T>(joined: std::thread::Result<Result<T, CommandError>>) ->
     match joined {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(anyhow::Error::new(e).context("the dispatcher stopped")),
-        Err(_) => Err(CommandError::Failed("the dispatcher thread panicked".to_owned()).into()),
+        Err(_) => Err(CommandError::Panicked("dispatcher").into()),
     }
 }
 

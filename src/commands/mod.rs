@@ -103,15 +103,16 @@ pub enum CommandError {
     Settings(#[from] crate::config::SettingsError),
     #[error(transparent)]
     Import(#[from] crate::config::import::ImportError),
-    #[error("{0}")]
-    Failed(String),
+    /// One of ebmbot's own threads panicked (the panic message is in the log).
+    #[error("the {0} thread panicked")]
+    Panicked(&'static str),
 }
 
 impl CommandError {
     /// The user's mistake (exit 2), as opposed to a failure of ebmbot or its surroundings (exit 1).
     pub fn is_bad_input(&self) -> bool {
         match self {
-            Self::Queue(_) | Self::Io { .. } | Self::Failed(_) => false,
+            Self::Queue(_) | Self::Io { .. } | Self::Panicked(_) => false,
             Self::Config(e) => !matches!(e, crate::config::ConfigError::Read { .. }),
             Self::Settings(e) => !matches!(e, crate::config::SettingsError::Cwd(_)),
             _ => true,
@@ -149,21 +150,7 @@ pub fn open_queue(settings: &Settings) -> Result<Queue, QueueError> {
     Queue::open(&settings.db, options)
 }
 
-/// An error and its causes on one line (`what: why: why`), skipping a cause whose text the line
-/// already holds (many errors repeat their source's message). Frontends show errors this way.
-pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let next = s.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = s.source();
-    }
-    text
-}
+pub use crate::error::describe;
 
 /// At most `max` characters of `text`, with `…` when cut (user text in replies, tables, logs).
 pub fn shorten(text: &str, max: usize) -> String {

@@ -93,6 +93,8 @@ pub struct Dispatcher<'a> {
     done_rx: Receiver<Finished>,
     fetched_tx: Sender<Fetched>,
     fetched_rx: Receiver<Fetched>,
+    /// Outcomes not yet written to the queue (a job stays in `running` until its is).
+    unrecorded: Vec<Finished>,
     summary: Summary,
 }
 
@@ -141,6 +143,25 @@ pub enum Foreground {
 struct Shutdown {
     deadline: Option<Instant>,
     stopped_all: bool,
+}
+
+/// The loop's bookkeeping between turns.
+struct Turns {
+    /// `Once`: jobs due by the start are run.
+    due_by_once: Timestamp,
+    /// The queue's `data_version` when last seen: it moves when another process commits.
+    version: i64,
+    /// Whether to look for work in this turn.
+    look: bool,
+    /// The next due time or suppression end the queue knows of.
+    wake_at: Option<Instant>,
+    chores: Chores,
+}
+
+enum Next {
+    Continue,
+    /// `Once`: nothing due is left.
+    Done,
 }
 
 /// When the loop last did each of its chores.
@@ -196,6 +217,7 @@ impl<'a> Dispatcher<'a> {
             done_rx,
             fetched_tx,
             fetched_rx,
+            unrecorded: Vec::new(),
             summary: Summary::default(),
         })
     }
@@ -206,11 +228,13 @@ impl<'a> Dispatcher<'a> {
 
     /// Runs until stopped (`Forever`) or until nothing due at start is left (`Once`).
     pub fn run(mut self, mode: Mode, control: &Control) -> Result<Summary, QueueError> {
-        let due_by_once = self.clock.now();
-        let mut version = self.queue.data_version()?;
-        let mut look = true;
-        let mut wake_at: Option<Instant> = None;
-        let mut chores = Chores { heartbeat: Instant::now(), recovery: Instant::now(), prune: None };
+        let mut turns = Turns {
+            due_by_once: self.clock.now(),
+            version: self.queue.data_version()?,
+            look: true,
+            wake_at: None,
+            chores: Chores { heartbeat: Instant::now(), recovery: Instant::now(), prune: None },
+        };
         self.recover()?;
         let mut shutdown = Shutdown::default();
         loop {
@@ -221,55 +245,67 @@ impl<'a> Dispatcher<'a> {
                 self.catalog = (*catalog).clone();
                 self.catalog_version = version;
             }
-
-            if look && shutdown.deadline.is_none() {
-                look = false;
-                match self.look(mode, due_by_once) {
-                    Ok(()) => {}
-                    Err(e) if mode == Mode::Forever => {
-                        self.reporter.note(&format!("queue error, retrying in 1s: {e}"));
-                        std::thread::sleep(Duration::from_secs(1));
-                        look = true;
-                        continue;
-                    }
-                    Err(e) => return Err(e),
+            let claiming = shutdown.deadline.is_none();
+            match self.turn(mode, &mut turns, claiming) {
+                Ok(Next::Continue) => {}
+                Ok(Next::Done) => break,
+                Err(e) if mode == Mode::Forever => {
+                    tracing::error!(error = &e as &dyn std::error::Error, "dispatcher: queue error; retrying in 1 s");
+                    self.reporter.note(&format!("queue error, retrying in 1s: {}", crate::error::describe(&e)));
+                    std::thread::sleep(Duration::from_secs(1));
+                    turns.look = true;
                 }
-                // `look` claimed everything it could: with nothing running, nothing more due by
-                // the start will become claimable through this dispatcher.
-                if mode == Mode::Once && self.running.is_empty() {
-                    break;
-                }
-                wake_at = self.queue.next_wakeup(self.clock.now())?.map(|t| {
-                    let ms = (t.as_millisecond() - self.clock.now().as_millisecond()).max(0);
-                    Instant::now() + Duration::from_millis(ms.unsigned_abs())
-                });
+                Err(e) => return Err(e),
             }
-
-            match self.done_rx.recv_timeout(POLL) {
-                Ok(done) => {
-                    self.finished(done)?;
-                    look = true;
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => unreachable!("the loop holds a sender"),
-            }
-            while let Ok(fetched) = self.fetched_rx.try_recv() {
-                self.fetched(fetched)?;
-                look = true;
-            }
-            let v = self.queue.data_version()?;
-            if v != version {
-                version = v;
-                look = true;
-            }
-            if wake_at.is_some_and(|w| Instant::now() >= w) {
-                wake_at = None;
-                look = true;
-            }
-            look |= self.chores(mode, &mut chores)?;
         }
+        self.settle()?;
         self.queue.unregister_dispatcher(self.id)?;
         Ok(self.summary)
+    }
+
+    /// One turn of the loop: claim what may start (when `claiming`), record what ended, and the
+    /// chores. An error leaves nothing half done: outcomes not yet written stay in
+    /// `unrecorded`, and the next turn tries again.
+    fn turn(&mut self, mode: Mode, turns: &mut Turns, claiming: bool) -> Result<Next, QueueError> {
+        self.settle()?;
+        if turns.look && claiming {
+            turns.look = false;
+            self.look(mode, turns.due_by_once)?;
+            self.settle()?;
+            // `look` claimed everything it could: with nothing running, nothing more due by
+            // the start will become claimable through this dispatcher.
+            if mode == Mode::Once && self.running.is_empty() {
+                return Ok(Next::Done);
+            }
+            turns.wake_at = self.queue.next_wakeup(self.clock.now())?.map(|t| {
+                let ms = (t.as_millisecond() - self.clock.now().as_millisecond()).max(0);
+                Instant::now() + Duration::from_millis(ms.unsigned_abs())
+            });
+        }
+        match self.done_rx.recv_timeout(POLL) {
+            Ok(done) => {
+                self.unrecorded.push(done);
+                turns.look = true;
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => unreachable!("the loop holds a sender"),
+        }
+        self.settle()?;
+        while let Ok(fetched) = self.fetched_rx.try_recv() {
+            turns.look = true;
+            self.fetched(fetched)?;
+        }
+        let v = self.queue.data_version()?;
+        if v != turns.version {
+            turns.version = v;
+            turns.look = true;
+        }
+        if turns.wake_at.is_some_and(|w| Instant::now() >= w) {
+            turns.wake_at = None;
+            turns.look = true;
+        }
+        turns.look |= self.chores(mode, &mut turns.chores)?;
+        Ok(Next::Continue)
     }
 
     /// Acts on stop requests: the first starts the shutdown grace, the second ends it; once it
@@ -362,8 +398,9 @@ impl<'a> Dispatcher<'a> {
                 stops_seen = stops;
             }
             if let Ok(done) = self.done_rx.recv_timeout(POLL) {
-                self.finished(done)?;
+                self.unrecorded.push(done);
             }
+            self.settle()?;
             while let Ok(fetched) = self.fetched_rx.try_recv() {
                 self.fetched(fetched)?;
             }
@@ -450,11 +487,15 @@ impl<'a> Dispatcher<'a> {
     fn start(&mut self, job: Job, tee: bool) -> Result<(), QueueError> {
         self.summary.started += 1;
         self.reporter.started(&job);
+        self.running.insert(job.id, Running { handle: None, cancelled: None, by_shutdown: false });
         let spec = match prepare::prepare(self.settings, &self.catalog, &job, tee) {
             Ok(spec) => spec,
-            Err(detail) => return self.record(job.id, &Outcome::Error { detail }).map(drop),
+            Err(e) => {
+                let detail = crate::error::describe(&e);
+                self.unrecorded.push(Finished { id: job.id, outcome: Outcome::Error { detail } });
+                return Ok(());
+            }
         };
-        self.running.insert(job.id, Running { handle: None, cancelled: None, by_shutdown: false });
         let Some(url) = self.catalog.namespace(&job.namespace).and_then(|ns| ns.fabfile.clone()) else {
             return self.spawn(spec);
         };
@@ -490,7 +531,8 @@ impl<'a> Dispatcher<'a> {
         }
         let id = fetched.spec.id;
         if let Some(by) = self.running.get(&id).and_then(|r| r.cancelled.clone()) {
-            return self.finished(Finished { id, outcome: Outcome::Cancelled { by } });
+            self.unrecorded.push(Finished { id, outcome: Outcome::Cancelled { by } });
+            return Ok(());
         }
         fetched.spec.timeout = fetched.spec.timeout.map(|t| t.saturating_sub(fetched.took));
         self.spawn(fetched.spec)
@@ -501,27 +543,58 @@ impl<'a> Dispatcher<'a> {
         let (id, log_dir) = (spec.id, spec.log_dir.display().to_string());
         match spawn(spec, self.done_tx.clone()) {
             Ok(handle) => {
-                self.queue.set_process(id, &log_dir, handle.pgid())?;
+                let pgid = handle.pgid();
                 if let Some(r) = self.running.get_mut(&id) {
                     r.handle = Some(handle);
                 }
-                Ok(())
+                self.queue.set_process(id, &log_dir, pgid)
             }
             Err(e) => {
-                self.queue.set_process(id, &log_dir, None)?;
-                self.running.remove(&id);
-                self.record(id, &Outcome::Error { detail: e.to_string() }).map(drop)
+                let detail = crate::error::describe(&e);
+                self.unrecorded.push(Finished { id, outcome: Outcome::Error { detail } });
+                self.queue.set_process(id, &log_dir, None)
             }
         }
     }
 
-    fn finished(&mut self, done: Finished) -> Result<(), QueueError> {
-        let by_shutdown = self.running.remove(&done.id).is_some_and(|r| r.by_shutdown);
+    /// Writes the outcomes not yet written, oldest first. One that cannot be written now stays
+    /// (with those after it) for the next turn, and its job in `running`.
+    fn settle(&mut self) -> Result<(), QueueError> {
+        while !self.unrecorded.is_empty() {
+            let done = self.unrecorded.remove(0);
+            if let Err(e) = self.finished(&done) {
+                self.unrecorded.insert(0, done);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Records one outcome; `Err` leaves the job in `running`, to be recorded again. A job
+    /// stopped by the shutdown is queued again if its `on_lost` says so.
+    fn finished(&mut self, done: &Finished) -> Result<(), QueueError> {
+        let by_shutdown = self.running.get(&done.id).is_some_and(|r| r.by_shutdown);
         let job = self.record(done.id, &done.outcome)?;
-        if let Some(job) = job.filter(|j| by_shutdown && j.state() == crate::queue::model::JobState::Cancelled) {
-            let retry = self.catalog.job(&job.namespace, &job.job).is_some_and(|d| d.on_lost == OnLost::Retry);
-            if retry && let Some(again) = self.queue.requeue(job.id, self.clock.now())? {
+        self.running.remove(&done.id);
+        let Some(job) = job.filter(|j| by_shutdown && j.state() == crate::queue::model::JobState::Cancelled) else {
+            return Ok(());
+        };
+        if !self.catalog.job(&job.namespace, &job.job).is_some_and(|d| d.on_lost == OnLost::Retry) {
+            return Ok(());
+        }
+        // The outcome is written: an error now must not record it twice, so it is only told.
+        match self.queue.requeue(job.id, self.clock.now()) {
+            Ok(Some(again)) => {
                 self.reporter.note(&format!("job {} will run again as job {again} (on_lost = \"retry\")", job.id));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(job = job.id.0, error = &e as &dyn std::error::Error, "could not queue a job again");
+                self.reporter.note(&format!(
+                    "job {} could not be queued again: {}",
+                    job.id,
+                    crate::error::describe(&e)
+                ));
             }
         }
         Ok(())
@@ -543,8 +616,8 @@ impl<'a> Dispatcher<'a> {
     }
 
     fn record(&mut self, id: JobId, outcome: &Outcome) -> Result<Option<Job>, QueueError> {
-        self.summary.finished += 1;
         let job = self.queue.finish(id, outcome, self.clock.now())?;
+        self.summary.finished += 1;
         match &job {
             Some(job) => self.reporter.finished(job),
             None => self.reporter.note(&format!("job {id} had already finished; outcome {outcome:?} not recorded")),

@@ -143,8 +143,8 @@ impl JobHandle {
 /// log and reported as `Outcome::Error` through `done`.
 pub fn spawn(spec: JobSpec, done: Sender<Finished>) -> Result<JobHandle, SpawnError> {
     let (stdout_log, stderr_log) = create_logs(&spec.log_dir)?;
-    if let Err(detail) = prepare_workdir(&spec) {
-        return Ok(never_started(&spec, detail, &done));
+    if let Err(e) = prepare_workdir(&spec) {
+        return Ok(never_started(&spec, crate::error::describe(&e), &done));
     }
     let mut child = match command(&spec).spawn() {
         Ok(child) => child,
@@ -234,14 +234,27 @@ fn create_logs(dir: &Path) -> Result<(File, File), SpawnError> {
     Ok((create(Stream::Stdout.file_name())?, create(Stream::Stderr.file_name())?))
 }
 
-fn prepare_workdir(spec: &JobSpec) -> Result<(), String> {
+/// Why a job's working directory is not there.
+#[derive(Debug, thiserror::Error)]
+enum WorkdirError {
+    #[error("workspace directory {} is missing", .0.display())]
+    Missing(PathBuf),
+    #[error("cannot create workspace directory {}", path.display())]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+fn prepare_workdir(spec: &JobSpec) -> Result<(), WorkdirError> {
     let dir = &spec.workdir;
     if dir.is_dir() {
         Ok(())
     } else if spec.workdir_fixed {
-        Err(format!("workspace directory {} is missing", dir.display()))
+        Err(WorkdirError::Missing(dir.clone()))
     } else {
-        create_private_dir(dir).map_err(|e| format!("cannot create workspace directory {}: {e}", dir.display()))
+        create_private_dir(dir).map_err(|source| WorkdirError::Create { path: dir.clone(), source })
     }
 }
 

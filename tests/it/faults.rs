@@ -58,3 +58,38 @@ fn a_long_running_dispatcher_prunes_old_history() {
     assert!(!std::path::Path::new(&dir).exists());
     crate::support::stop(&mut dispatcher);
 }
+
+/// The dispatcher survives an error of the queue anywhere in its loop, not only while claiming:
+/// here writing a job's outcome fails (a trigger stands in for a disk or lock fault). The
+/// dispatcher says so, with the cause, keeps the outcome, writes it once the fault is gone, and
+/// carries on with new work.
+#[test]
+fn a_dispatcher_survives_a_failing_write_of_an_outcome_and_loses_nothing() {
+    let env = env();
+    env.ok(&["queue", "list"]);
+    let conn = Connection::open(env.path("ebmbot.db")).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER fault BEFORE UPDATE OF state ON jobs WHEN NEW.state NOT IN ('pending', 'running')
+         BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
+    )
+    .unwrap();
+    let mut dispatcher = env.spawn(&["dispatch"]);
+    let id = env.schedule(&["t", "echo", "--value", "x"]);
+    env.wait_state(id, "running");
+    // The job has ended (its log is complete) but its outcome cannot be written.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while env.log(id, "stdout") != "x" {
+        assert!(Instant::now() < deadline, "the job never ran");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(dispatcher.try_wait().is_none(), "the dispatcher died of the fault");
+    assert_eq!(env.job(id)["state"], "running");
+    conn.execute_batch("DROP TRIGGER fault").unwrap();
+    env.wait_state(id, "succeeded");
+    let next = env.schedule(&["t", "echo", "--value", "y"]);
+    env.wait_state(next, "succeeded");
+    let out = crate::support::stop(&mut dispatcher);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("queue error, retrying in 1s") && stderr.contains("injected fault"), "{stderr}");
+}
