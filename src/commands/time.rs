@@ -56,7 +56,7 @@ pub fn parse_delay(text: &str) -> Result<Duration, super::CommandError> {
     duration::parse(text).map_err(|e| super::CommandError::BadValue {
         what: "delay",
         text: text.to_owned(),
-        reason: e.to_string().split("; ").nth(1).unwrap_or("write a duration such as 90s or 5m").to_owned(),
+        reason: format!("write {}", e.expected()),
     })
 }
 

@@ -11,6 +11,13 @@ pub struct ParseError {
     expected: &'static str,
 }
 
+impl ParseError {
+    /// What a valid value looks like (`an integer with a unit …`).
+    pub fn expected(&self) -> &'static str {
+        self.expected
+    }
+}
+
 const DURATION_FORM: &str =
     "an integer with a unit ms, s, m, h or d, combinable (`1h30m`), or a bare number of seconds";
 const SIZE_FORM: &str = "an integer with a unit KB, MB, GB (powers of 1000) or KiB, MiB, GiB";
