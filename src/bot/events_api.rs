@@ -32,7 +32,18 @@ pub struct EventsState {
 }
 
 /// The running bot and the signing secret, or why the endpoint is off.
-type Endpoint = Result<(Arc<Shared>, Secret), String>;
+type Endpoint = Result<(Arc<Shared>, Secret), Off>;
+
+/// Why the Events API endpoint answers 503.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Off {
+    #[error("the Slack Events API is off: SLACK_BOT_TOKEN is not set")]
+    NoBotToken,
+    #[error("the Slack Events API is off: SLACK_SIGNING_SECRET is not set")]
+    NoSigningSecret,
+    #[error("the Slack bot is not running")]
+    BotStopped,
+}
 
 impl EventsState {
     fn with(value: Endpoint) -> EventsState {
@@ -43,9 +54,9 @@ impl EventsState {
         EventsState::with(Ok((shared, secret)))
     }
 
-    /// An endpoint that answers 503 with `why` (e.g. which settings are missing).
-    pub fn unavailable(why: impl Into<String>) -> EventsState {
-        EventsState::with(Err(why.into()))
+    /// An endpoint that answers 503 saying why.
+    pub fn unavailable(why: Off) -> EventsState {
+        EventsState::with(Err(why))
     }
 
     /// An endpoint whose bot is starting: 503 until [`EventsState::fill`] gives it one.
@@ -69,7 +80,7 @@ pub fn events_router(state: EventsState) -> Router {
 async fn handle(State(state): State<EventsState>, headers: HeaderMap, body: Bytes) -> Response {
     let (shared, secret) = match state.inner.get() {
         Some(Ok(inner)) => inner,
-        Some(Err(why)) => return (StatusCode::SERVICE_UNAVAILABLE, why.clone()).into_response(),
+        Some(Err(why)) => return (StatusCode::SERVICE_UNAVAILABLE, why.to_string()).into_response(),
         None => return (StatusCode::SERVICE_UNAVAILABLE, "the Slack bot is starting; try again").into_response(),
     };
     if let Err(why) = verify(secret, &headers, &body, jiff::Timestamp::now().as_second()) {

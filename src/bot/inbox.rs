@@ -47,10 +47,10 @@ impl Message {
     }
 
     /// The message inside an `event_callback` payload.
-    pub fn from_payload(payload: &Value) -> Result<Message, String> {
-        let event = payload.get("event").ok_or("no `event`")?;
+    pub fn from_payload(payload: &Value) -> Result<Message, NotAMessage> {
+        let event = payload.get("event").ok_or(NotAMessage::NoEvent)?;
         let text_field = |name: &str| event.get(name).and_then(Value::as_str).map(str::to_owned);
-        let required = |name: &str| text_field(name).ok_or_else(|| format!("no `{name}` in the event"));
+        let required = |name: &'static str| text_field(name).ok_or(NotAMessage::Missing(name));
         let channel = required("channel")?;
         let channel_type = text_field("channel_type").map_or_else(|| ChannelType::guess(&channel), ChannelType::from);
         Ok(Message {
@@ -62,6 +62,17 @@ impl Message {
             thread_ts: text_field("thread_ts"),
         })
     }
+}
+
+/// Why a stored payload holds no message to handle.
+#[derive(Debug, thiserror::Error)]
+pub enum NotAMessage {
+    #[error("it is not JSON")]
+    NotJson(#[source] serde_json::Error),
+    #[error("no `event`")]
+    NoEvent,
+    #[error("no `{0}` in the event")]
+    Missing(&'static str),
 }
 
 /// Subtypes of DM messages that carry commands.
@@ -98,7 +109,7 @@ pub fn classify(payload: &Value, bot_user_id: &str) -> Received {
     };
     let message = match Message::from_payload(payload) {
         Ok(m) => m,
-        Err(why) => return ignored(format!("`{kind}` {event_id}: {why}")),
+        Err(why) => return ignored(format!("`{kind}` {event_id}: {}", crate::error::describe(&why))),
     };
     if message.user == bot_user_id {
         return ignored(format!("`{kind}` from ebmbot itself"));

@@ -19,7 +19,7 @@
 //! bot.run(shutdown).await?;                                       // Socket Mode when SLACK_APP_TOKEN is set
 //! ```
 //!
-//! (without the token: `events_router(EventsState::unavailable("… SLACK_BOT_TOKEN is not set"))`).
+//! (without the token: `events_router(EventsState::unavailable(Off::NoBotToken))`).
 //! A running [`Bot`] delivers events itself; do not start a [`DelivererThread`] beside it.
 
 pub mod api;
@@ -39,7 +39,7 @@ mod start;
 
 use std::sync::Arc;
 
-pub use events_api::{EventsState, events_router};
+pub use events_api::{EventsState, Off, events_router};
 pub use receive::receive;
 pub use start::{Bot, DelivererThread};
 

@@ -12,7 +12,7 @@ use super::BotError;
 use super::api::{self, CallError, Me, OnCall, SlackApi};
 use super::channels::{self, Channels};
 use super::deliver::{Deliverer, retry_wait};
-use super::events_api::EventsState;
+use super::events_api::{EventsState, Off};
 use super::receive::Shared;
 use super::socket::SocketMode;
 use super::users::Users;
@@ -148,7 +148,7 @@ impl Bot {
     pub fn events_state(&self) -> EventsState {
         match &self.shared.settings.slack_signing_secret {
             Some(secret) => EventsState::new(self.shared.clone(), secret.clone()),
-            None => EventsState::unavailable("the Slack Events API is off: SLACK_SIGNING_SECRET is not set"),
+            None => EventsState::unavailable(Off::NoSigningSecret),
         }
     }
 

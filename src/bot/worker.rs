@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::api::SlackApi;
-use super::inbox::Message;
+use super::inbox::{Message, NotAMessage};
 use super::reply;
 use super::users::{SLACKBOT, UserInfo, Users};
 use super::wake::Wake;
@@ -97,11 +97,11 @@ impl Worker {
     fn handle(&mut self, row: &InboxRow) -> Result<(), QueueError> {
         let now = Timestamp::now();
         let message = serde_json::from_str::<Value>(&row.payload)
-            .map_err(|e| e.to_string())
+            .map_err(NotAMessage::NotJson)
             .and_then(|payload| Message::from_payload(&payload));
         let message = match message {
             Ok(m) => m,
-            Err(why) => return self.skip(row, why),
+            Err(why) => return self.skip(row, crate::error::describe(&why)),
         };
         let user = match self.runtime.block_on(self.users.get(&self.api, &message.user)) {
             Ok(user) => user,

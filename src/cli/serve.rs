@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{oneshot, watch};
 
-use crate::bot::{self, EventsState};
+use crate::bot::{self, EventsState, Off};
 use crate::clock::{Clock, SystemClock};
 use crate::commands::{self, CommandError};
 use crate::config::{LiveCatalog, Settings};
@@ -147,7 +147,7 @@ impl SlackBot {
             Err(e) => Err(e),
         };
         if result.is_err() {
-            events.fill(&EventsState::unavailable("the Slack bot is not running"));
+            events.fill(&EventsState::unavailable(Off::BotStopped));
             control.request_stop();
             stop.send_replace(true);
         }
@@ -172,7 +172,7 @@ impl Shared {
         let metrics = Arc::new(Metrics::new());
         let events = match &env.settings.slack_bot_token {
             Some(_) => EventsState::starting(),
-            None => EventsState::unavailable("the Slack Events API is off: SLACK_BOT_TOKEN is not set"),
+            None => EventsState::unavailable(Off::NoBotToken),
         };
         let live = LiveCatalog::new(env.catalog.clone());
         let options = WebOptions {

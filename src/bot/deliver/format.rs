@@ -147,7 +147,7 @@ pub fn success(job: &Job, def: Option<&JobDef>, out: &Output, to: &Target) -> Ve
                 filename,
                 explanation: not_blocks(&t, job.id.0, "Slack refused them (`invalid_blocks`)"),
             }],
-            Err(why) => vec![post(not_blocks(&t, job.id.0, &why)), upload(stdout, as_file)],
+            Err(why) => vec![post(not_blocks(&t, job.id.0, &why.to_string())), upload(stdout, as_file)],
         },
     }
 }
@@ -159,15 +159,29 @@ fn not_blocks(t: &str, id: i64, why: &str) -> String {
     )
 }
 
+/// Why a job's stdout is not Slack blocks.
+#[derive(Debug, thiserror::Error)]
+pub enum NotBlocks {
+    #[error("it is not JSON ({0})")]
+    NotJson(#[source] serde_json::Error),
+    #[error("it is JSON but not an array")]
+    NotAnArray,
+    #[error("it has {0} blocks; Slack takes 1 to {MAX_BLOCKS}")]
+    Count(usize),
+    /// Counted from 1.
+    #[error("block {0} has no `type`")]
+    NoType(usize),
+}
+
 /// Stdout as blocks: a JSON array of at most 50 objects with a `type`.
-pub fn blocks(stdout: &str) -> Result<Vec<Value>, String> {
-    let value: Value = serde_json::from_str(stdout).map_err(|e| format!("it is not JSON ({e})"))?;
-    let Value::Array(blocks) = value else { return Err("it is JSON but not an array".into()) };
+pub fn blocks(stdout: &str) -> Result<Vec<Value>, NotBlocks> {
+    let value: Value = serde_json::from_str(stdout).map_err(NotBlocks::NotJson)?;
+    let Value::Array(blocks) = value else { return Err(NotBlocks::NotAnArray) };
     if blocks.is_empty() || blocks.len() > MAX_BLOCKS {
-        return Err(format!("it has {} blocks; Slack takes 1 to {MAX_BLOCKS}", blocks.len()));
+        return Err(NotBlocks::Count(blocks.len()));
     }
     if let Some(i) = blocks.iter().position(|b| b.get("type").and_then(Value::as_str).is_none()) {
-        return Err(format!("block {} has no `type`", i + 1));
+        return Err(NotBlocks::NoType(i + 1));
     }
     Ok(blocks)
 }

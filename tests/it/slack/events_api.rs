@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use ebmbot::bot::api::OnCall;
 use ebmbot::bot::events_api::sign;
-use ebmbot::bot::{Bot, EventsState, events_router};
+use ebmbot::bot::{Bot, EventsState, Off, events_router};
 use ebmbot::config::{Catalog, Overrides, Secret, Settings};
 use serde_json::{Value, json};
 
@@ -79,7 +79,7 @@ fn signed_events_are_handled_once_and_everything_else_is_refused() {
         assert_eq!(post(&url, &json!("not an object"), now(), SECRET).await.0, 400);
         assert_eq!(post(&url, &json!({"type": "app_rate_limited"}), now(), SECRET).await.0, 200);
 
-        let off = serve(events_router(EventsState::unavailable("SLACK_SIGNING_SECRET is not set"))).await;
+        let off = serve(events_router(EventsState::unavailable(Off::NoSigningSecret))).await;
         let (status, body) = post(&off, &challenge, now(), SECRET).await;
         assert_eq!(status, 503);
         assert!(body.contains("SLACK_SIGNING_SECRET"), "{body}");

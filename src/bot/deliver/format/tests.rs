@@ -92,12 +92,12 @@ fn failures_point_at_the_host_logs_and_show_stderr_unless_restricted() {
 #[test]
 fn blocks_must_be_an_array_of_one_to_fifty_typed_objects() {
     assert!(blocks(r#"[{"type": "divider"}]"#).is_ok());
-    assert!(blocks("not json").unwrap_err().contains("not JSON"));
-    assert!(blocks(r#"{"type": "divider"}"#).unwrap_err().contains("not an array"));
-    assert!(blocks("[]").unwrap_err().contains("0 blocks"));
+    assert!(blocks("not json").unwrap_err().to_string().contains("not JSON"));
+    assert!(blocks(r#"{"type": "divider"}"#).unwrap_err().to_string().contains("not an array"));
+    assert!(blocks("[]").unwrap_err().to_string().contains("0 blocks"));
     let many = format!("[{}]", vec![r#"{"type": "divider"}"#; 51].join(","));
-    assert!(blocks(&many).unwrap_err().contains("51 blocks"));
-    assert!(blocks(r#"[{"text": "x"}]"#).unwrap_err().contains("block 1 has no `type`"));
+    assert!(blocks(&many).unwrap_err().to_string().contains("51 blocks"));
+    assert!(blocks(r#"[{"text": "x"}]"#).unwrap_err().to_string().contains("block 1 has no `type`"));
 }
 
 #[test]
