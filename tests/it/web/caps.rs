@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use ebmbot::bot::{EventsState, events_router};
+use ebmbot::bot::{EventsState, Off, events_router};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -135,7 +135,7 @@ async fn slack_bodies_count_in_the_same_budget() {
         s.max_body = 60_000;
         s.max_body_memory = 100_000;
     });
-    builder.extra_routes = Some(events_router(EventsState::unavailable("the Slack Events API is off in this test")));
+    builder.extra_routes = Some(events_router(EventsState::unavailable(Off::NoBotToken)));
     let server = builder.start().await;
     let slack = hold_back_last_byte(server.addr, "/slack/events", "", 40_000).await;
     until("the Slack body is reserved for", || server.state.body_bytes_held() == 40_000).await;
