@@ -50,7 +50,7 @@ look() { # pid, with-memory -> environ=… mem=…
       done <<<"$maps"
     fi
   fi
-  echo "environ=$env mem=$mem $(tr '\0' ' ' < /proc/$p/cmdline | cut -c1-40)"
+  echo "environ=$env mem=$mem $(tr '\0' ' ' < /proc/$p/cmdline | cut -c1-300)"
 }
 echo "self $$ $(look $$ no)"
 p=$PPID
