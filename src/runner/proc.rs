@@ -67,7 +67,7 @@ pub fn stop_group(pgid: i32, grace: Duration) {
     while group_exists(pgid) {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            let _ = killpg(group, Signal::SIGKILL);
+            kill_tree(pgid);
             return;
         }
         thread::sleep(pause.min(left));
@@ -98,6 +98,26 @@ pub fn descendants(pid: i32) -> Vec<i32> {
         }
     }
     found
+}
+
+/// SIGKILL to the live descendants of `leader` (in any session or group), then to its group:
+/// for when a job's reaper, the leader, is stopped or stuck and cannot stop them itself. The
+/// tree is walked only while `leader` still leads its group (so its pid cannot have been
+/// reused), and again while anything under it is alive (one may be forking), a few times at most.
+pub fn kill_tree(leader: i32) {
+    for _ in 0..10 {
+        if read_stat(leader).and_then(|s| s.pgid()) != Some(leader) {
+            break;
+        }
+        let alive: Vec<i32> = descendants(leader).into_iter().filter(|&pid| is_alive(pid)).collect();
+        if alive.is_empty() {
+            break;
+        }
+        for pid in alive {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+    let _ = killpg(Pid::from_raw(leader), Signal::SIGKILL);
 }
 
 /// True while any process (zombies included) belongs to group `pgid`.

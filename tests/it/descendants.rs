@@ -14,6 +14,10 @@ run_args_template = "./leave.sh {how}"
 [e.jobs.leave_and_stay]
 run_args_template = "./leave.sh {how}; echo staying; sleep 300"
 
+[e.jobs.leave_and_stop_the_reaper]
+run_args_template = "./leave.sh {how}; kill -STOP $PPID; sleep 300"
+timeout = "300ms"
+
 [e.jobs.leave_and_hang]
 run_args_template = "./leave.sh {how}; sleep 300"
 timeout = "300ms"
@@ -76,6 +80,17 @@ fn what_a_job_leaves_behind_is_stopped_when_it_times_out() {
         let escaped = pid(&env, how);
         assert!(!alive(escaped), "{how}: process {escaped} outlived its job's timeout");
     }
+}
+
+#[test]
+fn a_job_that_stops_its_reaper_still_loses_what_it_left() {
+    // SIGSTOP freezes the reaper, but its tree stays whole: the dispatcher's SIGKILL, after the
+    // kill grace and the reaper's margin, walks it.
+    let env = leave_env();
+    let out = env.run(&["run", "e", "leave_and_stop_the_reaper", "--how", "stubborn"]);
+    assert_eq!(out.status.code(), Some(124), "{}", String::from_utf8_lossy(&out.stderr));
+    let escaped = pid(&env, "stubborn");
+    assert!(!alive(escaped), "process {escaped} outlived its job");
 }
 
 #[test]

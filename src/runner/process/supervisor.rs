@@ -22,7 +22,7 @@ use crate::runner::proc;
 pub(super) enum Event {
     Exited(io::Result<ExitStatus>),
     Cancel(String),
-    /// Cancel without the kill grace: SIGKILL to the group now.
+    /// Cancel without the kill grace: SIGKILL to the group, and to everything under its reaper, now.
     Kill(String),
 }
 
@@ -67,11 +67,11 @@ impl Supervisor {
                 }
                 (Ok(Event::Cancel(_)), Some(_)) => {}
                 (Ok(Event::Kill(by)), None) => {
-                    let _ = killpg(Pid::from_raw(self.pgid), Signal::SIGKILL);
+                    proc::kill_tree(self.pgid);
                     stopping = Some(Stopping { outcome: Outcome::Cancelled { by }, kill_at: None });
                 }
                 (Ok(Event::Kill(_)), Some(s)) => {
-                    let _ = killpg(Pid::from_raw(self.pgid), Signal::SIGKILL);
+                    proc::kill_tree(self.pgid);
                     s.kill_at = None;
                 }
                 (Err(RecvTimeoutError::Timeout), None) => {
@@ -79,7 +79,9 @@ impl Supervisor {
                     stopping = Some(self.terminate(Outcome::TimedOut { after }));
                 }
                 (Err(RecvTimeoutError::Timeout), Some(s)) => {
-                    let _ = killpg(Pid::from_raw(self.pgid), Signal::SIGKILL);
+                    // The reaper has not finished: it may be stopped (SIGSTOP) or stuck. Its tree
+                    // is still whole while it lives, so everything under it can be found.
+                    proc::kill_tree(self.pgid);
                     s.kill_at = None;
                 }
                 (Err(RecvTimeoutError::Disconnected), _) => {
