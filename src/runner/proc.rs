@@ -100,13 +100,19 @@ pub fn descendants(pid: i32) -> Vec<i32> {
     found
 }
 
-/// SIGKILL to the live descendants of `leader` (in any session or group), then to its group:
-/// for when a job's reaper, the leader, is stopped or stuck and cannot stop them itself. The
-/// tree is walked only while `leader` still leads its group (so its pid cannot have been
-/// reused), and again while anything under it is alive (one may be forking), a few times at most.
+/// Stops everything under a job's stuck or stopped reaper: SIGSTOP to `leader`, SIGKILL to its
+/// live descendants (in any session or group), then SIGKILL to its group. The tree is walked only
+/// while `leader` still leads its group (so its pid cannot have been reused), and again while
+/// anything under it is alive (one may be forking), a few times at most.
 pub fn kill_tree(leader: i32) {
+    let leads = || read_stat(leader).and_then(|s| s.pgid()) == Some(leader);
+    // Frozen first, so that it cannot act on its children's deaths (a shell would go on to its
+    // next command) before its own SIGKILL.
+    if leads() {
+        let _ = nix::sys::signal::kill(Pid::from_raw(leader), Signal::SIGSTOP);
+    }
     for _ in 0..10 {
-        if read_stat(leader).and_then(|s| s.pgid()) != Some(leader) {
+        if !leads() {
             break;
         }
         let alive: Vec<i32> = descendants(leader).into_iter().filter(|&pid| is_alive(pid)).collect();
