@@ -21,7 +21,7 @@ use crate::queue::{DeliveryOutcome, NewJob, Queue, WebhookDelivery};
 use super::access::{Allowed, Caller, Scope};
 use super::{Action, CommandError, Context, resolve};
 
-pub use triggers::is_project;
+pub use triggers::{BadPointer, is_project};
 
 #[derive(Debug, Clone)]
 pub struct Webhook {
@@ -45,7 +45,7 @@ pub enum WebhookError {
     UnknownProject(String),
     /// A matching trigger's param could not be read from the payload; nothing was scheduled.
     #[error("{rule}: param `{param}`: {problem}; nothing was scheduled")]
-    BadParam { rule: String, param: String, problem: String },
+    BadParam { rule: String, param: String, problem: BadPointer },
     #[error(transparent)]
     Command(#[from] CommandError),
 }

@@ -135,42 +135,64 @@ fn branch_of(payload: &Value) -> BranchOf<'_> {
     }
 }
 
+/// Why a delivery is no merge into the default branch (the implicit rule's reason to ignore it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum NotMerged {
+    #[error("this is a `{0}` event")]
+    OtherEvent(String),
+    #[error("this pull request was `{0}`, not closed")]
+    NotClosed(String),
+    #[error("this pull request was closed without merging")]
+    Unmerged,
+    #[error("this one was merged into `{base}`, not the default branch `{default}`")]
+    OtherBase { base: String, default: String },
+}
+
 /// The implicit rule: a closed, merged pull request whose base is the repository's default
 /// branch (when the payload names one).
-fn merged_into_default(event: &str, payload: &Value) -> Result<(), String> {
+fn merged_into_default(event: &str, payload: &Value) -> Result<(), NotMerged> {
     if event != "pull_request" {
-        return Err(format!("this is a `{event}` event"));
+        return Err(NotMerged::OtherEvent(event.to_owned()));
     }
     let action = payload.get("action").and_then(Value::as_str).unwrap_or("");
     if action != "closed" {
-        return Err(format!("this pull request was `{action}`, not closed"));
+        return Err(NotMerged::NotClosed(action.to_owned()));
     }
     if payload.pointer("/pull_request/merged").and_then(Value::as_bool) != Some(true) {
-        return Err("this pull request was closed without merging".to_owned());
+        return Err(NotMerged::Unmerged);
     }
     let base = payload.pointer("/pull_request/base/ref").and_then(Value::as_str);
     let default = payload.pointer("/repository/default_branch").and_then(Value::as_str);
     match (base, default) {
         (Some(base), Some(default)) if base != default => {
-            Err(format!("this one was merged into `{base}`, not the default branch `{default}`"))
+            Err(NotMerged::OtherBase { base: base.to_owned(), default: default.to_owned() })
         }
         _ => Ok(()),
     }
 }
 
+/// Why a trigger's JSON pointer gives no param value: the sender's mistake, said plainly.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadPointer {
+    #[error("the JSON pointer `{0}` points at nothing in the payload")]
+    Nothing(String),
+    #[error("the JSON pointer `{pointer}` points at {kind}; it must reach a string, number or boolean")]
+    NotAValue { pointer: String, kind: &'static str },
+}
+
 /// The text of the value at `pointer`: strings as they are, numbers and booleans as JSON
-/// writes them; anything else is the sender's mistake, said plainly.
-fn param_value(payload: &Value, pointer: &str) -> Result<String, String> {
+/// writes them.
+fn param_value(payload: &Value, pointer: &str) -> Result<String, BadPointer> {
     let kind = match payload.pointer(pointer) {
         Some(Value::String(s)) => return Ok(s.clone()),
         Some(Value::Number(n)) => return Ok(n.to_string()),
         Some(Value::Bool(b)) => return Ok(b.to_string()),
-        None => return Err(format!("the JSON pointer `{pointer}` points at nothing in the payload")),
+        None => return Err(BadPointer::Nothing(pointer.to_owned())),
         Some(Value::Null) => "null",
         Some(Value::Object(_)) => "an object",
         Some(Value::Array(_)) => "an array",
     };
-    Err(format!("the JSON pointer `{pointer}` points at {kind}; it must reach a string, number or boolean"))
+    Err(BadPointer::NotAValue { pointer: pointer.to_owned(), kind })
 }
 
 #[cfg(test)]
