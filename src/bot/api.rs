@@ -99,7 +99,10 @@ pub fn client(api_url: &str) -> Client {
     let builder = match hyper_rustls::HttpsConnectorBuilder::new().with_native_roots() {
         Ok(builder) => builder,
         Err(e) => {
-            tracing::warn!(error = %e, "no system CA certificates; https calls to Slack will fail");
+            tracing::warn!(
+                error = &e as &dyn std::error::Error,
+                "no system CA certificates; https calls to Slack will fail"
+            );
             let roots = rustls::RootCertStore::empty();
             hyper_rustls::HttpsConnectorBuilder::new()
                 .with_tls_config(rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth())

@@ -95,12 +95,12 @@ pub async fn join_all(api: &SlackApi, pace: Duration) -> Result<usize, CallError
                 }
                 Err(e) if e.is_transient() => {
                     let retry = e.retry_after().map_or(wait, |after| after.max(pace));
-                    tracing::warn!(channel = %channel.id, error = %e, "joining paused; retrying in {retry:?}");
+                    tracing::warn!(channel = %channel.id, error = &e as &dyn std::error::Error, "joining paused; retrying in {retry:?}");
                     tokio::time::sleep(retry).await;
                     wait = (wait * 2).min(Duration::from_secs(300));
                 }
                 Err(e) => {
-                    tracing::warn!(channel = %channel.id, name = %channel.name, error = %e, "could not join a channel");
+                    tracing::warn!(channel = %channel.id, name = %channel.name, error = &e as &dyn std::error::Error, "could not join a channel");
                     break;
                 }
             }
@@ -114,6 +114,6 @@ pub async fn join_all(api: &SlackApi, pace: Duration) -> Result<usize, CallError
 pub async fn join_new(api: &SlackApi, channel: &str) {
     match api.join(channel).await {
         Ok(()) => tracing::info!(channel, "joined a new public channel"),
-        Err(e) => tracing::warn!(channel, error = %e, "could not join a new channel"),
+        Err(e) => tracing::warn!(channel, error = &e as &dyn std::error::Error, "could not join a new channel"),
     }
 }

@@ -99,7 +99,10 @@ async fn handle(State(state): State<EventsState>, headers: HeaderMap, body: Byte
         Some("event_callback") => match receive(shared, payload).await {
             Ok(()) => StatusCode::OK.into_response(),
             Err(e) => {
-                tracing::error!(error = %e, "Events API: could not store an event; Slack will retry");
+                tracing::error!(
+                    error = &e as &dyn std::error::Error,
+                    "Events API: could not store an event; Slack will retry"
+                );
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
         },

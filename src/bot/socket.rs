@@ -33,7 +33,10 @@ impl SocketMode {
                 return Err(BotError::BadToken { token: "SLACK_APP_TOKEN", code: e.code });
             }
             Err(e) => {
-                tracing::warn!(error = %e, "cannot open a Socket Mode connection yet; retrying in the background");
+                tracing::warn!(
+                    error = &e as &dyn std::error::Error,
+                    "cannot open a Socket Mode connection yet; retrying in the background"
+                );
             }
             Ok(_) => {}
         }
@@ -74,7 +77,7 @@ async fn on_push(
 /// anyway) is logged and answered 200.
 fn on_error(error: BoxError, _client: Arc<Client>, _state: SlackClientEventsUserState) -> HttpStatusCode {
     if let Some(e) = error.downcast_ref::<ReceiveError>() {
-        tracing::error!(error = %e, source = ?std::error::Error::source(e).map(ToString::to_string), "Socket Mode: not acknowledging an event");
+        tracing::error!(error = %crate::error::describe(e), "Socket Mode: not acknowledging an event");
         HttpStatusCode::INTERNAL_SERVER_ERROR
     } else {
         tracing::warn!(error = %error, "Socket Mode: ignored a message ebmbot does not understand");

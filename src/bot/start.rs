@@ -60,7 +60,10 @@ async fn whoami(api: &SlackApi, base: Duration) -> Result<Me, BotError> {
             }
             Err(e) => {
                 let wait = retry_wait(&e, base, attempts);
-                tracing::warn!(error = %e, "cannot reach Slack to check the bot token; retrying in {wait:?}");
+                tracing::warn!(
+                    error = &e as &dyn std::error::Error,
+                    "cannot reach Slack to check the bot token; retrying in {wait:?}"
+                );
                 tokio::time::sleep(wait).await;
                 attempts += 1;
             }
@@ -101,7 +104,10 @@ impl Bot {
         background.push(tokio::spawn(async move {
             match u.warm(&a).await {
                 Ok(n) => tracing::info!(users = n, "read the workspace's users"),
-                Err(e) => tracing::warn!(error = %e, "cannot list users; they will be looked up one by one"),
+                Err(e) => tracing::warn!(
+                    error = &e as &dyn std::error::Error,
+                    "cannot list users; they will be looked up one by one"
+                ),
             }
         }));
         if settings.slack_auto_join {
@@ -109,7 +115,7 @@ impl Bot {
             background.push(tokio::spawn(async move {
                 match channels::join_all(&a, pace).await {
                     Ok(n) => tracing::info!(joined = n, "joined the public channels ebmbot was not in"),
-                    Err(e) => tracing::warn!(error = %e, "cannot list channels to join them"),
+                    Err(e) => tracing::warn!(error = &e as &dyn std::error::Error, "cannot list channels to join them"),
                 }
             }));
         }

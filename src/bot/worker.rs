@@ -67,7 +67,7 @@ impl Worker {
                         tracing::info!(jobs = p.jobs, events = p.events, slack = p.slack, "pruned old history");
                     }
                     Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "could not prune old history"),
+                    Err(e) => tracing::warn!(error = &e as &dyn std::error::Error, "could not prune old history"),
                 }
             }
             let failed = match self.queue.next_slack_event() {
@@ -106,7 +106,7 @@ impl Worker {
         let user = match self.runtime.block_on(self.users.get(&self.api, &message.user)) {
             Ok(user) => user,
             Err(e) => {
-                tracing::warn!(user = %message.user, error = %e, "cannot look the user up; treating them as not internal");
+                tracing::warn!(user = %message.user, error = &e as &dyn std::error::Error, "cannot look the user up; treating them as not internal");
                 UserInfo { internal: false, is_bot: false }
             }
         };

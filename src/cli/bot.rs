@@ -47,7 +47,7 @@ async fn terminated() {
             }
         }
         (Err(e), _) | (_, Err(e)) => {
-            tracing::error!(error = %e, "cannot watch for SIGTERM; stop the bot with Ctrl-C");
+            tracing::error!(error = &e as &dyn std::error::Error, "cannot watch for SIGTERM; stop the bot with Ctrl-C");
             let _ = tokio::signal::ctrl_c().await;
         }
     }

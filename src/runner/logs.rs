@@ -67,7 +67,9 @@ pub fn remove_log_dir(dir: &str, logs_dir: &Path) {
     match std::fs::remove_dir_all(path) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => tracing::warn!(dir, error = %e, "could not remove a pruned job's log directory"),
+        Err(e) => {
+            tracing::warn!(dir, error = &e as &dyn std::error::Error, "could not remove a pruned job's log directory");
+        }
     }
 }
 

@@ -44,7 +44,7 @@ pub(super) async fn metrics(State(state): State<WebState>) -> Response {
     let text = match jobs {
         Ok(Ok(jobs)) => state.metrics().render(&jobs),
         Ok(Err(e)) => {
-            tracing::error!("metrics: cannot read the queue: {e}");
+            tracing::error!(error = &e as &dyn std::error::Error, "metrics: cannot read the queue");
             return (StatusCode::SERVICE_UNAVAILABLE, "cannot read the queue; the server log has the details")
                 .into_response();
         }

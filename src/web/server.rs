@@ -69,7 +69,7 @@ pub async fn serve(listener: TcpListener, state: WebState, shutdown: impl Future
                 Ok((stream, _)) => stream,
                 Err(e) => {
                     if !is_connection_error(&e) {
-                        tracing::warn!("cannot accept a connection: {e}");
+                        tracing::warn!(error = &e as &dyn std::error::Error, "cannot accept a connection");
                         tokio::time::sleep(ACCEPT_BACKOFF).await;
                     }
                     continue;

@@ -80,7 +80,10 @@ impl Deliverer {
                 Ok((true, _)) => continue,
                 Ok((false, next)) => next,
                 Err(e) => {
-                    tracing::error!(error = %e, "Slack delivery: queue error; retrying in 1 s");
+                    tracing::error!(
+                        error = &e as &dyn std::error::Error,
+                        "Slack delivery: queue error; retrying in 1 s"
+                    );
                     Some(add_duration(Timestamp::now(), Duration::from_secs(1)))
                 }
             };
@@ -99,7 +102,7 @@ impl Deliverer {
                 }
                 Ok((false, _)) => return,
                 Err(e) => {
-                    tracing::error!(error = %e, "Slack delivery: queue error");
+                    tracing::error!(error = &e as &dyn std::error::Error, "Slack delivery: queue error");
                     return;
                 }
             }
@@ -197,17 +200,17 @@ impl Deliverer {
                     }
                     Err(e) if e.is_transient() => {
                         let wait = retry_wait(&e, base, attempts);
-                        tracing::warn!(item = ?d.item, step, error = %e, "Slack delivery failed; retrying in {wait:?}");
+                        tracing::warn!(item = ?d.item, step, error = &e as &dyn std::error::Error, "Slack delivery failed; retrying in {wait:?}");
                         let error = format!("{}: {}", e.code(), action.summary());
                         return self.queue.retry_delivery(d.item, add_duration(now, wait), &error);
                     }
                     Err(e) if tries < 2 => {
                         tries += 1;
-                        tracing::warn!(item = ?d.item, step, error = %e, "Slack refused a call; trying again ({tries} of 2)");
+                        tracing::warn!(item = ?d.item, step, error = &e as &dyn std::error::Error, "Slack refused a call; trying again ({tries} of 2)");
                         std::thread::sleep(base.saturating_mul(tries));
                     }
                     Err(e) => {
-                        tracing::error!(item = ?d.item, step, error = %e, message = %action.summary(), "giving up on a Slack call");
+                        tracing::error!(item = ?d.item, step, error = &e as &dyn std::error::Error, message = %action.summary(), "giving up on a Slack call");
                         self.note_failure(action, &e);
                         let error = format!("{}: {}", e.code(), action.summary());
                         self.queue.record_step(d.item, step, StepOutcome::Failed, None, Some(&error), now, lease)?;
@@ -234,7 +237,10 @@ impl Deliverer {
         let text = format!("Could not notify slack: `{}` ({} in {})", e.code(), action.summary(), target.channel);
         let slack = Slack { api: &self.api, channels: &self.channels };
         if let Err(e) = self.runtime.block_on(slack.post(&to, &text)) {
-            tracing::error!(error = %e, "could not post the \"Could not notify slack\" note either");
+            tracing::error!(
+                error = &e as &dyn std::error::Error,
+                "could not post the \"Could not notify slack\" note either"
+            );
         }
     }
 }
