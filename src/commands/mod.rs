@@ -63,6 +63,8 @@ pub enum CommandError {
     MissingValue { name: String },
     #[error("the value of `{name}` contains a NUL byte, which a command line cannot carry; remove it")]
     NulInValue { name: String },
+    #[error(transparent)]
+    BadParam(#[from] crate::config::ParamError),
     #[error("the command for `{job_type}` would be {size} bytes, over the 120 KiB limit; pass less text")]
     CommandTooLong { job_type: JobType, size: usize },
     #[error(transparent)]

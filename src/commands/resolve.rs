@@ -32,7 +32,9 @@ pub fn missing_params(job: &JobDef, given: &[(String, String)]) -> Vec<String> {
 }
 
 /// Checks `given` against the job's template: no unknown, repeated or missing params, no NUL,
-/// and a command within [`MAX_COMMAND`]. Refused here, at scheduling, never at spawn.
+/// each value within its param's rule (`[ns.jobs.job.params.name]`), and a command within
+/// [`MAX_COMMAND`]. Refused here, at scheduling, never at spawn. Every frontend (terminal,
+/// Slack, webhooks) queues jobs through this function.
 pub fn args(job: &JobDef, given: Vec<(String, String)>) -> Result<Args> {
     let job_type = job.job_type();
     let expected: Vec<String> = job.template.params().map(str::to_owned).collect();
@@ -44,6 +46,7 @@ pub fn args(job: &JobDef, given: Vec<(String, String)>) -> Result<Args> {
         if value.contains('\0') {
             return Err(CommandError::NulInValue { name });
         }
+        job.check_value(&name, &value)?;
         if args.insert(name.clone(), value).is_some() {
             return Err(CommandError::RepeatedParam { name });
         }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+use super::params::{ParamError, ParamRule};
 use super::template::Template;
 use super::{JobType, SecretName, Settings};
 
@@ -49,9 +50,20 @@ pub struct JobDef {
     /// The effective timeout: the job's own, else the settings' default. `None`: no timeout.
     pub timeout: Option<Duration>,
     pub on_lost: OnLost,
+    /// The rule of every placeholder (the default rule where `jobs.toml` gives none).
+    pub params: BTreeMap<String, ParamRule>,
 }
 
 impl JobDef {
+    /// Checks a value of param `name` against its rule. Every path that queues a job goes
+    /// through this (with `commands::resolve::args`), and the runner again before it spawns.
+    pub fn check_value(&self, name: &str, value: &str) -> Result<(), ParamError> {
+        match self.params.get(name) {
+            Some(rule) => rule.check(&self.job_type(), name, value),
+            None => ParamRule::default().check(&self.job_type(), name, value),
+        }
+    }
+
     /// `<namespace>_<job>`, the original's naming, used in messages and log paths.
     pub fn job_type(&self) -> JobType {
         JobType::new(&self.namespace, &self.name)

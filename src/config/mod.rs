@@ -7,6 +7,7 @@ pub mod duration;
 pub mod import;
 mod job_type;
 mod load;
+pub mod params;
 mod raw;
 pub mod secrets;
 mod settings;
@@ -19,6 +20,7 @@ pub use catalog::{
 };
 pub use job_type::JobType;
 pub use load::ConfigError;
+pub use params::{ParamError, ParamRule, ParamType};
 pub use settings::{Overrides, Secret, SecretName, Settings, SettingsError, SyncMode};
 pub use suggest::closest;
 pub use template::Template;

@@ -42,6 +42,23 @@ pub(super) struct RawJob {
     /// A duration string, `"none"`, or (leniently) an integer number of seconds.
     pub timeout: Option<toml::Value>,
     pub on_lost: Option<String>,
+    /// Rules for the values of placeholders, one table per param.
+    #[serde(default)]
+    pub params: BTreeMap<String, Spanned<RawParam>>,
+}
+
+/// `[ns.jobs.job.params.name]`: what a value of `{name}` may be.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a param table such as `[example.jobs.hello.params.name]`")]
+pub(super) struct RawParam {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub pattern: Option<String>,
+    pub choices: Option<Vec<String>>,
+    pub allow_dash: Option<bool>,
+    pub example: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

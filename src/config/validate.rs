@@ -5,6 +5,7 @@
 
 mod github;
 mod namespace;
+mod params;
 mod slack;
 
 use std::collections::BTreeMap;
@@ -65,6 +66,8 @@ fn job(
              rename it {at}"
         ));
     }
+    let params = params::rules(namespace, &name, &template, raw.params, src)?;
+    params::check_rereads(namespace, &name, &template, &params, &at)?;
     let report_format = match raw.report_format.as_deref() {
         None => ReportFormat::Text,
         Some(text) => ReportFormat::parse(text).ok_or_else(|| {
@@ -94,6 +97,7 @@ fn job(
         suppress_empty: raw.suppress_empty.unwrap_or(false),
         timeout,
         on_lost,
+        params,
     })
 }
 
@@ -117,9 +121,6 @@ fn template_message(job_type: &str, err: &TemplateError) -> String {
              digits and `_` (at most 32, not starting with a digit), or write `{{{{` and `}}}}` \
              for literal braces"
         ),
-        TemplateError::Repeated { name } => {
-            format!("placeholder `{{{name}}}` appears twice in `{job_type}`; use each placeholder once")
-        }
         TemplateError::InsideQuotes { name } => format!(
             "placeholder `{{{name}}}` in `{job_type}` is inside quotes; remove them, ebmbot \
              quotes values"
@@ -127,6 +128,10 @@ fn template_message(job_type: &str, err: &TemplateError) -> String {
         TemplateError::AfterDollar { name } => format!(
             "placeholder `{{{name}}}` in `{job_type}` follows `$`, which would make bash \
              reinterpret the value; put a space between them"
+        ),
+        TemplateError::AfterBackslash { name } => format!(
+            "placeholder `{{{name}}}` in `{job_type}` follows `\\`, which would take the value's \
+             opening quote; remove the backslash"
         ),
     }
 }

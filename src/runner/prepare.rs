@@ -21,6 +21,13 @@ pub enum PrepareError {
     ArgsChanged { id: JobId, job_type: JobType, given: Vec<String>, template: String },
     #[error("the args of job {id} do not fill the template of `{job_type}`")]
     Unfilled { id: JobId, job_type: JobType },
+    /// A value breaks its param's rule in the catalogue the dispatcher runs with.
+    #[error("job {id}: {source}")]
+    BadValue {
+        id: JobId,
+        #[source]
+        source: crate::config::ParamError,
+    },
 }
 
 fn names(given: &[String]) -> String {
@@ -40,6 +47,10 @@ pub fn prepare(settings: &Settings, catalog: &Catalog, job: &Job, tee: bool) -> 
         let given = given.into_iter().map(str::to_owned).collect();
         let template = def.template.source().to_owned();
         return Err(PrepareError::ArgsChanged { id: job.id, job_type, given, template });
+    }
+    // The catalogue may have changed since the job was queued: its values must still pass.
+    for (name, value) in &job.args.0 {
+        def.check_value(name, value).map_err(|e| PrepareError::BadValue { id: job.id, source: e })?;
     }
     let Some(command) = def.template.render(&job.args.0) else {
         return Err(PrepareError::Unfilled { id: job.id, job_type });

@@ -166,6 +166,9 @@ on_lost = "retry"
 run_args_template = "fab deploy:sha={sha}"
 timeout = "none"
 
+[example.jobs.deploy.params.sha]
+pattern = "^[0-9a-f]{40}$"
+
 [[example.slack]]
 command = "Say Hello [name]"
 help = "Says hello to [name]"

@@ -8,6 +8,7 @@ use crate::config::{Catalog, ConfigError, Settings};
 
 mod github;
 mod namespace;
+mod params;
 mod slack;
 
 const BASE: &str = r#"
@@ -118,7 +119,10 @@ fn other_template_errors_name_the_job_type() {
     let msg = bad("echo ${HOME}");
     assert!(msg.starts_with("placeholder `{HOME}` in `ns_j` is not a valid name"), "{msg}");
     assert!(msg.contains("write `{{` and `}}` for literal braces"), "{msg}");
-    assert_eq!(bad("echo {a} {a}"), "placeholder `{a}` appears twice in `ns_j`; use each placeholder once (line 1)");
+    assert_eq!(
+        bad("echo \\{a}"),
+        "placeholder `{a}` in `ns_j` follows `\\`, which would take the value's opening quote; remove the backslash (line 1)"
+    );
     let msg = bad("awk {print}}");
     assert!(msg.starts_with("unmatched `}` at byte 11 of the `run_args_template` of `ns_j`"), "{msg}");
     assert!(msg.contains("write `}}` for a literal brace"), "{msg}");

@@ -1,0 +1,745 @@
+//! Where each placeholder stands in the shell text of a template: inside quotes (refused: ebmbot
+//! quotes values itself), right after `$`, or where bash reads the value *again* after quote
+//! removal — arithmetic, a variable name, a command string that another shell runs, a
+//! here-document, a `fab` argument list. [`Reread`] names such a place; the loader refuses it
+//! unless the param's rule keeps the place's special characters out (see `config::params`).
+//!
+//! This is a lexer for the bash a template is written in, not a full parser: where it is unsure
+//! it errs towards calling a place re-reading (a refused template can be fixed; a value that
+//! runs code cannot be taken back).
+
+use super::super::params::Alphabet;
+
+/// One item of a template after `{{`/`}}` and placeholders are decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Tok {
+    Char(char),
+    /// The n-th placeholder occurrence.
+    Param(usize),
+}
+
+/// Where a placeholder occurrence stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Place {
+    Plain,
+    Quoted,
+    AfterDollar,
+    /// Right after an unquoted `\`, which would take the value's opening quote.
+    AfterBackslash,
+    Reread(Reread),
+}
+
+/// What kind of re-reading a place does, which decides the characters a value may carry there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RereadKind {
+    /// Bash arithmetic: `a[$(cmd)]` runs `cmd`. Digits and `-` only.
+    Arithmetic,
+    /// A variable name, whose subscript bash evaluates. Letters, digits and `_` only.
+    Name,
+    /// Shell code that a shell (this one, another, a remote one) parses again, or text where a
+    /// newline or `$` means something. Letters, digits and `_ . / : @ + , -` only.
+    Shell,
+    /// A Fabric 1 argument list `task:a,k=v`: `,` `=` `:` and `\` split it.
+    Fab,
+}
+
+impl RereadKind {
+    /// The characters a value may hold in this place.
+    pub fn safe(self) -> Alphabet {
+        const ALNUM: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        match self {
+            Self::Arithmetic => Alphabet::of_str("0123456789-"),
+            Self::Name => Alphabet::of_str(&format!("{ALNUM}_")),
+            Self::Shell => Alphabet::of_str(&format!("{ALNUM}_./:@+,-")),
+            Self::Fab => Alphabet::of_str(&format!("{ALNUM}_./@+-")),
+        }
+    }
+
+    /// A rule that fits, for the fix in messages.
+    pub fn fix(self) -> &'static str {
+        match self {
+            Self::Arithmetic => "`type = \"int\"`",
+            Self::Name => "`pattern = \"^[A-Za-z_][A-Za-z0-9_]*$\"`",
+            Self::Shell | Self::Fab => "`type = \"int\"` or `pattern = \"^[A-Za-z0-9_.-]+$\"`",
+        }
+    }
+}
+
+/// A place where bash reads a quoted value again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reread {
+    pub kind: RereadKind,
+    /// The construct, for messages: "`$(( … ))`", "`eval`", "a here-document", …
+    pub what: String,
+}
+
+impl Reread {
+    fn new(kind: RereadKind, what: impl Into<String>) -> Reread {
+        Reread { kind, what: what.into() }
+    }
+
+    /// Why the place is dangerous, in a few words.
+    pub fn why(&self) -> &'static str {
+        match self.kind {
+            RereadKind::Arithmetic => "where bash evaluates the value again as arithmetic",
+            RereadKind::Name => "where bash reads the value again as a variable name",
+            RereadKind::Shell => "where the value is read again as shell text",
+            RereadKind::Fab => "where Fabric splits the value again at `,` and `=`",
+        }
+    }
+}
+
+const SHELLS: [&str; 9] = ["bash", "sh", "dash", "zsh", "ksh", "mksh", "ash", "su", "runuser"];
+const ARITH_TESTS: [&str; 6] = ["-eq", "-ne", "-lt", "-le", "-gt", "-ge"];
+/// Words that may stand before the command word.
+const PREFIXES: [&str; 14] =
+    ["!", "{", "if", "then", "else", "elif", "while", "until", "do", "time", "exec", "command", "builtin", "nohup"];
+/// `ssh` options that take an argument.
+const SSH_ARG_OPTIONS: &str = "BbcDEeFIiJLlmOoPpQRSWw";
+/// Marks a placeholder in a word's text.
+const MARK: char = '\u{1}';
+
+#[derive(Debug, Default)]
+struct Word {
+    /// The text with quotes removed and each placeholder as [`MARK`].
+    text: String,
+    /// Placeholder occurrences, each with whether an `=` came before it in the word.
+    params: Vec<(usize, bool)>,
+    started: bool,
+    redirect: bool,
+}
+
+impl Word {
+    fn base(&self) -> &str {
+        self.text.rsplit('/').next().unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Cmd {
+    words: Vec<Word>,
+    cur: Word,
+    /// Placeholders of earlier commands of this pipeline.
+    pipeline: Vec<usize>,
+    /// Pushed by `(`: a `)` closes it.
+    closes_paren: bool,
+    /// Inside an array assignment `x=( … )`; the place of its values when it is one.
+    array: Option<Option<Reread>>,
+    case_depth: u32,
+    comment: bool,
+    /// The next word is a here-document delimiter (`true`: `<<-`) or a redirection target.
+    heredoc_next: Option<bool>,
+    redirect_next: bool,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Cmd(Cmd),
+    /// `$(( … ))`, `(( … ))`, `$[ … ]`: ends at the `))` or `]` at depth 0.
+    Arith {
+        depth: u32,
+        bracket: bool,
+        what: &'static str,
+    },
+    /// `${ … }`.
+    Expansion {
+        depth: u32,
+    },
+    /// `name[ … ]`.
+    Subscript {
+        depth: u32,
+    },
+}
+
+#[derive(Debug)]
+struct Frame {
+    kind: Kind,
+    quote: Option<char>,
+    /// Some enclosing frame is inside double quotes.
+    in_dq: bool,
+}
+
+struct HereDoc {
+    delimiter: String,
+    strip_tabs: bool,
+}
+
+struct Scanner<'t> {
+    toks: &'t [Tok],
+    i: usize,
+    frames: Vec<Frame>,
+    escaped: bool,
+    after_dollar: bool,
+    pending: Vec<HereDoc>,
+    body: Option<(HereDoc, String)>,
+    places: Vec<Place>,
+}
+
+/// The place of every placeholder occurrence of `toks` (`count` of them).
+pub(super) fn places(toks: &[Tok], count: usize) -> Vec<Place> {
+    let mut s = Scanner {
+        toks,
+        i: 0,
+        frames: vec![Frame { kind: Kind::Cmd(Cmd::default()), quote: None, in_dq: false }],
+        escaped: false,
+        after_dollar: false,
+        pending: Vec::new(),
+        body: None,
+        places: vec![Place::Plain; count],
+    };
+    while s.i < toks.len() {
+        let tok = toks[s.i];
+        s.i += 1;
+        if s.body.is_some() {
+            s.heredoc_body(tok);
+            continue;
+        }
+        match tok {
+            Tok::Param(p) => s.param(p),
+            Tok::Char(c) => {
+                s.after_dollar = false;
+                s.char(c);
+            }
+        }
+    }
+    // Whatever is still open at the end closes here.
+    while let Some(frame) = s.frames.pop() {
+        if let Kind::Cmd(mut cmd) = frame.kind {
+            Scanner::finish_word(&mut s.places, &mut s.pending, &mut cmd);
+        }
+    }
+    s.places
+}
+
+impl Scanner<'_> {
+    fn peek(&self, ahead: usize) -> Option<char> {
+        match self.toks.get(self.i + ahead) {
+            Some(Tok::Char(c)) => Some(*c),
+            _ => None,
+        }
+    }
+
+    fn frame(&mut self) -> &mut Frame {
+        self.frames.last_mut().expect("the outermost frame is never popped while scanning")
+    }
+
+    fn set(&mut self, p: usize, place: Place) {
+        if matches!(self.places[p], Place::Plain) {
+            self.places[p] = place;
+        }
+    }
+
+    fn param(&mut self, p: usize) {
+        let after_dollar = std::mem::take(&mut self.after_dollar);
+        let escaped = std::mem::take(&mut self.escaped);
+        let in_comment = self.in_comment();
+        let frame = self.frames.last_mut().expect("outermost frame");
+        let place = if frame.quote.is_some() || frame.in_dq {
+            Place::Quoted
+        } else if escaped && !in_comment {
+            Place::AfterBackslash
+        } else if after_dollar {
+            Place::AfterDollar
+        } else {
+            match &mut frame.kind {
+                Kind::Arith { what, .. } => Place::Reread(Reread::new(RereadKind::Arithmetic, *what)),
+                Kind::Expansion { .. } => Place::Reread(Reread::new(RereadKind::Arithmetic, "`${ … }`")),
+                Kind::Subscript { .. } => Place::Reread(Reread::new(RereadKind::Arithmetic, "an array subscript")),
+                Kind::Cmd(cmd) if cmd.comment => {
+                    Place::Reread(Reread::new(RereadKind::Shell, "a comment (a newline in the value ends it)"))
+                }
+                Kind::Cmd(cmd) => {
+                    let eq_before = cmd.cur.text.contains('=');
+                    cmd.cur.text.push(MARK);
+                    cmd.cur.params.push((p, eq_before));
+                    cmd.cur.started = true;
+                    Place::Plain
+                }
+            }
+        };
+        self.set(p, place);
+    }
+
+    fn heredoc_body(&mut self, tok: Tok) {
+        let Some((doc, line)) = &mut self.body else { return };
+        match tok {
+            Tok::Param(p) => {
+                line.push(MARK);
+                self.set(p, Place::Reread(Reread::new(RereadKind::Shell, "a here-document")));
+            }
+            Tok::Char('\n') => {
+                let text = if doc.strip_tabs { line.trim_start_matches('\t') } else { line.as_str() };
+                if text == doc.delimiter {
+                    self.body = None;
+                    self.next_heredoc();
+                } else {
+                    line.clear();
+                }
+            }
+            Tok::Char(c) => line.push(c),
+        }
+    }
+
+    fn next_heredoc(&mut self) {
+        if !self.pending.is_empty() {
+            let doc = self.pending.remove(0);
+            self.body = Some((doc, String::new()));
+        }
+    }
+
+    /// Pushes a frame for `$((`, `$(`, `${` or `$[` after a `$`; false if none follows.
+    fn dollar(&mut self) -> bool {
+        let in_dq = {
+            let f = self.frame();
+            f.in_dq || f.quote == Some('"')
+        };
+        let kind = match (self.peek(0), self.peek(1)) {
+            (Some('('), Some('(')) => {
+                self.i += 2;
+                Kind::Arith { depth: 0, bracket: false, what: "`$(( … ))`" }
+            }
+            (Some('('), _) => {
+                self.i += 1;
+                Kind::Cmd(Cmd { closes_paren: true, ..Cmd::default() })
+            }
+            (Some('{'), _) => {
+                self.i += 1;
+                Kind::Expansion { depth: 0 }
+            }
+            (Some('['), _) => {
+                self.i += 1;
+                Kind::Arith { depth: 0, bracket: true, what: "`$[ … ]`" }
+            }
+            _ => return false,
+        };
+        if let Kind::Cmd(cmd) = &mut self.frame().kind {
+            cmd.cur.text.push('$');
+            cmd.cur.started = true;
+        }
+        self.frames.push(Frame { kind, quote: None, in_dq });
+        true
+    }
+
+    fn char(&mut self, c: char) {
+        if self.in_comment() {
+            // A comment ends at the first newline, whatever comes before it.
+            if c == '\n' {
+                self.escaped = false;
+                self.cmd().comment = false;
+                self.newline();
+            }
+            return;
+        }
+        if std::mem::take(&mut self.escaped) {
+            if c != '\n' {
+                self.push_text(c);
+            }
+            return;
+        }
+        match self.frame().quote {
+            Some('\'') => {
+                if c == '\'' {
+                    self.frame().quote = None;
+                } else {
+                    self.push_text(c);
+                }
+                return;
+            }
+            Some('`') => {
+                match c {
+                    '\\' => self.escaped = true,
+                    '`' => self.frame().quote = None,
+                    _ => {}
+                }
+                return;
+            }
+            Some(_) => {
+                match c {
+                    '\\' => self.escaped = true,
+                    '"' => self.frame().quote = None,
+                    '$' => {
+                        if !self.dollar() {
+                            self.after_dollar = true;
+                        }
+                    }
+                    _ => self.push_text(c),
+                }
+                return;
+            }
+            None => {}
+        }
+        match c {
+            '\\' => {
+                self.escaped = true;
+                return;
+            }
+            '\'' | '"' | '`' => {
+                self.frame().quote = Some(c);
+                if let Kind::Cmd(cmd) = &mut self.frame().kind {
+                    cmd.cur.started = true;
+                }
+                return;
+            }
+            '$' => {
+                if !self.dollar() {
+                    self.push_text('$');
+                    self.after_dollar = true;
+                }
+                return;
+            }
+            _ => {}
+        }
+        let in_dq = self.frame().in_dq;
+        let next = self.peek(0);
+        let (open, shut, depth) = match &mut self.frame().kind {
+            Kind::Cmd(_) => {
+                self.cmd_char(c, in_dq);
+                return;
+            }
+            Kind::Arith { depth, bracket: false, .. } => ('(', ')', depth),
+            Kind::Arith { depth, bracket: true, .. } => ('[', ']', depth),
+            Kind::Expansion { depth } => ('{', '}', depth),
+            Kind::Subscript { depth } => ('[', ']', depth),
+        };
+        if c == open {
+            *depth += 1;
+        } else if c == shut && *depth > 0 {
+            *depth -= 1;
+        } else if c == shut {
+            let frame = self.frames.pop();
+            match frame.map(|f| f.kind) {
+                // `$(( … ))`: the second `)` belongs to the frame too.
+                Some(Kind::Arith { bracket: false, .. }) if next == Some(')') => self.i += 1,
+                Some(Kind::Subscript { .. }) => self.push_text(']'),
+                _ => {}
+            }
+        }
+    }
+
+    fn in_comment(&mut self) -> bool {
+        matches!(&self.frame().kind, Kind::Cmd(cmd) if cmd.comment)
+    }
+
+    fn push_text(&mut self, c: char) {
+        if let Kind::Cmd(cmd) = &mut self.frame().kind {
+            cmd.cur.text.push(c);
+            cmd.cur.started = true;
+        }
+    }
+
+    fn cmd(&mut self) -> &mut Cmd {
+        match &mut self.frame().kind {
+            Kind::Cmd(cmd) => cmd,
+            _ => unreachable!("cmd() is called in a command frame"),
+        }
+    }
+
+    fn cmd_char(&mut self, c: char, in_dq: bool) {
+        match c {
+            '#' if !self.cmd().cur.started => self.cmd().comment = true,
+            ' ' | '\t' => self.end_word(),
+            '\n' => {
+                self.end_word();
+                self.newline();
+            }
+            ';' => {
+                self.end_word();
+                self.end_command(false);
+            }
+            '&' if self.peek(0) == Some('>') => {
+                self.end_word();
+                self.i += 1;
+                if self.peek(0) == Some('>') {
+                    self.i += 1;
+                }
+                self.cmd().redirect_next = true;
+            }
+            '&' => {
+                self.end_word();
+                if self.peek(0) == Some('&') {
+                    self.i += 1;
+                }
+                self.end_command(false);
+            }
+            '|' => {
+                self.end_word();
+                match self.peek(0) {
+                    Some('|') => {
+                        self.i += 1;
+                        self.end_command(false);
+                    }
+                    Some('&') => {
+                        self.i += 1;
+                        self.end_command(true);
+                    }
+                    _ => self.end_command(true),
+                }
+            }
+            '<' | '>' => self.redirection(c, in_dq),
+            '(' => {
+                let cur = &self.cmd().cur;
+                let (empty, after_eq) = (!cur.started, cur.text.ends_with('='));
+                if empty && self.peek(0) == Some('(') {
+                    self.i += 1;
+                    self.frames.push(Frame {
+                        kind: Kind::Arith { depth: 0, bracket: false, what: "`(( … ))`" },
+                        quote: None,
+                        in_dq,
+                    });
+                    return;
+                }
+                let array = after_eq.then(|| self.declared_place());
+                self.push_text('(');
+                self.frames.push(Frame {
+                    kind: Kind::Cmd(Cmd { closes_paren: true, array, ..Cmd::default() }),
+                    quote: None,
+                    in_dq,
+                });
+            }
+            ')' => {
+                self.end_word();
+                let cmd = self.cmd();
+                if cmd.closes_paren && cmd.case_depth == 0 {
+                    self.end_command(false);
+                    self.frames.pop();
+                    self.push_text(')');
+                } else {
+                    self.end_command(false);
+                }
+            }
+            '[' => {
+                let cmd = self.cmd();
+                let after_name = cmd.cur.text.chars().last().is_some_and(|l| l.is_ascii_alphanumeric() || l == '_');
+                let array_key = cmd.array.is_some() && !cmd.cur.started;
+                self.push_text('[');
+                if after_name || array_key {
+                    self.frames.push(Frame { kind: Kind::Subscript { depth: 0 }, quote: None, in_dq });
+                }
+            }
+            c => self.push_text(c),
+        }
+    }
+
+    fn redirection(&mut self, c: char, in_dq: bool) {
+        self.end_word();
+        let next = self.peek(0);
+        if c == '<' && next == Some('<') {
+            if self.peek(1) == Some('<') {
+                self.i += 2;
+                self.cmd().redirect_next = true;
+            } else if self.peek(1) == Some('-') {
+                self.i += 2;
+                self.cmd().heredoc_next = Some(true);
+            } else {
+                self.i += 1;
+                self.cmd().heredoc_next = Some(false);
+            }
+            return;
+        }
+        if next == Some('(') {
+            self.i += 1;
+            self.frames.push(Frame {
+                kind: Kind::Cmd(Cmd { closes_paren: true, ..Cmd::default() }),
+                quote: None,
+                in_dq,
+            });
+            return;
+        }
+        if matches!(next, Some('>' | '&' | '|')) || (c == '<' && next == Some('>')) {
+            self.i += 1;
+        }
+        self.cmd().redirect_next = true;
+    }
+
+    fn newline(&mut self) {
+        self.end_command(false);
+        if self.body.is_none() {
+            self.next_heredoc();
+        }
+    }
+
+    /// The place of values in an array assignment of the current command (`declare -i x=( … )`).
+    fn declared_place(&mut self) -> Option<Reread> {
+        let words = &self.cmd().words;
+        let j = words.iter().position(|w| matches!(w.text.as_str(), "declare" | "typeset" | "local"))?;
+        let flags: String =
+            words[j + 1..].iter().filter(|w| w.text.starts_with(['-', '+'])).map(|w| w.text.as_str()).collect();
+        flags.contains(['i', 'n']).then(|| Reread::new(RereadKind::Arithmetic, format!("`{} -i`", words[j].text)))
+    }
+
+    fn end_word(&mut self) {
+        let Scanner { frames, places, pending, .. } = self;
+        if let Some(Frame { kind: Kind::Cmd(cmd), .. }) = frames.last_mut() {
+            Scanner::finish_word(places, pending, cmd);
+        }
+    }
+
+    fn finish_word(places: &mut [Place], pending: &mut Vec<HereDoc>, cmd: &mut Cmd) {
+        if !cmd.cur.started {
+            return;
+        }
+        let mut word = std::mem::take(&mut cmd.cur);
+        if let Some(strip_tabs) = cmd.heredoc_next.take() {
+            pending.push(HereDoc { delimiter: word.text.clone(), strip_tabs });
+            word.redirect = true;
+        }
+        if std::mem::take(&mut cmd.redirect_next) {
+            word.redirect = true;
+        }
+        let set = |places: &mut [Place], p: usize, r: &Reread| {
+            if matches!(places[p], Place::Plain) {
+                places[p] = Place::Reread(r.clone());
+            }
+        };
+        if let Some(Some(r)) = &cmd.array {
+            for &(p, _) in &word.params {
+                set(places, p, r);
+            }
+        }
+        let words: Vec<&Word> = cmd.words.iter().filter(|w| !w.redirect).collect();
+        if !word.redirect {
+            for &(p, eq_before) in &word.params {
+                if let Some(r) = rule(&words, eq_before) {
+                    set(places, p, &r);
+                }
+            }
+            // `[[ {n} -gt 0 ]]`: the operator comes after the operand.
+            if ARITH_TESTS.contains(&word.text.as_str())
+                && words.first().is_some_and(|w| w.text == "[[")
+                && let Some(prev) = words.last()
+            {
+                let r = Reread::new(RereadKind::Arithmetic, format!("`[[ … {} … ]]`", word.text));
+                for &(p, _) in &prev.params {
+                    set(places, p, &r);
+                }
+            }
+            if word.base() == "xargs" {
+                let r = Reread::new(RereadKind::Shell, "a pipe into `xargs`");
+                for &p in &cmd.pipeline {
+                    set(places, p, &r);
+                }
+            }
+            let command_word = words.iter().all(|w| is_assignment(&w.text) || PREFIXES.contains(&w.text.as_str()));
+            if command_word && word.text == "case" {
+                cmd.case_depth += 1;
+            }
+            if command_word && word.text == "esac" {
+                cmd.case_depth = cmd.case_depth.saturating_sub(1);
+            }
+        }
+        cmd.words.push(word);
+    }
+
+    fn end_command(&mut self, pipe: bool) {
+        let cmd = self.cmd();
+        if pipe {
+            let params: Vec<usize> = cmd.words.iter().flat_map(|w| w.params.iter().map(|&(p, _)| p)).collect();
+            cmd.pipeline.extend(params);
+        } else {
+            cmd.pipeline.clear();
+        }
+        cmd.words.clear();
+        cmd.heredoc_next = None;
+        cmd.redirect_next = false;
+    }
+}
+
+fn is_assignment(text: &str) -> bool {
+    let name_end = text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(text.len());
+    name_end > 0 && !text.starts_with(|c: char| c.is_ascii_digit()) && text[name_end..].starts_with(['=', '[', '+'])
+}
+
+/// The place of a placeholder in `word`, given the words before it in its simple command.
+fn rule(words: &[&Word], eq_before: bool) -> Option<Reread> {
+    let shell = |what: String| Some(Reread::new(RereadKind::Shell, what));
+    let first = words.iter().position(|w| !is_assignment(&w.text) && !PREFIXES.contains(&w.text.as_str()));
+    let prev = words.last().map(|w| w.text.as_str());
+    for (j, w) in words.iter().enumerate() {
+        let base = w.base();
+        match base {
+            "eval" | "source" | "xargs" | "trap" | "watch" => return shell(format!("`{base}`")),
+            "." if Some(j) == first => return shell("`.` (source)".to_owned()),
+            "fab" => return Some(Reread::new(RereadKind::Fab, "a `fab` command line")),
+            "let" => return Some(Reread::new(RereadKind::Arithmetic, "`let`")),
+            "ssh" if after_ssh_destination(&words[j + 1..]) => {
+                return shell("`ssh host …`, whose remote shell parses it again".to_owned());
+            }
+            "declare" | "typeset" | "local" => {
+                let flags: String = words[j + 1..]
+                    .iter()
+                    .filter(|w| w.text.starts_with(['-', '+']) && w.params.is_empty())
+                    .map(|w| w.text.as_str())
+                    .collect();
+                if !eq_before {
+                    return Some(Reread::new(RereadKind::Name, format!("a variable name after `{base}`")));
+                }
+                if flags.contains('i') {
+                    return Some(Reread::new(RereadKind::Arithmetic, format!("`{base} -i`")));
+                }
+                if flags.contains('n') {
+                    return Some(Reread::new(RereadKind::Name, format!("`{base} -n`")));
+                }
+            }
+            "printf" if prev == Some("-v") => return Some(Reread::new(RereadKind::Name, "`printf -v`")),
+            "read" if Some(j) == first && !matches!(prev, Some("-p" | "-d" | "-t" | "-n" | "-N" | "-u" | "-i")) => {
+                return Some(Reread::new(RereadKind::Name, "`read`"));
+            }
+            "mapfile" | "readarray" if prev == Some("-C") => return shell(format!("`{base} -C`")),
+            "test" | "[" if prev == Some("-v") => return Some(Reread::new(RereadKind::Name, format!("`{base} -v`"))),
+            "[[" if prev == Some("-v") => return Some(Reread::new(RereadKind::Name, "`[[ -v … ]]`")),
+            "[[" if prev.is_some_and(|p| ARITH_TESTS.contains(&p)) => {
+                return Some(Reread::new(RereadKind::Arithmetic, format!("`[[ … {} … ]]`", prev.unwrap_or_default())));
+            }
+            _ => {}
+        }
+        let is_shell = SHELLS.contains(&base) || w.text.starts_with('$');
+        if is_shell && is_command_string(&words[j + 1..]) {
+            let name = if w.text.starts_with('$') { w.text.as_str() } else { base };
+            return shell(format!("`{name} -c`"));
+        }
+    }
+    None
+}
+
+/// After a shell word: whether `word`, coming after `rest`, is the command string of a `-c`.
+fn is_command_string(rest: &[&Word]) -> bool {
+    let is_c = |w: &Word| {
+        w.params.is_empty()
+            && (w.text.starts_with("--command")
+                || w.text.strip_prefix('-').is_some_and(|f| !f.starts_with('-') && f.contains('c')))
+    };
+    let Some(k) = rest.iter().position(|w| is_c(w)) else { return false };
+    let mut skip = false;
+    for w in &rest[k + 1..] {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if w.params.is_empty() && w.text.starts_with(['-', '+']) {
+            skip = matches!(w.text.as_str(), "-o" | "+o" | "-O" | "+O");
+            continue;
+        }
+        // The command string is already given; `word` is a positional parameter.
+        return false;
+    }
+    // `word` is the first non-option word after `-c` (or the argument of `-o`: counted too).
+    true
+}
+
+/// After `ssh`: whether its destination is among `rest` (so what follows is the remote command).
+fn after_ssh_destination(rest: &[&Word]) -> bool {
+    let mut skip = false;
+    for w in rest {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if w.params.is_empty() && w.text.starts_with('-') {
+            let flag = w.text.strip_prefix('-').unwrap_or_default();
+            skip = flag.len() == 1 && SSH_ARG_OPTIONS.contains(flag);
+            continue;
+        }
+        return true;
+    }
+    false
+}
