@@ -114,6 +114,7 @@ pub fn error_text(e: &CommandError) -> String {
         | CommandError::MissingValue { .. }
         | CommandError::NulInValue { .. }
         | CommandError::CommandTooLong { .. }
+        | CommandError::BadParam(_)
         | CommandError::BadTime(_)
         | CommandError::BadValue { .. }
         | CommandError::EmptyWindow { .. }
@@ -209,6 +210,9 @@ fn namespace_help(r: &NamespaceCommands, username: &str) -> String {
     }
     for cmd in &r.commands {
         out.push_str(&format!("\n• `{username} {}`: {}", cmd.usage, cmd.help));
+        if !cmd.rules.is_empty() {
+            out.push_str(&format!(" ({})", cmd.rules.join("; ")));
+        }
     }
     out
 }

@@ -178,7 +178,8 @@ pub(super) fn catalog(namespaces: &[NamespaceSummary]) -> String {
         out.push(head);
         let mut t = table(&["job", "params", "timeout", "command"]);
         for j in &ns.jobs {
-            t.add_row(vec![j.job_type.to_string(), j.params.join(" "), j.timeout.clone(), j.command.clone()]);
+            let params: Vec<String> = j.params.iter().map(|p| format!("{p}: {}", j.rules[p])).collect();
+            t.add_row(vec![j.job_type.to_string(), params.join("\n"), j.timeout.clone(), j.command.clone()]);
         }
         out.push(t.to_string());
         if !ns.slack.is_empty() {

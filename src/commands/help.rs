@@ -65,6 +65,8 @@ pub struct CommandHelp {
     /// How it is typed: `example say hello [name]`.
     pub usage: String,
     pub help: String,
+    /// The rules of its typed params: `[days]: a whole number from 1 to 30`.
+    pub rules: Vec<String>,
 }
 
 impl Action for NamespaceHelp {
@@ -78,9 +80,20 @@ impl Action for NamespaceHelp {
         let ns = resolve::namespace(ctx.catalog, &self.namespace)?;
         Ok(NamespaceCommands {
             namespace: Topic { name: ns.name.clone(), description: ns.description.clone() },
-            commands: ns.slack.iter().map(|cmd| CommandHelp { usage: usage(cmd), help: cmd.help.clone() }).collect(),
+            commands: ns
+                .slack
+                .iter()
+                .map(|cmd| CommandHelp { usage: usage(cmd), help: cmd.help.clone(), rules: rules(ns, cmd) })
+                .collect(),
         })
     }
+}
+
+/// The typed params of a command's job (a param without a table has the default rule, said once
+/// in the docs rather than on every line).
+fn rules(ns: &crate::config::Namespace, cmd: &SlackCommand) -> Vec<String> {
+    let Some(job) = ns.jobs.get(&cmd.job) else { return Vec::new() };
+    cmd.params().filter_map(|p| job.params.get(p).filter(|r| !r.is_default()).map(|r| format!("[{p}]: {r}"))).collect()
 }
 
 /// How a configured command is typed: `<ns> <command text>`, e.g. `example say hello [name]`.

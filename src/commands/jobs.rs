@@ -1,6 +1,8 @@
 //! `jobs`: the catalogue as users see it: namespaces, jobs with their effective timeouts,
 //! Slack commands and webhook triggers.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::config::{Catalog, duration};
@@ -26,6 +28,8 @@ pub struct JobSummary {
     pub job_type: crate::config::JobType,
     pub job: String,
     pub params: Vec<String>,
+    /// Each param's rule in words ("a whole number from 1 to 30").
+    pub rules: BTreeMap<String, String>,
     pub command: String,
     /// `none`, or a duration such as `1h`.
     pub timeout: String,
@@ -68,6 +72,7 @@ impl Jobs {
                         job_type: j.job_type(),
                         job: j.name.clone(),
                         params: j.template.params().map(str::to_owned).collect(),
+                        rules: j.params.iter().map(|(name, rule)| (name.clone(), rule.describe())).collect(),
                         command: j.template.source().to_owned(),
                         timeout: j.timeout.map_or_else(|| "none".to_owned(), duration::format),
                         report_format: j.report_format.as_str(),

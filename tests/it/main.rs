@@ -14,6 +14,7 @@ mod dry_run;
 mod faults;
 mod files;
 mod import;
+mod params;
 mod queue;
 mod recovery;
 mod repo;
@@ -34,6 +35,9 @@ run_args_template = "printf '%s' {value}"
 
 [t.jobs.args]
 run_args_template = "./args.sh {value}"
+
+[t.jobs.args.params.value]
+allow_dash = true
 
 [t.jobs.fail]
 run_args_template = "echo oops >&2; exit 3"

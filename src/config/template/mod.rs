@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use shell::{Place, Tok};
+
+use super::params;
 pub use shell::{Reread, RereadKind};
 
 /// A parsed `run_args_template`.
@@ -25,7 +27,8 @@ pub struct Template {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Literal(String),
-    Param(String),
+    /// A placeholder; with the kind of place when bash removes no quotes there ([`bare`]).
+    Param(String, Option<RereadKind>),
 }
 
 /// Why a template was refused. `Display` gives the reason; the loader adds file and job.
@@ -50,9 +53,14 @@ impl Template {
         let (toks, names) = tokens(source)?;
         let places = shell::places(&toks, names.len());
         let mut rereads = Vec::new();
-        for (name, place) in names.iter().zip(places) {
+        let mut bare_at = vec![None; names.len()];
+        for (n, (name, place)) in names.iter().zip(places).enumerate() {
             match place {
                 Place::Plain => {}
+                Place::Reread(r) if r.bare => {
+                    bare_at[n] = Some(r.kind);
+                    rereads.push((name.clone(), r));
+                }
                 Place::Quoted => return Err(TemplateError::InsideQuotes { name: name.clone() }),
                 Place::AfterDollar => return Err(TemplateError::AfterDollar { name: name.clone() }),
                 Place::AfterBackslash => return Err(TemplateError::AfterBackslash { name: name.clone() }),
@@ -68,7 +76,7 @@ impl Template {
                     if !literal.is_empty() {
                         parts.push(Part::Literal(std::mem::take(&mut literal)));
                     }
-                    parts.push(Part::Param(names[n].clone()));
+                    parts.push(Part::Param(names[n].clone(), bare_at[n]));
                 }
             }
         }
@@ -92,7 +100,7 @@ impl Template {
     pub fn params(&self) -> impl Iterator<Item = &str> {
         let mut seen: Vec<&str> = Vec::new();
         self.parts.iter().filter_map(move |p| match p {
-            Part::Param(n) if !seen.contains(&n.as_str()) => {
+            Part::Param(n, _) if !seen.contains(&n.as_str()) => {
                 seen.push(n);
                 Some(n.as_str())
             }
@@ -100,14 +108,31 @@ impl Template {
         })
     }
 
-    /// The shell command: literals as written, each `{param}` replaced by `quote(value)`.
-    /// Returns `None` when `args` lacks a placeholder's value.
+    /// As [`Template::render`], but quoting every value, even where bash removes no quotes:
+    /// what ebmbot did before, so tests can show the attacks that bare places stop.
+    #[cfg(test)]
+    fn render_all_quoted(&self, args: &BTreeMap<String, String>) -> Option<String> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(l) => out.push_str(l),
+                Part::Param(n, _) => out.push_str(&quote(args.get(n)?)),
+            }
+        }
+        Some(out)
+    }
+
+    /// The shell command: literals as written, each `{param}` replaced by `quote(value)` (or
+    /// [`bare`] where bash removes no quotes). Returns `None` when `args` lacks a placeholder's
+    /// value, or a value does not fit a place that takes it bare (its rule should have
+    /// refused it: nothing runs).
     pub fn render(&self, args: &BTreeMap<String, String>) -> Option<String> {
         let mut out = String::with_capacity(self.source.len());
         for part in &self.parts {
             match part {
                 Part::Literal(l) => out.push_str(l),
-                Part::Param(n) => out.push_str(&quote(args.get(n)?)),
+                Part::Param(n, None) => out.push_str(&quote(args.get(n)?)),
+                Part::Param(n, Some(kind)) => out.push_str(&bare(*kind, args.get(n)?)?),
             }
         }
         Some(out)
@@ -191,5 +216,22 @@ pub fn quote(value: &str) -> String {
 
 #[cfg(test)]
 mod properties;
+/// A value where bash removes no quotes (`$(( … ))`, a subscript, a here-document), which
+/// only a param whose rule keeps the place's special characters out may reach (checked at
+/// load): the value as it is, a number in parentheses (`1-(-3)`, `${x:(-1)}`), and `None` for
+/// anything with a character the place does not take.
+pub fn bare(kind: RereadKind, value: &str) -> Option<String> {
+    if !params::Alphabet::of_str(value).within(kind.safe()) {
+        return None;
+    }
+    match kind {
+        RereadKind::Arithmetic => {
+            let digits = value.strip_prefix('-').unwrap_or(value);
+            (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then(|| format!("({value})"))
+        }
+        _ => Some(value.to_owned()),
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -94,7 +94,8 @@ mod rereads {
             let Ok(t) = Template::parse(&template) else { return Ok(()) };
             prop_assume!(t.rereads().all(|(_, place)| rule.admits(place)));
             prop_assume!(rule.check("t", "v", &value).is_ok());
-            let command = t.render(&BTreeMap::from([("v".to_owned(), value.clone())])).unwrap();
+            // A value that does not fit a bare place is never rendered: nothing runs.
+            let Some(command) = t.render(&BTreeMap::from([("v".to_owned(), value.clone())])) else { return Ok(()) };
             prop_assert!(!ran(&command), "{template:?} with {value:?} ran code");
         }
     }

@@ -41,6 +41,8 @@ pub enum RereadKind {
     Shell,
     /// A Fabric 1 argument list `task:a,k=v`: `,` `=` `:` and `\` split it.
     Fab,
+    /// Inside `${ … }`, where an offset is arithmetic and quotes are not removed: no value.
+    Expansion,
 }
 
 impl RereadKind {
@@ -52,6 +54,7 @@ impl RereadKind {
             Self::Name => Alphabet::of_str(&format!("{ALNUM}_")),
             Self::Shell => Alphabet::of_str(&format!("{ALNUM}_./:@+,-")),
             Self::Fab => Alphabet::of_str(&format!("{ALNUM}_./@+-")),
+            Self::Expansion => Alphabet::NONE,
         }
     }
 
@@ -61,6 +64,7 @@ impl RereadKind {
             Self::Arithmetic => "`type = \"int\"`",
             Self::Name => "`pattern = \"^[A-Za-z_][A-Za-z0-9_]*$\"`",
             Self::Shell | Self::Fab => "`type = \"int\"` or `pattern = \"^[A-Za-z0-9_.-]+$\"`",
+            Self::Expansion => "nothing: assign the value to a variable first (`v={v}; echo ${x:-$v}`)",
         }
     }
 }
@@ -71,11 +75,19 @@ pub struct Reread {
     pub kind: RereadKind,
     /// The construct, for messages: "`$(( … ))`", "`eval`", "a here-document", …
     pub what: String,
+    /// Bash removes no quotes here (inside `$(( … ))`, `(( … ))`, `$[ … ]`, a subscript, a
+    /// here-document): `'3'` stays `'3'`. A value that passed its rule is written bare
+    /// (see [`super::bare`]).
+    pub bare: bool,
 }
 
 impl Reread {
     fn new(kind: RereadKind, what: impl Into<String>) -> Reread {
-        Reread { kind, what: what.into() }
+        Reread { kind, what: what.into(), bare: false }
+    }
+
+    fn bare(kind: RereadKind, what: impl Into<String>) -> Reread {
+        Reread { kind, what: what.into(), bare: true }
     }
 
     /// Why the place is dangerous, in a few words.
@@ -85,6 +97,7 @@ impl Reread {
             RereadKind::Name => "where bash reads the value again as a variable name",
             RereadKind::Shell => "where the value is read again as shell text",
             RereadKind::Fab => "where Fabric splits the value again at `,` and `=`",
+            RereadKind::Expansion => "where bash removes no quotes and may evaluate the value as arithmetic",
         }
     }
 }
@@ -242,9 +255,9 @@ impl Scanner<'_> {
             Place::AfterDollar
         } else {
             match &mut frame.kind {
-                Kind::Arith { what, .. } => Place::Reread(Reread::new(RereadKind::Arithmetic, *what)),
-                Kind::Expansion { .. } => Place::Reread(Reread::new(RereadKind::Arithmetic, "`${ … }`")),
-                Kind::Subscript { .. } => Place::Reread(Reread::new(RereadKind::Arithmetic, "an array subscript")),
+                Kind::Arith { what, .. } => Place::Reread(Reread::bare(RereadKind::Arithmetic, *what)),
+                Kind::Expansion { .. } => Place::Reread(Reread::new(RereadKind::Expansion, "`${ … }`")),
+                Kind::Subscript { .. } => Place::Reread(Reread::bare(RereadKind::Arithmetic, "an array subscript")),
                 Kind::Cmd(cmd) if cmd.comment => {
                     Place::Reread(Reread::new(RereadKind::Shell, "a comment (a newline in the value ends it)"))
                 }
@@ -265,7 +278,7 @@ impl Scanner<'_> {
         match tok {
             Tok::Param(p) => {
                 line.push(MARK);
-                self.set(p, Place::Reread(Reread::new(RereadKind::Shell, "a here-document")));
+                self.set(p, Place::Reread(Reread::bare(RereadKind::Shell, "a here-document")));
             }
             Tok::Char('\n') => {
                 let text = if doc.strip_tabs { line.trim_start_matches('\t') } else { line.as_str() };
@@ -391,6 +404,10 @@ impl Scanner<'_> {
         }
         let in_dq = self.frame().in_dq;
         let next = self.peek(0);
+        if c == '[' && matches!(self.frame().kind, Kind::Expansion { .. }) {
+            self.frames.push(Frame { kind: Kind::Subscript { depth: 0 }, quote: None, in_dq });
+            return;
+        }
         let (open, shut, depth) = match &mut self.frame().kind {
             Kind::Cmd(_) => {
                 self.cmd_char(c, in_dq);

@@ -60,7 +60,7 @@ pub(super) const REREADS: &[(&str, RereadKind, Option<&str>)] = &[
     ("a=(); a[{v}]=1", RereadKind::Arithmetic, Some("a[$(touch M)]")),
     ("a=(1); echo ${{a[{v}]}}", RereadKind::Arithmetic, Some("a[$(touch M)]")),
     ("x=( [{v}]=1 )", RereadKind::Arithmetic, Some("a[$(touch M)]")),
-    ("x=abc; echo ${{x:{v}}}", RereadKind::Arithmetic, Some("a[$(touch M)]")),
+    ("x=abc; echo ${{x:{v}}}", RereadKind::Expansion, Some("a[$(touch M)]")),
     ("[[ -v {v} ]]", RereadKind::Name, Some("a[$(touch M)]")),
     ("test -v {v}", RereadKind::Name, Some("a[$(touch M)]")),
     ("[ -v {v} ]", RereadKind::Name, Some("a[$(touch M)]")),
@@ -174,8 +174,15 @@ fn each_reread_place_really_runs_code_with_its_attack() {
     for (template, _, attack) in REREADS {
         let Some(attack) = attack else { continue };
         let t = Template::parse(template).unwrap();
-        let command = t.render(&args(&[("v", &attack.replace('M', "./M"))])).unwrap();
+        let value = attack.replace('M', "./M");
+        let command = t.render_all_quoted(&args(&[("v", &value)])).unwrap();
         assert!(ran(&command), "{template:?} with {attack:?} did not run the attack: the case proves nothing");
+        // Where bash removes no quotes the value is written bare, and only if it fits.
+        if t.rereads().any(|(_, r)| r.bare)
+            && let Some(command) = t.render(&args(&[("v", &value)]))
+        {
+            assert!(!ran(&command), "{template:?}: {command:?} ran the attack");
+        }
     }
 }
 
@@ -204,4 +211,14 @@ fn a_placeholder_may_repeat_and_each_occurrence_is_quoted() {
     let t = Template::parse("cp {f} {f}.bak").unwrap();
     assert_eq!(t.params().collect::<Vec<_>>(), ["f"]);
     assert_eq!(t.render(&args(&[("f", "a b")])).unwrap(), "cp 'a b' 'a b'.bak");
+}
+
+#[test]
+fn bare_places_take_only_values_that_fit() {
+    let t = Template::parse("echo $((1-{n})) ${{a[{n}]}}\ncat <<EOF\n{n}\nEOF").unwrap();
+    assert_eq!(t.render(&args(&[("n", "-3")])).unwrap(), "echo $((1-(-3))) ${a[(-3)]}\ncat <<EOF\n-3\nEOF");
+    assert_eq!(t.render(&args(&[("n", "a[$(id)]")])), None);
+    assert_eq!(t.render(&args(&[("n", "3 ")])), None);
+    assert_eq!(t.render(&args(&[("n", "")])), None);
+    assert!(ran(&format!("[ $((1-{})) = 4 ] && touch ./M", bare(RereadKind::Arithmetic, "-3").unwrap())));
 }

@@ -91,6 +91,12 @@ pub(super) fn check_rereads(
             attack(place.kind),
             if place.kind == RereadKind::Fab { "pass extra arguments" } else { "run code" }
         );
+        if place.kind == RereadKind::Expansion {
+            return Err(format!(
+                "{head}; no rule makes it safe there: {} {at}",
+                place.kind.fix().trim_start_matches("nothing: ")
+            ));
+        }
         return Err(if rule.is_default() {
             format!(
                 "{head}; move it out of there, or type it: add `[{namespace}.jobs.{job}.params.{name}]` with {} {at}",
@@ -109,7 +115,7 @@ pub(super) fn check_rereads(
 
 fn attack(kind: RereadKind) -> &'static str {
     match kind {
-        RereadKind::Arithmetic | RereadKind::Name => "a[$(cmd)]",
+        RereadKind::Arithmetic | RereadKind::Name | RereadKind::Expansion => "a[$(cmd)]",
         RereadKind::Shell => "$(cmd)",
         RereadKind::Fab => "a,b=c",
     }

@@ -120,3 +120,17 @@ fn an_unexpected_error_gets_a_cross_and_an_error_id() {
     let (_, log) = t.stop_bot();
     assert!(log.contains(&id) && log.contains("cannot read the log"), "{log}");
 }
+
+#[test]
+fn a_value_that_breaks_its_param_rule_is_refused_in_the_thread_and_nothing_is_queued() {
+    let mut t = Slack::new();
+    t.start_bot();
+    t.mention("C1", "300.1", "t echo --output=/tmp/x");
+    let reply = t.fake.wait_post("aram `value` of `t_echo` begins with `-`, which a program would read as an option");
+    assert_eq!(reply["thread_ts"].as_str(), Some("300.1"), "{reply}");
+    assert!(text(&reply).contains("for example `text`"), "{reply}");
+    assert!(t.jobs().is_empty(), "nothing is queued");
+    t.mention("C1", "300.2", "t echo fine");
+    t.fake.wait_post("Job 1 (`t_echo`) is queued.");
+    t.stop_bot();
+}

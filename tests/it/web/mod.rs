@@ -6,6 +6,7 @@ mod binary;
 mod caps;
 mod github;
 mod health;
+mod params;
 mod slow;
 mod triggers;
 
