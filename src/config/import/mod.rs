@@ -22,6 +22,7 @@ use serde_json::Value;
 use ordered::Json;
 
 use super::Template;
+use super::template::RereadKind;
 
 /// Keys of a namespace that ebmbot reads, in the order they are written.
 const NAMESPACE_KEYS: [&str; 5] = ["description", "restricted", "default_channel", "fabfile", "pass_secrets"];
@@ -188,15 +189,21 @@ impl Import {
                 self.changed(format!("{subject}: dropped the key `{field}`, which ebmbot does not know"));
             }
         }
+        let mut rules = Vec::new();
         for field in JOB_KEYS {
             let Some((_, value)) = entries.iter().find(|(k, _)| k == field) else { continue };
             match (field, value) {
-                ("run_args_template", Json::Other(Value::String(template))) => self.template(&subject, template),
+                ("run_args_template", Json::Other(Value::String(template))) => {
+                    rules = self.template(&subject, template);
+                }
                 _ => self.field(&subject, field, value),
             }
         }
         if !entries.iter().any(|(k, _)| k == "timeout") {
             self.out.push_str("timeout = \"none\"\n");
+        }
+        for (param, rule) in rules {
+            let _ = write!(self.out, "\n[{}.jobs.{}.params.{param}]\n{rule}\n", key(ns), key(name));
         }
         if name.starts_with("out_of_office") {
             self.check(format!(
@@ -207,7 +214,8 @@ impl Import {
         Ok(())
     }
 
-    fn template(&mut self, subject: &str, template: &str) {
+    /// Writes the template; returns the param tables it needs (`(param, rule line)`).
+    fn template(&mut self, subject: &str, template: &str) -> Vec<(String, &'static str)> {
         let (fixed, moved) = quotes::unquote_placeholders(template);
         if !moved.is_empty() {
             let names = moved.iter().map(|m| format!("`{{{m}}}`")).collect::<Vec<_>>().join(", ");
@@ -217,11 +225,52 @@ impl Import {
             ));
         }
         let _ = writeln!(self.out, "run_args_template = {}", string(&fixed));
-        if let Err(e) = Template::parse(&fixed) {
-            self.check(format!(
-                "{subject}: {e}; the original ran it, ebmbot refuses it: fix `run_args_template` before using the file"
+        match Template::parse(&fixed) {
+            Err(e) => {
+                self.check(format!(
+                    "{subject}: {e}; the original ran it, ebmbot refuses it: fix `run_args_template` before using the file"
+                ));
+                Vec::new()
+            }
+            Ok(t) => self.rules_for_rereads(subject, &t),
+        }
+    }
+
+    /// A placeholder where bash (or Fabric) reads the value again needs a rule that keeps the
+    /// place's special characters out (see docs/security.md): the narrowest that fits every
+    /// place of the param, and a note saying so.
+    fn rules_for_rereads(&mut self, subject: &str, template: &Template) -> Vec<(String, &'static str)> {
+        let mut rules: Vec<(String, &'static str, String)> = Vec::new();
+        for (param, place) in template.rereads() {
+            let rule = match place.kind {
+                RereadKind::Arithmetic => "type = \"int\"",
+                RereadKind::Name => "pattern = \"^[A-Za-z_][A-Za-z0-9_]*$\"",
+                RereadKind::Shell | RereadKind::Fab => "pattern = \"^[A-Za-z0-9_.-]+$\"",
+                RereadKind::Expansion => {
+                    self.check(format!(
+                        "{subject}: `{{{param}}}` stands in {}; no rule makes that safe: assign the value to a \
+                         variable first (`v={{{param}}}; … $v`)",
+                        place.what
+                    ));
+                    continue;
+                }
+            };
+            let rank = |r: &str| ["type", "pattern = \"^[A-Za-z_]"].iter().position(|p| r.starts_with(p));
+            match rules.iter_mut().find(|(p, _, _)| p == param) {
+                Some(entry) if rank(rule).unwrap_or(9) < rank(entry.1).unwrap_or(9) => {
+                    *entry = (param.to_owned(), rule, place.what.clone());
+                }
+                Some(_) => {}
+                None => rules.push((param.to_owned(), rule, place.what.clone())),
+            }
+        }
+        for (param, rule, what) in &rules {
+            self.changed(format!(
+                "{subject}: `{{{param}}}` stands in {what}, where the value is read again; added the rule `{rule}` \
+                 so that no value can carry code or extra arguments there: widen it if the job needs more"
             ));
         }
+        rules.into_iter().map(|(p, r, _)| (p, r)).collect()
     }
 
     fn slack(&mut self, ns: &str, index: usize, command: &Value, jobs: &[&str]) -> Result<(), ImportError> {

@@ -245,3 +245,24 @@ fn input_that_is_not_raw_config_is_refused_in_one_line() {
     let err = convert("raw.json", r#"{"a": {"jobs": {}, "slack": {"x": 1}}}"#, ws).unwrap_err().to_string();
     assert_eq!(err, "`a.slack` is an object, not a list; slack is a list of commands");
 }
+
+#[test]
+fn placeholders_where_the_value_is_read_again_get_a_narrow_rule_and_it_is_said() {
+    let json = r#"{"ops": {"jobs": {
+        "reconcile": {"run_args_template": "fab ncso_reconcile:{date},{count}"},
+        "trim": {"run_args_template": "[[ {count} -gt 0 ]] && fab trim:{count}"}
+    }}}"#;
+    let (imported, catalog) = import(json);
+    let reconcile = catalog.job("ops", "reconcile").unwrap();
+    assert_eq!(reconcile.params["date"].describe(), "text matching `^[A-Za-z0-9_.-]+$`");
+    assert!(reconcile.check_value("date", "2024-01-01").is_ok());
+    assert!(reconcile.check_value("date", "x,evil=1").is_err());
+    // The narrowest rule of every place the param stands in.
+    assert_eq!(catalog.job("ops", "trim").unwrap().params["count"].describe(), "a whole number of at least 0");
+    let changed = notes(&imported, NoteKind::Changed);
+    assert!(
+        changed.iter().any(|n| n.starts_with("`ops.jobs.reconcile`: `{date}` stands in a `fab` command line")
+            && n.contains("added the rule `pattern = \"^[A-Za-z0-9_.-]+$\"`")),
+        "{changed:?}"
+    );
+}
