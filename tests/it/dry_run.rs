@@ -13,6 +13,9 @@ pass_secrets = ["SLACK_BOT_TOKEN"]
 run_args_template = "cat /proc/$$/cmdline; : {v}"
 timeout = "90s"
 
+[d.jobs.show.params.v]
+allow_dash = true
+
 [[d.slack]]
 command = "show [v]"
 help = "Shows the command line"

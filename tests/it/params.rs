@@ -52,6 +52,13 @@ const PLACES: &[(&str, &str, &str)] = &[
     ("xargs echo {n} < /dev/null", "`xargs`", "3"),
     ("./ssh host echo {n}", "`ssh host …`", "3"),
     ("./fab deploy:a,{n}", "a `fab` command line", "deploy:a,3"),
+    // Through a variable, stdin or a command's output.
+    ("n={n}; [[ $n -gt 0 ]] && echo positive", "`[[ … -gt … ]]` (through `$n`)", "positive"),
+    ("n={n}; echo $((n + 1))", "`$(( … ))` (through `$n`)", "4"),
+    ("for i in {n}; do echo $((i * 2)); done", "`$(( … ))` (through `$i`)", "6"),
+    ("echo {n} | bash 2>/dev/null; echo ok", "the input of `bash`, which runs it", "ok"),
+    ("read -r x <<< {n}; eval echo $x", "`eval` (through `$x`)", "3"),
+    ("x=$(echo {n}); (( x > 2 )) && echo big", "`(( … ))` (through `$x`)", "big"),
 ];
 
 #[test]

@@ -8,6 +8,8 @@
 //! it errs towards calling a place re-reading (a refused template can be fixed; a value that
 //! runs code cannot be taken back).
 
+use std::collections::BTreeMap;
+
 use super::super::params::Alphabet;
 
 /// One item of a template after `{{`/`}}` and placeholders are decoded.
@@ -103,6 +105,9 @@ impl Reread {
 }
 
 const SHELLS: [&str; 9] = ["bash", "sh", "dash", "zsh", "ksh", "mksh", "ash", "su", "runuser"];
+/// Variables whose value bash expands or runs again: prompts (`PS4` with `set -x`), the
+/// prompt command, and the files non-interactive shells source.
+const SPECIAL_VARIABLES: [&str; 8] = ["PS0", "PS1", "PS2", "PS3", "PS4", "PROMPT_COMMAND", "BASH_ENV", "ENV"];
 const ARITH_TESTS: [&str; 6] = ["-eq", "-ne", "-lt", "-le", "-gt", "-ge"];
 /// Words that may stand before the command word.
 const PREFIXES: [&str; 14] =
@@ -111,6 +116,8 @@ const PREFIXES: [&str; 14] =
 const SSH_ARG_OPTIONS: &str = "BbcDEeFIiJLlmOoPpQRSWw";
 /// Marks a placeholder in a word's text.
 const MARK: char = '\u{1}';
+/// A `$` inside single quotes, in a word's text: no expansion.
+const LITERAL_DOLLAR: char = '\u{2}';
 
 #[derive(Debug, Default)]
 struct Word {
@@ -120,6 +127,22 @@ struct Word {
     params: Vec<(usize, bool)>,
     started: bool,
     redirect: bool,
+    /// The word after `<<<`.
+    herestring: bool,
+    /// Values carried into the word by `$( … )` or `( … )` inside it.
+    carried: Vec<usize>,
+    /// Variables read in the word that hold a value (filled when the word ends).
+    reads: Vec<Read>,
+}
+
+/// A read of a variable that holds a value.
+#[derive(Debug, Clone)]
+struct Read {
+    name: String,
+    occurrences: Vec<usize>,
+    /// `$name` (else a bare name, which only arithmetic reads).
+    dollar: bool,
+    eq_before: bool,
 }
 
 impl Word {
@@ -143,6 +166,9 @@ struct Cmd {
     /// The next word is a here-document delimiter (`true`: `<<-`) or a redirection target.
     heredoc_next: Option<bool>,
     redirect_next: bool,
+    herestring_next: bool,
+    /// Every value seen in this frame, carried out to the enclosing word when it closes.
+    inner: Vec<usize>,
 }
 
 #[derive(Debug)]
@@ -154,9 +180,15 @@ enum Kind {
         bracket: bool,
         what: &'static str,
     },
-    /// `${ … }`.
+    /// `${ … }`: the parameter's name, whether it is read, and whether an offset follows it
+    /// (`${x:…}`, which is arithmetic).
     Expansion {
         depth: u32,
+        name: String,
+        named: bool,
+        offset: bool,
+        /// `${!name}`: the value names another variable.
+        indirect: bool,
     },
     /// `name[ … ]`.
     Subscript {
@@ -170,6 +202,15 @@ struct Frame {
     quote: Option<char>,
     /// Some enclosing frame is inside double quotes.
     in_dq: bool,
+    /// The identifier being read in an arithmetic place, and whether `$` came before it.
+    ident: String,
+    ident_dollar: bool,
+}
+
+impl Frame {
+    fn new(kind: Kind, in_dq: bool) -> Frame {
+        Frame { kind, quote: None, in_dq, ident: String::new(), ident_dollar: false }
+    }
 }
 
 struct HereDoc {
@@ -186,19 +227,33 @@ struct Scanner<'t> {
     pending: Vec<HereDoc>,
     body: Option<(HereDoc, String)>,
     places: Vec<Place>,
+    /// Variables that hold a value: name → the placeholder occurrences it came from
+    /// (`n={n}`, `m=$n`, `for i in {x}`; `$1`…`$9` from every placeholder).
+    taint: BTreeMap<String, Vec<usize>>,
 }
 
-/// The place of every placeholder occurrence of `toks` (`count` of them).
+/// The place of every placeholder occurrence of `toks` (`count` of them). A value that reaches
+/// a place through a variable of the template (`n={n}; [[ $n -gt 0 ]]`) counts as standing
+/// there: a first pass finds which variables hold values, the second classifies.
 pub(super) fn places(toks: &[Tok], count: usize) -> Vec<Place> {
+    let (_, mut taint) = scan(toks, count, BTreeMap::new());
+    for name in ["1", "2", "3", "4", "5", "6", "7", "8", "9", "@", "*"] {
+        taint.insert(name.to_owned(), (0..count).collect());
+    }
+    scan(toks, count, taint).0
+}
+
+fn scan(toks: &[Tok], count: usize, taint: BTreeMap<String, Vec<usize>>) -> (Vec<Place>, BTreeMap<String, Vec<usize>>) {
     let mut s = Scanner {
         toks,
         i: 0,
-        frames: vec![Frame { kind: Kind::Cmd(Cmd::default()), quote: None, in_dq: false }],
+        frames: vec![Frame::new(Kind::Cmd(Cmd::default()), false)],
         escaped: false,
         after_dollar: false,
         pending: Vec::new(),
         body: None,
         places: vec![Place::Plain; count],
+        taint,
     };
     while s.i < toks.len() {
         let tok = toks[s.i];
@@ -210,18 +265,23 @@ pub(super) fn places(toks: &[Tok], count: usize) -> Vec<Place> {
         match tok {
             Tok::Param(p) => s.param(p),
             Tok::Char(c) => {
-                s.after_dollar = false;
-                s.char(c);
+                let after_dollar = std::mem::take(&mut s.after_dollar);
+                s.char(c, after_dollar);
             }
         }
     }
     // Whatever is still open at the end closes here.
     while let Some(frame) = s.frames.pop() {
         if let Kind::Cmd(mut cmd) = frame.kind {
-            Scanner::finish_word(&mut s.places, &mut s.pending, &mut cmd);
+            Scanner::finish_word(&mut s.places, &mut s.pending, &mut s.taint, &mut cmd);
+            finish_command(&mut s.places, &mut s.taint, &cmd);
+            let inner = cmd.inner;
+            if let Some(Frame { kind: Kind::Cmd(outer), .. }) = s.frames.last_mut() {
+                outer.cur.carried.extend(inner);
+            }
         }
     }
-    s.places
+    (s.places, s.taint)
 }
 
 impl Scanner<'_> {
@@ -317,7 +377,7 @@ impl Scanner<'_> {
             }
             (Some('{'), _) => {
                 self.i += 1;
-                Kind::Expansion { depth: 0 }
+                Kind::Expansion { depth: 0, name: String::new(), named: false, offset: false, indirect: false }
             }
             (Some('['), _) => {
                 self.i += 1;
@@ -329,11 +389,11 @@ impl Scanner<'_> {
             cmd.cur.text.push('$');
             cmd.cur.started = true;
         }
-        self.frames.push(Frame { kind, quote: None, in_dq });
+        self.frames.push(Frame::new(kind, in_dq));
         true
     }
 
-    fn char(&mut self, c: char) {
+    fn char(&mut self, c: char, after_dollar: bool) {
         if self.in_comment() {
             // A comment ends at the first newline, whatever comes before it.
             if c == '\n' {
@@ -354,7 +414,9 @@ impl Scanner<'_> {
                 if c == '\'' {
                     self.frame().quote = None;
                 } else {
-                    self.push_text(c);
+                    // `'$n'` reads nothing in this shell (what another shell does with it is
+                    // that program's business, see docs/security.md).
+                    self.push_text(if c == '$' { LITERAL_DOLLAR } else { c });
                 }
                 return;
             }
@@ -372,6 +434,7 @@ impl Scanner<'_> {
                     '"' => self.frame().quote = None,
                     '$' => {
                         if !self.dollar() {
+                            self.push_text('$');
                             self.after_dollar = true;
                         }
                     }
@@ -404,8 +467,11 @@ impl Scanner<'_> {
         }
         let in_dq = self.frame().in_dq;
         let next = self.peek(0);
+        if !matches!(self.frame().kind, Kind::Cmd(_)) {
+            self.arith_ident(c, after_dollar, next);
+        }
         if c == '[' && matches!(self.frame().kind, Kind::Expansion { .. }) {
-            self.frames.push(Frame { kind: Kind::Subscript { depth: 0 }, quote: None, in_dq });
+            self.frames.push(Frame::new(Kind::Subscript { depth: 0 }, in_dq));
             return;
         }
         let (open, shut, depth) = match &mut self.frame().kind {
@@ -415,7 +481,7 @@ impl Scanner<'_> {
             }
             Kind::Arith { depth, bracket: false, .. } => ('(', ')', depth),
             Kind::Arith { depth, bracket: true, .. } => ('[', ']', depth),
-            Kind::Expansion { depth } => ('{', '}', depth),
+            Kind::Expansion { depth, .. } => ('{', '}', depth),
             Kind::Subscript { depth } => ('[', ']', depth),
         };
         if c == open {
@@ -428,8 +494,94 @@ impl Scanner<'_> {
                 // `$(( … ))`: the second `)` belongs to the frame too.
                 Some(Kind::Arith { bracket: false, .. }) if next == Some(')') => self.i += 1,
                 Some(Kind::Subscript { .. }) => self.push_text(']'),
+                // `${name…}` reads `name`: where the expansion stands decides what that means.
+                Some(Kind::Expansion { name, indirect: true, .. }) => {
+                    let r = Reread::new(RereadKind::Name, format!("`${{!…}}` (through `${name}`)"));
+                    for p in self.taint.get(&name).cloned().unwrap_or_default() {
+                        self.set(p, Place::Reread(r.clone()));
+                    }
+                }
+                Some(Kind::Expansion { name, .. }) => self.reference(&name, true),
+
                 _ => {}
             }
+        }
+    }
+
+    /// Identifiers read in an arithmetic frame (or after the name of a `${…}`): a variable
+    /// holding a value that bash evaluates there.
+    fn arith_ident(&mut self, c: char, after_dollar: bool, next: Option<char>) {
+        let frame = self.frame();
+        if let Kind::Expansion { name, named, offset, indirect, .. } = &mut frame.kind
+            && !*named
+        {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                name.push(c);
+            } else if name.is_empty() && c == '!' {
+                *indirect = true;
+            } else if !(name.is_empty() && c == '#') {
+                *named = true;
+                *offset = c == ':' && !matches!(next, Some('-' | '=' | '+' | '?'));
+            }
+            return;
+        }
+        if c.is_ascii_alphanumeric() || c == '_' {
+            if frame.ident.is_empty() {
+                frame.ident_dollar = after_dollar;
+            }
+            frame.ident.push(c);
+            return;
+        }
+        let (ident, dollar) = (std::mem::take(&mut frame.ident), frame.ident_dollar);
+        if !ident.is_empty() {
+            self.reference(&ident, dollar);
+        }
+    }
+
+    /// A read of variable `name` in the current frame.
+    fn reference(&mut self, name: &str, dollar: bool) {
+        if name.starts_with(|c: char| c.is_ascii_digit()) && !dollar {
+            return; // a number
+        }
+        let what = match &self.frame().kind {
+            Kind::Cmd(_) => {
+                // Words are classified when they end; `$name` stays in the text.
+                self.push_text_str(name);
+                return;
+            }
+            Kind::Arith { what, .. } => *what,
+            Kind::Subscript { .. } => "an array subscript",
+            Kind::Expansion { offset: true, .. } => "`${ … }`",
+            Kind::Expansion { .. } => return,
+        };
+        let Some(occurrences) = self.taint.get(name).cloned() else { return };
+        let r = Reread::new(RereadKind::Arithmetic, format!("{what} (through `${name}`)"));
+        for p in occurrences {
+            self.set(p, Place::Reread(r.clone()));
+        }
+    }
+
+    /// Values carried out of a closed `$( … )` or `( … )` into where it stands.
+    fn carry(&mut self, occurrences: Vec<usize>) {
+        let what = match &mut self.frame().kind {
+            Kind::Cmd(cmd) => {
+                cmd.cur.carried.extend(occurrences);
+                cmd.cur.started = true;
+                return;
+            }
+            Kind::Arith { what, .. } => *what,
+            Kind::Subscript { .. } => "an array subscript",
+            Kind::Expansion { .. } => "`${ … }`",
+        };
+        let r = Reread::new(RereadKind::Arithmetic, format!("{what} (through `$( … )`)"));
+        for p in occurrences {
+            self.set(p, Place::Reread(r.clone()));
+        }
+    }
+
+    fn push_text_str(&mut self, text: &str) {
+        for c in text.chars() {
+            self.push_text(c);
         }
     }
 
@@ -498,27 +650,23 @@ impl Scanner<'_> {
                 let (empty, after_eq) = (!cur.started, cur.text.ends_with('='));
                 if empty && self.peek(0) == Some('(') {
                     self.i += 1;
-                    self.frames.push(Frame {
-                        kind: Kind::Arith { depth: 0, bracket: false, what: "`(( … ))`" },
-                        quote: None,
-                        in_dq,
-                    });
+                    let kind = Kind::Arith { depth: 0, bracket: false, what: "`(( … ))`" };
+                    self.frames.push(Frame::new(kind, in_dq));
                     return;
                 }
                 let array = after_eq.then(|| self.declared_place());
                 self.push_text('(');
-                self.frames.push(Frame {
-                    kind: Kind::Cmd(Cmd { closes_paren: true, array, ..Cmd::default() }),
-                    quote: None,
-                    in_dq,
-                });
+                self.frames.push(Frame::new(Kind::Cmd(Cmd { closes_paren: true, array, ..Cmd::default() }), in_dq));
             }
             ')' => {
                 self.end_word();
                 let cmd = self.cmd();
                 if cmd.closes_paren && cmd.case_depth == 0 {
                     self.end_command(false);
-                    self.frames.pop();
+                    // The output of `$( … )`, or the elements of `( … )`, carry its values.
+                    if let Some(Frame { kind: Kind::Cmd(inner), .. }) = self.frames.pop() {
+                        self.carry(inner.inner);
+                    }
                     self.push_text(')');
                 } else {
                     self.end_command(false);
@@ -530,7 +678,7 @@ impl Scanner<'_> {
                 let array_key = cmd.array.is_some() && !cmd.cur.started;
                 self.push_text('[');
                 if after_name || array_key {
-                    self.frames.push(Frame { kind: Kind::Subscript { depth: 0 }, quote: None, in_dq });
+                    self.frames.push(Frame::new(Kind::Subscript { depth: 0 }, in_dq));
                 }
             }
             c => self.push_text(c),
@@ -544,6 +692,7 @@ impl Scanner<'_> {
             if self.peek(1) == Some('<') {
                 self.i += 2;
                 self.cmd().redirect_next = true;
+                self.cmd().herestring_next = true;
             } else if self.peek(1) == Some('-') {
                 self.i += 2;
                 self.cmd().heredoc_next = Some(true);
@@ -555,11 +704,7 @@ impl Scanner<'_> {
         }
         if next == Some('(') {
             self.i += 1;
-            self.frames.push(Frame {
-                kind: Kind::Cmd(Cmd { closes_paren: true, ..Cmd::default() }),
-                quote: None,
-                in_dq,
-            });
+            self.frames.push(Frame::new(Kind::Cmd(Cmd { closes_paren: true, ..Cmd::default() }), in_dq));
             return;
         }
         if matches!(next, Some('>' | '&' | '|')) || (c == '<' && next == Some('>')) {
@@ -585,13 +730,18 @@ impl Scanner<'_> {
     }
 
     fn end_word(&mut self) {
-        let Scanner { frames, places, pending, .. } = self;
+        let Scanner { frames, places, pending, taint, .. } = self;
         if let Some(Frame { kind: Kind::Cmd(cmd), .. }) = frames.last_mut() {
-            Scanner::finish_word(places, pending, cmd);
+            Scanner::finish_word(places, pending, taint, cmd);
         }
     }
 
-    fn finish_word(places: &mut [Place], pending: &mut Vec<HereDoc>, cmd: &mut Cmd) {
+    fn finish_word(
+        places: &mut [Place],
+        pending: &mut Vec<HereDoc>,
+        taint: &mut BTreeMap<String, Vec<usize>>,
+        cmd: &mut Cmd,
+    ) {
         if !cmd.cur.started {
             return;
         }
@@ -613,6 +763,22 @@ impl Scanner<'_> {
                 set(places, p, r);
             }
         }
+        if std::mem::take(&mut cmd.herestring_next) {
+            word.herestring = true;
+        }
+        word.reads = reads(&word.text, taint);
+        if !word.carried.is_empty() {
+            let eq_before = word.text.contains('=');
+            word.reads.push(Read {
+                name: "( … )".to_owned(),
+                occurrences: word.carried.clone(),
+                dollar: true,
+                eq_before,
+            });
+        }
+        cmd.inner.extend(word.params.iter().map(|&(p, _)| p));
+        cmd.inner.extend(word.reads.iter().filter(|r| r.dollar).flat_map(|r| r.occurrences.iter().copied()));
+        let through = |r: &Reread, name: &str| Reread::new(r.kind, format!("{} (through `${name}`)", r.what));
         let words: Vec<&Word> = cmd.words.iter().filter(|w| !w.redirect).collect();
         if !word.redirect {
             for &(p, eq_before) in &word.params {
@@ -620,14 +786,28 @@ impl Scanner<'_> {
                     set(places, p, &r);
                 }
             }
+            for read in &word.reads {
+                if let Some(r) = rule(&words, read.eq_before)
+                    && (read.dollar || r.kind == RereadKind::Arithmetic)
+                {
+                    for &p in &read.occurrences {
+                        set(places, p, &through(&r, &read.name));
+                    }
+                }
+            }
             // `[[ {n} -gt 0 ]]`: the operator comes after the operand.
             if ARITH_TESTS.contains(&word.text.as_str())
-                && words.first().is_some_and(|w| w.text == "[[")
+                && words.iter().any(|w| w.text == "[[")
                 && let Some(prev) = words.last()
             {
                 let r = Reread::new(RereadKind::Arithmetic, format!("`[[ … {} … ]]`", word.text));
                 for &(p, _) in &prev.params {
                     set(places, p, &r);
+                }
+                for read in &prev.reads {
+                    for &p in &read.occurrences {
+                        set(places, p, &through(&r, &read.name));
+                    }
                 }
             }
             if word.base() == "xargs" {
@@ -643,15 +823,84 @@ impl Scanner<'_> {
             if command_word && word.text == "esac" {
                 cmd.case_depth = cmd.case_depth.saturating_sub(1);
             }
+            // `declare -n r=x`: `$r` reads `x`.
+            if let Some(first) = words.first()
+                && matches!(first.text.as_str(), "declare" | "typeset" | "local")
+                && words[1..].iter().any(|w| w.text.starts_with('-') && w.text.contains('n'))
+                && let Some((alias, target)) = word.text.split_once('=')
+                && let Some(held) = taint.get(target).cloned()
+            {
+                taint.entry(alias.to_owned()).or_default().extend(held);
+            }
+            // `declare -i n`: later assignments to `n` are arithmetic.
+            if let Some(first) = words.first()
+                && matches!(first.text.as_str(), "declare" | "typeset" | "local")
+                && words[1..].iter().any(|w| w.text.starts_with('-') && w.text.contains('i'))
+                && !word.text.starts_with(['-', '+'])
+            {
+                let name = word.text.split(['=', '[', '+']).next().unwrap_or_default();
+                taint.entry(format!("-i {name}")).or_default();
+            }
+            if is_assignment(&word.text) {
+                let name = word.text.split(['=', '[', '+']).next().unwrap_or_default();
+                let value = word
+                    .params
+                    .iter()
+                    .map(|&(p, _)| p)
+                    .chain(word.reads.iter().filter(|r| r.dollar).flat_map(|r| r.occurrences.iter().copied()));
+                let place = if taint.contains_key(&format!("-i {name}")) {
+                    Some(Reread::new(RereadKind::Arithmetic, format!("an assignment to `{name}`, declared `-i`")))
+                } else if SPECIAL_VARIABLES.contains(&name) {
+                    Some(Reread::new(RereadKind::Shell, format!("`{name}`, which bash expands again")))
+                } else {
+                    None
+                };
+                if let Some(r) = place {
+                    for p in value.collect::<Vec<_>>() {
+                        set(places, p, &r);
+                    }
+                }
+            }
+            // Variables that now hold a value: `n={n}`, `m=$n`, `for i in {x}`.
+            let sources = || -> Vec<usize> {
+                let from_reads = word.reads.iter().filter(|r| r.dollar).flat_map(|r| r.occurrences.iter().copied());
+                word.params.iter().map(|&(p, _)| p).chain(from_reads).collect()
+            };
+            let target = if is_assignment(&word.text) {
+                word.text.split(['=', '[', '+']).next().map(str::to_owned)
+            } else if words.len() >= 3 && words[0].text == "for" && words[2].text == "in" {
+                Some(words[1].text.clone())
+            } else {
+                None
+            };
+            if let Some(name) = target {
+                let new = sources();
+                if !new.is_empty() {
+                    let held = taint.entry(name).or_default();
+                    held.extend(new);
+                    held.sort_unstable();
+                    held.dedup();
+                }
+            }
         }
         cmd.words.push(word);
     }
 
     fn end_command(&mut self, pipe: bool) {
+        let Scanner { frames, places, taint, .. } = self;
+        if let Some(Frame { kind: Kind::Cmd(cmd), .. }) = frames.last_mut() {
+            finish_command(places, taint, cmd);
+        }
         let cmd = self.cmd();
         if pipe {
             let params: Vec<usize> = cmd.words.iter().flat_map(|w| w.params.iter().map(|&(p, _)| p)).collect();
+            let reads: Vec<usize> = cmd
+                .words
+                .iter()
+                .flat_map(|w| w.reads.iter().filter(|r| r.dollar).flat_map(|r| r.occurrences.clone()))
+                .collect();
             cmd.pipeline.extend(params);
+            cmd.pipeline.extend(reads);
         } else {
             cmd.pipeline.clear();
         }
@@ -659,6 +908,115 @@ impl Scanner<'_> {
         cmd.heredoc_next = None;
         cmd.redirect_next = false;
     }
+}
+
+/// At the end of a simple command: values that reach a shell or a variable through stdin
+/// (`echo {v} | bash`, `bash <<< {v}`, `read x <<< {v}`) or `printf -v`.
+fn finish_command(places: &mut [Place], taint: &mut BTreeMap<String, Vec<usize>>, cmd: &Cmd) {
+    let words: Vec<&Word> = cmd.words.iter().filter(|w| !w.redirect).collect();
+    let Some(first) = words.iter().position(|w| !is_assignment(&w.text) && !PREFIXES.contains(&w.text.as_str())) else {
+        return;
+    };
+    let values = |w: &Word| -> Vec<usize> {
+        let reads = w.reads.iter().filter(|r| r.dollar).flat_map(|r| r.occurrences.iter().copied());
+        w.params.iter().map(|&(p, _)| p).chain(reads).collect()
+    };
+    let stdin: Vec<usize> =
+        cmd.words.iter().filter(|w| w.herestring).flat_map(&values).chain(cmd.pipeline.iter().copied()).collect();
+    let base = words[first].base();
+    let rest = &words[first + 1..];
+    let set = |places: &mut [Place], p: usize, r: &Reread| {
+        if matches!(places[p], Place::Plain) {
+            places[p] = Place::Reread(r.clone());
+        }
+    };
+    let is_c = rest.iter().any(|w| w.text.strip_prefix('-').is_some_and(|f| !f.starts_with('-') && f.contains('c')));
+    let mut taint_names = |names: Vec<String>, from: &[usize]| {
+        if from.is_empty() {
+            return;
+        }
+        for name in names {
+            let held = taint.entry(name).or_default();
+            held.extend(from);
+            held.sort_unstable();
+            held.dedup();
+        }
+    };
+    match base {
+        b if (SHELLS.contains(&b) && !is_c) || b == "xargs" => {
+            let r = Reread::new(RereadKind::Shell, format!("the input of `{b}`, which runs it"));
+            for &p in &stdin {
+                set(places, p, &r);
+            }
+        }
+        "read" | "mapfile" | "readarray" => {
+            let takes_arg = if base == "read" { "pdtnNui" } else { "dnOsuCc" };
+            let mut names = Vec::new();
+            let mut skip = false;
+            for w in rest {
+                if skip {
+                    skip = false;
+                } else if let Some(flag) = w.text.strip_prefix('-') {
+                    skip = flag.len() == 1 && takes_arg.contains(flag);
+                } else {
+                    names.push(w.text.clone());
+                }
+            }
+            taint_names(names, &stdin);
+        }
+        "printf" => {
+            if let Some(at) = rest.iter().position(|w| w.text == "-v")
+                && let Some(name) = rest.get(at + 1)
+            {
+                let all: Vec<usize> = rest.iter().flat_map(|w| values(w)).collect();
+                taint_names(vec![name.text.clone()], &all);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The variables of `taint` that `text` reads: `$name`, `$1`, and bare names (which only an
+/// arithmetic place reads).
+fn reads(text: &str, taint: &BTreeMap<String, Vec<usize>>) -> Vec<Read> {
+    let mut out = Vec::new();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let (at, c) = chars[i];
+        let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        let dollar = c == '$';
+        let start = if dollar { i + 1 } else { i };
+        let preceded = i > 0 && ident(chars[i - 1].1);
+        if dollar && let Some(&(_, all @ ('@' | '*'))) = chars.get(i + 1) {
+            if let Some(occurrences) = taint.get(&all.to_string()) {
+                let eq_before = text[..at].contains('=');
+                out.push(Read { name: all.to_string(), occurrences: occurrences.clone(), dollar, eq_before });
+            }
+            i += 2;
+            continue;
+        }
+        if (dollar || (ident(c) && !preceded)) && start < chars.len() && ident(chars[start].1) {
+            let mut end = start;
+            // `$1` is one digit; a name runs on.
+            if chars[start].1.is_ascii_digit() {
+                end += 1;
+            } else {
+                while end < chars.len() && ident(chars[end].1) {
+                    end += 1;
+                }
+            }
+            let name: String = chars[start..end].iter().map(|(_, c)| c).collect();
+            let number = name.starts_with(|c: char| c.is_ascii_digit());
+            if let Some(occurrences) = taint.get(&name).filter(|_| dollar || !number) {
+                out.push(Read { name, occurrences: occurrences.clone(), dollar, eq_before: text[..at].contains('=') });
+            }
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+    out
 }
 
 fn is_assignment(text: &str) -> bool {
@@ -674,7 +1032,7 @@ fn rule(words: &[&Word], eq_before: bool) -> Option<Reread> {
     for (j, w) in words.iter().enumerate() {
         let base = w.base();
         match base {
-            "eval" | "source" | "xargs" | "trap" | "watch" => return shell(format!("`{base}`")),
+            "eval" | "source" | "xargs" | "trap" | "watch" | "alias" => return shell(format!("`{base}`")),
             "." if Some(j) == first => return shell("`.` (source)".to_owned()),
             "fab" => return Some(Reread::new(RereadKind::Fab, "a `fab` command line")),
             "let" => return Some(Reread::new(RereadKind::Arithmetic, "`let`")),

@@ -92,6 +92,24 @@ pub(super) const REREADS: &[(&str, RereadKind, Option<&str>)] = &[
     ("fab deploy:a,{v}", RereadKind::Fab, None),
     ("./fab -H host deploy:sha={v}", RereadKind::Fab, None),
     ("if true; then eval echo {v}; fi", RereadKind::Shell, Some("$(touch M)")),
+    // Through a variable of the template.
+    ("n={v}; [[ $n -gt 0 ]]", RereadKind::Arithmetic, Some("a[$(touch M)]")),
+    ("n={v}; echo $((n + 1))", RereadKind::Arithmetic, Some("a[$(touch M)]")),
+    ("n={v}; echo $(( $n + 1 ))", RereadKind::Arithmetic, Some("a[$(touch M)]")),
+    ("n={v}; (( n ))", RereadKind::Arithmetic, Some("a[$(touch M)]")),
+    ("n={v}; let x=n+1", RereadKind::Arithmetic, Some("a[$(touch M)]")),
+    ("n={v}; m=$n; [[ 1 -lt \"$m\" ]]", RereadKind::Arithmetic, Some("a[$(touch M)]")),
+    ("export n={v}; eval echo $n", RereadKind::Shell, Some("$(touch M)")),
+    ("n={v}; eval \"echo $n\"", RereadKind::Shell, Some("$(touch M)")),
+    ("for i in {v}; do echo $((i)); done", RereadKind::Arithmetic, Some("a[$(touch M)]")),
+    ("x=abc; o={v}; echo ${{x:$o}}", RereadKind::Arithmetic, Some("a[$(touch M)]")),
+    ("a=(1); i={v}; echo ${{a[$i]}}", RereadKind::Arithmetic, Some("a[$(touch M)]")),
+    ("a=(1); i={v}; echo ${{a[i]}}", RereadKind::Arithmetic, Some("a[$(touch M)]")),
+    ("n={v}; echo \"$n\" | xargs -I % sh -c 'echo %'", RereadKind::Shell, Some("$(touch M)")),
+    ("f() {{ [[ $1 -gt 0 ]]; }}; f {v}", RereadKind::Arithmetic, Some("a[$(touch M)]")),
+    ("{{ [[ {v} -gt 0 ]]; }}", RereadKind::Arithmetic, Some("a[$(touch M)]")),
+    ("if [[ {v} -gt 0 ]]; then :; fi", RereadKind::Arithmetic, Some("a[$(touch M)]")),
+    ("set -- {v}; eval echo \"$@\"", RereadKind::Shell, Some("$(touch M)")),
     ("echo $(eval echo {v})", RereadKind::Shell, Some("$(touch M)")),
     ("(eval echo {v})", RereadKind::Shell, Some("$(touch M)")),
     ("cat <(eval echo {v})", RereadKind::Shell, Some("$(touch M)")),
@@ -131,6 +149,11 @@ pub(super) const PLAIN: &[&str] = &[
     "echo x > out.txt; cat out.txt {v}",
     "exec 3>&1; echo {v}",
     "echo {v} >/dev/null 2>&1",
+    "v={v}; x=abc; echo ${{x:-$v}} \"$v\"",
+    "n={v}; echo \"$n\"; [[ $n == a ]]; echo $((m + 1))",
+    "bash -c 'echo \"$1\"' _ {v}",
+    "n={v}; sh -c 'echo $n'",
+    "f() {{ echo \"$1\"; }}; f {v}",
 ];
 
 fn hostile() -> Vec<&'static str> {
@@ -221,4 +244,93 @@ fn bare_places_take_only_values_that_fit() {
     assert_eq!(t.render(&args(&[("n", "3 ")])), None);
     assert_eq!(t.render(&args(&[("n", "")])), None);
     assert!(ran(&format!("[ $((1-{})) = 4 ] && touch ./M", bare(RereadKind::Arithmetic, "-3").unwrap())));
+}
+
+/// Values that reach a re-reading place through a variable, stdin, `$( … )`, `read`,
+/// `printf -v`, an array, `declare -i`/`-n`, `${!…}`, a prompt variable or an alias: each is
+/// either refused or runs nothing.
+#[test]
+fn values_that_flow_into_a_rereading_place_are_refused_or_inert() {
+    let cases: &[(&str, &str)] = &[
+        ("$( (eval echo {v}) )", "$(touch M)"),
+        ("echo $(case x in x) eval echo {v};; esac)", "$(touch M)"),
+        ("! eval echo {v}", "$(touch M)"),
+        ("time eval echo {v}", "$(touch M)"),
+        ("builtin eval echo {v}", "$(touch M)"),
+        ("command eval echo {v}", "$(touch M)"),
+        ("coproc eval echo {v}; wait", "$(touch M)"),
+        ("true && eval echo {v}", "$(touch M)"),
+        ("true || eval echo {v}; eval echo {v}", "$(touch M)"),
+        ("x=1 eval echo {v}", "$(touch M)"),
+        ("echo \"$(eval echo {v})\"", "$(touch M)"),
+        ("echo `eval echo {v}`", "$(touch M)"),
+        ("cat <<EOF; echo {v}\n$(echo hi)\nEOF", "$(touch M)"),
+        ("cat <<EOF\nx\nEOF\neval echo {v}", "$(touch M)"),
+        ("cat <<A <<B\na\nA\n{v}\nB", "$(touch M)"),
+        ("while eval echo {v}; do break; done", "$(touch M)"),
+        ("select x in a; do eval echo {v}; break; done < /dev/null", "$(touch M)"),
+        ("a=({v}); eval echo ${{a[0]}}", "$(touch M)"),
+        ("read -r x <<< {v}; eval echo $x", "$(touch M)"),
+        ("printf -v x %s {v}; eval echo $x", "$(touch M)"),
+        ("declare -n r=x; x={v}; eval echo $r", "$(touch M)"),
+        ("x={v}; y=${{x}}; eval echo $y", "$(touch M)"),
+        ("x={v}; eval echo ${{x}}", "$(touch M)"),
+        ("x={v}; eval echo ${{x:-a}}", "$(touch M)"),
+        ("x={v} ; bash -c \"echo $x\"", "$(touch M)"),
+        ("x={v}; sh -c \"$x\"", "touch M"),
+        ("x={v}; (( ${{#x}} > 0 )) && echo", "a[$(touch M)]"),
+        ("echo {v} | while read l; do eval echo $l; done", "$(touch M)"),
+        ("echo {v} | bash", "touch M"),
+        ("echo {v} | sh -s", "touch M"),
+        ("bash <<< {v}", "touch M"),
+        ("mapfile -t a <<< {v}; eval ${{a[0]}}", "touch M"),
+        ("IFS=, read -r a b <<< {v}; eval $a", "touch M"),
+        ("test {v} -eq 1", "a[$(touch M)]"),
+        ("[ {v} -eq 1 ]", "a[$(touch M)]"),
+        ("(( $(echo {v}) ))", "a[$(touch M)]"),
+        ("echo $(( $(echo {v}) ))", "a[$(touch M)]"),
+        ("x=$(echo {v}); (( x ))", "a[$(touch M)]"),
+        ("declare -i n=0; n+={v}", "a[$(touch M)]"),
+        ("declare -i n; n={v}", "a[$(touch M)]"),
+        ("typeset -i n; n={v}", "a[$(touch M)]"),
+        ("x={v}; [[ -v $x ]]", "a[$(touch M)]"),
+        ("x={v}; printf -v \"$x\" %s 1", "a[$(touch M)]"),
+        ("x={v}; declare \"$x=1\"", "a[$(touch M)]"),
+        ("x={v}; unset \"$x\"", "a[$(touch M)]"),
+        ("x={v}; echo ${{!x}}", "a[$(touch M)]"),
+        ("export {v}", "a[$(touch M)]"),
+        ("local {v} 2>/dev/null; f() {{ local {v}; }}; f", "a[$(touch M)]"),
+        ("getopts a {v}", "a[$(touch M)]"),
+        ("x=({v}); echo $((x))", "a[$(touch M)]"),
+        ("x=({v}); echo $((x[0]))", "a[$(touch M)]"),
+        ("x=({v}); echo $(( ${{x[0]}} ))", "a[$(touch M)]"),
+        ("alias a={v}", "$(touch M)"),
+        ("shopt -s expand_aliases; alias a={v}\na", "touch M"),
+        ("PS4={v}; set -x; true", "$(touch M)"),
+        ("PROMPT_COMMAND={v}", "touch M"),
+        ("BASH_ENV={v} bash -c true", "/dev/stdin"),
+        ("ENV={v} sh -c true", "/dev/stdin"),
+        ("env {v}=1 bash -c true", "BASH_FUNC_true%%"),
+        ("printf {v}", "%s$(touch M)"),
+        ("printf %b {v}", "\\ntouch M"),
+        ("echo -e {v} | bash", "touch M"),
+        ("find . -maxdepth 0 -exec sh -c {v} \\;", "touch M"),
+        ("timeout 5 bash -c {v}", "touch M"),
+        ("nice -n 1 bash -c {v}", "touch M"),
+        ("exec bash -c {v}", "touch M"),
+        ("xargs -a /dev/null -I{{}} echo {v}", "$(touch M)"),
+    ];
+    let mut missed = Vec::new();
+    for (template, attack) in cases {
+        let Ok(t) = Template::parse(template) else { continue };
+        let value = attack.replace('M', "./M");
+        if t.rereads().count() > 0 {
+            continue;
+        }
+        let Some(command) = t.render(&args(&[("v", &value)])) else { continue };
+        if ran(&command) {
+            missed.push(template.to_string());
+        }
+    }
+    assert!(missed.is_empty(), "{missed:#?}");
 }
