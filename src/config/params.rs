@@ -367,10 +367,12 @@ impl Alphabet {
         }
     }
 
+    #[must_use]
     pub fn union(self, other: Alphabet) -> Alphabet {
         Alphabet { ascii: self.ascii | other.ascii, non_ascii: self.non_ascii || other.non_ascii }
     }
 
+    #[must_use]
     pub fn intersect(self, other: Alphabet) -> Alphabet {
         Alphabet { ascii: self.ascii & other.ascii, non_ascii: self.non_ascii && other.non_ascii }
     }

@@ -159,8 +159,8 @@ struct Cmd {
     pipeline: Vec<usize>,
     /// Pushed by `(`: a `)` closes it.
     closes_paren: bool,
-    /// Inside an array assignment `x=( … )`; the place of its values when it is one.
-    array: Option<Option<Reread>>,
+    /// Inside an array assignment `x=( … )`.
+    array: Array,
     case_depth: u32,
     comment: bool,
     /// The next word is a here-document delimiter (`true`: `<<-`) or a redirection target.
@@ -169,6 +169,16 @@ struct Cmd {
     herestring_next: bool,
     /// Every value seen in this frame, carried out to the enclosing word when it closes.
     inner: Vec<usize>,
+}
+
+/// Whether a command frame is an array assignment, and where its values stand.
+#[derive(Debug, Default)]
+enum Array {
+    #[default]
+    No,
+    Plain,
+    /// `declare -i x=( … )`: its values are arithmetic.
+    Declared(Reread),
 }
 
 #[derive(Debug)]
@@ -409,6 +419,14 @@ impl Scanner<'_> {
             }
             return;
         }
+        if self.quoted_char(c) {
+            return;
+        }
+        self.unquoted_char(c, after_dollar);
+    }
+
+    /// A character inside quotes (or the one that opens them); false when unquoted.
+    fn quoted_char(&mut self, c: char) -> bool {
         match self.frame().quote {
             Some('\'') => {
                 if c == '\'' {
@@ -418,7 +436,7 @@ impl Scanner<'_> {
                     // that program's business, see docs/security.md).
                     self.push_text(if c == '$' { LITERAL_DOLLAR } else { c });
                 }
-                return;
+                return true;
             }
             Some('`') => {
                 match c {
@@ -426,7 +444,7 @@ impl Scanner<'_> {
                     '`' => self.frame().quote = None,
                     _ => {}
                 }
-                return;
+                return true;
             }
             Some(_) => {
                 match c {
@@ -440,31 +458,31 @@ impl Scanner<'_> {
                     }
                     _ => self.push_text(c),
                 }
-                return;
+                return true;
             }
             None => {}
         }
         match c {
-            '\\' => {
-                self.escaped = true;
-                return;
-            }
+            '\\' => self.escaped = true,
             '\'' | '"' | '`' => {
                 self.frame().quote = Some(c);
                 if let Kind::Cmd(cmd) = &mut self.frame().kind {
                     cmd.cur.started = true;
                 }
-                return;
             }
             '$' => {
                 if !self.dollar() {
                     self.push_text('$');
                     self.after_dollar = true;
                 }
-                return;
             }
-            _ => {}
+            _ => return false,
         }
+        true
+    }
+
+    /// A character outside quotes: frames open and close, words end.
+    fn unquoted_char(&mut self, c: char, after_dollar: bool) {
         let in_dq = self.frame().in_dq;
         let next = self.peek(0);
         if !matches!(self.frame().kind, Kind::Cmd(_)) {
@@ -645,6 +663,14 @@ impl Scanner<'_> {
                 }
             }
             '<' | '>' => self.redirection(c, in_dq),
+            '(' | ')' | '[' => self.bracket_char(c, in_dq),
+            c => self.push_text(c),
+        }
+    }
+
+    /// `(`, `)` and `[` outside quotes: arithmetic, subshells, array assignments, subscripts.
+    fn bracket_char(&mut self, c: char, in_dq: bool) {
+        match c {
             '(' => {
                 let cur = &self.cmd().cur;
                 let (empty, after_eq) = (!cur.started, cur.text.ends_with('='));
@@ -654,7 +680,11 @@ impl Scanner<'_> {
                     self.frames.push(Frame::new(kind, in_dq));
                     return;
                 }
-                let array = after_eq.then(|| self.declared_place());
+                let array = match after_eq.then(|| self.declared_place()) {
+                    None => Array::No,
+                    Some(None) => Array::Plain,
+                    Some(Some(r)) => Array::Declared(r),
+                };
                 self.push_text('(');
                 self.frames.push(Frame::new(Kind::Cmd(Cmd { closes_paren: true, array, ..Cmd::default() }), in_dq));
             }
@@ -675,13 +705,13 @@ impl Scanner<'_> {
             '[' => {
                 let cmd = self.cmd();
                 let after_name = cmd.cur.text.chars().last().is_some_and(|l| l.is_ascii_alphanumeric() || l == '_');
-                let array_key = cmd.array.is_some() && !cmd.cur.started;
+                let array_key = !matches!(cmd.array, Array::No) && !cmd.cur.started;
                 self.push_text('[');
                 if after_name || array_key {
                     self.frames.push(Frame::new(Kind::Subscript { depth: 0 }, in_dq));
                 }
             }
-            c => self.push_text(c),
+            _ => {}
         }
     }
 
@@ -750,137 +780,30 @@ impl Scanner<'_> {
             pending.push(HereDoc { delimiter: word.text.clone(), strip_tabs });
             word.redirect = true;
         }
-        if std::mem::take(&mut cmd.redirect_next) {
-            word.redirect = true;
-        }
-        let set = |places: &mut [Place], p: usize, r: &Reread| {
-            if matches!(places[p], Place::Plain) {
-                places[p] = Place::Reread(r.clone());
-            }
-        };
-        if let Some(Some(r)) = &cmd.array {
+        word.redirect |= std::mem::take(&mut cmd.redirect_next);
+        word.herestring = std::mem::take(&mut cmd.herestring_next);
+        if let Array::Declared(r) = &cmd.array {
             for &(p, _) in &word.params {
-                set(places, p, r);
+                set_place(places, p, r);
             }
-        }
-        if std::mem::take(&mut cmd.herestring_next) {
-            word.herestring = true;
         }
         word.reads = reads(&word.text, taint);
         if !word.carried.is_empty() {
             let eq_before = word.text.contains('=');
-            word.reads.push(Read {
-                name: "( … )".to_owned(),
-                occurrences: word.carried.clone(),
-                dollar: true,
-                eq_before,
-            });
+            let occurrences = word.carried.clone();
+            word.reads.push(Read { name: "( … )".to_owned(), occurrences, dollar: true, eq_before });
         }
-        cmd.inner.extend(word.params.iter().map(|&(p, _)| p));
-        cmd.inner.extend(word.reads.iter().filter(|r| r.dollar).flat_map(|r| r.occurrences.iter().copied()));
-        let through = |r: &Reread, name: &str| Reread::new(r.kind, format!("{} (through `${name}`)", r.what));
-        let words: Vec<&Word> = cmd.words.iter().filter(|w| !w.redirect).collect();
+        cmd.inner.extend(values(&word));
         if !word.redirect {
-            for &(p, eq_before) in &word.params {
-                if let Some(r) = rule(&words, eq_before) {
-                    set(places, p, &r);
-                }
-            }
-            for read in &word.reads {
-                if let Some(r) = rule(&words, read.eq_before)
-                    && (read.dollar || r.kind == RereadKind::Arithmetic)
-                {
-                    for &p in &read.occurrences {
-                        set(places, p, &through(&r, &read.name));
-                    }
-                }
-            }
-            // `[[ {n} -gt 0 ]]`: the operator comes after the operand.
-            if ARITH_TESTS.contains(&word.text.as_str())
-                && words.iter().any(|w| w.text == "[[")
-                && let Some(prev) = words.last()
-            {
-                let r = Reread::new(RereadKind::Arithmetic, format!("`[[ … {} … ]]`", word.text));
-                for &(p, _) in &prev.params {
-                    set(places, p, &r);
-                }
-                for read in &prev.reads {
-                    for &p in &read.occurrences {
-                        set(places, p, &through(&r, &read.name));
-                    }
-                }
-            }
-            if word.base() == "xargs" {
-                let r = Reread::new(RereadKind::Shell, "a pipe into `xargs`");
-                for &p in &cmd.pipeline {
-                    set(places, p, &r);
-                }
-            }
+            let words: Vec<&Word> = cmd.words.iter().filter(|w| !w.redirect).collect();
+            classify_word(places, &words, &word, &cmd.pipeline);
+            word_effects(places, taint, &words, &word);
             let command_word = words.iter().all(|w| is_assignment(&w.text) || PREFIXES.contains(&w.text.as_str()));
             if command_word && word.text == "case" {
                 cmd.case_depth += 1;
             }
             if command_word && word.text == "esac" {
                 cmd.case_depth = cmd.case_depth.saturating_sub(1);
-            }
-            // `declare -n r=x`: `$r` reads `x`.
-            if let Some(first) = words.first()
-                && matches!(first.text.as_str(), "declare" | "typeset" | "local")
-                && words[1..].iter().any(|w| w.text.starts_with('-') && w.text.contains('n'))
-                && let Some((alias, target)) = word.text.split_once('=')
-                && let Some(held) = taint.get(target).cloned()
-            {
-                taint.entry(alias.to_owned()).or_default().extend(held);
-            }
-            // `declare -i n`: later assignments to `n` are arithmetic.
-            if let Some(first) = words.first()
-                && matches!(first.text.as_str(), "declare" | "typeset" | "local")
-                && words[1..].iter().any(|w| w.text.starts_with('-') && w.text.contains('i'))
-                && !word.text.starts_with(['-', '+'])
-            {
-                let name = word.text.split(['=', '[', '+']).next().unwrap_or_default();
-                taint.entry(format!("-i {name}")).or_default();
-            }
-            if is_assignment(&word.text) {
-                let name = word.text.split(['=', '[', '+']).next().unwrap_or_default();
-                let value = word
-                    .params
-                    .iter()
-                    .map(|&(p, _)| p)
-                    .chain(word.reads.iter().filter(|r| r.dollar).flat_map(|r| r.occurrences.iter().copied()));
-                let place = if taint.contains_key(&format!("-i {name}")) {
-                    Some(Reread::new(RereadKind::Arithmetic, format!("an assignment to `{name}`, declared `-i`")))
-                } else if SPECIAL_VARIABLES.contains(&name) {
-                    Some(Reread::new(RereadKind::Shell, format!("`{name}`, which bash expands again")))
-                } else {
-                    None
-                };
-                if let Some(r) = place {
-                    for p in value.collect::<Vec<_>>() {
-                        set(places, p, &r);
-                    }
-                }
-            }
-            // Variables that now hold a value: `n={n}`, `m=$n`, `for i in {x}`.
-            let sources = || -> Vec<usize> {
-                let from_reads = word.reads.iter().filter(|r| r.dollar).flat_map(|r| r.occurrences.iter().copied());
-                word.params.iter().map(|&(p, _)| p).chain(from_reads).collect()
-            };
-            let target = if is_assignment(&word.text) {
-                word.text.split(['=', '[', '+']).next().map(str::to_owned)
-            } else if words.len() >= 3 && words[0].text == "for" && words[2].text == "in" {
-                Some(words[1].text.clone())
-            } else {
-                None
-            };
-            if let Some(name) = target {
-                let new = sources();
-                if !new.is_empty() {
-                    let held = taint.entry(name).or_default();
-                    held.extend(new);
-                    held.sort_unstable();
-                    held.dedup();
-                }
             }
         }
         cmd.words.push(word);
@@ -907,6 +830,109 @@ impl Scanner<'_> {
         cmd.words.clear();
         cmd.heredoc_next = None;
         cmd.redirect_next = false;
+    }
+}
+
+fn set_place(places: &mut [Place], p: usize, r: &Reread) {
+    if matches!(places[p], Place::Plain) {
+        places[p] = Place::Reread(r.clone());
+    }
+}
+
+/// The values a word holds: its placeholders and what it reads with `$`.
+fn values(word: &Word) -> Vec<usize> {
+    let reads = word.reads.iter().filter(|r| r.dollar).flat_map(|r| r.occurrences.iter().copied());
+    word.params.iter().map(|&(p, _)| p).chain(reads).collect()
+}
+
+fn through(r: &Reread, name: &str) -> Reread {
+    Reread::new(r.kind, format!("{} (through `${name}`)", r.what))
+}
+
+/// The places of the values in `word`, given the words before it in its simple command.
+fn classify_word(places: &mut [Place], words: &[&Word], word: &Word, pipeline: &[usize]) {
+    for &(p, eq_before) in &word.params {
+        if let Some(r) = rule(words, eq_before) {
+            set_place(places, p, &r);
+        }
+    }
+    for read in &word.reads {
+        if let Some(r) = rule(words, read.eq_before)
+            && (read.dollar || r.kind == RereadKind::Arithmetic)
+        {
+            for &p in &read.occurrences {
+                set_place(places, p, &through(&r, &read.name));
+            }
+        }
+    }
+    // `[[ {n} -gt 0 ]]`: the operator comes after the operand.
+    if ARITH_TESTS.contains(&word.text.as_str())
+        && words.iter().any(|w| w.text == "[[")
+        && let Some(prev) = words.last()
+    {
+        let r = Reread::new(RereadKind::Arithmetic, format!("`[[ … {} … ]]`", word.text));
+        for &(p, _) in &prev.params {
+            set_place(places, p, &r);
+        }
+        for read in &prev.reads {
+            for &p in &read.occurrences {
+                set_place(places, p, &through(&r, &read.name));
+            }
+        }
+    }
+    if word.base() == "xargs" {
+        let r = Reread::new(RereadKind::Shell, "a pipe into `xargs`");
+        for &p in pipeline {
+            set_place(places, p, &r);
+        }
+    }
+}
+
+/// What a word does to variables: `declare -n r=x` (an alias), `declare -i n` (later
+/// assignments are arithmetic), an assignment to a prompt variable, and which variables now hold
+/// a value (`n={n}`, `m=$n`, `for i in {x}`).
+fn word_effects(places: &mut [Place], taint: &mut BTreeMap<String, Vec<usize>>, words: &[&Word], word: &Word) {
+    let flags = |letter: char| {
+        words.first().is_some_and(|f| matches!(f.text.as_str(), "declare" | "typeset" | "local"))
+            && words[1..].iter().any(|w| w.text.starts_with('-') && w.text.contains(letter))
+    };
+    let name = word.text.split(['=', '[', '+']).next().unwrap_or_default().to_owned();
+    if flags('n')
+        && let Some((alias, target)) = word.text.split_once('=')
+        && let Some(held) = taint.get(target).cloned()
+    {
+        taint.entry(alias.to_owned()).or_default().extend(held);
+    }
+    if flags('i') && !word.text.starts_with(['-', '+']) {
+        taint.entry(format!("-i {name}")).or_default();
+    }
+    let target = if is_assignment(&word.text) {
+        let place = if taint.contains_key(&format!("-i {name}")) {
+            Some(Reread::new(RereadKind::Arithmetic, format!("an assignment to `{name}`, declared `-i`")))
+        } else if SPECIAL_VARIABLES.contains(&name.as_str()) {
+            Some(Reread::new(RereadKind::Shell, format!("`{name}`, which bash expands again")))
+        } else {
+            None
+        };
+        if let Some(r) = place {
+            for p in values(word) {
+                set_place(places, p, &r);
+            }
+        }
+        Some(name)
+    } else if words.len() >= 3 && words[0].text == "for" && words[2].text == "in" {
+        Some(words[1].text.clone())
+    } else {
+        None
+    };
+    let new = values(word);
+    if let Some(name) = target
+        && !new.is_empty()
+    {
+        let held = taint.entry(name).or_default();
+        held.extend(new);
+        held.sort_unstable();
+        held.dedup();
     }
 }
 
