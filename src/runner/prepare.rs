@@ -26,7 +26,7 @@ pub enum PrepareError {
     BadValue {
         id: JobId,
         #[source]
-        source: crate::config::ParamError,
+        source: Box<crate::config::ParamError>,
     },
 }
 
@@ -50,7 +50,7 @@ pub fn prepare(settings: &Settings, catalog: &Catalog, job: &Job, tee: bool) -> 
     }
     // The catalogue may have changed since the job was queued: its values must still pass.
     for (name, value) in &job.args.0 {
-        def.check_value(name, value).map_err(|e| PrepareError::BadValue { id: job.id, source: e })?;
+        def.check_value(name, value).map_err(|e| PrepareError::BadValue { id: job.id, source: Box::new(e) })?;
     }
     let Some(command) = def.template.render(&job.args.0) else {
         return Err(PrepareError::Unfilled { id: job.id, job_type });
