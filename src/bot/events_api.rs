@@ -83,7 +83,7 @@ async fn handle(State(state): State<EventsState>, headers: HeaderMap, body: Byte
         Some(Err(why)) => return (StatusCode::SERVICE_UNAVAILABLE, why.to_string()).into_response(),
         None => return (StatusCode::SERVICE_UNAVAILABLE, "the Slack bot is starting; try again").into_response(),
     };
-    if let Err(why) = verify(secret, &headers, &body, jiff::Timestamp::now().as_second()) {
+    if let Err(why) = verify(secret, &headers, &body, shared.clock.now().as_second()) {
         tracing::warn!("refused a Slack Events API request: {why}");
         return (StatusCode::UNAUTHORIZED, why).into_response();
     }

@@ -3,13 +3,13 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use jiff::Timestamp;
 use serde_json::Value;
 
 use super::api::{Me, SlackApi};
 use super::channels;
 use super::inbox::{Received, classify};
 use super::wake::Wake;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::queue::{Queue, QueueError};
 
@@ -22,6 +22,7 @@ pub struct Shared {
     pub store: Mutex<Queue>,
     /// Woken when a command is stored.
     pub worker: Arc<Wake>,
+    pub clock: Arc<dyn Clock>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +44,7 @@ pub async fn receive(shared: &Arc<Shared>, payload: Value) -> Result<(), Receive
             let id = event_id.clone();
             let stored = tokio::task::spawn_blocking(move || {
                 let mut queue = s.store.lock().unwrap_or_else(PoisonError::into_inner);
-                queue.store_slack_event(&id, &channel, &ts, &payload.to_string(), Timestamp::now())
+                queue.store_slack_event(&id, &channel, &ts, &payload.to_string(), s.clock.now())
             })
             .await
             .map_err(ReceiveError::Join)??;

@@ -18,6 +18,7 @@ use super::socket::SocketMode;
 use super::users::Users;
 use super::wake::Wake;
 use super::worker::Worker;
+use crate::clock::{Clock, SystemClock};
 use crate::config::{LiveCatalog, Settings};
 use crate::grammar::Grammar;
 use crate::queue::Queue;
@@ -36,9 +37,9 @@ fn slack(settings: &Settings, on_call: Option<OnCall>) -> Result<Arc<SlackApi>, 
 }
 
 /// Who holds this process's delivery leases.
-fn owner() -> String {
+fn owner(clock: &dyn Clock) -> String {
     let host = crate::runner::proc::hostname();
-    format!("{host}/{}/{}", std::process::id(), jiff::Timestamp::now().as_millisecond())
+    format!("{host}/{}/{}", std::process::id(), clock.now().as_millisecond())
 }
 
 fn thread(what: &'static str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, BotError> {
@@ -85,14 +86,16 @@ impl Bot {
     /// public channels in the background, and starts the worker and the deliverer. Call it
     /// inside a multi-threaded tokio runtime.
     pub async fn start(settings: Arc<Settings>, catalog: impl Into<LiveCatalog>) -> Result<Bot, BotError> {
-        Bot::start_observed(settings, catalog, None).await
+        Bot::start_with(settings, catalog, None, Arc::new(SystemClock)).await
     }
 
-    /// [`Bot::start`], telling `on_call` of every Slack Web API call (for `/metrics`).
-    pub async fn start_observed(
+    /// [`Bot::start`], telling `on_call` of every Slack Web API call (for `/metrics`), with
+    /// `clock` as the time of everything it stores and checks.
+    pub async fn start_with(
         settings: Arc<Settings>,
         catalog: impl Into<LiveCatalog>,
         on_call: Option<OnCall>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Bot, BotError> {
         let live = catalog.into();
         let api = slack(&settings, on_call)?;
@@ -125,6 +128,7 @@ impl Bot {
             me: me.clone(),
             store: Mutex::new(open(&settings)?),
             worker: Arc::new(Wake::default()),
+            clock: clock.clone(),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let deliver_wake = Arc::new(Wake::default());
@@ -141,8 +145,9 @@ impl Bot {
             bot_user_id: me.user_id,
             runtime: Handle::current(),
             deliverer: deliver_wake.clone(),
+            clock: clock.clone(),
         };
-        let deliverer = deliverer(&settings, &live, api, Arc::new(Channels::new()))?;
+        let deliverer = deliverer(&settings, &live, api, Arc::new(Channels::new()), clock)?;
         let (s, w) = (stop.clone(), shared.worker.clone());
         let mut threads = vec![thread("worker", move || worker.run(&s, &w))?];
         let (s, w) = (stop.clone(), deliver_wake.clone());
@@ -196,6 +201,7 @@ fn deliverer(
     live: &LiveCatalog,
     api: Arc<SlackApi>,
     channels: Arc<Channels>,
+    clock: Arc<dyn Clock>,
 ) -> Result<Deliverer, BotError> {
     let (seen, catalog) = live.current();
     Ok(Deliverer {
@@ -206,7 +212,8 @@ fn deliverer(
         api,
         channels,
         runtime: Handle::current(),
-        owner: owner(),
+        owner: owner(&*clock),
+        clock,
     })
 }
 
@@ -219,6 +226,7 @@ pub struct DelivererThread {
     live: LiveCatalog,
     api: Arc<SlackApi>,
     runtime: Handle,
+    clock: Arc<dyn Clock>,
 }
 
 impl DelivererThread {
@@ -228,6 +236,7 @@ impl DelivererThread {
         settings: Arc<Settings>,
         catalog: impl Into<LiveCatalog>,
         runtime: Handle,
+        clock: Arc<dyn Clock>,
     ) -> Result<Option<DelivererThread>, BotError> {
         if settings.slack_bot_token.is_none() {
             return Ok(None);
@@ -235,11 +244,11 @@ impl DelivererThread {
         let api = slack(&settings, None)?;
         let _guard = runtime.enter();
         let live = catalog.into();
-        let d = deliverer(&settings, &live, api.clone(), Arc::new(Channels::new()))?;
+        let d = deliverer(&settings, &live, api.clone(), Arc::new(Channels::new()), clock.clone())?;
         let (stop, wake) = (Arc::new(AtomicBool::new(false)), Arc::new(Wake::default()));
         let (s, w) = (stop.clone(), wake.clone());
         let thread = thread("deliverer", move || d.run(&s, &w))?;
-        Ok(Some(DelivererThread { stop, wake, thread, settings, live, api, runtime: runtime.clone() }))
+        Ok(Some(DelivererThread { stop, wake, thread, settings, live, api, runtime: runtime.clone(), clock }))
     }
 
     /// Stops after the delivery in hand; then, with `drain`, delivers what is still pending
@@ -250,7 +259,8 @@ impl DelivererThread {
         let _ = self.thread.join();
         if let Some(limit) = drain {
             let _guard = self.runtime.enter();
-            deliverer(&self.settings, &self.live, self.api, Arc::new(Channels::new()))?.drain(Instant::now() + limit);
+            let channels = Arc::new(Channels::new());
+            deliverer(&self.settings, &self.live, self.api, channels, self.clock)?.drain(Instant::now() + limit);
         }
         Ok(())
     }

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use jiff::Timestamp;
 use serde_json::Value;
 
 use super::api::SlackApi;
@@ -21,7 +20,7 @@ use super::inbox::{Message, NotAMessage};
 use super::reply;
 use super::users::{SLACKBOT, UserInfo, Users};
 use super::wake::Wake;
-use crate::clock::SystemClock;
+use crate::clock::Clock;
 use crate::commands::access::Caller;
 use crate::commands::{CommandError, Context};
 use crate::config::{Catalog, LiveCatalog, Settings};
@@ -47,6 +46,7 @@ pub struct Worker {
     pub runtime: tokio::runtime::Handle,
     /// Woken when a reply is queued.
     pub deliverer: Arc<Wake>,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Worker {
@@ -61,7 +61,7 @@ impl Worker {
             }
             if pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
                 pruned = Some(Instant::now());
-                let (now, retention) = (Timestamp::now(), self.settings.retention);
+                let (now, retention) = (self.clock.now(), self.settings.retention);
                 match retention::prune(&mut self.queue, &self.settings, now, retention, Amount::OneBatch) {
                     Ok(p) if p.jobs > 0 || p.slack > 0 => {
                         tracing::info!(jobs = p.jobs, events = p.events, slack = p.slack, "pruned old history");
@@ -95,7 +95,7 @@ impl Worker {
     }
 
     fn handle(&mut self, row: &InboxRow) -> Result<(), QueueError> {
-        let now = Timestamp::now();
+        let now = self.clock.now();
         let message = serde_json::from_str::<Value>(&row.payload)
             .map_err(NotAMessage::NotJson)
             .and_then(|payload| Message::from_payload(&payload));
@@ -134,7 +134,7 @@ impl Worker {
             message_ts: message.ts.clone(),
         };
         let caller = Caller::slack(origin, user.internal);
-        let ctx = Context { settings: &self.settings, catalog: &self.catalog, clock: &SystemClock };
+        let ctx = Context { settings: &self.settings, catalog: &self.catalog, clock: &*self.clock };
         let (grammar, ack) = (&self.grammar, &self.settings.slack_ack_reaction);
         let handled = self.queue.atomically(|q| {
             if !q.finish_slack_event(row.id, &InboxOutcome::Handled, now)? {
@@ -176,6 +176,6 @@ impl Worker {
     fn skip(&mut self, row: &InboxRow, why: String) -> Result<(), QueueError> {
         let outcome = InboxOutcome::Ignored { why };
         tracing::info!(event_id = %row.event_id, "{outcome}");
-        self.queue.finish_slack_event(row.id, &outcome, Timestamp::now()).map(|_| ())
+        self.queue.finish_slack_event(row.id, &outcome, self.clock.now()).map(|_| ())
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::bot::{self, DelivererThread};
+use crate::clock::SystemClock;
 use crate::config::{LiveCatalog, Settings};
 
 use super::{Env, signals};
@@ -66,7 +67,12 @@ pub(super) fn with_deliverer<T>(
         return f();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-    let deliverer = DelivererThread::spawn(Arc::new(env.settings.clone()), live.clone(), runtime.handle().clone())?;
+    let deliverer = DelivererThread::spawn(
+        Arc::new(env.settings.clone()),
+        live.clone(),
+        runtime.handle().clone(),
+        Arc::new(SystemClock),
+    )?;
     let result = f();
     if let Some(deliverer) = deliverer {
         deliverer.finish(once.then_some(ONCE_DRAIN))?;

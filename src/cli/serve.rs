@@ -69,8 +69,13 @@ pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> 
                 if !with_dispatcher {
                     settings.slack_app_token = None; // Socket Mode is for `bot` and `serve`
                 }
-                let bot =
-                    SlackBot { settings, live: live.clone(), metrics: Arc::clone(&metrics), events: events.clone() };
+                let bot = SlackBot {
+                    settings,
+                    live: live.clone(),
+                    metrics: Arc::clone(&metrics),
+                    events: events.clone(),
+                    clock: Arc::clone(&clock),
+                };
                 tokio::spawn(bot.run(Arc::clone(&control), stop_tx.clone()))
             });
 
@@ -122,6 +127,7 @@ struct SlackBot {
     live: LiveCatalog,
     metrics: Arc<Metrics>,
     events: EventsState,
+    clock: Arc<dyn Clock>,
 }
 
 impl SlackBot {
@@ -129,11 +135,11 @@ impl SlackBot {
     /// `/slack/events` answers 503 until then. It runs until `stop` says so; if it cannot start
     /// or fails (a refused token: exit 2), it stops everything.
     async fn run(self, control: Arc<Control>, stop: watch::Sender<bool>) -> Result<(), bot::BotError> {
-        let SlackBot { settings, live, metrics, events } = self;
+        let SlackBot { settings, live, metrics, events, clock } = self;
         let mut stopped = stop.subscribe();
         let on_call: bot::api::OnCall = Arc::new(move |method, result| metrics.slack_call(method, result));
         let started = tokio::select! {
-            started = bot::Bot::start_observed(Arc::new(settings), live, Some(on_call)) => started,
+            started = bot::Bot::start_with(Arc::new(settings), live, Some(on_call), clock) => started,
             _ = stopped.wait_for(|stop| *stop) => return Ok(()),
         };
         let result = match started {

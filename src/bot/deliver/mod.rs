@@ -25,6 +25,7 @@ use jiff::Timestamp;
 use crate::bot::api::{CallError, SlackApi};
 use crate::bot::channels::Channels;
 use crate::bot::wake::Wake;
+use crate::clock::Clock;
 use crate::config::{Catalog, LiveCatalog, Settings};
 use crate::queue::model::EventKind;
 use crate::queue::{Delivery, DeliveryItem, Queue, QueueError, StepOutcome, add_duration};
@@ -52,6 +53,7 @@ pub struct Deliverer {
     pub runtime: tokio::runtime::Handle,
     /// Who holds the leases: unique per process.
     pub owner: String,
+    pub clock: Arc<dyn Clock>,
 }
 
 /// The wait before try `attempts + 1`: the base doubling, capped at 5 min.
@@ -84,7 +86,7 @@ impl Deliverer {
                         error = &e as &dyn std::error::Error,
                         "Slack delivery: queue error; retrying in 1 s"
                     );
-                    Some(add_duration(Timestamp::now(), Duration::from_secs(1)))
+                    Some(add_duration(self.clock.now(), Duration::from_secs(1)))
                 }
             };
             self.idle(next, stop, wake, None);
@@ -97,7 +99,7 @@ impl Deliverer {
         while Instant::now() < deadline {
             match self.round() {
                 Ok((true, _)) => {}
-                Ok((false, Some(next))) if instant(next) < deadline => {
+                Ok((false, Some(next))) if self.instant(next) < deadline => {
                     self.idle(Some(next), &AtomicBool::new(false), &Wake::default(), Some(deadline));
                 }
                 Ok((false, _)) => return,
@@ -111,7 +113,7 @@ impl Deliverer {
     }
 
     fn idle(&self, next: Option<Timestamp>, stop: &AtomicBool, wake: &Wake, deadline: Option<Instant>) {
-        let until = next.map_or_else(|| Instant::now() + Duration::from_secs(60), instant);
+        let until = next.map_or_else(|| Instant::now() + Duration::from_secs(60), |t| self.instant(t));
         let until = deadline.map_or(until, |d| until.min(d));
         let version = self.queue.data_version().ok();
         while Instant::now() < until && !stop.load(Ordering::SeqCst) {
@@ -124,7 +126,7 @@ impl Deliverer {
     /// One look at the queue. Returns whether anything was delivered or tried, and when the
     /// next held-back item falls due.
     fn round(&mut self) -> Result<(bool, Option<Timestamp>), QueueError> {
-        let now = Timestamp::now();
+        let now = self.clock.now();
         let mut worked = false;
         let mut next: Option<Timestamp> = None;
         let mut busy: HashSet<Target> = HashSet::new();
@@ -189,7 +191,7 @@ impl Deliverer {
             loop {
                 let slack = Slack { api: &self.api, channels: &self.channels };
                 let result = self.runtime.block_on(slack.run(action, &results));
-                let now = Timestamp::now();
+                let now = self.clock.now();
                 let lease = add_duration(now, LEASE);
                 match result {
                     Ok(result) => {
@@ -219,7 +221,13 @@ impl Deliverer {
                 }
             }
         }
-        self.queue.delivered(d.item, Timestamp::now())
+        self.queue.delivered(d.item, self.clock.now())
+    }
+
+    /// When a time of the clock comes, on the monotonic clock the thread waits with.
+    fn instant(&self, t: Timestamp) -> Instant {
+        let ms = t.as_millisecond() - self.clock.now().as_millisecond();
+        Instant::now() + Duration::from_millis(ms.max(0).unsigned_abs())
     }
 
     /// One "Could not notify slack" note: in the same thread, or in the logs channel when the
@@ -243,11 +251,6 @@ impl Deliverer {
             );
         }
     }
-}
-
-fn instant(t: Timestamp) -> Instant {
-    let ms = t.as_millisecond() - Timestamp::now().as_millisecond();
-    Instant::now() + Duration::from_millis(ms.max(0).unsigned_abs())
 }
 
 #[cfg(test)]

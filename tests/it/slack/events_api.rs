@@ -3,10 +3,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use ebmbot::bot::api::OnCall;
 use ebmbot::bot::events_api::sign;
 use ebmbot::bot::{Bot, EventsState, Off, events_router};
+use ebmbot::clock::{ManualClock, SystemClock};
 use ebmbot::config::{Catalog, Overrides, Secret, Settings};
 use serde_json::{Value, json};
 
@@ -49,6 +51,9 @@ async fn post(url: &str, body: &Value, timestamp: i64, secret: &str) -> (u16, St
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
+/// The bot's time in these tests: it moves only when a test moves it.
+const T0: &str = "2026-03-01T10:00:00Z";
+
 fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
@@ -57,39 +62,46 @@ fn now() -> i64 {
 fn signed_events_are_handled_once_and_everything_else_is_refused() {
     let t = Slack::new();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let t0: jiff::Timestamp = T0.parse().unwrap();
+    let clock = Arc::new(ManualClock::new(t0));
     runtime.block_on(async {
         let settings = Arc::new(settings(&t, true));
         let catalog = Catalog::load(&settings.config, &settings).unwrap();
-        let bot = Bot::start(settings, catalog).await.unwrap();
+        let bot = Bot::start_with(settings, catalog, None, clock.clone()).await.unwrap();
         let url = serve(events_router(bot.events_state())).await;
+        let at = t0.as_second();
 
         let challenge = json!({"type": "url_verification", "challenge": "abc123", "token": "x"});
-        let (status, body) = post(&url, &challenge, now(), SECRET).await;
+        let (status, body) = post(&url, &challenge, at, SECRET).await;
         assert_eq!((status, serde_json::from_str::<Value>(&body).unwrap()), (200, json!({"challenge": "abc123"})));
 
         let event = json!({"type": "event_callback", "event_id": "EvApi1", "team_id": "T1", "api_app_id": "A1",
                            "event_time": 1, "event": mention("C1", "80.1", "U1", "t echo by http")});
-        assert_eq!(post(&url, &event, now(), SECRET).await.0, 200);
-        assert_eq!(post(&url, &event, now(), SECRET).await.0, 200, "a Slack retry is answered too");
-        assert_eq!(post(&url, &event, now() - 360, SECRET).await.0, 401, "older than 5 minutes");
-        assert_eq!(post(&url, &event, now() + 360, SECRET).await.0, 401, "from the future");
-        assert_eq!(post(&url, &event, now(), "wrong-secret").await.0, 401);
-        let unsigned = crate::support::web::client().post(&url).body(event.to_string()).send().await.unwrap();
-        assert_eq!(unsigned.status().as_u16(), 401);
-        assert_eq!(post(&url, &json!("not an object"), now(), SECRET).await.0, 400);
-        assert_eq!(post(&url, &json!({"type": "app_rate_limited"}), now(), SECRET).await.0, 200);
-
-        let off = serve(events_router(EventsState::unavailable(Off::NoSigningSecret))).await;
-        let (status, body) = post(&off, &challenge, now(), SECRET).await;
-        assert_eq!(status, 503);
-        assert!(body.contains("SLACK_SIGNING_SECRET"), "{body}");
+        assert_eq!(post(&url, &event, at, SECRET).await.0, 200);
         tokio::task::block_in_place(|| {
             t.fake.wait_post("Job 1 (`t_echo`) is queued.");
             t.fake.wait_reaction("C1", "80.1", "eyes");
         });
+        assert_eq!(t.jobs()[0]["created_at"], "2026-03-01T10:00:00.000Z", "the bot's clock, not the wall's");
+        assert_eq!(post(&url, &event, at, SECRET).await.0, 200, "a Slack retry is answered too");
+        clock.advance(Duration::from_secs(301));
+        assert_eq!(post(&url, &event, at, SECRET).await.0, 401, "older than 5 minutes");
+        assert_eq!(post(&url, &event, at + 301, SECRET).await.0, 200, "signed at the bot's now");
+        clock.set(t0);
+        assert_eq!(post(&url, &event, at + 301, SECRET).await.0, 401, "from the future");
+        assert_eq!(post(&url, &event, at, "wrong-secret").await.0, 401);
+        let unsigned = crate::support::web::client().post(&url).body(event.to_string()).send().await.unwrap();
+        assert_eq!(unsigned.status().as_u16(), 401);
+        assert_eq!(post(&url, &json!("not an object"), at, SECRET).await.0, 400);
+        assert_eq!(post(&url, &json!({"type": "app_rate_limited"}), at, SECRET).await.0, 200);
+
+        let off = serve(events_router(EventsState::unavailable(Off::NoSigningSecret))).await;
+        let (status, body) = post(&off, &challenge, at, SECRET).await;
+        assert_eq!(status, 503);
+        assert!(body.contains("SLACK_SIGNING_SECRET"), "{body}");
         bot.stop().await;
     });
-    assert_eq!(t.jobs().len(), 1, "the retry was dropped");
+    assert_eq!(t.jobs().len(), 1, "the retries were dropped");
 }
 
 #[test]
@@ -102,7 +114,7 @@ fn a_bot_without_a_signing_secret_answers_503() {
         let seen: Arc<Mutex<Vec<String>>> = Arc::default();
         let s = seen.clone();
         let on_call: OnCall = Arc::new(move |method, result| s.lock().unwrap().push(format!("{method} {result}")));
-        let bot = Bot::start_observed(settings, catalog, Some(on_call)).await.unwrap();
+        let bot = Bot::start_with(settings, catalog, Some(on_call), Arc::new(SystemClock)).await.unwrap();
         let url = serve(events_router(bot.events_state())).await;
         let (status, body) = post(&url, &json!({"type": "url_verification"}), now(), SECRET).await;
         assert_eq!(status, 503);
