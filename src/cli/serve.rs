@@ -69,13 +69,9 @@ pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> 
                 if !with_dispatcher {
                     settings.slack_app_token = None; // Socket Mode is for `bot` and `serve`
                 }
-                let bot = SlackBot {
-                    settings,
-                    live: live.clone(),
-                    metrics: Arc::clone(&metrics),
-                    events: events.clone(),
-                    clock: Arc::clone(&clock),
-                };
+                let (live, metrics, events, clock) =
+                    (live.clone(), Arc::clone(&metrics), events.clone(), Arc::clone(&clock));
+                let bot = SlackBot { settings, live, metrics, events, clock };
                 tokio::spawn(bot.run(Arc::clone(&control), stop_tx.clone()))
             });
 
