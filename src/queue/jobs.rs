@@ -102,7 +102,7 @@ pub(super) fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
         timeout_ms: row.get(18)?,
     }
     .decode()
-    .map_err(|e| rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, e.into()))
+    .map_err(|e| rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 pub(super) fn request_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, Request)> {

@@ -31,13 +31,32 @@ pub(crate) struct JobRow {
     pub timeout_ms: Option<i64>,
 }
 
+/// Why a stored job cannot be read back: a column is unreadable or contradicts the state.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BadRow {
+    #[error("job {id}: unknown state `{state}`")]
+    UnknownState { id: i64, state: String },
+    #[error("job {id}: bad args")]
+    Args {
+        id: i64,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A state (or a start) without a column that state must have.
+    #[error("job {id}: {what}")]
+    Missing { id: i64, what: &'static str },
+    #[error("job {id}: {state} without a finish time")]
+    NoFinishTime { id: i64, state: JobState },
+}
+
 impl JobRow {
     /// The one decoding of a stored job: its state and the columns of that state become a
     /// [`JobStatus`]. `Err` says what is inconsistent.
-    pub(super) fn decode(self) -> Result<Job, String> {
+    pub(super) fn decode(self) -> Result<Job, BadRow> {
         let id = self.id;
-        let state = JobState::parse(&self.state).ok_or_else(|| format!("job {id}: unknown state `{}`", self.state))?;
-        let args = Args::from_json(&self.args).map_err(|e| format!("job {id}: bad args: {e}"))?;
+        let missing = |what| BadRow::Missing { id, what };
+        let state = JobState::parse(&self.state).ok_or(BadRow::UnknownState { id, state: self.state })?;
+        let args = Args::from_json(&self.args).map_err(|source| BadRow::Args { id, source })?;
         let run = match (self.started_at, self.dispatcher_id) {
             (Some(at), Some(dispatcher)) => Some(Run {
                 started_at: ts(at),
@@ -45,17 +64,16 @@ impl JobRow {
                 process: self.log_dir.map(|log_dir| Process { log_dir, pgid: self.pgid }),
             }),
             (None, _) => None,
-            (Some(_), None) => return Err(format!("job {id}: started without a dispatcher")),
+            (Some(_), None) => return Err(missing("started without a dispatcher")),
         };
         let status = match state {
             JobState::Pending => JobStatus::Pending,
             JobState::Running => JobStatus::Running {
-                run: run.ok_or_else(|| format!("job {id}: running but never started"))?,
+                run: run.ok_or_else(|| missing("running but never started"))?,
                 stop_requested_by: self.cancel_requested_by,
             },
             finished => {
-                let finished_at =
-                    self.finished_at.ok_or_else(|| format!("job {id}: {finished} without a finish time"))?;
+                let finished_at = self.finished_at.ok_or(BadRow::NoFinishTime { id, state: finished })?;
                 let detail = self.detail.unwrap_or_default();
                 let outcome = match finished {
                     JobState::Succeeded => Outcome::Succeeded,
@@ -68,12 +86,12 @@ impl JobRow {
                         after: Duration::from_millis(
                             self.timeout_ms
                                 .and_then(|ms| u64::try_from(ms).ok())
-                                .ok_or_else(|| format!("job {id}: timed out without its timeout"))?,
+                                .ok_or_else(|| missing("timed out without its timeout"))?,
                         ),
                     },
-                    JobState::Cancelled => Outcome::Cancelled {
-                        by: self.cancelled_by.ok_or_else(|| format!("job {id}: cancelled by nobody"))?,
-                    },
+                    JobState::Cancelled => {
+                        Outcome::Cancelled { by: self.cancelled_by.ok_or_else(|| missing("cancelled by nobody"))? }
+                    }
                     JobState::Lost | JobState::Pending | JobState::Running => Outcome::Lost { detail },
                 };
                 JobStatus::Finished { run, finished_at: ts(finished_at), outcome }
@@ -171,10 +189,10 @@ mod tests {
     #[test]
     fn inconsistent_rows_are_refused() {
         let running = JobRow { state: "running".into(), args: "{}".into(), ..JobRow::default() };
-        assert!(running.decode().unwrap_err().contains("never started"));
+        assert!(matches!(running.decode(), Err(BadRow::Missing { what: "running but never started", .. })));
         let timed_out = JobRow { timeout_ms: None, ..stored(&Outcome::TimedOut { after: Duration::ZERO }, true) };
-        assert!(timed_out.decode().unwrap_err().contains("timeout"));
+        assert!(timed_out.decode().unwrap_err().to_string().contains("timeout"));
         let unknown = JobRow { state: "exploded".into(), ..JobRow::default() };
-        assert!(unknown.decode().unwrap_err().contains("unknown state"));
+        assert!(matches!(unknown.decode(), Err(BadRow::UnknownState { .. })));
     }
 }
