@@ -176,9 +176,20 @@ impl Shared {
             Some(_) => EventsState::starting(),
             None => EventsState::unavailable(Off::NoBotToken),
         };
+        // A namespace's own webhook secret that cannot be read stops the start (exit 2).
+        let environment = web::projects::environment();
+        if let Some((var, why)) = web::projects::ProjectSecrets::read(&env.catalog, &environment).first_error() {
+            return Err(CommandError::BadValue {
+                what: "github_secret",
+                text: var.to_owned(),
+                reason: format!("{why}; set it, or remove `github_secret = \"{var}\"` from jobs.toml"),
+            }
+            .into());
+        }
         let live = LiveCatalog::new(env.catalog.clone());
         let options = WebOptions {
             metrics: Some(Arc::clone(&metrics)),
+            env: Some(environment),
             dispatcher_pid: with_dispatcher.then(std::process::id),
             extra_routes: Some(bot::events_router(events.clone())),
             ..WebOptions::default()

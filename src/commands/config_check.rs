@@ -4,6 +4,8 @@ use serde::Serialize;
 
 use crate::config::{Catalog, Settings};
 
+use super::webhook::is_project;
+
 use super::Result;
 
 #[derive(Debug, Clone, Default)]
@@ -18,6 +20,8 @@ pub struct ConfigSummary {
     pub github_triggers: usize,
     /// Each namespace validated, in name order.
     pub by_namespace: Vec<NamespaceSummary>,
+    /// What loads but is probably not meant (a project open to any repository, …).
+    pub warnings: Vec<String>,
 }
 
 /// One namespace of a valid `jobs.toml`.
@@ -53,5 +57,62 @@ pub fn summary(catalog: &Catalog) -> ConfigSummary {
                 github_triggers: n.github.len(),
             })
             .collect(),
+        warnings: warnings(catalog),
+    }
+}
+
+/// Projects that any repository can trigger, or that refuse every delivery.
+fn warnings(catalog: &Catalog) -> Vec<String> {
+    let mut out = Vec::new();
+    for ns in catalog.namespaces.values().filter(|ns| is_project(ns) && ns.github_repositories.is_empty()) {
+        let name = &ns.name;
+        out.push(if ns.restricted {
+            format!(
+                "`{name}` is restricted and takes webhooks, but pins no repository: its webhooks are refused \
+                 until you add `github_repository = \"owner/name\"` to `[{name}]`"
+            )
+        } else {
+            format!(
+                "`{name}` takes webhooks from any repository whose webhook is signed with its secret: pin its \
+                 repository with `github_repository = \"owner/name\"` in `[{name}]`"
+            )
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warns_about_projects_open_to_any_repository() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::for_root(dir.path());
+        let text = r#"
+[open.jobs.deploy]
+run_args_template = "echo deploy"
+
+[pinned]
+github_repository = "octo-org/octo-repo"
+[pinned.jobs.deploy]
+run_args_template = "echo deploy"
+
+[locked]
+restricted = true
+[locked.jobs.build]
+run_args_template = "echo build"
+[[locked.github]]
+event = "push"
+job_type = "build"
+
+[quiet.jobs.build]
+run_args_template = "echo build"
+"#;
+        let catalog = Catalog::from_str(text, &dir.path().join("jobs.toml"), &settings).unwrap();
+        let warnings = summary(&catalog).warnings;
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].starts_with("`locked` is restricted and takes webhooks, but pins no repository"));
+        assert!(warnings[1].starts_with("`open` takes webhooks from any repository"));
     }
 }

@@ -7,6 +7,7 @@
 //! other (`Command::Deliver`): it writes every matching trigger's job and the delivery record,
 //! in one transaction, unless the delivery was handled before.
 
+mod provenance;
 mod triggers;
 
 use std::time::Duration;
@@ -46,6 +47,18 @@ pub enum WebhookError {
     /// A matching trigger's param could not be read from the payload; nothing was scheduled.
     #[error("{rule}: param `{param}`: {problem}; nothing was scheduled")]
     BadParam { rule: String, param: String, problem: BadPointer },
+    /// A restricted project that pins no repository takes no delivery.
+    #[error(
+        "`{project}` is restricted, and a restricted project takes webhooks only from the repository \
+         it pins: add `github_repository = \"owner/name\"` to `[{project}]` in jobs.toml; nothing was scheduled"
+    )]
+    Unpinned { project: String },
+    /// The delivery comes from a repository the project does not pin.
+    #[error(
+        "this delivery is from {}, but `{project}` takes deliveries only from `{pinned}`; nothing was scheduled",
+        from.as_ref().map_or_else(|| "no repository (it has no `repository.full_name`)".to_owned(), |f| format!("`{f}`"))
+    )]
+    WrongRepository { project: String, pinned: String, from: Option<String> },
     #[error(transparent)]
     Command(#[from] CommandError),
 }
@@ -54,7 +67,9 @@ impl WebhookError {
     /// The request's fault (400), as opposed to ebmbot's (500).
     pub fn is_bad_input(&self) -> bool {
         match self {
-            Self::UnknownProject(_) | Self::BadParam { .. } => true,
+            Self::UnknownProject(_) | Self::BadParam { .. } | Self::Unpinned { .. } | Self::WrongRepository { .. } => {
+                true
+            }
             Self::Command(e) => e.is_bad_input(),
         }
     }
@@ -191,6 +206,7 @@ impl Webhook {
             .namespace(&self.project)
             .filter(|ns| is_project(ns))
             .ok_or_else(|| WebhookError::UnknownProject(self.project.clone()))?;
+        provenance::check(ns, &self.payload)?;
         if self.event == "ping" {
             return Ok(Decision::Settled(WebhookResult::Pong));
         }

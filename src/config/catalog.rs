@@ -25,6 +25,12 @@ pub struct Namespace {
     pub default_channel: Option<String>,
     pub fabfile: Option<String>,
     pub pass_secrets: Vec<SecretName>,
+    /// `github_repository`: the only repositories (`owner/name`) whose deliveries the project
+    /// takes; empty: any (a restricted project then takes none).
+    pub github_repositories: Vec<String>,
+    /// `github_secret`: the variable holding the project's own webhook secret, which replaces
+    /// `GITHUB_WEBHOOK_SECRET` for it. Jobs never see it.
+    pub github_secret: Option<String>,
     /// The job's working directory, fixed at load: `WORKSPACE_DIR/<ns>` if it exists
     /// then, else `WRITEABLE_WORKSPACE_DIR/<ns>`.
     pub workdir: PathBuf,

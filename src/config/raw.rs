@@ -22,12 +22,24 @@ pub(super) struct RawNamespace {
     pub fabfile: Option<String>,
     #[serde(default)]
     pub pass_secrets: Vec<String>,
+    /// The repositories whose deliveries the project takes: `"owner/name"` or a list.
+    pub github_repository: Option<Repositories>,
+    /// The variable holding the project's own webhook secret.
+    pub github_secret: Option<String>,
     #[serde(default)]
     pub jobs: BTreeMap<String, Spanned<RawJob>>,
     #[serde(default)]
     pub slack: Vec<Spanned<RawSlack>>,
     #[serde(default)]
     pub github: Vec<Spanned<RawTrigger>>,
+}
+
+/// `github_repository = "owner/name"` or `["owner/a", "owner/b"]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged, expecting = "a repository `\"owner/name\"` or a list of them")]
+pub(super) enum Repositories {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]

@@ -58,6 +58,8 @@ fn catalog() -> Catalog {
                 default_channel: None,
                 fabfile: None,
                 pass_secrets: Vec::new(),
+                github_repositories: Vec::new(),
+                github_secret: None,
                 workdir: PathBuf::from("/tmp"),
                 workdir_fixed: false,
                 jobs: BTreeMap::new(),

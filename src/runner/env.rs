@@ -65,6 +65,8 @@ mod tests {
             default_channel: None,
             fabfile: None,
             pass_secrets,
+            github_repositories: Vec::new(),
+            github_secret: None,
             workdir: "/srv/workspace/example".into(),
             workdir_fixed: true,
             jobs: BTreeMap::new(),

@@ -58,7 +58,11 @@ pub fn prepare(settings: &Settings, catalog: &Catalog, job: &Job, tee: bool) -> 
     let started = job.started_at().unwrap_or(job.created_at);
     let log_dir = logs::log_dir(&settings.logs_dir, &job_type, started, job.id);
     let requested_by = job.requests.first().map(|r| r.origin.requested_by()).unwrap_or_default();
-    let (env, env_remove) = env::job_env(settings, ns, job.id, &job_type, &log_dir, &requested_by);
+    let (env, mut env_remove) = env::job_env(settings, ns, job.id, &job_type, &log_dir, &requested_by);
+    // The projects' own webhook secrets: no job sees them, whatever its namespace.
+    for var in catalog.namespaces.values().filter_map(|n| n.github_secret.as_deref()) {
+        env_remove.extend(crate::config::secrets::hidden_vars(var));
+    }
     Ok(JobSpec {
         id: job.id,
         job_type,

@@ -18,8 +18,9 @@ use sha2::{Digest, Sha256};
 
 use crate::commands::webhook::{Decision, Webhook, WebhookError, WebhookResult};
 use crate::commands::{self, Context};
-use crate::config::Secret;
+use crate::config::Catalog;
 
+use super::projects::{self, Key};
 use super::{WebState, payload, printable, signature};
 
 /// The longest `X-GitHub-Event` / `X-GitHub-Delivery` accepted (GitHub's are far shorter).
@@ -72,7 +73,24 @@ async fn handle(
 ) -> Result<(String, WebhookResult), Refusal> {
     // Refusals on the headers alone come first: nothing is read or looked up for them.
     check_length(state, headers)?;
-    let (secret, expected) = match refuse_on_headers(state, headers) {
+    let catalog = state.catalog();
+    let checked = refuse_on_headers(state, &catalog, headers).and_then(|expected| {
+        // The project's key: its own secret, else the global one. A project with no key at all
+        // (unknown, and no global secret) is answered as a wrong signature.
+        match projects::key(&catalog, &state.project_secrets(), state.settings(), &project) {
+            Key::Secret(secret) => Ok((secret, expected)),
+            Key::Nothing => Err(forbidden(expected.mismatch())),
+            Key::Unreadable { var, why } => {
+                tracing::error!("webhooks of `{project}` are refused: its secret {var} cannot be read: {why}");
+                Err(Refusal(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "no_secret",
+                    "this project's webhook secret cannot be read on this server; the server log says why".to_owned(),
+                ))
+            }
+        }
+    });
+    let (secret, expected) = match checked {
         Ok(checked) => checked,
         Err(refusal) => {
             discard_small(headers, body).await;
@@ -93,7 +111,6 @@ async fn handle(
 
     let project = project_name(project);
     let webhook = Webhook { project, event, delivery: delivery.clone(), payload, body_sha256: Some(sha256) };
-    let catalog = state.catalog();
     let ctx = Context { settings: state.settings(), catalog: &catalog, clock: &*state.0.clock };
     let result = match webhook.decide(&ctx).map_err(refuse)? {
         Decision::Settled(result) => result,
@@ -102,17 +119,17 @@ async fn handle(
     Ok((delivery, result))
 }
 
-/// The refusals that need only the headers: no secret (503), no signature header (403).
-fn refuse_on_headers(state: &WebState, headers: &HeaderMap) -> Result<(Secret, signature::Expected), Refusal> {
-    let Some(secret) = &state.settings().github_webhook_secret else {
+/// The refusals that need only the headers, before the project is looked up: no secret at all
+/// on this server (503), no signature header (403).
+fn refuse_on_headers(state: &WebState, catalog: &Catalog, headers: &HeaderMap) -> Result<signature::Expected, Refusal> {
+    if !projects::any(catalog, state.settings()) {
         return Err(Refusal(
             StatusCode::SERVICE_UNAVAILABLE,
             "no_secret",
             "GitHub webhooks are off: GITHUB_WEBHOOK_SECRET is not set on this server".to_owned(),
         ));
-    };
-    let expected = signature::Expected::from_headers(headers).map_err(forbidden)?;
-    Ok((secret.clone(), expected))
+    }
+    signature::Expected::from_headers(headers).map_err(forbidden)
 }
 
 /// The largest body read (and thrown away, never kept) before a refusal on the headers, so that
@@ -266,6 +283,11 @@ fn github_header(headers: &HeaderMap, name: &'static str) -> Result<String, Refu
 fn refuse(e: WebhookError) -> Refusal {
     match &e {
         WebhookError::UnknownProject(_) => Refusal(StatusCode::BAD_REQUEST, "unknown_project", e.to_string()),
+        WebhookError::Unpinned { .. } => Refusal(StatusCode::FORBIDDEN, "unpinned_repository", e.to_string()),
+        WebhookError::WrongRepository { .. } => {
+            tracing::warn!("refused a signed webhook: {e}");
+            Refusal(StatusCode::FORBIDDEN, "wrong_repository", e.to_string())
+        }
         e if e.is_bad_input() => Refusal(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
         e => {
             tracing::error!("webhook failed: {}", crate::commands::describe(e));

@@ -16,10 +16,11 @@ mod github;
 mod health;
 mod limits;
 mod payload;
+pub mod projects;
 mod server;
 mod signature;
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -66,6 +67,8 @@ pub struct WebOptions {
     /// Routes another part of the process serves on the same listener (the bot's
     /// `/slack/events`), under the same timeouts.
     pub extra_routes: Option<Router>,
+    /// Where the namespaces' `github_secret` variables are read (default: the environment).
+    pub env: Option<projects::Lookup>,
 }
 
 /// What the handlers share. Cheap to clone.
@@ -76,6 +79,9 @@ struct Inner {
     settings: Settings,
     /// The process's catalogue: each request reads the current one (SIGHUP replaces it).
     catalog: LiveCatalog,
+    /// The namespaces' own webhook secrets, read with the catalogue (and its version).
+    project_secrets: RwLock<(u64, Arc<projects::ProjectSecrets>)>,
+    env: projects::Lookup,
     clock: Arc<dyn Clock>,
     /// One connection for the handlers; locked only on a blocking thread.
     queue: Mutex<Queue>,
@@ -94,10 +100,16 @@ impl WebState {
         clock: Arc<dyn Clock>,
         options: WebOptions,
     ) -> Self {
+        let catalog: LiveCatalog = catalog.into();
+        let env = options.env.unwrap_or_else(projects::environment);
+        let (version, current) = catalog.current();
+        let secrets = read_project_secrets(&current, &env);
         WebState(Arc::new(Inner {
             budget: limits::Budget::new(settings.max_body_memory),
             settings,
-            catalog: catalog.into(),
+            catalog,
+            project_secrets: RwLock::new((version, Arc::new(secrets))),
+            env,
             clock,
             queue: Mutex::new(queue),
             metrics: options.metrics.unwrap_or_default(),
@@ -105,6 +117,17 @@ impl WebState {
             dispatcher_pid: options.dispatcher_pid,
             extra_routes: options.extra_routes,
         }))
+    }
+
+    /// The namespaces' own webhook secrets, read again when the catalogue has changed (SIGHUP).
+    fn project_secrets(&self) -> Arc<projects::ProjectSecrets> {
+        let seen = self.0.project_secrets.read().unwrap_or_else(PoisonError::into_inner).0;
+        if let Some((version, catalog)) = self.0.catalog.newer_than(seen) {
+            let secrets = Arc::new(read_project_secrets(&catalog, &self.0.env));
+            *self.0.project_secrets.write().unwrap_or_else(PoisonError::into_inner) = (version, Arc::clone(&secrets));
+            return secrets;
+        }
+        Arc::clone(&self.0.project_secrets.read().unwrap_or_else(PoisonError::into_inner).1)
     }
 
     /// The catalogue now; requests already running keep the one they started with.
@@ -180,4 +203,14 @@ pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(
         text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect(),
     )
+}
+
+/// Reads the namespaces' `github_secret` values; one that cannot be read is logged, and its
+/// project's webhooks are refused.
+fn read_project_secrets(catalog: &Catalog, env: &projects::Lookup) -> projects::ProjectSecrets {
+    let secrets = projects::ProjectSecrets::read(catalog, env);
+    if let Some((var, why)) = secrets.first_error() {
+        tracing::error!("a project's webhook secret {var} cannot be read: {why}; its webhooks are refused");
+    }
+    secrets
 }

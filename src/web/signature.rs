@@ -50,6 +50,11 @@ impl Expected {
         Err(SignatureError::Missing)
     }
 
+    /// The refusal of a request signed with the wrong secret.
+    pub fn mismatch(&self) -> SignatureError {
+        SignatureError::Mismatch { header: self.header }
+    }
+
     /// A hasher of the body with `secret`, for this signature's algorithm.
     pub(super) fn signer(&self, secret: &[u8]) -> Signer {
         // HMAC takes keys of any length: `new_from_slice` cannot fail for it.

@@ -139,3 +139,27 @@ fn bad_settings_are_exit_2_naming_the_variable() {
         assert_eq!(err.matches(value).count(), 1, "the value is named once: {err}");
     }
 }
+
+/// A project's own webhook secret that is not set stops `web` at start (issue 9, item 1);
+/// `config check` warns about a project open to any repository.
+#[test]
+fn an_unset_project_secret_stops_web_and_config_check_warns() {
+    let env = TestEnv::new(
+        r#"
+[site]
+github_secret = "SITE_HOOK_SECRET"
+[site.jobs.deploy]
+run_args_template = "echo deploy"
+"#,
+    );
+    let err = env.fails(2, &["web", "--bind", "127.0.0.1:0"]);
+    let last = err.lines().last().unwrap_or_default();
+    assert_eq!(
+        last.trim_start_matches("error: "),
+        "github_secret `SITE_HOOK_SECRET` is not valid: SITE_HOOK_SECRET is not set (nor SITE_HOOK_SECRET_FILE, \
+         nor $CREDENTIALS_DIRECTORY/SITE_HOOK_SECRET); set it, or remove `github_secret = \"SITE_HOOK_SECRET\"` \
+         from jobs.toml"
+    );
+    let out = env.ok(&["config", "check"]);
+    assert!(out.contains("warning: `site` takes webhooks from any repository"), "{out}");
+}

@@ -99,3 +99,36 @@ fn run_is_stopped_by_cancel_id_from_another_terminal() {
     assert!(job["detail"].as_str().unwrap().starts_with("cancelled by terminal:"), "{job}");
     assert_eq!(run.output().status.code(), Some(130));
 }
+
+/// Issue 9, item 1: a project's own webhook secret (`github_secret`) is ebmbot's, not its jobs'.
+#[test]
+fn a_job_sees_no_project_webhook_secret() {
+    let env = TestEnv::new(
+        r#"
+[site]
+github_secret = "SITE_HOOK_SECRET"
+github_repository = "octo-org/octo-repo"
+[site.jobs.deploy]
+run_args_template = "env"
+
+[other.jobs.show]
+run_args_template = "env"
+"#,
+    );
+    let secret_file = env.path("site-hook-secret");
+    std::fs::write(&secret_file, "file-hook-secret-value\n").unwrap();
+    for (ns, job) in [("site", "deploy"), ("other", "show")] {
+        let out = env
+            .cmd()
+            .args(["run", ns, job])
+            .env("SITE_HOOK_SECRET", "env-hook-secret-value")
+            .env("SITE_HOOK_SECRET_FILE", &secret_file)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let seen = String::from_utf8_lossy(&out.stdout);
+        assert!(seen.contains("PATH="), "{seen}");
+        assert!(!seen.contains("SITE_HOOK_SECRET"), "{ns}: {seen}");
+        assert!(!seen.contains("hook-secret-value"), "{ns}: {seen}");
+    }
+}

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use toml::Spanned;
 
 use super::super::catalog::Namespace;
-use super::super::raw::RawNamespace;
+use super::super::raw::{RawNamespace, Repositories};
 use super::super::suggest::closest;
 use super::super::{SecretName, Settings};
 use super::{RESERVED_NAMESPACES, Source, github, job, slack};
@@ -29,6 +29,10 @@ pub(super) fn namespace(
         check_fabfile(url).map_err(|e| format!("`{name}`: {e} {at}"))?;
     }
     let pass_secrets = secrets(&raw.pass_secrets).map_err(|e| format!("`{name}`: {e} {at}"))?;
+    let github_repositories = repositories(raw.github_repository).map_err(|e| format!("`{name}`: {e} {at}"))?;
+    if let Some(var) = &raw.github_secret {
+        check_secret_var(var).map_err(|e| format!("`{name}`: {e} {at}"))?;
+    }
     let jobs = raw
         .jobs
         .into_iter()
@@ -44,12 +48,70 @@ pub(super) fn namespace(
         default_channel: raw.default_channel,
         fabfile: raw.fabfile,
         pass_secrets,
+        github_repositories,
+        github_secret: raw.github_secret,
         workdir,
         workdir_fixed,
         jobs,
         slack,
         github,
     })
+}
+
+/// `github_repository`: one `owner/name` or a list of them, as GitHub spells them.
+fn repositories(raw: Option<Repositories>) -> Result<Vec<String>, String> {
+    let list = match raw {
+        None => return Ok(Vec::new()),
+        Some(Repositories::One(one)) => vec![one],
+        Some(Repositories::Many(many)) => many,
+    };
+    if list.is_empty() {
+        return Err("github_repository is an empty list; name at least one `owner/name`".to_owned());
+    }
+    for repo in &list {
+        let valid = repo.split_once('/').is_some_and(|(owner, name)| {
+            (1..=39).contains(&owner.len())
+                && owner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && (1..=100).contains(&name.len())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        });
+        if !valid {
+            return Err(format!(
+                "github_repository `{}` is not a repository; write `owner/name` as GitHub shows it, such as \
+                 `octo-org/octo-repo`",
+                repo.escape_debug()
+            ));
+        }
+    }
+    Ok(list)
+}
+
+/// `github_secret`: the name of an environment variable (read also from `<NAME>_FILE` or a
+/// systemd credential), not one of ebmbot's own secrets.
+fn check_secret_var(var: &str) -> Result<(), String> {
+    let valid = var.chars().next().is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+        && var.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && var.len() <= 64;
+    if !valid {
+        return Err(format!(
+            "github_secret `{}` is not a variable name; write the name of the variable that holds the \
+             secret, in capitals, such as `WEBSITE_WEBHOOK_SECRET`",
+            var.escape_debug()
+        ));
+    }
+    if var.ends_with("_FILE") {
+        return Err(format!(
+            "github_secret `{var}` names a file variable; write the secret's own name (`{}`): ebmbot reads \
+             `{var}` by itself",
+            var.trim_end_matches("_FILE")
+        ));
+    }
+    if SecretName::from_env_var(var).is_some() {
+        return Err(format!(
+            "github_secret `{var}` is one of ebmbot's own secrets; give the project a variable of its own"
+        ));
+    }
+    Ok(())
 }
 
 /// `^[a-z0-9][a-z0-9-]{0,31}$`, and not a built-in command.

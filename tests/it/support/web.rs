@@ -67,11 +67,19 @@ pub struct Builder {
     pub metrics: Option<Arc<Metrics>>,
     pub extra_routes: Option<axum::Router>,
     pub dir: Option<Arc<tempfile::TempDir>>,
+    /// The variables the server reads a namespace's `github_secret` from (none by default).
+    pub vars: std::collections::HashMap<String, String>,
 }
 
 impl Builder {
     pub fn settings(mut self, f: impl FnOnce(&mut Settings) + Send + 'static) -> Builder {
         self.settings_edit.push(Box::new(f));
+        self
+    }
+
+    /// A variable the server can read (a namespace's `github_secret`).
+    pub fn var(mut self, name: &str, value: &str) -> Builder {
+        self.vars.insert(name.to_owned(), value.to_owned());
         self
     }
 
@@ -106,6 +114,7 @@ impl Builder {
             metrics: self.metrics.clone(),
             dispatcher_pid: self.dispatcher_pid,
             extra_routes: self.extra_routes,
+            env: Some(Arc::new(move |k: &str| self.vars.get(k).cloned())),
         };
         let state = WebState::new(settings.clone(), catalog, queue, Arc::new(SystemClock), options);
         let metrics = Arc::clone(state.metrics());
@@ -154,6 +163,7 @@ impl Server {
             metrics: None,
             extra_routes: None,
             dir: None,
+            vars: std::collections::HashMap::new(),
         }
     }
 

@@ -7,6 +7,7 @@ mod caps;
 mod github;
 mod health;
 mod params;
+mod provenance;
 mod slow;
 mod triggers;
 

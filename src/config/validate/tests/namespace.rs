@@ -83,3 +83,25 @@ fn workdir_is_fixed_when_the_workspace_has_the_namespace() {
     assert_eq!(other.workdir, settings.writeable_workspace_dir.join("other"));
     assert!(!other.workdir.exists(), "not created at load");
 }
+
+#[test]
+fn github_repository_and_github_secret() {
+    let catalog = parse(&namespace_with("github_repository = \"octo-org/octo-repo\"")).unwrap();
+    assert_eq!(catalog.namespace("example").unwrap().github_repositories, ["octo-org/octo-repo"]);
+    let catalog = parse(&namespace_with("github_repository = [\"a/b\", \"c-d/e.f_g\"]")).unwrap();
+    assert_eq!(catalog.namespace("example").unwrap().github_repositories, ["a/b", "c-d/e.f_g"]);
+    assert!(parse(&namespace_with("")).unwrap().namespace("example").unwrap().github_repositories.is_empty());
+    assert_eq!(
+        error(&namespace_with("github_repository = \"octo-repo\"")),
+        "`example`: github_repository `octo-repo` is not a repository; write `owner/name` as GitHub shows it, \
+         such as `octo-org/octo-repo` (line 1)"
+    );
+    assert!(error(&namespace_with("github_repository = \"https://github.com/a/b\"")).contains("is not a repository"));
+    assert!(error(&namespace_with("github_repository = []")).contains("empty list"));
+
+    let catalog = parse(&namespace_with("github_secret = \"SITE_HOOK_SECRET\"")).unwrap();
+    assert_eq!(catalog.namespace("example").unwrap().github_secret.as_deref(), Some("SITE_HOOK_SECRET"));
+    assert!(error(&namespace_with("github_secret = \"site secret\"")).contains("is not a variable name"));
+    assert!(error(&namespace_with("github_secret = \"SITE_FILE\"")).contains("write the secret's own name (`SITE`)"));
+    assert!(error(&namespace_with("github_secret = \"SLACK_BOT_TOKEN\"")).contains("one of ebmbot's own secrets"));
+}
