@@ -217,6 +217,9 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
         Command::Config(ConfigCommand::Check) => {
             let r = commands::config_check::ConfigCheck.execute(&env.settings)?;
             env.print(&r, || render::config_summary(&r))?;
+            for warning in &r.warnings {
+                eprintln!("warning: {warning}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(ConfigCommand::Import { file }) => config_import::run(&env, &file),

@@ -220,9 +220,6 @@ pub(super) fn config_summary(r: &crate::commands::config_check::ConfigSummary) -
             out.push_str(&format!(", {} webhook trigger(s)", ns.github_triggers));
         }
     }
-    for warning in &r.warnings {
-        out.push_str(&format!("\nwarning: {warning}"));
-    }
     out
 }
 
