@@ -114,7 +114,7 @@ async fn one_repository_feeds_two_projects_and_a_replay_schedules_nothing() {
     let replay = post(&server, "/github/pinned/", Some(SECRET), merged_pr()).await;
     assert_eq!((replay.status, replay.json["result"].as_str()), (200, Some("replayed")), "{replay:?}");
     assert!(replay.message().starts_with("already handled: the same body came as delivery "), "{replay:?}");
-    let types: Vec<String> = server.jobs().iter().map(|j| j.job_type()).collect();
+    let types: Vec<String> = server.jobs().iter().map(|j| j.job_type().to_string()).collect();
     assert_eq!(types.len(), 2, "{types:?}");
 }
 
