@@ -21,7 +21,7 @@ use super::receive::{Shared, receive};
 use crate::config::Secret;
 
 /// How far a request's timestamp may be from now.
-const WINDOW_SECONDS: i64 = 300;
+const WINDOW_SECONDS: u64 = 300;
 
 /// What the endpoint needs: a running bot and the signing secret, or why it is off; unset while
 /// the bot is still starting (its `auth.test` may wait for Slack), so that the web server need
@@ -119,7 +119,9 @@ pub fn verify(secret: &Secret, headers: &HeaderMap, body: &[u8], now: i64) -> Re
     let timestamp = header("x-slack-request-timestamp").ok_or("no x-slack-request-timestamp header")?;
     let signature = header("x-slack-signature").ok_or("no x-slack-signature header")?;
     let sent: i64 = timestamp.parse().map_err(|_| "x-slack-request-timestamp is not a number")?;
-    if (now - sent).abs() > WINDOW_SECONDS {
+    // `abs_diff`: `now - sent` overflows for a timestamp near `i64::MIN` (a panic in debug
+    // builds, a wrapped value that passes the check in release).
+    if now.abs_diff(sent) > WINDOW_SECONDS {
         return Err("the request is more than 5 minutes old (or from the future)");
     }
     let hex = signature.strip_prefix("v0=").ok_or("x-slack-signature is not a v0 signature")?;
@@ -160,5 +162,25 @@ mod tests {
         assert!(verify(&Secret::new("other"), &headers(1_000_000, &sig), body, 1_000_000).is_err());
         assert!(verify(&secret, &HeaderMap::new(), body, 1_000_000).is_err());
         assert!(verify(&secret, &headers(1_000_000, "v1=00"), body, 1_000_000).is_err());
+    }
+
+    /// Issue 9, item 9: `(now - sent).abs()` overflowed for a timestamp far in the past.
+    #[test]
+    fn extreme_timestamps_are_refused_without_overflow() {
+        let secret = Secret::new("8f742231b10e8888abcd99yyyzzz85a5");
+        let body = b"{}";
+        for ts in [i64::MIN, i64::MIN + 1, -1, i64::MAX] {
+            let sig = sign(&secret, ts, body);
+            assert_eq!(
+                verify(&secret, &headers(ts, &sig), body, 1_000_000),
+                Err("the request is more than 5 minutes old (or from the future)"),
+                "{ts}"
+            );
+        }
+        let sig = sign(&secret, 1_000_000, body);
+        assert_eq!(
+            verify(&secret, &headers(1_000_000, &sig), body, i64::MAX),
+            verify(&secret, &headers(1_000_000, &sig), body, 2_000_000)
+        );
     }
 }

@@ -17,8 +17,8 @@ use crate::commands::schedule::Scheduled;
 use crate::commands::status::StatusReport;
 use crate::commands::{Command, CommandError, Context, Output, help, shorten};
 use crate::grammar::{Grammar, NotUnderstood};
-use crate::queue::Queue;
 use crate::queue::model::{Job, JobId};
+use crate::queue::{Queue, ReplyLog};
 
 /// The bot's answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -32,6 +32,9 @@ pub struct Reply {
     pub accepted: bool,
     /// The job scheduled, if one was.
     pub job: Option<JobId>,
+    /// A log to attach as a file, read when the reply is delivered (`logs N` of a long log).
+    #[serde(skip)]
+    pub log: Option<ReplyLog>,
 }
 
 impl Reply {
@@ -49,10 +52,14 @@ pub fn answer(
     queue: &mut Queue,
     text: &str,
 ) -> Result<Reply, CommandError> {
-    let command = match grammar.parse(text) {
+    let mut command = match grammar.parse(text) {
         Ok(command) => command,
         Err(reason) => return Ok(Reply { text: not_understood(&reason, ctx), ..Reply::default() }),
     };
+    // A reply carries at most the last megabyte of a log (issue 9, item 7).
+    if let Command::Logs(logs) = &mut command {
+        logs.limit = Some(crate::commands::logs::SLACK_LIMIT);
+    }
     // Configured commands (they change jobs or suppressions) are acknowledged; built-ins not.
     let configured = matches!(
         command,
@@ -64,7 +71,15 @@ pub fn answer(
                 Output::Scheduled(r) => Some(r.id),
                 _ => None,
             };
-            Ok(Reply { text: render(&output, ctx), understood: true, accepted: configured, job, ..Reply::default() })
+            let log = match &output {
+                Output::Logs(r) => attached_log(r),
+                _ => None,
+            };
+            let text = match (&output, &log) {
+                (Output::Logs(r), Some(_)) => log_header(r, &ctx.settings.slack_app_username),
+                _ => render(&output, ctx),
+            };
+            Ok(Reply { text, understood: true, accepted: configured, job, log, ..Reply::default() })
         }
         Err(e) if e.is_bad_input() => Ok(Reply { bad_input: true, ..Reply::understood(error_text(&e)) }),
         Err(e) => Err(e),
@@ -84,7 +99,7 @@ pub fn render(output: &Output, ctx: &Context<'_>) -> String {
         }
         Output::Unsuppressed(r) => format!("Removed {} suppression window(s) of `{}`.", r.removed, r.job_type),
         Output::Status(r) => status(r, tz),
-        Output::Logs(r) => logs(r),
+        Output::Logs(r) => logs(r, ctx.settings),
         Output::Help(r) => general_help(r, &ctx.settings.slack_app_username),
         Output::NamespaceHelp(r) => namespace_help(r, &ctx.settings.slack_app_username),
         Output::Jobs(jobs) => jobs_list(jobs, tz),
@@ -94,6 +109,42 @@ pub fn render(output: &Output, ctx: &Context<'_>) -> String {
         ),
         Output::Delivered(r) => sentence(&r.message("")),
     }
+}
+
+/// The refusal of a user with too many requests waiting.
+pub fn too_many_pending(waiting: u64) -> Reply {
+    Reply::understood(format!(
+        "Sorry, you have {waiting} requests waiting (commands, replies and scheduled jobs); wait until some \
+         are done, or cancel some, then ask again."
+    ))
+}
+
+/// A log too long for a message goes as a file, read when the reply is delivered.
+fn attached_log(r: &LogText) -> Option<ReplyLog> {
+    let path = r.path.as_ref()?;
+    if r.note.is_some() || r.text.len() <= LOG_INLINE {
+        return None;
+    }
+    Some(ReplyLog { path: path.display().to_string(), part: r.part.to_stored() })
+}
+
+/// Longest log text shown in the message itself.
+const LOG_INLINE: usize = 3_900;
+
+/// The message that comes with a log sent as a file.
+fn log_header(r: &LogText, username: &str) -> String {
+    let (id, stream) = (r.id, r.stream.file_name());
+    let what = match (r.cut_from, r.part) {
+        (Some(total), crate::commands::logs::Part::Head(_)) => {
+            format!("its first megabyte of {total} bytes, as a file; `ebmbot logs {id}` on the server shows all of it")
+        }
+        (Some(total), _) => format!(
+            "its last megabyte of {total} bytes, as a file; `{username} logs {id} {stream} head` shows its start, \
+             and `ebmbot logs {id}` on the server all of it"
+        ),
+        (None, _) => "as a file".to_owned(),
+    };
+    format!("{stream} of job {id} (`{}`, {}): {what}.", r.job.job_type(), r.job.state())
 }
 
 /// The user's mistake, in the bot's words: what was wrong, without the terminal's hints.
@@ -169,12 +220,12 @@ fn cancelled_job(r: &CancelledJob) -> String {
     }
 }
 
-fn logs(r: &LogText) -> String {
+fn logs(r: &LogText, settings: &crate::config::Settings) -> String {
     let (id, stream) = (r.id, r.stream.file_name());
     let body = match (&r.note, r.text.trim().is_empty()) {
         (Some(note), _) => format!("{}.", sentence(&note.to_string())),
         (None, true) => format!("The {stream} of job {id} is empty."),
-        (None, false) => format!("```{}```", r.text.trim_end()),
+        (None, false) => format!("```{}```", crate::config::redact::secrets(settings, r.text.trim_end())),
     };
     format!("{stream} of job {id} (`{}`, {}):\n{body}", r.job.job_type(), r.job.state())
 }
@@ -205,7 +256,9 @@ fn namespace_help(r: &NamespaceCommands, username: &str) -> String {
         out.push_str(&format!(" ({d})"));
     }
     out.push(':');
-    if r.commands.is_empty() {
+    if r.hidden {
+        out.push_str(" they are for internal users, and not listed.");
+    } else if r.commands.is_empty() {
         out.push_str(" none.");
     }
     for cmd in &r.commands {
@@ -267,6 +320,13 @@ fn status(r: &StatusReport, tz: &jiff::tz::TimeZone) -> String {
         for s in &r.suppressions {
             out.push_str(&format!("• `{}` from {} until {}\n", s.job_type, when(s.start, tz), when(s.end, tz)));
         }
+    }
+    let h = r.hidden;
+    if !h.is_empty() {
+        out.push_str(&format!(
+            "And in restricted namespaces, not shown: {} running, {} scheduled, {} suppression(s).\n",
+            h.running, h.pending, h.suppressions
+        ));
     }
     out.trim_end().to_owned()
 }

@@ -60,7 +60,7 @@ pub(super) fn command(subcommand: args::Command, flags: JobFlags) -> Result<Comm
                 _ => Part::All,
             };
             let stream = if stderr { Stream::Stderr } else { Stream::Stdout };
-            Command::Logs(Logs { id: JobId(id), stream: Some(stream), part })
+            Command::Logs(Logs { id: JobId(id), stream: Some(stream), part, limit: None })
         }
         args::Command::Run(_)
         | args::Command::Dispatch { .. }

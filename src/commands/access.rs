@@ -9,7 +9,9 @@
 //! - A restricted namespace's commands, and `logs N` / `cancel job id N` of its jobs, are for
 //!   trusted callers only. Its `help` is open to everyone.
 //! - `status` and `queue list` show everyone every job, but the args of a restricted
-//!   namespace's jobs only to trusted callers ([`may_see_args`]).
+//!   namespace's jobs only to trusted callers ([`may_see_args`]); `status` and `<ns> help` show
+//!   a restricted namespace's job types and commands only to trusted callers ([`may_see`]):
+//!   others see how many there are, not what they are.
 //! - Pruning history and handling webhook deliveries are for trusted callers only.
 
 use crate::queue::Queue;
@@ -102,6 +104,12 @@ pub fn check(ctx: &Context<'_>, caller: &Caller, queue: &Queue, scope: Scope<'_>
     }
 }
 
+/// Whether `caller` may see what a namespace offers and runs: its commands (`<ns> help`) and
+/// its job types (`status`). Restricted namespaces show them to trusted callers only.
+pub fn may_see(ctx: &Context<'_>, caller: &Caller, namespace: &str) -> bool {
+    caller.trusted || !is_restricted(ctx, namespace)
+}
+
 /// Whether `caller` may see the args of jobs in `namespace` (in `status` and lists).
 pub fn may_see_args(ctx: &Context<'_>, caller: &Caller, namespace: &str) -> bool {
     caller.trusted || !is_restricted(ctx, namespace)
@@ -188,7 +196,7 @@ mod tests {
         let Output::Scheduled(job) = schedule("secret", "show").execute(&ctx, &me, &mut queue).unwrap() else {
             panic!("not scheduled")
         };
-        let logs = Command::Logs(Logs { id: job.id, stream: None, part: Part::All });
+        let logs = Command::Logs(Logs { id: job.id, stream: None, part: Part::All, limit: None });
         assert_eq!(denied(logs.execute(&ctx, &guest, &mut queue)), restricted);
         let cancel = Command::CancelId(CancelId { id: job.id });
         assert_eq!(denied(cancel.clone().execute(&ctx, &guest, &mut queue)), restricted);
@@ -201,11 +209,21 @@ mod tests {
             panic!("status failed")
         };
         let args: Vec<(&str, usize)> = report.pending.iter().map(|j| (j.namespace.as_str(), j.args.0.len())).collect();
-        assert_eq!(args, [("open", 1), ("secret", 0)], "the guest sees the job, not its args");
+        // Issue 9, item 9: the guest does not even see the restricted job's type; it is counted.
+        assert_eq!(args, [("open", 1)], "the guest sees the open job only");
+        assert_eq!(report.hidden.pending, 1);
+        let Ok(Output::NamespaceHelp(help)) =
+            Command::NamespaceHelp(crate::commands::help::NamespaceHelp { namespace: "secret".into() })
+                .execute(&ctx, &guest, &mut queue)
+        else {
+            panic!("help failed")
+        };
+        assert!(help.hidden && help.commands.is_empty());
         let Ok(Output::Status(report)) = Command::Status(Status).execute(&ctx, &me, &mut queue) else {
             panic!("status failed")
         };
         assert!(report.pending.iter().all(|j| j.args.0.len() == 1), "the terminal sees every arg");
+        assert_eq!((report.pending.len(), report.hidden.pending), (2, 0));
 
         assert!(cancel.execute(&ctx, &me, &mut queue).is_ok(), "the terminal is trusted");
     }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::config::SlackCommand;
 use crate::queue::Queue;
 
-use super::access::{Allowed, Caller, Scope};
+use super::access::{self, Allowed, Caller, Scope};
 use super::{Action, Context, Result, resolve};
 
 /// The general help: the namespaces (the built-ins are the frontend's to list).
@@ -47,7 +47,8 @@ pub fn topics(ctx: &Context<'_>) -> HelpTopics {
     HelpTopics { namespaces }
 }
 
-/// A namespace's Slack commands. Open to everyone, restricted namespaces too.
+/// A namespace's Slack commands. Open to everyone; a restricted namespace lists its commands
+/// only to those who may run them (`access::may_see`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamespaceHelp {
     pub namespace: String,
@@ -58,6 +59,8 @@ pub struct NamespaceCommands {
     #[serde(flatten)]
     pub namespace: Topic,
     pub commands: Vec<CommandHelp>,
+    /// The namespace is restricted and the caller may not run its commands: they are not listed.
+    pub hidden: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -76,15 +79,21 @@ impl Action for NamespaceHelp {
         Scope::Open
     }
 
-    fn run(self, ctx: &Context<'_>, _: &Caller, _: &mut Queue, _: Allowed) -> Result<NamespaceCommands> {
+    fn run(self, ctx: &Context<'_>, caller: &Caller, _: &mut Queue, _: Allowed) -> Result<NamespaceCommands> {
         let ns = resolve::namespace(ctx.catalog, &self.namespace)?;
-        Ok(NamespaceCommands {
-            namespace: Topic { name: ns.name.clone(), description: ns.description.clone() },
-            commands: ns
-                .slack
+        let hidden = !access::may_see(ctx, caller, &ns.name);
+        let commands = if hidden {
+            Vec::new()
+        } else {
+            ns.slack
                 .iter()
                 .map(|cmd| CommandHelp { usage: usage(cmd), help: cmd.help.clone(), rules: rules(ns, cmd) })
-                .collect(),
+                .collect()
+        };
+        Ok(NamespaceCommands {
+            namespace: Topic { name: ns.name.clone(), description: ns.description.clone() },
+            commands,
+            hidden,
         })
     }
 }

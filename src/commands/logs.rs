@@ -34,6 +34,32 @@ pub struct Logs {
     pub id: JobId,
     pub stream: Option<Stream>,
     pub part: Part,
+    /// Read at most this many bytes of the log (its end for `all` and `tail`, its start for
+    /// `head`); `None`: the whole file. Slack asks for [`SLACK_LIMIT`].
+    pub limit: Option<u64>,
+}
+
+/// The most of a log a Slack reply carries: its last (or, for `head`, first) megabyte.
+pub const SLACK_LIMIT: u64 = 1_000_000;
+
+impl Part {
+    /// `all`, `head:N` or `tail:N`: how a reply stores which part of a log it shows.
+    pub fn to_stored(self) -> String {
+        match self {
+            Self::All => "all".to_owned(),
+            Self::Head(n) => format!("head:{n}"),
+            Self::Tail(n) => format!("tail:{n}"),
+        }
+    }
+
+    pub fn from_stored(text: &str) -> Option<Part> {
+        match text.split_once(':') {
+            None if text == "all" => Some(Self::All),
+            Some(("head", n)) => n.parse().ok().map(Self::Head),
+            Some(("tail", n)) => n.parse().ok().map(Self::Tail),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -46,6 +72,10 @@ pub struct LogText {
     pub text: String,
     /// Why there is no text to show, when there is none to show.
     pub note: Option<NoText>,
+    /// The log's size in bytes when `text` is only part of it (past the command's `limit`).
+    pub cut_from: Option<u64>,
+    /// Which part of the log `text` is.
+    pub part: Part,
     /// The job, as it was when its log was read.
     #[serde(skip)]
     pub job: Job,
@@ -86,14 +116,23 @@ impl Action for Logs {
         let job = find(queue, self.id)?;
         let failed = matches!(job.state(), JobState::Failed | JobState::TimedOut | JobState::Lost);
         let stream = self.stream.unwrap_or(if failed { Stream::Stderr } else { Stream::Stdout });
-        let mut out = LogText { id: job.id, stream, path: None, text: String::new(), note: None, job: job.clone() };
+        let mut out = LogText {
+            id: job.id,
+            stream,
+            path: None,
+            text: String::new(),
+            note: None,
+            cut_from: None,
+            part: self.part,
+            job: job.clone(),
+        };
         let Some(dir) = job.log_dir() else {
             out.note = Some(NoText::NotYet { id: job.id, state: job.state() });
             return Ok(out);
         };
         let path = Path::new(dir).join(stream.file_name());
-        match std::fs::read(&path) {
-            Ok(bytes) => out.text = select(&String::from_utf8_lossy(&bytes), self.part),
+        match read_part(&path, self.part, self.limit) {
+            Ok((text, cut_from)) => (out.text, out.cut_from) = (text, cut_from),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 out.note = Some(NoText::Removed { id: job.id, dir: dir.to_owned() });
             }
@@ -110,6 +149,34 @@ pub fn find(queue: &Queue, id: JobId) -> Result<Job> {
         None if queue.was_pruned(id)? => Err(CommandError::Pruned(id)),
         None => Err(CommandError::UnknownId(id)),
     }
+}
+
+/// `part` of the log at `path`, reading at most `limit` bytes of it (its start for a head, its
+/// end otherwise), so that a log of any size costs at most `limit` of memory; and the file's
+/// size when that was not all of it. A line cut by the limit is dropped.
+pub fn read_part(path: &Path, part: Part, limit: Option<u64>) -> std::io::Result<(String, Option<u64>)> {
+    let Some(limit) = limit else {
+        let bytes = std::fs::read(path)?;
+        return Ok((select(&String::from_utf8_lossy(&bytes), part), None));
+    };
+    let mut file = File::open(path)?;
+    let size = file.metadata()?.len();
+    let cut = size > limit;
+    let mut bytes = Vec::new();
+    match part {
+        Part::Head(_) => {
+            file.take(limit).read_to_end(&mut bytes)?;
+        }
+        Part::All | Part::Tail(_) => {
+            file.seek(SeekFrom::Start(size.saturating_sub(limit)))?;
+            file.take(limit).read_to_end(&mut bytes)?;
+            if cut && let Some(newline) = bytes.iter().position(|b| *b == b'\n') {
+                bytes.drain(..=newline);
+            }
+        }
+    }
+    let text = select(&String::from_utf8_lossy(&bytes), part);
+    Ok((text, cut.then_some(size)))
 }
 
 /// The whole text, or its first or last `n` lines.
@@ -174,6 +241,26 @@ fn io(source: std::io::Error, job: &Job, stream: Stream) -> CommandError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_limit_reads_only_the_end_or_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stdout");
+        let text: String = (0..1000).map(|i| format!("line {i:04}\n")).collect();
+        std::fs::write(&path, &text).unwrap();
+        let (all, cut) = read_part(&path, Part::All, Some(100)).unwrap();
+        assert_eq!(cut, Some(10_000));
+        assert!(all.len() <= 100 && all.starts_with("line 09") && all.ends_with("line 0999\n"), "{all}");
+        let (head, _) = read_part(&path, Part::Head(3), Some(100)).unwrap();
+        assert_eq!(head, "line 0000\nline 0001\nline 0002\n");
+        let (tail, _) = read_part(&path, Part::Tail(2), Some(100)).unwrap();
+        assert_eq!(tail, "line 0998\nline 0999\n");
+        assert_eq!(read_part(&path, Part::All, Some(20_000)).unwrap(), (text.clone(), None));
+        assert_eq!(read_part(&path, Part::All, None).unwrap(), (text, None));
+        assert_eq!(Part::from_stored(&Part::Tail(20).to_stored()), Some(Part::Tail(20)));
+        assert_eq!(Part::from_stored("all"), Some(Part::All));
+        assert_eq!(Part::from_stored("middle"), None);
+    }
 
     #[test]
     fn head_and_tail() {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::queue::model::{Dispatcher, Job, JobState, Suppression};
 use crate::queue::{DeliveryStatus, Queue};
 
-use super::access::{Allowed, Caller, Scope};
+use super::access::{self, Allowed, Caller, Scope};
 use super::{Action, Context, Result};
 
 /// What is happening. Everyone may ask; the args of jobs the caller may not see are left out.
@@ -18,8 +18,24 @@ pub struct StatusReport {
     pub running: Vec<Job>,
     pub pending: Vec<Job>,
     pub suppressions: Vec<Suppression>,
+    /// Running jobs, pending jobs and suppressions of restricted namespaces that the caller may
+    /// not see (`access::may_see`): counted, not listed.
+    pub hidden: Hidden,
     pub dispatchers: Vec<DispatcherStatus>,
     pub delivery: DeliveryStatus,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Hidden {
+    pub running: usize,
+    pub pending: usize,
+    pub suppressions: usize,
+}
+
+impl Hidden {
+    pub fn is_empty(self) -> bool {
+        self == Hidden::default()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -34,7 +50,7 @@ pub struct DispatcherStatus {
 impl StatusReport {
     /// Nothing running, scheduled or suppressed: the original's "Nothing is happening".
     pub fn is_idle(&self) -> bool {
-        self.running.is_empty() && self.pending.is_empty() && self.suppressions.is_empty()
+        self.running.is_empty() && self.pending.is_empty() && self.suppressions.is_empty() && self.hidden.is_empty()
     }
 }
 
@@ -56,17 +72,24 @@ impl Action for Status {
                 DispatcherStatus { dispatcher: d, heartbeat_age_seconds: age, stale }
             })
             .collect();
-        let mut running = queue.jobs_in(JobState::Running)?;
-        let mut pending = queue.jobs_in(JobState::Pending)?;
+        let visible = |namespace: &str| access::may_see(ctx, caller, namespace);
+        let (mut running, hidden_running): (Vec<Job>, Vec<Job>) =
+            queue.jobs_in(JobState::Running)?.into_iter().partition(|j| visible(&j.namespace));
+        let (mut pending, hidden_pending): (Vec<Job>, Vec<Job>) =
+            queue.jobs_in(JobState::Pending)?.into_iter().partition(|j| visible(&j.namespace));
         for job in running.iter_mut().chain(pending.iter_mut()) {
             super::list::redact(ctx, caller, job);
         }
-        Ok(StatusReport {
-            running,
-            pending,
-            suppressions: queue.suppressions(now)?,
-            dispatchers,
-            delivery: queue.delivery_status()?,
-        })
+        // A suppression names a job type, `<namespace>_<job>`.
+        let (suppressions, hidden_suppressions): (Vec<Suppression>, Vec<Suppression>) =
+            queue.suppressions(now)?.into_iter().partition(|s| {
+                ctx.catalog.jobs().find(|j| j.job_type().as_str() == s.job_type).is_none_or(|j| visible(&j.namespace))
+            });
+        let hidden = Hidden {
+            running: hidden_running.len(),
+            pending: hidden_pending.len(),
+            suppressions: hidden_suppressions.len(),
+        };
+        Ok(StatusReport { running, pending, suppressions, hidden, dispatchers, delivery: queue.delivery_status()? })
     }
 }

@@ -9,6 +9,7 @@ mod job_type;
 mod load;
 pub mod params;
 mod raw;
+pub mod redact;
 pub mod secrets;
 mod settings;
 mod suggest;

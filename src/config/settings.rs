@@ -102,6 +102,10 @@ pub struct Settings {
     pub max_body_memory: u64,
     /// `EBMBOT_MAX_CONNECTIONS` (default 512): connections the web server keeps open at once.
     pub max_connections: usize,
+    /// `EBMBOT_SLACK_MAX_PENDING` (default 20): a Slack user's requests that may wait at once
+    /// (commands not handled yet, replies not delivered yet, pending jobs); past it the bot
+    /// refuses more.
+    pub slack_max_pending: u64,
     pub timezone: jiff::tz::TimeZone,
     pub sync: SyncMode,
     pub slack_bot_token: Option<Secret>,
@@ -195,6 +199,12 @@ impl Settings {
                 512,
                 1..=1_000_000,
                 "write a whole number from 1 to 1000000",
+            )?,
+            slack_max_pending: vars.number(
+                "EBMBOT_SLACK_MAX_PENDING",
+                20,
+                1..=u64::MAX,
+                "write a whole number of at least 1",
             )?,
             timezone: vars.timezone()?,
             sync: vars.choice("EBMBOT_SYNC", SyncMode::Normal, SYNC_MODES, "write `normal` or `full`")?,

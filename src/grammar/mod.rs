@@ -252,7 +252,7 @@ fn parse_logs(rest: &[&str]) -> Option<Command> {
         options.next();
     }
     match options.next() {
-        None => Some(Command::Logs(Logs { id, stream, part: part.unwrap_or(Part::Tail(LOG_LINES)) })),
+        None => Some(Command::Logs(Logs { id, stream, part: part.unwrap_or(Part::Tail(LOG_LINES)), limit: None })),
         Some(_) => None,
     }
 }

@@ -86,7 +86,7 @@ fn configured(namespace: &str, command_index: usize, args: &[(&str, &str)]) -> P
 
 #[allow(clippy::unnecessary_wraps, reason = "a parse result, as `parse` returns it")]
 fn logs(id: i64, stream: Option<Stream>, part: Part) -> Parsed {
-    Ok(Command::Logs(Logs { id: JobId(id), stream, part }))
+    Ok(Command::Logs(Logs { id: JobId(id), stream, part, limit: None }))
 }
 
 #[allow(clippy::unnecessary_wraps, reason = "a parse result, as `parse` returns it")]

@@ -44,7 +44,7 @@ pub use jobs::{Busy, CancelById, Cancelled, ListFilter, NewJob, Scheduled};
 pub use metrics::{DURATION_BUCKETS, DurationHistogram, JobMetrics, OutcomeCount};
 pub use prune::Pruned;
 pub use recover::Owned;
-pub use slack::{InboxOutcome, InboxRow, NewReply, Reply};
+pub use slack::{InboxOutcome, InboxRow, NewReply, Reply, ReplyLog};
 use tx::Tx;
 
 use add_duration as add;

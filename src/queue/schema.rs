@@ -90,6 +90,7 @@ CREATE TABLE meta (
     WEB,
     OUTCOMES,
     REPLAYS,
+    REPLY_LOGS,
 ];
 
 /// A finished job's outcome in columns of its own, not only in the human `detail`: who
@@ -219,6 +220,13 @@ CREATE TABLE metrics_jobs (
 const REPLAYS: &str = r"
 ALTER TABLE webhook_deliveries ADD COLUMN body_sha256 TEXT;
 CREATE INDEX webhook_deliveries_body ON webhook_deliveries(project, body_sha256) WHERE body_sha256 IS NOT NULL;
+";
+
+/// A reply that attaches a log stores where the log is, not its text: `logs N stdout all` of a
+/// large log would otherwise copy it into the database. Pruned with the reply.
+const REPLY_LOGS: &str = r"
+ALTER TABLE slack_replies ADD COLUMN log_path TEXT;
+ALTER TABLE slack_replies ADD COLUMN log_part TEXT;
 ";
 
 /// The schema version this binary writes.

@@ -53,6 +53,16 @@ pub struct NewReply {
     pub message_ts: Option<String>,
     pub text: Option<String>,
     pub reaction: Option<String>,
+    /// A log to attach, read when the reply is delivered: the reply stores where the log is, not
+    /// its text (a `logs N … all` of a large log stays small in the database).
+    pub log: Option<ReplyLog>,
+}
+
+/// A log a reply attaches: the file and which part (`all`, `head:N`, `tail:N`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyLog {
+    pub path: String,
+    pub part: String,
 }
 
 /// A stored reply.
@@ -123,9 +133,20 @@ impl Queue {
     pub fn add_reply(&mut self, inbox_id: Option<i64>, reply: &NewReply, now: Timestamp) -> Result<i64> {
         let tx = self.write()?;
         tx.execute(
-            "INSERT INTO slack_replies (inbox_id, created_at, channel, thread_ts, message_ts, text, reaction)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![inbox_id, ms(now), reply.channel, reply.thread_ts, reply.message_ts, reply.text, reply.reaction],
+            "INSERT INTO slack_replies
+                 (inbox_id, created_at, channel, thread_ts, message_ts, text, reaction, log_path, log_part)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                inbox_id,
+                ms(now),
+                reply.channel,
+                reply.thread_ts,
+                reply.message_ts,
+                reply.text,
+                reply.reaction,
+                reply.log.as_ref().map(|l| &l.path),
+                reply.log.as_ref().map(|l| &l.part),
+            ],
         )?;
         let id = tx.last_insert_rowid();
         tx.commit()?;
@@ -136,7 +157,8 @@ impl Queue {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, created_at, channel, thread_ts, message_ts, text, reaction FROM slack_replies WHERE id = ?1",
+                "SELECT id, created_at, channel, thread_ts, message_ts, text, reaction, log_path, log_part
+                 FROM slack_replies WHERE id = ?1",
                 [id],
                 |r| {
                     Ok(Reply {
@@ -148,11 +170,34 @@ impl Queue {
                             message_ts: r.get(4)?,
                             text: r.get(5)?,
                             reaction: r.get(6)?,
+                            log: match (r.get::<_, Option<String>>(7)?, r.get::<_, Option<String>>(8)?) {
+                                (Some(path), Some(part)) => Some(ReplyLog { path, part }),
+                                _ => None,
+                            },
                         },
                     })
                 },
             )
             .optional()?)
+    }
+
+    /// A Slack user's requests still waiting: commands received and not handled yet (but
+    /// `except`, the one being handled), replies to their commands not delivered yet, and
+    /// pending jobs they asked for. The bot refuses more past `EBMBOT_SLACK_MAX_PENDING`.
+    pub fn slack_user_pending(&self, user: &str, except: i64) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT
+               (SELECT count(*) FROM slack_inbox
+                 WHERE handled_at IS NULL AND id <> ?2 AND json_extract(payload, '$.event.user') = ?1)
+             + (SELECT count(*) FROM slack_replies r JOIN slack_inbox i ON i.id = r.inbox_id
+                 WHERE r.delivered_at IS NULL AND json_extract(i.payload, '$.event.user') = ?1)
+             + (SELECT count(*) FROM requests q JOIN jobs j ON j.id = q.job_id
+                 WHERE j.state = 'pending' AND json_extract(q.origin, '$.kind') = 'slack'
+                   AND json_extract(q.origin, '$.user') = ?1)",
+            params![user, except],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// Deletes handled commands received before `before`, and delivered replies created

@@ -64,9 +64,11 @@ pub enum FabfileError {
 /// Blocks the calling thread (it runs its own small runtime): call it from a plain thread, not
 /// from inside an async task.
 pub fn fetch_fabfile(url: &str, workdir: &Path) -> Result<PathBuf, FabfileError> {
-    let parsed = Url::parse(url).map_err(|source| FabfileError::BadUrl { url: url.to_owned(), source })?;
+    // Errors show the URL without its credentials (`user:token@`, query values).
+    let shown = crate::config::redact::url(url).into_owned();
+    let parsed = Url::parse(url).map_err(|source| FabfileError::BadUrl { url: shown.clone(), source })?;
     if !is_allowed(&parsed) {
-        return Err(FabfileError::Insecure { url: url.to_owned() });
+        return Err(FabfileError::Insecure { url: shown });
     }
     super::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(FabfileError::Runtime)?;
@@ -88,9 +90,11 @@ pub fn fetch_fabfile(url: &str, workdir: &Path) -> Result<PathBuf, FabfileError>
 }
 
 async fn download(url: Url, temp: &Path) -> Result<(), FabfileError> {
-    let shown = url.to_string();
+    let shown = crate::config::redact::url(url.as_str()).into_owned();
     let request_error = |source: reqwest::Error| {
         let url = shown.clone();
+        // reqwest's own message names the URL, credentials included.
+        let source = source.without_url();
         if source.is_timeout() { FabfileError::TimedOut { url, source } } else { FabfileError::Request { url, source } }
     };
     let client = reqwest::Client::builder()
@@ -127,7 +131,7 @@ fn check_redirect(attempt: Attempt<'_>) -> reqwest::redirect::Action {
     } else if is_allowed(attempt.url()) {
         attempt.follow()
     } else {
-        let url = attempt.url().to_string();
+        let url = crate::config::redact::url(attempt.url().as_str()).into_owned();
         attempt.error(FabfileError::Insecure { url })
     }
 }

@@ -51,7 +51,7 @@ impl Expected {
     }
 
     /// The refusal of a request signed with the wrong secret.
-    pub fn mismatch(&self) -> SignatureError {
+    pub(super) fn mismatch(&self) -> SignatureError {
         SignatureError::Mismatch { header: self.header }
     }
 

@@ -37,11 +37,13 @@ pub struct Output {
 }
 
 impl Output {
-    pub fn read(job: &Job) -> Output {
+    /// Reads the logs, with the values of ebmbot's secrets masked (before the stderr tail is
+    /// cut, so that no part of one is shown).
+    pub fn read(job: &Job, settings: &Settings) -> Output {
         let Some(dir) = job.log_dir() else { return Output::default() };
         let read = |name: &str| {
             std::fs::read(Path::new(dir).join(name))
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .map(|b| crate::config::redact::secrets(settings, &String::from_utf8_lossy(&b)).into_owned())
                 .unwrap_or_default()
         };
         let stderr = read(Stream::Stderr.file_name());

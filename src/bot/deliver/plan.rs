@@ -2,11 +2,14 @@
 //! A plan is a pure function of what is stored (the job, its requests, its logs), so a
 //! delivery resumed after a crash numbers its steps the same way and skips those done.
 
+use std::path::Path;
+
 use serde_json::Value;
 
+use crate::commands::logs::{Part, SLACK_LIMIT, read_part};
 use crate::config::{Catalog, Settings};
 use crate::queue::model::{ChannelType, EventKind, Job, JobState, Origin};
-use crate::queue::{NewReply, Reply};
+use crate::queue::{NewReply, Reply, ReplyLog};
 
 use super::format::{self, MAX_TEXT, Output};
 
@@ -145,7 +148,7 @@ pub fn threads(input: &Input, settings: &Settings) -> Vec<Target> {
 /// The actions that deliver `input`, in order.
 pub fn plan(input: &Input, settings: &Settings, catalog: &Catalog) -> Vec<Action> {
     match input {
-        Input::Reply(r) => reply(r),
+        Input::Reply(r) => reply(r, settings),
         Input::Event { kind: EventKind::Started, job, .. } => match &settings.slack_logs_channel {
             Some(logs) => {
                 vec![Action::Post { to: Target { channel: logs.clone(), thread_ts: None }, text: format::started(job) }]
@@ -160,11 +163,13 @@ pub fn plan(input: &Input, settings: &Settings, catalog: &Catalog) -> Vec<Action
     }
 }
 
-fn reply(r: &Reply) -> Vec<Action> {
-    let NewReply { channel, thread_ts, message_ts, text, reaction } = &r.reply;
+fn reply(r: &Reply, settings: &Settings) -> Vec<Action> {
+    let NewReply { channel, thread_ts, message_ts, text, reaction, log } = &r.reply;
     let to = Target { channel: channel.clone(), thread_ts: thread_ts.clone() };
     let mut actions = Vec::new();
-    if let Some(text) = text.as_ref().filter(|t| !t.is_empty()) {
+    if let Some(log) = log {
+        actions.push(attached_log(r.id, log, to, text.as_deref().unwrap_or_default(), settings));
+    } else if let Some(text) = text.as_ref().filter(|t| !t.is_empty()) {
         let escaped = format::escape(text);
         actions.push(if escaped.chars().count() > MAX_TEXT {
             Action::Upload {
@@ -183,10 +188,25 @@ fn reply(r: &Reply) -> Vec<Action> {
     actions
 }
 
+/// A reply's log, read now (at most [`SLACK_LIMIT`] of it, secrets masked) and uploaded with the
+/// reply's text as its comment; if the log is gone, the text says so.
+fn attached_log(id: i64, log: &ReplyLog, to: Target, text: &str, settings: &Settings) -> Action {
+    let part = Part::from_stored(&log.part).unwrap_or(Part::All);
+    match read_part(Path::new(&log.path), part, Some(SLACK_LIMIT)) {
+        Ok((content, _)) => Action::Upload {
+            to,
+            filename: format!("log-{id}.txt"),
+            content: crate::config::redact::secrets(settings, &content).into_owned(),
+            comment: text.to_owned(),
+        },
+        Err(_) => Action::Post { to, text: format::escape(&format!("{text}\n(The log is gone: it was removed.)")) },
+    }
+}
+
 fn finished(job: &Job, settings: &Settings, catalog: &Catalog) -> Vec<Action> {
     let def = catalog.job(&job.namespace, &job.job);
     let restricted = catalog.namespace(&job.namespace).is_some_and(|ns| ns.restricted);
-    let out = Output::read(job);
+    let out = Output::read(job, settings);
     let reaction = match job.state() {
         JobState::Succeeded => "white_check_mark",
         JobState::Cancelled => "no_entry_sign",

@@ -168,21 +168,23 @@ fn check_channel(channel: &str) -> Result<(), String> {
 /// `fabfile`: an `https://` URL, or `http://` to a loopback host.
 fn check_fabfile(url: &str) -> Result<(), String> {
     let fix = "use an `https://` URL (or `http://` to localhost)";
+    // Credentials in the URL (`https://user:token@…`, `?token=…`) never reach a message.
+    let shown = crate::config::redact::url(url);
     if url.contains(char::is_whitespace) {
-        return Err(format!("fabfile `{url}` contains spaces; {fix}"));
+        return Err(format!("fabfile `{shown}` contains spaces; {fix}"));
     }
     let (https, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
         (Some(rest), _) => (true, rest),
         (None, Some(rest)) => (false, rest),
-        (None, None) => return Err(format!("fabfile `{url}` is not an http(s) URL; {fix}")),
+        (None, None) => return Err(format!("fabfile `{shown}` is not an http(s) URL; {fix}")),
     };
     let host = host(rest);
     if host.is_empty() {
-        return Err(format!("fabfile `{url}` has no host; {fix}"));
+        return Err(format!("fabfile `{shown}` has no host; {fix}"));
     }
     let loopback = host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
     if !https && !loopback {
-        return Err(format!("fabfile `{url}` uses plain http to another host; {fix}"));
+        return Err(format!("fabfile `{shown}` uses plain http to another host; {fix}"));
     }
     Ok(())
 }

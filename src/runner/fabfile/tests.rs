@@ -100,3 +100,33 @@ fn an_error_status_is_reported() {
     let err = fetch_fabfile(&format!("{base}/f"), dir.path()).unwrap_err();
     assert!(matches!(err, FabfileError::Status { status, .. } if status.as_u16() == 404), "{err}");
 }
+
+/// Issue 9, item 9: a fabfile URL's credentials reached error messages (ours and reqwest's).
+#[test]
+fn credentials_in_the_url_never_reach_an_error() {
+    let dir = TempDir::new().unwrap();
+    let chain = |e: &FabfileError| {
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            text.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        text
+    };
+    let base = serve_once("HTTP/1.1 404 Not Found\r\nContent-Length: 0", Vec::new());
+    let with_creds = base.replace("http://", "http://deploy:hunter2@") + "/f.py?token=tok-SECRET";
+    let err = fetch_fabfile(&with_creds, dir.path()).unwrap_err();
+    assert!(matches!(err, FabfileError::Status { .. }), "{err}");
+    // Nothing listens on port 1: reqwest's error names the URL it tried.
+    let refused = "http://deploy:hunter2@127.0.0.1:1/f.py?token=tok-SECRET";
+    let err2 = fetch_fabfile(refused, dir.path()).unwrap_err();
+    assert!(matches!(err2, FabfileError::Request { .. }), "{err2}");
+    let err3 = fetch_fabfile("https://deploy:hunter2@exa mple.org/f.py", dir.path()).unwrap_err();
+    let err4 = fetch_fabfile("ftp://deploy:hunter2@example.org/f.py?token=tok-SECRET", dir.path()).unwrap_err();
+    for e in [&err, &err2, &err3, &err4] {
+        let text = chain(e);
+        assert!(!text.contains("hunter2") && !text.contains("tok-SECRET"), "{text}");
+        assert!(text.contains("***"), "{text}");
+    }
+}

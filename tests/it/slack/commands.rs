@@ -14,7 +14,10 @@ fn restricted_namespaces_are_for_internal_users() {
     let refused = t.fake.wait_post("restricted to internal users");
     assert!(text(&refused).contains("`secret`"), "the refusal names the namespace");
     t.send("Ev2", mention("C1", "1.2", "UGUEST", "secret help"));
-    t.fake.wait_post("Commands in `secret`");
+    // Issue 9, item 9: a guest is not shown the commands it may not run.
+    let help = t.fake.wait_post("Commands in `secret`");
+    assert!(text(&help).contains("they are for internal users, and not listed"), "{help}");
+    assert!(!text(&help).contains("secret show"), "{help}");
     t.send("Ev3", mention("C1", "1.3", "UNOBODY", "secret show"));
     assert_eq!(
         t.fake.wait("two refusals", |f| {

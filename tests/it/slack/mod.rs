@@ -3,6 +3,7 @@
 //! ([`crate::support::slack`]). Each test checks what was posted where, which reactions, and
 //! which jobs were queued.
 
+mod amplification;
 mod commands;
 mod dry_run;
 mod events_api;

@@ -110,9 +110,24 @@ fn reading_logs_keeps_the_last_ten_lines_and_replaces_bad_utf8() {
     std::fs::write(dir.path().join("stderr"), lines).unwrap();
     std::fs::write(dir.path().join("stdout"), b"ok \xff\n").unwrap();
     let j = logged(job(JobState::Failed), &dir.path().display().to_string());
-    let out = Output::read(&j);
+    let out = Output::read(&j, &Settings::for_root(Path::new("/srv")));
     assert!(out.stderr_tail.starts_with("line 6\n") && out.stderr_tail.ends_with("line 15"), "{}", out.stderr_tail);
     assert_eq!(out.stdout, "ok \u{fffd}\n");
+}
+
+/// Issue 9, item 9: a job that prints a secret does not have it posted to Slack.
+#[test]
+fn secrets_printed_by_a_job_are_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("stdout"), "token: xoxb-live-token-value\n").unwrap();
+    std::fs::write(dir.path().join("stderr"), "hook secret gh-hook-secret-value in use\n").unwrap();
+    let mut settings = Settings::for_root(Path::new("/srv"));
+    settings.slack_bot_token = Some(crate::config::Secret::new("xoxb-live-token-value"));
+    settings.github_webhook_secret = Some(crate::config::Secret::new("gh-hook-secret-value"));
+    let j = logged(job(JobState::Failed), &dir.path().display().to_string());
+    let out = Output::read(&j, &settings);
+    assert_eq!(out.stdout, "token: [redacted]\n");
+    assert_eq!(out.stderr_tail, "hook secret [redacted] in use");
 }
 
 #[test]

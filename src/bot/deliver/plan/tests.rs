@@ -119,6 +119,7 @@ fn long_replies_go_up_as_a_file() {
                 message_ts: Some("1.1".into()),
                 text: Some(text),
                 reaction: Some("eyes".into()),
+                log: None,
             },
         })
     };

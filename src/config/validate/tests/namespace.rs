@@ -66,7 +66,9 @@ fn fabfile_urls() {
         let msg = error(&namespace_with(&format!("fabfile = \"{bad}\"")));
         assert!(msg.starts_with(&format!("`example`: fabfile `{bad}`")), "{msg}");
         assert!(msg.contains("use an `https://` URL"), "{msg}");
-    }
+    } // Credentials in the URL are not repeated in the message.
+    let msg = error(&namespace_with("fabfile = \"http://deploy:hunter2@example.org/f.py?token=abc\""));
+    assert!(msg.starts_with("`example`: fabfile `http://***@example.org/f.py?token=***` uses plain http"), "{msg}");
 }
 
 #[test]
