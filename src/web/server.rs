@@ -28,8 +28,8 @@ use super::{WebState, router};
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// hyper's read buffer per connection (its default is about 400 KiB): enough for any header
-/// GitHub or Slack sends, and what a connection whose body is not read yet may hold.
-const READ_BUFFER: usize = 64 * 1024;
+/// GitHub or Slack sends (16 KiB), and what a connection whose body is not read yet may hold.
+const READ_BUFFER: usize = 16 * 1024;
 
 /// Serves [`router`] on `listener` until `shutdown` completes, then stops accepting and waits
 /// up to [`super::Limits::drain`] for requests in flight.
