@@ -16,7 +16,7 @@ const MIN_MASKED: usize = 8;
 pub fn secrets<'a>(settings: &Settings, text: &'a str) -> Cow<'a, str> {
     let mut out = Cow::Borrowed(text);
     for name in SecretName::ALL {
-        let Some(value) = settings.secret(name).map(|s| s.expose()) else { continue };
+        let Some(value) = settings.secret(name).map(super::Secret::expose) else { continue };
         if value.len() >= MIN_MASKED && out.contains(value) {
             out = Cow::Owned(out.replace(value, "[redacted]"));
         }

@@ -12,7 +12,10 @@ fn logs_of_a_huge_log_send_its_last_megabyte_as_a_file_and_store_a_reference() {
     t.fake.wait_reaction("C1", "5.1", "white_check_mark");
     // The job's stdout becomes 3 MB, with a secret of ebmbot's printed near its end.
     let dir = t.jobs()[0]["log_dir"].as_str().unwrap().to_owned();
-    let mut big: String = (0..300_000).map(|i| format!("line {i:06}\n")).collect();
+    let mut big = (0..300_000).fold(String::new(), |mut big, i| {
+        big.push_str(&format!("line {i:06}\n"));
+        big
+    });
     big.push_str("the token is xoxb-test-token\nlast line\n");
     std::fs::write(std::path::Path::new(&dir).join("stdout"), &big).unwrap();
 
