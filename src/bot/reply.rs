@@ -111,8 +111,25 @@ pub fn render(output: &Output, ctx: &Context<'_>) -> String {
     }
 }
 
+/// [`answer`], unless the Slack user (`user`: their id, and the inbox row being handled) has
+/// `EBMBOT_SLACK_MAX_PENDING` requests waiting already: then a refusal, and nothing is done.
+pub fn answer_within_limit(
+    grammar: &Grammar,
+    ctx: &Context<'_>,
+    caller: &Caller,
+    queue: &mut Queue,
+    text: &str,
+    user: (&str, i64),
+) -> Result<Reply, CommandError> {
+    let waiting = queue.slack_user_pending(user.0, user.1)?;
+    if waiting >= ctx.settings.slack_max_pending {
+        return Ok(too_many_pending(waiting));
+    }
+    answer(grammar, ctx, caller, queue, text)
+}
+
 /// The refusal of a user with too many requests waiting.
-pub fn too_many_pending(waiting: u64) -> Reply {
+fn too_many_pending(waiting: u64) -> Reply {
     Reply::understood(format!(
         "Sorry, you have {waiting} requests waiting (commands, replies and scheduled jobs); wait until some \
          are done, or cancel some, then ask again."

@@ -140,13 +140,7 @@ impl Worker {
             if !q.finish_slack_event(row.id, &InboxOutcome::Handled, now)? {
                 return Ok(None);
             }
-            // A user with too many requests waiting gets a refusal, not more work (issue 9, item 7).
-            let waiting = q.slack_user_pending(&message.user, row.id)?;
-            let reply = if waiting >= ctx.settings.slack_max_pending {
-                reply::too_many_pending(waiting)
-            } else {
-                reply::answer(grammar, &ctx, &caller, q, &command)?
-            };
+            let reply = reply::answer_within_limit(grammar, &ctx, &caller, q, &command, (&message.user, row.id))?;
             let queued = NewReply {
                 text: Some(reply.text.clone()),
                 reaction: reply.accepted.then(|| ack.clone()),
