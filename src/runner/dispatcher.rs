@@ -6,9 +6,9 @@
 //! and it sleeps no longer than the next due time or suppression end the queue knows of.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -59,8 +59,8 @@ impl Control {
         let _ = self.catalog.set(live);
     }
 
-    fn newer_catalog(&self, seen: u64) -> Option<(u64, Arc<Catalog>)> {
-        self.catalog.get()?.newer_than(seen)
+    fn catalog(&self) -> Option<LiveCatalog> {
+        self.catalog.get().cloned()
     }
 }
 
@@ -82,7 +82,9 @@ pub struct Summary {
 pub struct Dispatcher<'a> {
     queue: Queue,
     catalog: Catalog,
-    /// The version of the process's [`LiveCatalog`] `catalog` is (see [`Control::follow`]).
+    /// The process's catalogue, when the loop follows one ([`Control::follow`]), and the
+    /// version of it `catalog` is.
+    live: Option<LiveCatalog>,
     catalog_version: u64,
     settings: &'a Settings,
     clock: &'a dyn Clock,
@@ -207,6 +209,7 @@ impl<'a> Dispatcher<'a> {
         Ok(Dispatcher {
             queue,
             catalog,
+            live: None,
             catalog_version: 0,
             settings,
             clock,
@@ -235,16 +238,14 @@ impl<'a> Dispatcher<'a> {
             wake_at: None,
             chores: Chores { heartbeat: Instant::now(), recovery: Instant::now(), prune: None },
         };
+        self.live = control.catalog();
         self.recover()?;
         let mut shutdown = Shutdown::default();
         loop {
             if self.shut_down(control, &mut shutdown) {
                 break;
             }
-            if let Some((version, catalog)) = control.newer_catalog(self.catalog_version) {
-                self.catalog = (*catalog).clone();
-                self.catalog_version = version;
-            }
+            self.follow_catalog();
             let claiming = shutdown.deadline.is_none();
             match self.turn(mode, &mut turns, claiming) {
                 Ok(Next::Continue) => {}
@@ -471,6 +472,14 @@ impl<'a> Dispatcher<'a> {
     }
 
     /// Stops the jobs someone cancelled, then claims and starts every job that may start.
+    /// Takes the process's newest catalogue, if SIGHUP has re-read `jobs.toml` since.
+    fn follow_catalog(&mut self) {
+        if let Some((version, catalog)) = self.live.as_ref().and_then(|live| live.newer_than(self.catalog_version)) {
+            self.catalog = (*catalog).clone();
+            self.catalog_version = version;
+        }
+    }
+
     fn look(&mut self, mode: Mode, due_by_once: Timestamp) -> Result<(), QueueError> {
         self.stop_requested()?;
         loop {
@@ -479,6 +488,8 @@ impl<'a> Dispatcher<'a> {
             let Some(job) = self.queue.claim(self.id, now, due_by, self.settings.max_jobs)? else {
                 return Ok(());
             };
+            // A `jobs.toml` re-read before the job was scheduled must be the one it runs with.
+            self.follow_catalog();
             self.start(job, false)?;
         }
     }
