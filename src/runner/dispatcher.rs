@@ -231,6 +231,9 @@ impl<'a> Dispatcher<'a> {
 
     /// Runs until stopped (`Forever`) or until nothing due at start is left (`Once`).
     pub fn run(mut self, mode: Mode, control: &Control) -> Result<Summary, QueueError> {
+        self.live = control.catalog();
+        // Recovery first: a lost job's retry, queued now, is due by the start of `--once`.
+        self.recover()?;
         let mut turns = Turns {
             due_by_once: self.clock.now(),
             version: self.queue.data_version()?,
@@ -238,8 +241,6 @@ impl<'a> Dispatcher<'a> {
             wake_at: None,
             chores: Chores { heartbeat: Instant::now(), recovery: Instant::now(), prune: None },
         };
-        self.live = control.catalog();
-        self.recover()?;
         let mut shutdown = Shutdown::default();
         loop {
             if self.shut_down(control, &mut shutdown) {
