@@ -88,7 +88,7 @@ fn main() {
         std::thread::sleep(interval);
     }
     fake.wait("every ack", |f| envelopes.iter().all(|e| f.state().acks.contains_key(e)).then_some(()));
-    let conn = rusqlite::Connection::open(&db).expect("database");
+    let conn = rusqlite::Connection::open(db.to_string()).expect("database");
     let queued: HashMap<String, i64> = fake.wait("every job", |_| {
         let mut stmt = conn.prepare("SELECT args, created_at FROM jobs").ok()?;
         let rows: HashMap<String, i64> =

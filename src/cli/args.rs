@@ -13,7 +13,7 @@ pub struct Cli {
     /// The job catalogue [env: EBMBOT_CONFIG] [default: ./jobs.toml]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The SQLite queue [env: EBMBOT_DB, DB_PATH] [default: ./ebmbot.db]
+    /// The queue: a SQLite file or a postgres:// URL [env: EBMBOT_DB, DB_PATH] [default: ./ebmbot.db]
     #[arg(long, global = true, value_name = "FILE")]
     pub db: Option<PathBuf>,
     /// Print results as JSON

@@ -16,7 +16,7 @@ pub(super) fn text(settings: &Settings, catalog: &Catalog, addr: SocketAddr, wit
         let _ = write!(out, "\n  {:<16} {value}", format!("{label}:"));
     };
     line("endpoints", format!("GET http://{addr}/healthz, /readyz, /metrics, /check/"));
-    line("database", settings.db.display().to_string());
+    line("database", settings.db.to_string());
     let jobs: usize = catalog.namespaces.values().map(|ns| ns.jobs.len()).sum();
     line("config", format!("{} ({} namespace(s), {jobs} job(s))", catalog.path.display(), catalog.namespaces.len()));
     line("GitHub webhooks", github(settings, catalog, addr));

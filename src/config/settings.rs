@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::duration;
 use super::secrets::{self, SecretError, Source};
+use crate::queue::Location;
 
 /// A secret value: printed as `[redacted]` by `Debug` and never by `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -71,6 +72,8 @@ pub enum SettingsError {
     },
     #[error("{var}=`{value}` is not valid; {expected}")]
     Invalid { var: &'static str, value: String, expected: &'static str },
+    #[error("EBMBOT_DB is not valid")]
+    Database(#[source] crate::queue::LocationError),
     #[error("cannot read the working directory")]
     Cwd(#[source] std::io::Error),
     #[error(transparent)]
@@ -81,7 +84,8 @@ pub enum SettingsError {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub config: PathBuf,
-    pub db: PathBuf,
+    /// `EBMBOT_DB`: a SQLite file, or a PostgreSQL URL (its password never shown).
+    pub db: Location,
     pub workspace_dir: PathBuf,
     pub writeable_dir: PathBuf,
     pub writeable_workspace_dir: PathBuf,
@@ -141,6 +145,29 @@ pub struct Overrides {
     pub bind: Option<String>,
 }
 
+/// `--db` > `EBMBOT_DB` (or its `_FILE` or systemd credential, for a URL with a password,
+/// through [`secrets::read`]) > `DB_PATH` > `./ebmbot.db`. A PostgreSQL URL without a password
+/// takes one from `PGPASSFILE` (default `~/.pgpass`) when that file has a matching line.
+fn database(
+    get: &dyn Fn(&str) -> Option<String>,
+    cwd: &Path,
+    overrides: &Overrides,
+) -> Result<Location, SettingsError> {
+    let text = match &overrides.db {
+        Some(p) => p.to_string_lossy().into_owned(),
+        None => match secrets::read("EBMBOT_DB", get)? {
+            Some(loaded) => loaded.value.expose().trim().to_owned(),
+            None => get("DB_PATH").unwrap_or_else(|| "ebmbot.db".to_owned()),
+        },
+    };
+    let db = Location::parse(&text, cwd).map_err(SettingsError::Database)?;
+    let pgpass = get("PGPASSFILE").map(PathBuf::from).or_else(|| get("HOME").map(|h| Path::new(&h).join(".pgpass")));
+    Ok(match pgpass.and_then(|p| std::fs::read_to_string(p).ok()) {
+        Some(text) => db.with_pgpass(&text),
+        None => db,
+    })
+}
+
 impl Settings {
     /// Reads the process environment.
     pub fn from_env(overrides: &Overrides) -> Result<Settings, SettingsError> {
@@ -161,18 +188,18 @@ impl Settings {
         let vars = Vars { get: &get, cwd };
         let config =
             overrides.config.clone().map_or_else(|| vars.path("EBMBOT_CONFIG", "jobs.toml"), |p| vars.absolute(p));
-        let db = match &overrides.db {
-            Some(p) => vars.absolute(p.clone()),
-            None => vars.absolute(PathBuf::from(
-                get("EBMBOT_DB").or_else(|| get("DB_PATH")).unwrap_or_else(|| "ebmbot.db".to_owned()),
-            )),
-        };
+        let db = database(&get, cwd, overrides)?;
         let writeable_dir = vars.path("WRITEABLE_DIR", ".");
         let writeable_workspace_dir =
             get("WRITEABLE_WORKSPACE_DIR").map_or_else(|| writeable_dir.join("workspace"), |p| vars.absolute(p.into()));
         let logs_dir = vars.path("LOGS_DIR", "logs");
         let (max_body, max_body_memory) = vars.body_limits()?;
-        let secrets = Secrets::read(&get)?;
+        let mut secrets = Secrets::read(&get)?;
+        if db.has_password() {
+            // The database URL carries a secret: no job sees where it came from.
+            secrets.hidden_from_jobs.extend(secrets::hidden_vars("EBMBOT_DB"));
+            secrets.hidden_from_jobs.extend(["DB_PATH".to_owned(), "PGPASSFILE".to_owned()]);
+        }
         Ok(Settings {
             config,
             db,
@@ -405,7 +432,7 @@ mod tests {
     #[test]
     fn defaults_are_absolute() {
         let s = load(&[]).unwrap();
-        assert_eq!(s.db, Path::new("/srv/bot/ebmbot.db"));
+        assert_eq!(s.db.to_string(), "/srv/bot/ebmbot.db");
         assert_eq!(s.config, Path::new("/srv/bot/jobs.toml"));
         assert_eq!(s.writeable_workspace_dir, Path::new("/srv/bot/./workspace"));
         assert_eq!(s.max_jobs, 8);
@@ -414,8 +441,12 @@ mod tests {
 
     #[test]
     fn db_precedence_and_errors() {
-        assert_eq!(load(&[("DB_PATH", "/a.db")]).unwrap().db, Path::new("/a.db"));
-        assert_eq!(load(&[("DB_PATH", "/a.db"), ("EBMBOT_DB", "b.db")]).unwrap().db, Path::new("/srv/bot/b.db"));
+        assert_eq!(load(&[("DB_PATH", "/a.db")]).unwrap().db.to_string(), "/a.db");
+        assert_eq!(load(&[("DB_PATH", "/a.db"), ("EBMBOT_DB", "b.db")]).unwrap().db.to_string(), "/srv/bot/b.db");
+        let pg = load(&[("EBMBOT_DB", "postgres://bot:hunter2@db/q")]).unwrap();
+        assert!(!format!("{pg:?}").contains("hunter2"), "the password is a secret");
+        assert_eq!(pg.db.to_string(), "postgres://bot@db/q");
+        assert!(load(&[("EBMBOT_DB", "postgres://bot@db:port/q")]).is_err());
         assert!(load(&[("EBMBOT_MAX_JOBS", "0")]).is_err());
         assert!(load(&[("EBMBOT_KILL_GRACE", "soon")]).is_err());
         assert_eq!(load(&[("EBMBOT_JOB_TIMEOUT", "none")]).unwrap().job_timeout, None);

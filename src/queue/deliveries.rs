@@ -7,12 +7,11 @@
 //! for as long as retention keeps the record. The same body sent to two projects (one repository
 //! feeding both) schedules in each.
 
-use jiff::Timestamp;
-use rusqlite::params;
-
+use super::db::Db;
 use super::jobs::schedule_in;
 use super::model::{EventKind, JobId};
 use super::{NewJob, Queue, Result, Scheduled, events, ms};
+use jiff::Timestamp;
 
 /// A delivery, as the log records it.
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +49,7 @@ impl Queue {
         now: Timestamp,
     ) -> Result<DeliveryOutcome> {
         let announce = self.options.announce_starts;
-        let tx = self.write()?;
+        let tx = self.write_locked()?;
         let seen = delivery_jobs(&tx, delivery.id)?;
         if !seen.is_empty() {
             return Ok(DeliveryOutcome::AlreadyHandled(seen));
@@ -67,18 +66,11 @@ impl Queue {
                 events::insert(&tx, s.id, EventKind::Suppressed, now, announce)?;
             }
             // Two triggers may merge into one job: record it once.
-            tx.prepare_cached(
+            tx.exec(
                 "INSERT INTO webhook_deliveries (delivery, project, event, job_id, created_at, body_sha256)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (delivery, job_id) DO NOTHING",
-            )?
-            .execute(params![
-                delivery.id,
-                delivery.project,
-                delivery.event,
-                s.id.0,
-                ms(now),
-                delivery.body_sha256
-            ])?;
+                &[&delivery.id, &delivery.project, &delivery.event, &s.id.0, &ms(now), &delivery.body_sha256],
+            )?;
             scheduled.push(s);
         }
         tx.commit()?;
@@ -87,27 +79,27 @@ impl Queue {
 
     /// The jobs a recorded delivery scheduled (empty if it is not recorded).
     pub fn delivery_jobs(&self, delivery: &str) -> Result<Vec<JobId>> {
-        delivery_jobs(&self.conn, delivery)
+        delivery_jobs(&self.db, delivery)
     }
 }
 
-fn delivery_jobs(conn: &rusqlite::Connection, delivery: &str) -> Result<Vec<JobId>> {
-    let mut stmt = conn.prepare_cached("SELECT job_id FROM webhook_deliveries WHERE delivery = ?1 ORDER BY job_id")?;
-    let ids = stmt.query_map([delivery], |r| r.get(0).map(JobId))?.collect::<Result<_, _>>()?;
-    Ok(ids)
+fn delivery_jobs(db: &Db, delivery: &str) -> Result<Vec<JobId>> {
+    db.rows("SELECT job_id FROM webhook_deliveries WHERE delivery = ?1 ORDER BY job_id", &[&delivery], |r| {
+        r.get(0).map(JobId)
+    })
 }
 
 /// The first recorded delivery to `project` with this body, and the jobs it scheduled.
-fn same_body(conn: &rusqlite::Connection, project: &str, hash: &str) -> Result<Option<(String, Vec<JobId>)>> {
-    let mut stmt = conn.prepare_cached(
+fn same_body(db: &Db, project: &str, hash: &str) -> Result<Option<(String, Vec<JobId>)>> {
+    let rows: Vec<(String, i64)> = db.rows(
         "SELECT delivery, job_id FROM webhook_deliveries
          WHERE project = ?1 AND body_sha256 = ?2
            AND delivery = (SELECT delivery FROM webhook_deliveries
                            WHERE project = ?1 AND body_sha256 = ?2 ORDER BY id LIMIT 1)
          ORDER BY job_id",
+        &[&project, &hash],
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let rows: Vec<(String, i64)> =
-        stmt.query_map(params![project, hash], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
     let Some((first, _)) = rows.first() else { return Ok(None) };
     Ok(Some((first.clone(), rows.iter().map(|(_, id)| JobId(*id)).collect())))
 }

@@ -1,10 +1,8 @@
 //! Dispatchers: every process that runs jobs registers, heartbeats, and leaves.
 
-use jiff::Timestamp;
-use rusqlite::params;
-
 use super::model::{Dispatcher, DispatcherId};
-use super::{Queue, Result, exec, ms, ts};
+use super::{Queue, Result, ms, ts};
+use jiff::Timestamp;
 
 /// A process registering as a dispatcher (docs/architecture.md §2, "lost").
 #[derive(Debug, Clone)]
@@ -21,20 +19,18 @@ pub struct NewDispatcher {
 impl Queue {
     pub fn register_dispatcher(&mut self, d: &NewDispatcher, now: Timestamp) -> Result<DispatcherId> {
         let tx = self.write()?;
-        exec(
-            &tx,
+        let id = DispatcherId(tx.insert(
             "INSERT INTO dispatchers (kind, host, boot_id, pid, pid_start, started_at, heartbeat_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-            params![d.kind, d.host, d.boot_id, d.pid, d.pid_start, ms(now)],
-        )?;
-        let id = DispatcherId(tx.last_insert_rowid());
+            &[&d.kind, &d.host, &d.boot_id, &d.pid, &d.pid_start, &ms(now)],
+        )?);
         tx.commit()?;
         Ok(id)
     }
 
     pub fn heartbeat(&mut self, id: DispatcherId, now: Timestamp) -> Result<()> {
         let tx = self.write()?;
-        exec(&tx, "UPDATE dispatchers SET heartbeat_at = ?2 WHERE id = ?1", params![id.0, ms(now)])?;
+        tx.exec("UPDATE dispatchers SET heartbeat_at = ?2 WHERE id = ?1", &[&id.0, &ms(now)])?;
         tx.commit()?;
         Ok(())
     }
@@ -42,27 +38,27 @@ impl Queue {
     /// Removes a dispatcher that is leaving cleanly (it has no running jobs left).
     pub fn unregister_dispatcher(&mut self, id: DispatcherId) -> Result<()> {
         let tx = self.write()?;
-        exec(&tx, "DELETE FROM dispatchers WHERE id = ?1", [id.0])?;
+        tx.exec("DELETE FROM dispatchers WHERE id = ?1", &[&id.0])?;
         tx.commit()?;
         Ok(())
     }
 
     pub fn dispatchers(&self) -> Result<Vec<Dispatcher>> {
-        let mut stmt = self.conn.prepare_cached(
+        self.db.rows(
             "SELECT id, kind, host, boot_id, pid, pid_start, started_at, heartbeat_at FROM dispatchers ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(Dispatcher {
-                id: DispatcherId(r.get(0)?),
-                kind: r.get(1)?,
-                host: r.get(2)?,
-                boot_id: r.get(3)?,
-                pid: r.get(4)?,
-                pid_start: r.get(5)?,
-                started_at: ts(r.get(6)?),
-                heartbeat_at: ts(r.get(7)?),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            &[],
+            |r| {
+                Ok(Dispatcher {
+                    id: DispatcherId(r.get(0)?),
+                    kind: r.get(1)?,
+                    host: r.get(2)?,
+                    boot_id: r.get(3)?,
+                    pid: r.get(4)?,
+                    pid_start: r.get(5)?,
+                    started_at: ts(r.get(6)?),
+                    heartbeat_at: ts(r.get(7)?),
+                })
+            },
+        )
     }
 }

@@ -3,23 +3,21 @@
 //! records each Slack call it makes as a step, and marks them delivered. Replies to Slack
 //! commands (`slack_replies`) go through the same delivery, in one order with the events.
 
-use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, params};
-
+use super::db::Db;
 use super::model::{EventKind, JobId};
-use super::{Queue, Result, exec, ms, row, ts};
+use super::{Queue, QueueError, Result, ms, ts};
+use jiff::Timestamp;
 
 /// Inserts an event if a reporter must act on it: when a request of the job names a channel,
 /// or when it is a start and starts are announced in a logs channel. An event nobody would
 /// deliver is not written (the terminal reporter is told directly by the dispatcher).
-pub(super) fn insert(tx: &Connection, job: JobId, kind: EventKind, now: Timestamp, announce: bool) -> Result<()> {
-    exec(
-        tx,
+pub(super) fn insert(tx: &Db, job: JobId, kind: EventKind, now: Timestamp, announce: bool) -> Result<()> {
+    tx.exec(
         "INSERT INTO events (job_id, kind, created_at)
-         SELECT ?1, ?2, ?3
+         SELECT CAST(?1 AS BIGINT), CAST(?2 AS TEXT), CAST(?3 AS BIGINT)
          WHERE (?4 AND ?2 = 'started')
             OR EXISTS (SELECT 1 FROM requests WHERE job_id = ?1 AND channel IS NOT NULL)",
-        params![job.0, kind.as_str(), ms(now), announce],
+        &[&job.0, &kind.as_str(), &ms(now), &announce],
     )?;
     Ok(())
 }
@@ -80,26 +78,26 @@ pub struct Step {
 
 impl Queue {
     pub fn delivery_status(&self) -> Result<DeliveryStatus> {
-        let (undelivered, oldest): (i64, Option<i64>) = row(
-            &self.conn,
-            "SELECT count(*), min(t) FROM (
-                 SELECT created_at AS t FROM events WHERE delivered_at IS NULL
-                 UNION ALL SELECT created_at FROM slack_replies WHERE delivered_at IS NULL)",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        let last_error = row(
-            &self.conn,
+        let (undelivered, oldest): (i64, Option<i64>) = self
+            .db
+            .row(
+                "SELECT count(*), min(t) FROM (
+                     SELECT created_at AS t FROM events WHERE delivered_at IS NULL
+                     UNION ALL SELECT created_at FROM slack_replies WHERE delivered_at IS NULL) AS undelivered",
+                &[],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .unwrap_or((0, None));
+        let last_error: Option<String> = self.db.row(
             "SELECT e FROM (
                  SELECT last_error AS e, created_at AS t FROM events
                  WHERE delivered_at IS NULL AND last_error IS NOT NULL
                  UNION ALL SELECT last_error, created_at FROM slack_replies
-                 WHERE delivered_at IS NULL AND last_error IS NOT NULL)
+                 WHERE delivered_at IS NULL AND last_error IS NOT NULL) AS failing
              ORDER BY t DESC LIMIT 1",
-            [],
+            &[],
             |r| r.get(0),
-        )
-        .optional()?;
+        )?;
         Ok(DeliveryStatus {
             undelivered: undelivered.unsigned_abs(),
             oldest: oldest.map(|t| super::model::rfc3339(ts(t))),
@@ -111,39 +109,37 @@ impl Queue {
     /// were created (a reply before an event of the same millisecond: the reply to a command
     /// is written with the job it queued).
     pub fn undelivered(&self, limit: u32) -> Result<Vec<Delivery>> {
-        let mut stmt = self.conn.prepare_cached(
+        self.db.rows(
             "SELECT 'e' AS k, id, created_at AS t, attempts, next_attempt_at, lease_owner, lease_until, job_id, kind
              FROM events WHERE delivered_at IS NULL
              UNION ALL
              SELECT 'r', id, created_at, attempts, next_attempt_at, lease_owner, lease_until, NULL, NULL
              FROM slack_replies WHERE delivered_at IS NULL
              ORDER BY t, k DESC, id LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([limit], |r| {
-            let kind: String = r.get(0)?;
-            let id: i64 = r.get(1)?;
-            let job: Option<i64> = r.get(7)?;
-            let event_kind: Option<String> = r.get(8)?;
-            let event = match (job, event_kind) {
-                (Some(job), Some(k)) => Some((
-                    JobId(job),
-                    EventKind::parse(&k).ok_or_else(|| {
-                        rusqlite::Error::FromSqlConversionFailure(8, rusqlite::types::Type::Text, k.into())
-                    })?,
-                )),
-                _ => None,
-            };
-            Ok(Delivery {
-                item: if kind == "e" { DeliveryItem::Event(id) } else { DeliveryItem::Reply(id) },
-                created_at: ts(r.get(2)?),
-                attempts: r.get(3)?,
-                next_attempt_at: r.get::<_, Option<i64>>(4)?.map(ts),
-                lease_owner: r.get(5)?,
-                lease_until: r.get::<_, Option<i64>>(6)?.map(ts),
-                event,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            &[&i64::from(limit)],
+            |r| {
+                let kind: String = r.get(0)?;
+                let id: i64 = r.get(1)?;
+                let job: Option<i64> = r.get(7)?;
+                let event_kind: Option<String> = r.get(8)?;
+                let event = match (job, event_kind) {
+                    (Some(job), Some(k)) => Some((
+                        JobId(job),
+                        EventKind::parse(&k).ok_or_else(|| QueueError::Corrupt(format!("unknown event kind {k}")))?,
+                    )),
+                    _ => None,
+                };
+                Ok(Delivery {
+                    item: if kind == "e" { DeliveryItem::Event(id) } else { DeliveryItem::Reply(id) },
+                    created_at: ts(r.get(2)?),
+                    attempts: r.get(3)?,
+                    next_attempt_at: r.get::<Option<i64>>(4)?.map(ts),
+                    lease_owner: r.get(5)?,
+                    lease_until: r.get::<Option<i64>>(6)?.map(ts),
+                    event,
+                })
+            },
+        )
     }
 
     /// Takes the lease on an undelivered item that is due and not leased by another owner
@@ -162,7 +158,7 @@ impl Queue {
                AND (lease_owner IS NULL OR lease_owner = ?2 OR coalesce(lease_until, 0) <= ?3)"
         );
         let tx = self.write()?;
-        let n = tx.execute(&sql, params![id, owner, ms(now), ms(until)])?;
+        let n = tx.exec(&sql, &[&id, &owner, &ms(now), &ms(until)])?;
         tx.commit()?;
         Ok(n == 1)
     }
@@ -171,16 +167,14 @@ impl Queue {
     pub fn delivery_steps(&self, item: DeliveryItem) -> Result<Vec<Step>> {
         let (_, column, id) = item.table();
         let sql = format!("SELECT step, outcome, result FROM slack_steps WHERE {column} = ?1 ORDER BY step");
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map([id], |r| {
+        self.db.rows(&sql, &[&id], |r| {
             let outcome: String = r.get(1)?;
             Ok(Step {
                 step: r.get(0)?,
                 outcome: if outcome == "done" { StepOutcome::Done } else { StepOutcome::Failed },
                 result: r.get(2)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     /// Records a step as done (or given up on), resets the item's attempts and extends its
@@ -199,17 +193,18 @@ impl Queue {
         let (table, column, id) = item.table();
         let outcome = if outcome == StepOutcome::Done { "done" } else { "failed" };
         let tx = self.write()?;
-        tx.execute(
+        tx.exec(
             &format!(
-                "INSERT OR IGNORE INTO slack_steps ({column}, step, outcome, result, at) VALUES (?1, ?2, ?3, ?4, ?5)"
+                "INSERT INTO slack_steps ({column}, step, outcome, result, at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT DO NOTHING"
             ),
-            params![id, step, outcome, result, ms(now)],
+            &[&id, &i64::from(step), &outcome, &result, &ms(now)],
         )?;
-        tx.execute(
+        tx.exec(
             &format!(
                 "UPDATE {table} SET attempts = 0, lease_until = ?2, last_error = coalesce(?3, last_error) WHERE id = ?1"
             ),
-            params![id, ms(lease_until), error],
+            &[&id, &ms(lease_until), &error],
         )?;
         tx.commit()?;
         Ok(())
@@ -219,9 +214,9 @@ impl Queue {
     pub fn delivered(&mut self, item: DeliveryItem, now: Timestamp) -> Result<()> {
         let (table, _, id) = item.table();
         let tx = self.write()?;
-        tx.execute(
+        tx.exec(
             &format!("UPDATE {table} SET delivered_at = ?2, lease_owner = NULL, lease_until = NULL WHERE id = ?1"),
-            params![id, ms(now)],
+            &[&id, &ms(now)],
         )?;
         tx.commit()?;
         Ok(())
@@ -232,12 +227,12 @@ impl Queue {
     pub fn retry_delivery(&mut self, item: DeliveryItem, at: Timestamp, error: &str) -> Result<()> {
         let (table, _, id) = item.table();
         let tx = self.write()?;
-        tx.execute(
+        tx.exec(
             &format!(
                 "UPDATE {table} SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3,
                  lease_owner = NULL, lease_until = NULL WHERE id = ?1"
             ),
-            params![id, ms(at), error],
+            &[&id, &ms(at), &error],
         )?;
         tx.commit()?;
         Ok(())

@@ -2,12 +2,11 @@
 
 use std::time::Duration;
 
-use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Row, params};
-
+use super::db::{Db, Row};
 use super::model::{Args, DispatcherId, EventKind, Job, JobId, JobState, JobStatus, JobType, Origin, Outcome, Request};
 use super::record::{JobRow, OutcomeColumns};
-use super::{Queue, QueueError, Result, add, events, exec, ms, row, ts};
+use super::{Queue, QueueError, Result, add, events, ms, ts};
+use jiff::Timestamp;
 
 /// A request for a job.
 #[derive(Debug, Clone)]
@@ -79,7 +78,7 @@ pub struct ListFilter {
 }
 
 /// Reads a `jobs` row (the [`columns!`] in order) and decodes it in [`JobRow::decode`].
-pub(super) fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
+pub(super) fn job_from_row(row: &Row<'_, '_>) -> Result<Job> {
     JobRow {
         id: row.get(0)?,
         namespace: row.get(1)?,
@@ -102,50 +101,47 @@ pub(super) fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
         timeout_ms: row.get(18)?,
     }
     .decode()
-    .map_err(|e| rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e)))
+    .map_err(|e| QueueError::Corrupt(e.to_string()))
 }
 
-pub(super) fn request_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, Request)> {
+pub(super) fn request_from_row(row: &Row<'_, '_>) -> Result<(i64, Request)> {
     let origin: String = row.get(3)?;
-    let origin: Origin = serde_json::from_str(&origin)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e)))?;
+    let origin: Origin =
+        serde_json::from_str(&origin).map_err(|e| QueueError::Corrupt(format!("request origin: {e}")))?;
     Ok((row.get(1)?, Request { id: row.get(0)?, created_at: ts(row.get(2)?), origin }))
 }
 
 /// Loads one job with its requests.
-pub(super) fn get(tx: &rusqlite::Connection, id: JobId) -> Result<Option<Job>> {
+pub(super) fn get(tx: &Db, id: JobId) -> Result<Option<Job>> {
     let sql = concat!("SELECT ", columns!(), " FROM jobs WHERE id = ?1");
-    let Some(mut job) = row(tx, sql, [id.0], job_from_row).optional()? else {
+    let Some(mut job) = tx.row(sql, &[&id.0], job_from_row)? else {
         return Ok(None);
     };
     // No `ORDER BY` here: with it, SQLite (built with STAT4) re-plans the statement for every
     // new `?1`, which cost a third of a claim. The handful of rows is sorted below instead.
-    let mut stmt = tx.prepare_cached("SELECT id, job_id, created_at, origin FROM requests WHERE job_id = ?1")?;
-    job.requests =
-        stmt.query_map([id.0], request_from_row)?.map(|r| r.map(|(_, req)| req)).collect::<Result<_, _>>()?;
+    job.requests = tx.rows("SELECT id, job_id, created_at, origin FROM requests WHERE job_id = ?1", &[&id.0], |r| {
+        request_from_row(r).map(|(_, req)| req)
+    })?;
     job.requests.sort_unstable_by_key(|r| r.id);
     Ok(Some(job))
 }
 
-fn insert_request(tx: &Connection, job: JobId, origin: &Origin, now: Timestamp) -> Result<()> {
+fn insert_request(tx: &Db, job: JobId, origin: &Origin, now: Timestamp) -> Result<()> {
     let json = serde_json::to_string(origin).map_err(|e| QueueError::Corrupt(e.to_string()))?;
-    exec(
-        tx,
+    tx.exec(
         "INSERT INTO requests (job_id, created_at, origin, channel) VALUES (?1, ?2, ?3, ?4)",
-        params![job.0, ms(now), json, origin.channel()],
+        &[&job.0, &ms(now), &json, &origin.channel()],
     )?;
     Ok(())
 }
 
-fn running_of_type(tx: &rusqlite::Connection, job_type: &str) -> Result<Option<JobId>> {
-    Ok(row(tx, "SELECT id FROM jobs WHERE type = ?1 AND state = 'running'", [job_type], |r| r.get(0))
-        .optional()?
-        .map(JobId))
+fn running_of_type(tx: &Db, job_type: &str) -> Result<Option<JobId>> {
+    Ok(tx.row("SELECT id FROM jobs WHERE type = ?1 AND state = 'running'", &[&job_type], |r| r.get(0))?.map(JobId))
 }
 
 /// Moves a job from `from` to the outcome's final state, with its `finished` event.
 pub(super) fn finish_in(
-    tx: &Connection,
+    tx: &Db,
     id: JobId,
     from: JobState,
     outcome: &Outcome,
@@ -153,12 +149,21 @@ pub(super) fn finish_in(
     announce: bool,
 ) -> Result<Option<Job>> {
     let c = OutcomeColumns::from(outcome);
-    let n = exec(
-        tx,
+    let n = tx.exec(
         "UPDATE jobs SET state = ?3, finished_at = ?4, exit_code = ?5, signal = ?6, detail = ?7,
                          cancelled_by = ?8, timeout_ms = ?9
          WHERE id = ?1 AND state = ?2",
-        params![id.0, from.as_str(), c.state, ms(now), c.exit_code, c.signal, c.detail, c.cancelled_by, c.timeout_ms],
+        &[
+            &id.0,
+            &from.as_str(),
+            &c.state,
+            &ms(now),
+            &c.exit_code,
+            &c.signal,
+            &c.detail,
+            &c.cancelled_by,
+            &c.timeout_ms,
+        ],
     )?;
     if n == 0 {
         return Ok(None);
@@ -173,7 +178,7 @@ pub(super) fn finish_in(
 
 /// Schedules inside the caller's transaction (see [`Queue::schedule_with`]).
 pub(super) fn schedule_in(
-    tx: &Connection,
+    tx: &Db,
     new: &NewJob,
     now: Timestamp,
     event: Option<EventKind>,
@@ -182,24 +187,20 @@ pub(super) fn schedule_in(
     let job_type = new.job_type();
     let args = new.args.to_json();
     let start_after = add(now, new.delay);
-    let existing: Option<i64> = row(
-        tx,
-        "SELECT id FROM jobs WHERE type = ?1 AND args = ?2 AND state = 'pending'",
-        params![job_type, args],
-        |r| r.get(0),
-    )
-    .optional()?;
+    let existing: Option<i64> =
+        tx.row("SELECT id FROM jobs WHERE type = ?1 AND args = ?2 AND state = 'pending'", &[&job_type, &args], |r| {
+            r.get(0)
+        })?;
     let (id, merged) = if let Some(id) = existing {
-        exec(tx, "UPDATE jobs SET start_after = ?2 WHERE id = ?1", params![id, ms(start_after)])?;
+        tx.exec("UPDATE jobs SET start_after = ?2 WHERE id = ?1", &[&id, &ms(start_after)])?;
         (JobId(id), true)
     } else {
-        exec(
-            tx,
+        let id = tx.insert(
             "INSERT INTO jobs (type, namespace, job, args, state, created_at, start_after)
              VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)",
-            params![job_type, new.namespace, new.job, args, ms(now), ms(start_after)],
+            &[&job_type, &new.namespace, &new.job, &args, &ms(now), &ms(start_after)],
         )?;
-        (JobId(tx.last_insert_rowid()), false)
+        (JobId(id), false)
     };
     insert_request(tx, id, &new.origin, now)?;
     if let Some(kind) = event {
@@ -208,6 +209,20 @@ pub(super) fn schedule_in(
     let running = running_of_type(tx, &job_type)?;
     let suppressed_until = super::suppress::window_end(tx, &job_type, start_after)?;
     Ok(Scheduled { id, merged, start_after, running, suppressed_until })
+}
+
+/// The claim's pick: the oldest due job whose type is neither running nor suppressed, while
+/// fewer than `?3` jobs run.
+macro_rules! claim_sql {
+    () => {
+        "SELECT j.id FROM jobs j
+         WHERE j.state = 'pending' AND j.start_after <= ?2
+           AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.state = 'running' AND r.type = j.type)
+           AND NOT EXISTS (SELECT 1 FROM suppressions s
+                           WHERE s.type = j.type AND s.start_at <= ?1 AND ?1 < s.end_at)
+           AND (SELECT count(*) FROM jobs WHERE state = 'running') < ?3
+         ORDER BY j.start_after, j.id"
+    };
 }
 
 impl Queue {
@@ -220,7 +235,7 @@ impl Queue {
     /// [`Queue::schedule`], plus an event of `kind` for the job in the same transaction.
     pub fn schedule_with(&mut self, new: &NewJob, now: Timestamp, event: Option<EventKind>) -> Result<Scheduled> {
         let announce = self.options.announce_starts;
-        let tx = self.write()?;
+        let tx = self.write_locked()?;
         let scheduled = schedule_in(&tx, new, now, event, announce)?;
         tx.commit()?;
         Ok(scheduled)
@@ -228,7 +243,8 @@ impl Queue {
 
     /// Claims the next due job (`start_after <= due_by`) that may start now: its type is not
     /// running or suppressed, and fewer than `max_running` jobs run. One immediate transaction,
-    /// with the `started` event: no job is ever claimed twice.
+    /// with the `started` event: no job is ever claimed twice. (On PostgreSQL the row is taken
+    /// `FOR UPDATE SKIP LOCKED`, under the queue's advisory lock: see the module.)
     pub fn claim(
         &mut self,
         dispatcher: DispatcherId,
@@ -237,31 +253,21 @@ impl Queue {
         max_running: u32,
     ) -> Result<Option<Job>> {
         let announce = self.options.announce_starts;
-        let tx = self.write()?;
+        let tx = self.write_locked()?;
         // Pick, then take: no other writer can come between the two, the transaction being
         // IMMEDIATE. (`UPDATE … RETURNING` would do it in one statement, but SQLite builds a
         // temporary table for RETURNING, which costs a third of a claim.)
-        let id: Option<i64> = row(
-            &tx,
-            "SELECT j.id FROM jobs j
-             WHERE j.state = 'pending' AND j.start_after <= ?2
-               AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.state = 'running' AND r.type = j.type)
-               AND NOT EXISTS (SELECT 1 FROM suppressions s
-                               WHERE s.type = j.type AND s.start_at <= ?1 AND ?1 < s.end_at)
-               AND (SELECT count(*) FROM jobs WHERE state = 'running') < ?3
-             ORDER BY j.start_after, j.id
-             LIMIT 1",
-            params![ms(now), ms(due_by), max_running],
+        let id: Option<i64> = tx.row(
+            tx.pick(concat!(claim_sql!(), " LIMIT 1"), concat!(claim_sql!(), " LIMIT 1 FOR UPDATE OF j SKIP LOCKED")),
+            &[&ms(now), &ms(due_by), &i64::from(max_running)],
             |r| r.get(0),
-        )
-        .optional()?;
+        )?;
         let Some(id) = id else {
             return Ok(None);
         };
-        exec(
-            &tx,
+        tx.exec(
             "UPDATE jobs SET state = 'running', started_at = ?2, dispatcher_id = ?3 WHERE id = ?1 AND state = 'pending'",
-            params![id, ms(now), dispatcher.0],
+            &[&id, &ms(now), &dispatcher.0],
         )?;
         events::insert(&tx, JobId(id), EventKind::Started, now, announce)?;
         let job = get(&tx, JobId(id))?.ok_or_else(|| QueueError::Corrupt(format!("claimed job {id} vanished")))?;
@@ -281,24 +287,22 @@ impl Queue {
     ) -> Result<Result<Job, Busy>> {
         let job_type = new.job_type();
         let announce = self.options.announce_starts;
-        let tx = self.write()?;
+        let tx = self.write_locked()?;
         if let Some(running) = running_of_type(&tx, &job_type)? {
             return Ok(Err(Busy::TypeRunning(running)));
         }
         if !force && let Some(end) = super::suppress::window_end(&tx, &job_type, now)? {
             return Ok(Err(Busy::Suppressed(end)));
         }
-        let running: u32 = row(&tx, "SELECT count(*) FROM jobs WHERE state = 'running'", [], |r| r.get(0))?;
-        if running >= max_running {
+        let running: i64 = tx.row("SELECT count(*) FROM jobs WHERE state = 'running'", &[], |r| r.get(0))?.unwrap_or(0);
+        if running >= i64::from(max_running) {
             return Ok(Err(Busy::AtCapacity));
         }
-        exec(
-            &tx,
+        let id = JobId(tx.insert(
             "INSERT INTO jobs (type, namespace, job, args, state, created_at, start_after, started_at, dispatcher_id)
              VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?5, ?5, ?6)",
-            params![job_type, new.namespace, new.job, new.args.to_json(), ms(now), dispatcher.0],
-        )?;
-        let id = JobId(tx.last_insert_rowid());
+            &[&job_type, &new.namespace, &new.job, &new.args.to_json(), &ms(now), &dispatcher.0],
+        )?);
         insert_request(&tx, id, &new.origin, now)?;
         events::insert(&tx, id, EventKind::Started, now, announce)?;
         let job = get(&tx, id)?.ok_or_else(|| QueueError::Corrupt(format!("inserted job {id} vanished")))?;
@@ -309,7 +313,7 @@ impl Queue {
     /// Records where a claimed job's logs are and its process group.
     pub fn set_process(&mut self, id: JobId, log_dir: &str, pgid: Option<i32>) -> Result<()> {
         let tx = self.write()?;
-        exec(&tx, "UPDATE jobs SET log_dir = ?2, pgid = ?3 WHERE id = ?1", params![id.0, log_dir, pgid])?;
+        tx.exec("UPDATE jobs SET log_dir = ?2, pgid = ?3 WHERE id = ?1", &[&id.0, &log_dir, &pgid])?;
         tx.commit()?;
         Ok(())
     }
@@ -330,14 +334,12 @@ impl Queue {
         let announce = self.options.announce_starts;
         let c = OutcomeColumns::from(&Outcome::Cancelled { by: by.to_owned() });
         let tx = self.write()?;
-        let ids: Vec<JobId> = {
-            let mut stmt = tx.prepare_cached(
-                "UPDATE jobs SET state = ?2, finished_at = ?3, detail = ?4, cancelled_by = ?5
-                 WHERE type = ?1 AND state = 'pending' RETURNING id",
-            )?;
-            stmt.query_map(params![job_type, c.state, ms(now), c.detail, c.cancelled_by], |r| r.get(0).map(JobId))?
-                .collect::<Result<_, _>>()?
-        };
+        let ids: Vec<JobId> = tx.rows(
+            "UPDATE jobs SET state = ?2, finished_at = ?3, detail = ?4, cancelled_by = ?5
+             WHERE type = ?1 AND state = 'pending' RETURNING id",
+            &[&job_type, &c.state, &ms(now), &c.detail, &c.cancelled_by],
+            |r| r.get(0).map(JobId),
+        )?;
         for id in &ids {
             events::insert(&tx, *id, EventKind::Finished, now, announce)?;
             super::metrics::record_unstarted(&tx, &job_type, JobState::Cancelled)?;
@@ -362,10 +364,9 @@ impl Queue {
                 Ok(job.map_or(CancelById::NotFound, CancelById::Cancelled))
             }
             JobStatus::Running { .. } => {
-                exec(
-                    &tx,
+                tx.exec(
                     "UPDATE jobs SET cancel_requested_by = coalesce(cancel_requested_by, ?2) WHERE id = ?1",
-                    params![id.0, by],
+                    &[&id.0, &by],
                 )?;
                 let job = get(&tx, id)?.unwrap_or(job);
                 tx.commit()?;
@@ -377,11 +378,11 @@ impl Queue {
 
     /// Running jobs of `dispatcher` that someone asked to stop: (id, who asked).
     pub fn stop_requests(&self, dispatcher: DispatcherId) -> Result<Vec<(JobId, String)>> {
-        let mut stmt = self.conn.prepare_cached(
+        self.db.rows(
             "SELECT id, cancel_requested_by FROM jobs
              WHERE dispatcher_id = ?1 AND state = 'running' AND cancel_requested_by IS NOT NULL",
-        )?;
-        let rows = stmt.query_map([dispatcher.0], |r| Ok((JobId(r.get(0)?), r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            &[&dispatcher.0],
+            |r| Ok((JobId(r.get(0)?), r.get(1)?)),
+        )
     }
 }

@@ -3,10 +3,9 @@
 //! transaction that finishes a job; never pruned. Queue depth and running jobs are counted from
 //! `jobs` when read.
 
-use rusqlite::{Connection, params};
-
+use super::db::Db;
 use super::model::{Job, JobState};
-use super::{Queue, Result, exec};
+use super::{Queue, Result};
 
 /// Upper bounds (seconds) of the run-time histogram's buckets; the last bucket is `+Inf`.
 /// Stored rows carry the bound itself, so changing this list only starts new buckets.
@@ -17,7 +16,7 @@ pub const DURATION_BUCKETS: [f64; 14] =
 const NEVER_STARTED: f64 = -1.0;
 
 /// Counts a finished job: one upsert, in the transaction that moved it to its final state.
-pub(super) fn record_finish(tx: &Connection, job: &Job) -> Result<()> {
+pub(super) fn record_finish(tx: &Db, job: &Job) -> Result<()> {
     let (le, seconds) = match (job.started_at(), job.finished_at()) {
         (Some(started), Some(finished)) => {
             #[allow(clippy::cast_precision_loss)] // milliseconds of a job's run: far below 2^52
@@ -30,16 +29,16 @@ pub(super) fn record_finish(tx: &Connection, job: &Job) -> Result<()> {
 }
 
 /// Counts a job that finished without starting (cancelled while pending).
-pub(super) fn record_unstarted(tx: &Connection, job_type: &str, state: JobState) -> Result<()> {
+pub(super) fn record_unstarted(tx: &Db, job_type: &str, state: JobState) -> Result<()> {
     record(tx, job_type, state, NEVER_STARTED, 0.0)
 }
 
-fn record(tx: &Connection, job_type: &str, state: JobState, le: f64, seconds: f64) -> Result<()> {
-    exec(
-        tx,
+fn record(tx: &Db, job_type: &str, state: JobState, le: f64, seconds: f64) -> Result<()> {
+    tx.exec(
         "INSERT INTO metrics_jobs (type, outcome, le, count, sum_seconds) VALUES (?1, ?2, ?3, 1, ?4)
-         ON CONFLICT (type, outcome, le) DO UPDATE SET count = count + 1, sum_seconds = sum_seconds + excluded.sum_seconds",
-        params![job_type, state.as_str(), le, seconds],
+         ON CONFLICT (type, outcome, le) DO UPDATE
+         SET count = metrics_jobs.count + 1, sum_seconds = metrics_jobs.sum_seconds + excluded.sum_seconds",
+        &[&job_type, &state.as_str(), &le, &seconds],
     )?;
     Ok(())
 }
@@ -76,30 +75,33 @@ pub struct JobMetrics {
 impl Queue {
     /// Everything the metrics endpoint shows about jobs, read now.
     pub fn job_metrics(&self) -> Result<JobMetrics> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT type, outcome, sum(count) FROM metrics_jobs GROUP BY type, outcome ORDER BY type, outcome",
-        )?;
-        let outcomes = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?
-            .filter_map(|row| match row {
-                Ok((job_type, outcome, count)) => JobState::parse(&outcome)
-                    .map(|outcome| Ok(OutcomeCount { job_type, outcome, count: count.unsigned_abs() })),
-                Err(e) => Some(Err(e)),
+        let outcomes = self
+            .db
+            .rows(
+                "SELECT type, outcome, CAST(sum(count) AS BIGINT) FROM metrics_jobs
+                 GROUP BY type, outcome ORDER BY type, outcome",
+                &[],
+                |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<i64>(2)?)),
+            )?
+            .into_iter()
+            .filter_map(|(job_type, outcome, count)| {
+                JobState::parse(&outcome).map(|outcome| OutcomeCount { job_type, outcome, count: count.unsigned_abs() })
             })
-            .collect::<Result<_, _>>()?;
+            .collect();
 
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT type, sum(count), sum(sum_seconds) FROM metrics_jobs WHERE le >= 0 GROUP BY type ORDER BY type",
+        let totals: Vec<(String, i64, f64)> = self.db.rows(
+            "SELECT type, CAST(sum(count) AS BIGINT), sum(sum_seconds) FROM metrics_jobs
+             WHERE le >= 0 GROUP BY type ORDER BY type",
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        let totals: Vec<(String, i64, f64)> =
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT le, sum(count) FROM metrics_jobs WHERE type = ?1 AND le >= 0 GROUP BY le")?;
         let mut durations = Vec::with_capacity(totals.len());
         for (job_type, count, sum_seconds) in totals {
-            let stored: Vec<(f64, i64)> =
-                stmt.query_map([&job_type], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+            let stored: Vec<(f64, i64)> = self.db.rows(
+                "SELECT le, CAST(sum(count) AS BIGINT) FROM metrics_jobs WHERE type = ?1 AND le >= 0 GROUP BY le",
+                &[&job_type],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
             durations.push(DurationHistogram {
                 job_type,
                 count: count.unsigned_abs(),

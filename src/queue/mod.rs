@@ -1,11 +1,16 @@
-//! The SQLite queue: jobs, the requests merged into them, the events reporters consume,
-//! suppression windows, dispatchers, the GitHub delivery log and job metrics.
+//! The queue: jobs, the requests merged into them, the events reporters consume, suppression
+//! windows, dispatchers, the GitHub delivery log and job metrics; on SQLite or PostgreSQL
+//! (`EBMBOT_DB`, see [`Location`]), behind one API. Only `db` knows which: the SQL here is
+//! written once, with a dialect's own text only where the two differ.
 //!
-//! One file on a local disk, shared by every ebmbot process of the host: WAL, a 30 s busy
-//! timeout, and every transaction that writes begins IMMEDIATE (a deferred one that reads then
-//! writes fails at once with SQLITE_BUSY, whatever the timeout). Times are integer epoch
-//! milliseconds, so SQL compares them chronologically. Functions take `now`; nothing here reads
-//! the clock.
+//! SQLite: one file on a local disk, shared by every ebmbot process of the host: WAL, a 30 s
+//! busy timeout, and every transaction that writes begins IMMEDIATE (a deferred one that reads
+//! then writes fails at once with SQLITE_BUSY, whatever the timeout). PostgreSQL: a claim locks
+//! its row `FOR UPDATE SKIP LOCKED`, and the writes that decide from other jobs' state (claim,
+//! schedule with its dedupe, start now, requeue) hold one transaction-level advisory lock, so
+//! the cap and one-running-per-type hold when they race, as SQLite's one writer guarantees.
+//! Times are integer epoch milliseconds, so SQL compares them chronologically. Functions take
+//! `now`; nothing here reads the clock.
 
 /// The columns `job_from_row` reads, in its order.
 macro_rules! columns {
@@ -16,11 +21,13 @@ macro_rules! columns {
     };
 }
 
+mod db;
 mod deliveries;
 mod dispatchers;
 mod events;
 mod jobs;
 mod list;
+mod location;
 mod metrics;
 pub mod model;
 mod prune;
@@ -31,16 +38,19 @@ mod slack;
 mod suppress;
 mod tx;
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags};
 
+use db::{Begin, Db};
 pub use deliveries::{DeliveryOutcome, WebhookDelivery};
 pub use dispatchers::NewDispatcher;
 pub use events::{Delivery, DeliveryItem, DeliveryStatus, Step, StepOutcome};
 pub use jobs::{Busy, CancelById, Cancelled, ListFilter, NewJob, Scheduled};
+pub use location::{Location, LocationError};
 pub use metrics::{DURATION_BUCKETS, DurationHistogram, JobMetrics, OutcomeCount};
 pub use prune::Pruned;
 pub use recover::Owned;
@@ -65,6 +75,14 @@ pub enum QueueError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("cannot reach the database {db} (is PostgreSQL running there? check EBMBOT_DB / --db)")]
+    Unreachable {
+        db: String,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error("the connection to the database {db} dropped during a transaction; nothing of it was kept")]
+    Dropped { db: String },
     #[error(
         "the database was written by a newer ebmbot (schema version {found}, this binary knows {known}); upgrade ebmbot"
     )]
@@ -76,6 +94,8 @@ pub enum QueueError {
     PythonBot { path: PathBuf },
     #[error("database error")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error")]
+    Postgres(#[from] postgres::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }
@@ -85,56 +105,66 @@ pub type Result<T, E = QueueError> = std::result::Result<T, E>;
 /// How to open the queue.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// `synchronous=FULL` instead of `NORMAL`.
+    /// `synchronous=FULL` instead of `NORMAL` (SQLite; PostgreSQL commits durably always).
     pub sync_full: bool,
     /// Whether "started" events need Slack delivery (a logs channel is configured).
     pub announce_starts: bool,
 }
 
-/// A connection to the queue database.
+/// A connection to the queue database. Each long-lived part of a process (dispatcher, Slack
+/// worker, deliverer, web server) owns one.
 pub struct Queue {
-    conn: Connection,
+    db: Db,
+    /// Where it is (for change notifications and more connections).
+    at: Location,
     options: Options,
     /// Inside [`Queue::atomically`]: writes become savepoints of the open transaction.
-    in_tx: bool,
+    in_tx: Cell<bool>,
 }
 
 impl Queue {
-    /// Opens (creating if needed) and migrates the database at `path`.
-    pub fn open(path: &Path, options: Options) -> Result<Queue> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-            && !dir.is_dir()
-        {
-            return Err(QueueError::NoDirectory { path: path.to_owned(), dir: dir.to_owned() });
-        }
-        create_private(path).map_err(|source| QueueError::Create { path: path.to_owned(), source })?;
-        let open_err = |source| QueueError::Open { path: path.to_owned(), source };
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(open_err)?;
-        // Before anything writes to it (WAL mode, our tables): the old bot's file stays as it is.
-        if schema::is_python_bot(&conn).map_err(open_err)? {
-            return Err(QueueError::PythonBot { path: path.to_owned() });
-        }
-        conn.set_prepared_statement_cache_capacity(64);
-        enable_wal(&conn).map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", if options.sync_full { "FULL" } else { "NORMAL" }).map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
-        schema::migrate(&mut conn).map_err(|e| match e {
-            QueueError::Sqlite(source) => open_err(source),
-            other => other,
-        })?;
-        Ok(Queue { conn, options, in_tx: false })
+    /// Opens (creating if needed) and migrates the database at `at`: a SQLite path, or a
+    /// [`Location`] (SQLite or PostgreSQL).
+    pub fn open(at: impl Into<Location>, options: Options) -> Result<Queue> {
+        let at = at.into();
+        let db = match (at.sqlite_path(), at.postgres()) {
+            (Some(path), _) => open_sqlite(path, &options)?,
+            (None, Some(config)) => {
+                let pg = db::off_runtime(|| db::Pg::connect(config, at.to_string()))?;
+                let db = Db::Pg(Box::new(std::cell::RefCell::new(pg)));
+                schema::migrate_pg(&db)?;
+                db
+            }
+            (None, None) => return Err(QueueError::Corrupt(format!("`{at}` names no database"))),
+        };
+        Ok(Queue { db, at, options, in_tx: Cell::new(false) })
+    }
+
+    /// Where the queue is.
+    pub fn location(&self) -> &Location {
+        &self.at
     }
 
     /// Changes whenever another connection commits: the cheap way to notice new work.
     pub fn data_version(&self) -> Result<i64> {
-        Ok(self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+        match &self.db {
+            Db::Lite(c) => Ok(c.query_row("PRAGMA data_version", [], |r| r.get(0))?),
+            Db::Pg(pg) => {
+                let mut pg = pg.borrow_mut();
+                let pg: &mut db::Pg = &mut pg;
+                db::off_runtime(move || pg.changes())
+            }
+        }
     }
 
-    /// Begins a write: an immediate transaction, or inside [`Queue::atomically`] a savepoint.
-    fn write(&mut self) -> Result<Tx<'_>> {
-        Tx::begin(&mut self.conn, self.in_tx)
+    /// Begins a write: a transaction, or inside [`Queue::atomically`] a savepoint.
+    fn write(&self) -> Result<Tx<'_>> {
+        Tx::begin(&self.db, self.in_tx.get(), Begin::Write)
+    }
+
+    /// Begins a write that decides from the state of other jobs (see [`Begin::Locked`]).
+    fn write_locked(&self) -> Result<Tx<'_>> {
+        Tx::begin(&self.db, self.in_tx.get(), Begin::Locked)
     }
 }
 
@@ -152,19 +182,30 @@ fn create_private(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// `execute` through the statement cache: preparing costs more than running these statements.
-pub(crate) fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
-    conn.prepare_cached(sql)?.execute(params)
-}
-
-/// `query_row` through the statement cache.
-pub(crate) fn row<T>(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<T> {
-    conn.prepare_cached(sql)?.query_row(params, f)
+fn open_sqlite(path: &Path, options: &Options) -> Result<Db> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return Err(QueueError::NoDirectory { path: path.to_owned(), dir: dir.to_owned() });
+    }
+    create_private(path).map_err(|source| QueueError::Create { path: path.to_owned(), source })?;
+    let open_err = |source| QueueError::Open { path: path.to_owned(), source };
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+    conn.busy_timeout(Duration::from_secs(30)).map_err(open_err)?;
+    // Before anything writes to it (WAL mode, our tables): the old bot's file stays as it is.
+    if schema::is_python_bot(&conn).map_err(open_err)? {
+        return Err(QueueError::PythonBot { path: path.to_owned() });
+    }
+    conn.set_prepared_statement_cache_capacity(64);
+    enable_wal(&conn).map_err(open_err)?;
+    conn.pragma_update(None, "synchronous", if options.sync_full { "FULL" } else { "NORMAL" }).map_err(open_err)?;
+    conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+    schema::migrate(&mut conn).map_err(|e| match e {
+        QueueError::Sqlite(source) => open_err(source),
+        other => other,
+    })?;
+    Ok(Db::Lite(conn))
 }
 
 /// Switches a database to WAL. On a new file this needs a moment alone with it, and SQLite
@@ -206,10 +247,42 @@ pub fn sub_duration(ts: Timestamp, d: Duration) -> Timestamp {
 }
 
 #[cfg(test)]
+mod testdb;
+#[cfg(test)]
 mod tests;
 
 impl rusqlite::ToSql for model::JobType {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
         Ok(rusqlite::types::ToSqlOutput::from(self.as_str()))
     }
+}
+
+/// A job type binds as its text on PostgreSQL too.
+impl postgres::types::ToSql for model::JobType {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut postgres::types::private::BytesMut,
+    ) -> std::result::Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        self.as_str().to_sql(ty, out)
+    }
+
+    fn accepts(ty: &postgres::types::Type) -> bool {
+        <&str as postgres::types::ToSql>::accepts(ty)
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// The same unit tests on PostgreSQL (see `testdb`).
+#[cfg(all(test, ebmbot_pg_tests))]
+#[path = "."]
+#[allow(clippy::duplicate_mod)] // on purpose: the same tests, built a second time for PostgreSQL
+mod pg {
+    #[path = "deliveries/tests.rs"]
+    mod deliveries;
+    #[path = "events/tests.rs"]
+    mod events;
+    #[path = "tests.rs"]
+    mod queue;
 }

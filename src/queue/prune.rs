@@ -2,11 +2,9 @@
 //! delivery records older than a cut-off are deleted; the caller removes the log directories
 //! returned. Job metrics are never pruned.
 
-use jiff::Timestamp;
-use rusqlite::{OptionalExtension, params};
-
 use super::model::JobId;
-use super::{Queue, Result, exec, ms, row};
+use super::{Queue, Result, ms};
+use jiff::Timestamp;
 
 /// What `prune` deleted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -27,43 +25,41 @@ impl Queue {
     /// GitHub delivery records made before it.
     pub fn prune(&mut self, before: Timestamp, batch: u32) -> Result<Pruned> {
         let tx = self.write()?;
-        let deleted: Vec<(i64, Option<String>)> = {
-            // Ids grow with time: the oldest finished jobs are found by walking the table.
-            let mut stmt = tx.prepare_cached(
-                "DELETE FROM jobs WHERE id IN (
-                     SELECT id FROM jobs WHERE finished_at < ?1 ORDER BY id LIMIT ?2)
-                 RETURNING id, log_dir",
-            )?;
-            stmt.query_map(params![ms(before), batch], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
-        };
+        let batch = i64::from(batch);
+        // Ids grow with time: the oldest finished jobs are found by walking the table.
+        let deleted: Vec<(i64, Option<String>)> = tx.rows(
+            "DELETE FROM jobs WHERE id IN (
+                 SELECT id FROM jobs WHERE finished_at < ?1 ORDER BY id LIMIT ?2)
+             RETURNING id, log_dir",
+            &[&ms(before), &batch],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         if let Some(max) = deleted.iter().map(|(id, _)| *id).max() {
-            exec(
-                &tx,
+            tx.exec(
                 "INSERT INTO meta (key, value) VALUES ('pruned_up_to', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
-                [max],
+                 ON CONFLICT (key) DO UPDATE
+                 SET value = CASE WHEN excluded.value > meta.value THEN excluded.value ELSE meta.value END",
+                &[&max],
             )?;
         }
-        let events = exec(
-            &tx,
+        let events = tx.exec(
             "DELETE FROM events WHERE id IN (
                  SELECT id FROM events
                  WHERE created_at < ?1 AND delivered_at IS NOT NULL
                  ORDER BY id LIMIT ?2)",
-            params![ms(before), batch],
+            &[&ms(before), &batch],
         )?;
         // Like jobs and events, delivery records are walked in id order (ids grow with time).
-        let deliveries = exec(
-            &tx,
+        let deliveries = tx.exec(
             "DELETE FROM webhook_deliveries WHERE id IN (
                  SELECT id FROM webhook_deliveries WHERE created_at < ?1 ORDER BY id LIMIT ?2)",
-            params![ms(before), batch],
+            &[&ms(before), &batch],
         )?;
         tx.commit()?;
         Ok(Pruned {
             jobs: deleted.len() as u64,
-            events: events as u64,
-            deliveries: deliveries as u64,
+            events,
+            deliveries,
             log_dirs: deleted.into_iter().filter_map(|(_, dir)| dir).collect(),
             slack: 0,
         })
@@ -71,8 +67,7 @@ impl Queue {
 
     /// True when `id` is missing because retention deleted it.
     pub fn was_pruned(&self, id: JobId) -> Result<bool> {
-        let up_to: Option<i64> =
-            row(&self.conn, "SELECT value FROM meta WHERE key = 'pruned_up_to'", [], |r| r.get(0)).optional()?;
+        let up_to: Option<i64> = self.db.row("SELECT value FROM meta WHERE key = 'pruned_up_to'", &[], |r| r.get(0))?;
         Ok(up_to.is_some_and(|max| id.0 <= max))
     }
 }

@@ -1,11 +1,10 @@
 //! Recovery: running jobs whose dispatcher is gone become `lost`, and jobs that may be run
 //! again (`on_lost = "retry"`, or cancelled by a shutdown) are queued once more.
 
-use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, params};
-
+use super::db::Db;
 use super::model::{Dispatcher, DispatcherId, Job, JobId, JobState, Outcome};
-use super::{Queue, QueueError, Result, exec, jobs, row};
+use super::{Queue, QueueError, Result, jobs};
+use jiff::Timestamp;
 
 /// A running job and the dispatcher that owns it (`None`: its row is gone).
 #[derive(Debug, Clone)]
@@ -38,7 +37,7 @@ impl Queue {
         now: Timestamp,
     ) -> Result<Option<(Job, Option<JobId>)>> {
         let announce = self.options.announce_starts;
-        let tx = self.write()?;
+        let tx = self.write_locked()?;
         let outcome = Outcome::Lost { detail: detail.to_owned() };
         let Some(job) = jobs::finish_in(&tx, id, JobState::Running, &outcome, now, announce)? else {
             return Ok(None);
@@ -51,7 +50,7 @@ impl Queue {
     /// Queues a finished job again, once (a retry is never retried): a new pending row with
     /// `retry_of` and the same requests, or those requests joined to an identical pending row.
     pub fn requeue(&mut self, id: JobId, now: Timestamp) -> Result<Option<JobId>> {
-        let tx = self.write()?;
+        let tx = self.write_locked()?;
         let job = jobs::get(&tx, id)?.ok_or_else(|| QueueError::Corrupt(format!("job {id} vanished")))?;
         let retried = requeue_in(&tx, &job, now)?;
         tx.commit()?;
@@ -64,34 +63,29 @@ impl Queue {
     }
 }
 
-fn requeue_in(tx: &Connection, job: &Job, now: Timestamp) -> Result<Option<JobId>> {
+fn requeue_in(tx: &Db, job: &Job, now: Timestamp) -> Result<Option<JobId>> {
     if job.retry_of.is_some() {
         return Ok(None);
     }
     let args = job.args.to_json();
-    let existing: Option<i64> = row(
-        tx,
+    let existing: Option<i64> = tx.row(
         "SELECT id FROM jobs WHERE type = ?1 AND args = ?2 AND state = 'pending'",
-        params![job.job_type(), args],
+        &[&job.job_type(), &args],
         |r| r.get(0),
-    )
-    .optional()?;
+    )?;
     let id = if let Some(id) = existing {
         JobId(id)
     } else {
-        exec(
-            tx,
+        JobId(tx.insert(
             "INSERT INTO jobs (type, namespace, job, args, state, created_at, start_after, retry_of)
              VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?6)",
-            params![job.job_type(), job.namespace, job.job, args, super::ms(now), job.id.0],
-        )?;
-        JobId(tx.last_insert_rowid())
+            &[&job.job_type(), &job.namespace, &job.job, &args, &super::ms(now), &job.id.0],
+        )?)
     };
-    exec(
-        tx,
+    tx.exec(
         "INSERT INTO requests (job_id, created_at, origin, channel)
-         SELECT ?1, created_at, origin, channel FROM requests WHERE job_id = ?2 ORDER BY id",
-        params![id.0, job.id.0],
+         SELECT CAST(?1 AS BIGINT), created_at, origin, channel FROM requests WHERE job_id = ?2 ORDER BY id",
+        &[&id.0, &job.id.0],
     )?;
     Ok(Some(id))
 }

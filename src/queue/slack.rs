@@ -5,7 +5,6 @@
 use std::fmt;
 
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, params};
 
 use super::{Queue, Result, ms, ts};
 
@@ -86,10 +85,10 @@ impl Queue {
         now: Timestamp,
     ) -> Result<bool> {
         let tx = self.write()?;
-        let n = tx.execute(
-            "INSERT OR IGNORE INTO slack_inbox (event_id, channel, message_ts, received_at, payload)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![event_id, channel, message_ts, ms(now), payload],
+        let n = tx.exec(
+            "INSERT INTO slack_inbox (event_id, channel, message_ts, received_at, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            &[&event_id, &channel, &message_ts, &ms(now), &payload],
         )?;
         tx.commit()?;
         Ok(n == 1)
@@ -97,33 +96,30 @@ impl Queue {
 
     /// The oldest stored command not yet handled.
     pub fn next_slack_event(&self) -> Result<Option<InboxRow>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT id, event_id, channel, message_ts, received_at, payload FROM slack_inbox
+        self.db.row(
+            "SELECT id, event_id, channel, message_ts, received_at, payload FROM slack_inbox
                  WHERE handled_at IS NULL ORDER BY id LIMIT 1",
-                [],
-                |r| {
-                    Ok(InboxRow {
-                        id: r.get(0)?,
-                        event_id: r.get(1)?,
-                        channel: r.get(2)?,
-                        message_ts: r.get(3)?,
-                        received_at: ts(r.get(4)?),
-                        payload: r.get(5)?,
-                    })
-                },
-            )
-            .optional()?)
+            &[],
+            |r| {
+                Ok(InboxRow {
+                    id: r.get(0)?,
+                    event_id: r.get(1)?,
+                    channel: r.get(2)?,
+                    message_ts: r.get(3)?,
+                    received_at: ts(r.get(4)?),
+                    payload: r.get(5)?,
+                })
+            },
+        )
     }
 
     /// Marks a stored command handled, with what became of it. False when it already was
     /// (another worker got there first): the caller must then do nothing.
     pub fn finish_slack_event(&mut self, id: i64, outcome: &InboxOutcome, now: Timestamp) -> Result<bool> {
         let tx = self.write()?;
-        let n = tx.execute(
+        let n = tx.exec(
             "UPDATE slack_inbox SET handled_at = ?2, outcome = ?3 WHERE id = ?1 AND handled_at IS NULL",
-            params![id, ms(now), outcome.to_string()],
+            &[&id, &ms(now), &outcome.to_string()],
         )?;
         tx.commit()?;
         Ok(n == 1)
@@ -132,71 +128,72 @@ impl Queue {
     /// Queues a reply for delivery.
     pub fn add_reply(&mut self, inbox_id: Option<i64>, reply: &NewReply, now: Timestamp) -> Result<i64> {
         let tx = self.write()?;
-        tx.execute(
+        let id = tx.insert(
             "INSERT INTO slack_replies
                  (inbox_id, created_at, channel, thread_ts, message_ts, text, reaction, log_path, log_part)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                inbox_id,
-                ms(now),
-                reply.channel,
-                reply.thread_ts,
-                reply.message_ts,
-                reply.text,
-                reply.reaction,
-                reply.log.as_ref().map(|l| &l.path),
-                reply.log.as_ref().map(|l| &l.part),
+            &[
+                &inbox_id,
+                &ms(now),
+                &reply.channel,
+                &reply.thread_ts,
+                &reply.message_ts,
+                &reply.text,
+                &reply.reaction,
+                &reply.log.as_ref().map(|l| l.path.as_str()),
+                &reply.log.as_ref().map(|l| l.part.as_str()),
             ],
         )?;
-        let id = tx.last_insert_rowid();
         tx.commit()?;
         Ok(id)
     }
 
     pub fn reply(&self, id: i64) -> Result<Option<Reply>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT id, created_at, channel, thread_ts, message_ts, text, reaction, log_path, log_part
-                 FROM slack_replies WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok(Reply {
-                        id: r.get(0)?,
-                        created_at: ts(r.get(1)?),
-                        reply: NewReply {
-                            channel: r.get(2)?,
-                            thread_ts: r.get(3)?,
-                            message_ts: r.get(4)?,
-                            text: r.get(5)?,
-                            reaction: r.get(6)?,
-                            log: match (r.get::<_, Option<String>>(7)?, r.get::<_, Option<String>>(8)?) {
-                                (Some(path), Some(part)) => Some(ReplyLog { path, part }),
-                                _ => None,
-                            },
+        self.db.row(
+            "SELECT id, created_at, channel, thread_ts, message_ts, text, reaction, log_path, log_part
+             FROM slack_replies WHERE id = ?1",
+            &[&id],
+            |r| {
+                Ok(Reply {
+                    id: r.get(0)?,
+                    created_at: ts(r.get(1)?),
+                    reply: NewReply {
+                        channel: r.get(2)?,
+                        thread_ts: r.get(3)?,
+                        message_ts: r.get(4)?,
+                        text: r.get(5)?,
+                        reaction: r.get(6)?,
+                        log: match (r.get::<Option<String>>(7)?, r.get::<Option<String>>(8)?) {
+                            (Some(path), Some(part)) => Some(ReplyLog { path, part }),
+                            _ => None,
                         },
-                    })
-                },
-            )
-            .optional()?)
+                    },
+                })
+            },
+        )
     }
 
     /// A Slack user's requests still waiting: commands received and not handled yet (but
     /// `except`, the one being handled), replies to their commands not delivered yet, and
     /// pending jobs they asked for. The bot refuses more past `EBMBOT_SLACK_MAX_PENDING`.
     pub fn slack_user_pending(&self, user: &str, except: i64) -> Result<u64> {
-        let n: i64 = self.conn.query_row(
-            "SELECT
+        const LITE: &str = "SELECT
                (SELECT count(*) FROM slack_inbox
                  WHERE handled_at IS NULL AND id <> ?2 AND json_extract(payload, '$.event.user') = ?1)
              + (SELECT count(*) FROM slack_replies r JOIN slack_inbox i ON i.id = r.inbox_id
                  WHERE r.delivered_at IS NULL AND json_extract(i.payload, '$.event.user') = ?1)
              + (SELECT count(*) FROM requests q JOIN jobs j ON j.id = q.job_id
                  WHERE j.state = 'pending' AND json_extract(q.origin, '$.kind') = 'slack'
-                   AND json_extract(q.origin, '$.user') = ?1)",
-            params![user, except],
-            |r| r.get(0),
-        )?;
+                   AND json_extract(q.origin, '$.user') = ?1)";
+        const PG: &str = "SELECT
+               (SELECT count(*) FROM slack_inbox
+                 WHERE handled_at IS NULL AND id <> ?2 AND (payload::jsonb #>> '{event,user}') = ?1)
+             + (SELECT count(*) FROM slack_replies r JOIN slack_inbox i ON i.id = r.inbox_id
+                 WHERE r.delivered_at IS NULL AND (i.payload::jsonb #>> '{event,user}') = ?1)
+             + (SELECT count(*) FROM requests q JOIN jobs j ON j.id = q.job_id
+                 WHERE j.state = 'pending' AND (q.origin::jsonb ->> 'kind') = 'slack'
+                   AND (q.origin::jsonb ->> 'user') = ?1)";
+        let n: i64 = self.db.row(self.db.pick(LITE, PG), &[&user, &except], |r| r.get(0))?.unwrap_or(0);
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
@@ -205,11 +202,11 @@ impl Queue {
     pub fn prune_slack(&mut self, before: Timestamp) -> Result<u64> {
         let tx = self.write()?;
         let inbox =
-            tx.execute("DELETE FROM slack_inbox WHERE handled_at IS NOT NULL AND received_at < ?1", [ms(before)])?;
+            tx.exec("DELETE FROM slack_inbox WHERE handled_at IS NOT NULL AND received_at < ?1", &[&ms(before)])?;
         let replies =
-            tx.execute("DELETE FROM slack_replies WHERE delivered_at IS NOT NULL AND created_at < ?1", [ms(before)])?;
+            tx.exec("DELETE FROM slack_replies WHERE delivered_at IS NOT NULL AND created_at < ?1", &[&ms(before)])?;
         tx.commit()?;
-        Ok((inbox + replies) as u64)
+        Ok(inbox + replies)
     }
 }
 
@@ -220,7 +217,7 @@ mod tests {
     #[test]
     fn an_event_is_stored_once_by_id_and_by_message() {
         let dir = tempfile::tempdir().unwrap();
-        let mut q = Queue::open(&dir.path().join("q.db"), Options::default()).unwrap();
+        let mut q = Queue::open(dir.path().join("q.db").as_path(), Options::default()).unwrap();
         let now = jiff::Timestamp::now();
         assert!(q.store_slack_event("Ev1", "C1", "1.1", "{}", now).unwrap());
         assert!(!q.store_slack_event("Ev1", "C1", "1.2", "{}", now).unwrap(), "same event id");
@@ -242,7 +239,7 @@ mod tests {
     fn the_outcome_is_stored_in_words() {
         use super::InboxOutcome;
         let dir = tempfile::tempdir().unwrap();
-        let mut q = Queue::open(&dir.path().join("q.db"), Options::default()).unwrap();
+        let mut q = Queue::open(dir.path().join("q.db").as_path(), Options::default()).unwrap();
         let now = jiff::Timestamp::now();
         let outcomes = [
             InboxOutcome::Handled,
@@ -254,14 +251,7 @@ mod tests {
             let row = q.next_slack_event().unwrap().unwrap();
             q.finish_slack_event(row.id, outcome, now).unwrap();
         }
-        let stored: Vec<String> = q
-            .conn
-            .prepare("SELECT outcome FROM slack_inbox ORDER BY id")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let stored: Vec<String> = q.db.rows("SELECT outcome FROM slack_inbox ORDER BY id", &[], |r| r.get(0)).unwrap();
         assert_eq!(stored, ["handled", "error E1-0042", "ignored: sent by a bot user"]);
     }
 }

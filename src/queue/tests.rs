@@ -2,13 +2,11 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::model::*;
-use super::*;
+use crate::queue::model::*;
+use crate::queue::*;
 
-fn open() -> (tempfile::TempDir, Queue) {
-    let dir = tempfile::tempdir().unwrap();
-    let q = Queue::open(&dir.path().join("q.db"), Options::default()).unwrap();
-    (dir, q)
+fn open() -> (crate::queue::testdb::Guard, Queue) {
+    crate::queue::testdb::open(Options::default())
 }
 
 fn t(s: i64) -> Timestamp {
@@ -153,4 +151,58 @@ fn newer_schema_is_refused() {
 fn missing_directory_names_the_path() {
     let err = Queue::open(std::path::Path::new("/nonexistent/dir/q.db"), Options::default()).err().unwrap();
     assert!(err.to_string().contains("/nonexistent/dir"), "{err}");
+}
+
+/// Claims that race: eight connections claim at once with room for three; one running job per
+/// type and the cap hold, and no job is claimed twice (on PostgreSQL through `SKIP LOCKED` and
+/// the advisory lock).
+#[test]
+fn racing_claims_keep_the_cap_and_one_running_job_per_type() {
+    let (_d, mut q) = open();
+    for (job, name) in [("a", "1"), ("a", "2"), ("b", "1"), ("c", "1"), ("d", "1"), ("e", "1")] {
+        q.schedule(&req(job, name, 0), t(0)).unwrap();
+    }
+    let at = q.at.clone();
+    let claimed: Vec<JobId> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let at = at.clone();
+                s.spawn(move || {
+                    let mut q = Queue::open(at, Options::default()).unwrap();
+                    let me = dispatcher(&mut q);
+                    q.claim(me, t(1), t(1), 3).unwrap().map(|j| j.id)
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(claimed.len(), 3, "the cap: {claimed:?}");
+    let running = q.jobs_in(JobState::Running).unwrap();
+    assert_eq!(running.len(), 3);
+    let mut types: Vec<String> = running.iter().map(|j| j.job_type().to_string()).collect();
+    types.sort();
+    types.dedup();
+    assert_eq!(types.len(), 3, "one running job per type: {types:?}");
+}
+
+/// Identical requests that race merge into one pending job.
+#[test]
+fn racing_identical_requests_merge_into_one_job() {
+    let (_d, q) = open();
+    let at = q.at.clone();
+    let ids: Vec<JobId> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                let at = at.clone();
+                s.spawn(move || {
+                    let mut q = Queue::open(at, Options::default()).unwrap();
+                    q.schedule(&req("hello", "Bob", 0), t(0)).unwrap().id
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
+    let job = q.job(ids[0]).unwrap().unwrap();
+    assert_eq!(job.requests.len(), 6);
 }

@@ -2,48 +2,74 @@
 //! commit or roll back together (the Slack worker runs a command and marks its event handled in
 //! one transaction, so a crash between the two can neither lose nor repeat the command).
 //!
-//! Every queue method that writes calls `write()`. Outside `atomically` that begins an
-//! IMMEDIATE transaction, as always; inside, the outer IMMEDIATE transaction already holds the
-//! write lock and `write()` opens a savepoint of it instead, so the methods need no change.
+//! Every queue method that writes calls `write()` (or `write_locked()`). Outside `atomically`
+//! that begins a transaction of its own (IMMEDIATE on SQLite); inside, the outer transaction is
+//! open already and `write()` opens a savepoint of it instead, so the methods need no change.
 
 use std::ops::Deref;
 
-use rusqlite::{Connection, Savepoint, Transaction, TransactionBehavior};
-
+use super::db::{Begin, Db};
 use super::{Queue, QueueError, Result};
 
 /// A write in progress: a transaction of its own, or a savepoint of [`Queue::atomically`]'s.
-pub(crate) enum Tx<'a> {
-    Own(Transaction<'a>),
-    Nested(Savepoint<'a>),
+/// Rolled back when dropped uncommitted.
+pub(crate) struct Tx<'a> {
+    db: &'a Db,
+    nested: bool,
+    done: bool,
 }
 
 impl<'a> Tx<'a> {
-    pub(super) fn begin(conn: &'a mut Connection, nested: bool) -> Result<Tx<'a>> {
-        Ok(if nested {
-            Tx::Nested(conn.savepoint()?)
-        } else {
-            Tx::Own(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
-        })
+    pub(super) fn begin(db: &'a Db, nested: bool, how: Begin) -> Result<Tx<'a>> {
+        db.begin(nested, how)?;
+        Ok(Tx { db, nested, done: false })
     }
 
     /// Commits the transaction, or releases the savepoint into the outer transaction.
-    pub(crate) fn commit(self) -> rusqlite::Result<()> {
-        match self {
-            Tx::Own(tx) => tx.commit(),
-            Tx::Nested(sp) => sp.commit(),
+    pub(crate) fn commit(mut self) -> Result<()> {
+        self.done = true;
+        self.db.commit(self.nested).inspect_err(|_| self.db.rollback(self.nested))
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.db.rollback(self.nested);
         }
     }
 }
 
 impl Deref for Tx<'_> {
-    type Target = Connection;
+    type Target = Db;
 
-    fn deref(&self) -> &Connection {
-        match self {
-            Tx::Own(tx) => tx,
-            Tx::Nested(sp) => sp,
+    fn deref(&self) -> &Db {
+        self.db
+    }
+}
+
+impl Queue {
+    /// Runs `f` inside one transaction (IMMEDIATE on SQLite; on PostgreSQL holding the queue's
+    /// advisory lock): everything it writes through this queue commits together when it returns
+    /// `Ok`, and nothing does when it returns `Err`. Nested calls join the outer transaction.
+    pub fn atomically<T, E>(&mut self, f: impl FnOnce(&mut Queue) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<QueueError>,
+    {
+        if self.in_tx.get() {
+            return f(self);
         }
+        self.db.begin(false, Begin::Locked).map_err(E::from)?;
+        self.in_tx.set(true);
+        let mut outer = Outer { queue: self, done: false };
+        let value = f(outer.queue)?;
+        outer.done = true;
+        outer.queue.in_tx.set(false);
+        if let Err(e) = outer.queue.db.commit(false) {
+            outer.queue.db.rollback(false);
+            return Err(e.into());
+        }
+        Ok(value)
     }
 }
 
@@ -55,31 +81,10 @@ struct Outer<'a> {
 
 impl Drop for Outer<'_> {
     fn drop(&mut self) {
-        self.queue.in_tx = false;
+        self.queue.in_tx.set(false);
         if !self.done {
-            let _ = self.queue.conn.execute_batch("ROLLBACK");
+            self.queue.db.rollback(false);
         }
-    }
-}
-
-impl Queue {
-    /// Runs `f` inside one IMMEDIATE transaction: everything it writes through this queue
-    /// commits together when it returns `Ok`, and nothing does when it returns `Err`. Nested
-    /// calls join the outer transaction.
-    pub fn atomically<T, E>(&mut self, f: impl FnOnce(&mut Queue) -> Result<T, E>) -> Result<T, E>
-    where
-        E: From<QueueError>,
-    {
-        if self.in_tx {
-            return f(self);
-        }
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(QueueError::from)?;
-        self.in_tx = true;
-        let mut outer = Outer { queue: self, done: false };
-        let value = f(outer.queue)?;
-        outer.queue.conn.execute_batch("COMMIT").map_err(QueueError::from)?;
-        outer.done = true;
-        Ok(value)
     }
 }
 

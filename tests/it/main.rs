@@ -1,5 +1,5 @@
-//! Integration tests, in one test binary: the real `ebmbot` binary on temp dirs, real SQLite,
-//! real processes; the web server over real TCP on 127.0.0.1; the Slack bot against a fake
+//! Integration tests, in one test binary: the real `ebmbot` binary on temp dirs, real SQLite
+//! (and PostgreSQL: the `pg` half), real processes; the web server over real TCP on 127.0.0.1; the Slack bot against a fake
 //! Slack. What the tests share is in [`support`]; each group is a module (`cargo test --test it
 //! slack::` runs one group).
 
@@ -24,6 +24,38 @@ mod secrets;
 mod slack;
 mod support;
 mod web;
+
+/// The PostgreSQL half, built when `EBMBOT_TEST_POSTGRES` names a server: the queue, dispatch,
+/// recovery, web and Slack tests again, each on a database of its own (`support::on_postgres`).
+/// The other groups do not touch what differs between the backends (`faults` holds SQLite's
+/// write lock).
+#[cfg(ebmbot_pg_tests)]
+#[path = "."]
+#[allow(dead_code, clippy::duplicate_mod)] // on purpose: the same tests, built a second time
+mod pg {
+    mod bad_input;
+    mod concurrency;
+    mod dispatch;
+    mod queue;
+    mod recovery;
+    mod run;
+    mod say;
+    mod slack;
+    mod web;
+}
+
+/// Without `EBMBOT_TEST_POSTGRES` the PostgreSQL half of the suite is not built; this says so
+/// where `cargo test` shows it (written to the terminal, not captured).
+#[cfg(not(ebmbot_pg_tests))]
+#[test]
+fn postgresql_half_skipped_set_ebmbot_test_postgres_to_run_it() {
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "\nNOTE: the PostgreSQL half of these tests was SKIPPED: EBMBOT_TEST_POSTGRES is not set \
+         (e.g. EBMBOT_TEST_POSTGRES=postgres://root@127.0.0.1:5432/postgres cargo test); CI requires it.\n"
+    );
+}
 
 /// The catalogue most tests use.
 pub const JOBS: &str = r#"

@@ -4,14 +4,11 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::super::model::{DispatcherId, JobState, Origin, Outcome};
-use super::super::{JobMetrics, NewDispatcher, Options};
-use super::*;
+use crate::queue::model::{DispatcherId, JobId, JobState, Origin, Outcome};
+use crate::queue::{DeliveryOutcome, JobMetrics, NewDispatcher, NewJob, Options, Queue, WebhookDelivery};
 
-fn open() -> (tempfile::TempDir, Queue) {
-    let dir = tempfile::tempdir().unwrap();
-    let q = Queue::open(&dir.path().join("q.db"), Options::default()).unwrap();
-    (dir, q)
+fn open() -> (crate::queue::testdb::Guard, Queue) {
+    crate::queue::testdb::open(Options::default())
 }
 
 fn t(s: i64) -> Timestamp {
@@ -85,14 +82,8 @@ fn a_job_scheduled_into_a_suppression_gets_a_suppressed_event() {
         panic!("not scheduled")
     };
     assert_eq!(s[0].suppressed_until, Some(t(3600)));
-    let kinds: Vec<String> = q
-        .conn
-        .prepare("SELECT kind FROM events WHERE job_id = ?1")
-        .unwrap()
-        .query_map([s[0].id.0], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let kinds: Vec<String> =
+        q.db.rows("SELECT kind FROM events WHERE job_id = ?1", &[&s[0].id.0], |r| r.get(0)).unwrap();
     assert_eq!(kinds, ["suppressed"]);
     // Without a channel nobody would deliver it, so it is not written (the log says it instead).
     q.schedule_delivery(delivery("d2"), &[job("build", "b")], t(0)).unwrap();

@@ -9,10 +9,8 @@ fn t(s: u64) -> Timestamp {
     add_duration(Timestamp::from_second(1_800_000_000).unwrap(), Duration::from_secs(s))
 }
 
-fn open() -> (tempfile::TempDir, Queue) {
-    let dir = tempfile::tempdir().unwrap();
-    let q = Queue::open(&dir.path().join("q.db"), Options { announce_starts: true, ..Options::default() }).unwrap();
-    (dir, q)
+fn open() -> (crate::queue::testdb::Guard, Queue) {
+    crate::queue::testdb::open(Options { announce_starts: true, ..Options::default() })
 }
 
 fn slack_job(value: &str) -> NewJob {

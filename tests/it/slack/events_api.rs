@@ -22,6 +22,7 @@ fn settings(t: &Slack, with_secret: bool) -> Settings {
         ("SLACK_API_URL", t.fake.url.clone()),
         ("SLACK_RETRY_BASE", "20ms".to_owned()),
         ("SLACK_AUTO_JOIN", "false".to_owned()),
+        ("EBMBOT_DB", t.env.db()),
     ]);
     if with_secret {
         vars.insert("SLACK_SIGNING_SECRET", SECRET.to_owned());

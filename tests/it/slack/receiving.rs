@@ -150,13 +150,11 @@ fn a_command_stored_before_a_crash_is_handled_after_the_restart() {
     // there as the receiver would have.
     let payload =
         json!({"event_id": "EvCrash", "team_id": "T1", "event": mention("C1", "500.2", "U1", "t echo after")});
-    let db = rusqlite::Connection::open(t.env.path("ebmbot.db")).unwrap();
-    db.execute(
-        "INSERT INTO slack_inbox (event_id, channel, message_ts, received_at, payload) VALUES ('EvCrash', 'C1', '500.2', 0, ?1)",
-        [payload.to_string()],
-    )
-    .unwrap();
-    drop(db);
+    let mut queue = ebmbot::queue::Queue::open(t.env.location(), ebmbot::queue::Options::default()).unwrap();
+    assert!(
+        queue.store_slack_event("EvCrash", "C1", "500.2", &payload.to_string(), jiff::Timestamp::UNIX_EPOCH).unwrap()
+    );
+    drop(queue);
     t.start_bot();
     t.fake.wait_post("Job 2 (`t_echo`) is queued.");
     assert_eq!(t.jobs().len(), 2);

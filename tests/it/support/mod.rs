@@ -24,6 +24,66 @@ use serde_json::Value;
 pub struct TestEnv {
     _dir: tempfile::TempDir,
     pub root: PathBuf,
+    /// The test's own PostgreSQL database, in the PostgreSQL half of the suite.
+    pub pg: Option<PgDb>,
+}
+
+/// True in the PostgreSQL half of the suite: the same tests, compiled a second time inside a
+/// module `pg` (see `main.rs`), which libtest names their threads after.
+pub fn on_postgres() -> bool {
+    std::thread::current().name().is_some_and(|n| n.starts_with("pg::"))
+}
+
+/// A database of its own for one test on the server `EBMBOT_TEST_POSTGRES` names (advisory
+/// locks and notification channels are per database), dropped with the test.
+pub struct PgDb {
+    pub url: String,
+    name: String,
+    admin: String,
+}
+
+impl PgDb {
+    pub fn create() -> PgDb {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let admin = std::env::var("EBMBOT_TEST_POSTGRES")
+            .ok()
+            .or_else(|| option_env!("EBMBOT_TEST_POSTGRES").map(str::to_owned))
+            .filter(|v| !v.is_empty())
+            .expect("the PostgreSQL half was built with EBMBOT_TEST_POSTGRES set; set it when running too");
+        let name = format!("ebmbot_test_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        // On a thread of its own: the blocking client cannot run on an async test's thread.
+        let created = std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut client = postgres::Client::connect(&admin, postgres::NoTls).map_err(|e| e.to_string())?;
+                client.batch_execute(&format!("CREATE DATABASE {name}")).map_err(|e| e.to_string())
+            })
+            .join()
+            .expect("the thread creating the test database")
+        });
+        if let Err(e) = created {
+            panic!(
+                "EBMBOT_TEST_POSTGRES={admin}: cannot create a test database ({e}); start the server or unset the variable"
+            );
+        }
+        let (base, query) = admin.split_once('?').map_or((admin.as_str(), ""), |(b, q)| (b, q));
+        let host_end = base.find("://").map_or(0, |i| i + 3);
+        let base = base[host_end..].find('/').map_or(base, |i| &base[..host_end + i]);
+        let url = if query.is_empty() { format!("{base}/{name}") } else { format!("{base}/{name}?{query}") };
+        PgDb { url, name, admin }
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+                    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+                }
+            });
+        });
+    }
 }
 
 /// Environment variables ebmbot reads; cleared so the tests see only what they set.
@@ -74,7 +134,27 @@ impl TestEnv {
         let root = dir.path().canonicalize().expect("canonical temp dir");
         std::fs::write(root.join("jobs.toml"), jobs).expect("write jobs.toml");
         std::fs::create_dir_all(root.join("workspace")).expect("workspace");
-        TestEnv { _dir: dir, root }
+        let pg = on_postgres().then(PgDb::create);
+        TestEnv { _dir: dir, root, pg }
+    }
+
+    /// `EBMBOT_DB` for this test: its PostgreSQL database, or `ebmbot.db` in the temp dir.
+    pub fn db(&self) -> String {
+        match &self.pg {
+            Some(pg) => pg.url.clone(),
+            None => self.root.join("ebmbot.db").display().to_string(),
+        }
+    }
+
+    /// The database, for opening the queue in the test itself.
+    pub fn location(&self) -> ebmbot::queue::Location {
+        ebmbot::queue::Location::parse(&self.db(), &self.root).expect("a valid database")
+    }
+
+    /// The environment that points ebmbot at this test's database (none on SQLite: the
+    /// default `./ebmbot.db` is it).
+    pub fn db_env(&self) -> Vec<(&'static str, String)> {
+        self.pg.as_ref().map(|pg| vec![("EBMBOT_DB", pg.url.clone())]).unwrap_or_default()
     }
 
     /// Writes an executable script `workspace/<ns>/<name>`.
@@ -104,7 +184,7 @@ impl TestEnv {
         for var in OURS {
             cmd.env_remove(var);
         }
-        cmd.current_dir(&self.root).env("EBMBOT_KILL_GRACE", "200ms").timeout(DEADLINE);
+        cmd.current_dir(&self.root).env("EBMBOT_KILL_GRACE", "200ms").envs(self.db_env()).timeout(DEADLINE);
         cmd
     }
 
@@ -177,6 +257,7 @@ impl TestEnv {
         }
         cmd.current_dir(&self.root)
             .env("EBMBOT_KILL_GRACE", "200ms")
+            .envs(self.db_env())
             .envs(vars.iter().copied())
             .args(args)
             .stdin(Stdio::null())

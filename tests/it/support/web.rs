@@ -2,7 +2,7 @@
 //! GitHub fixtures.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -11,7 +11,9 @@ use ebmbot::clock::SystemClock;
 use ebmbot::config::{Catalog, Secret, Settings};
 use ebmbot::metrics::Metrics;
 use ebmbot::queue::model::Job;
-use ebmbot::queue::{ListFilter, Options, Queue};
+use ebmbot::queue::{ListFilter, Location, Options, Queue};
+
+use crate::support::{PgDb, on_postgres};
 use ebmbot::web::{Limits, WebOptions, WebState};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
@@ -69,6 +71,7 @@ pub struct Builder {
     pub dir: Option<Arc<tempfile::TempDir>>,
     /// The variables the server reads a namespace's `github_secret` from (none by default).
     pub vars: std::collections::HashMap<String, String>,
+    pub pg: Option<Arc<PgDb>>,
 }
 
 impl Builder {
@@ -87,9 +90,10 @@ impl Builder {
         self.settings(|s| s.github_webhook_secret = None)
     }
 
-    /// Shares a temp dir (and so the database) with another server.
-    pub fn in_dir(mut self, dir: Arc<tempfile::TempDir>) -> Builder {
-        self.dir = Some(dir);
+    /// Shares the temp dir and the database with another server.
+    pub fn sharing(mut self, other: &Server) -> Builder {
+        self.dir = Some(Arc::clone(&other.dir));
+        self.pg.clone_from(&other.pg);
         self
     }
 
@@ -103,6 +107,11 @@ impl Builder {
         let root = dir.path().canonicalize().unwrap();
         std::fs::write(root.join("jobs.toml"), &self.jobs).unwrap();
         let mut settings = Settings::for_root(&root);
+        // The PostgreSQL half: a database of the test's own.
+        let pg = self.pg.or_else(|| on_postgres().then(|| Arc::new(PgDb::create())));
+        if let Some(pg) = &pg {
+            settings.db = Location::parse(&pg.url, &root).unwrap();
+        }
         settings.github_webhook_secret = Some(Secret::new(SECRET));
         for edit in self.settings_edit {
             edit(&mut settings);
@@ -124,14 +133,15 @@ impl Builder {
         let task = tokio::spawn(ebmbot::web::serve(listener, state.clone(), async move {
             let _ = stopped.await;
         }));
-        Server { addr, dir, db: settings.db.clone(), client: client(), stop: Some(stop), task, state, metrics }
+        Server { addr, dir, db: settings.db.clone(), pg, client: client(), stop: Some(stop), task, state, metrics }
     }
 }
 
 pub struct Server {
     pub addr: SocketAddr,
     pub dir: Arc<tempfile::TempDir>,
-    pub db: PathBuf,
+    pub db: Location,
+    pub pg: Option<Arc<PgDb>>,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     pub task: JoinHandle<()>,
@@ -164,6 +174,7 @@ impl Server {
             extra_routes: None,
             dir: None,
             vars: std::collections::HashMap::new(),
+            pg: None,
         }
     }
 

@@ -6,12 +6,12 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use ebmbot::queue::model::{JobId, JobState};
-use ebmbot::queue::{Options, Queue};
+use ebmbot::queue::{Location, Options, Queue};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::support::web::{SECRET, client, delivery, send, sign256};
-use crate::support::{Lines, OURS};
+use crate::support::{Lines, OURS, PgDb, on_postgres};
 
 const JOBS: &str = r#"
 [t.jobs.slow]
@@ -41,6 +41,7 @@ impl Running {
             .args(args)
             .args(["--bind", "127.0.0.1:0"])
             .env("EBMBOT_KILL_GRACE", "200ms")
+            .env("EBMBOT_DB", db(dir))
             .envs(vars.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -85,12 +86,24 @@ impl Drop for Running {
     }
 }
 
-fn temp_with(jobs: &str) -> (tempfile::TempDir, PathBuf) {
+/// A temp dir, and in the PostgreSQL half the test's database (its URL in `db.url`).
+struct Temp(#[allow(dead_code)] tempfile::TempDir, #[allow(dead_code)] Option<PgDb>);
+
+fn temp_with(jobs: &str) -> (Temp, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
     std::fs::write(root.join("jobs.toml"), jobs).unwrap();
     std::fs::create_dir_all(root.join("workspace/t")).unwrap();
-    (dir, root)
+    let pg = on_postgres().then(PgDb::create);
+    if let Some(pg) = &pg {
+        std::fs::write(root.join("db.url"), &pg.url).unwrap();
+    }
+    (Temp(dir, pg), root)
+}
+
+/// `EBMBOT_DB` for a temp dir: its PostgreSQL database, or `ebmbot.db` in it.
+fn db(root: &Path) -> String {
+    std::fs::read_to_string(root.join("db.url")).unwrap_or_else(|_| root.join("ebmbot.db").display().to_string())
 }
 
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -98,7 +111,7 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 fn state(root: &Path, id: JobId) -> (JobState, Option<String>) {
-    let queue = Queue::open(&root.join("ebmbot.db"), Options::default()).unwrap();
+    let queue = Queue::open(Location::parse(&db(root), root).unwrap(), Options::default()).unwrap();
     let job = queue.job(id).unwrap().unwrap();
     (job.state(), job.status.outcome().and_then(ebmbot::queue::model::Outcome::detail))
 }

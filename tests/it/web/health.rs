@@ -97,7 +97,7 @@ async fn metrics_show_jobs_from_the_database_and_this_process_counters() {
     }
 
     // Another process on the same database reports the same jobs, and its own counters.
-    let other = Server::builder(JOBS).in_dir(Arc::clone(&server.dir)).start().await;
+    let other = Server::builder(JOBS).sharing(&server).start().await;
     let theirs = send(other.client.get(other.url("/metrics"))).await.text;
     assert!(theirs.contains(r#"ebmbot_jobs_finished_total{type="app_deploy",outcome="failed"} 1"#), "{theirs}");
     assert!(!theirs.contains("ebmbot_webhook_deliveries_total{"), "{theirs}");

@@ -1,0 +1,212 @@
+//! A PostgreSQL connection that remakes itself: statements prepared once per connection, `?N`
+//! placeholders written as `$N`, a dropped connection re-made with backoff, and a read that
+//! failed because the connection dropped (outside a transaction) tried once more.
+//! Writers notify the `ebmbot` channel when they commit; a connection that asked for changes
+//! ([`Pg::changes`]) listens on it.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use postgres::{Client, NoTls, Statement};
+
+use super::Value;
+use crate::queue::{QueueError, Result};
+
+/// The key of the queue's transaction-level advisory lock (see `Begin::Locked`).
+const LOCK_KEY: i64 = 0x6562_6d62_6f74; // "ebmbot"
+/// The channel writers notify when they commit.
+pub(crate) const CHANNEL: &str = "ebmbot";
+/// How long a call waits for a dropped connection to come back before it reports the error.
+const RECONNECT_FOR: Duration = Duration::from_secs(2);
+
+pub(crate) struct Pg {
+    config: postgres::Config,
+    /// What to show of the database in errors (the URL without its password).
+    shown: String,
+    client: Option<Client>,
+    statements: HashMap<String, Statement>,
+    in_tx: bool,
+    /// Inside a transaction that writes: notify the channel when it commits.
+    notify: bool,
+    listening: bool,
+    /// Notifications received so far: the connection's "data version".
+    seen: i64,
+}
+
+impl Pg {
+    pub(crate) fn connect(config: postgres::Config, shown: String) -> Result<Pg> {
+        let mut pg = Pg {
+            config,
+            shown,
+            client: None,
+            statements: HashMap::new(),
+            in_tx: false,
+            notify: false,
+            listening: false,
+            seen: 0,
+        };
+        pg.client()?;
+        Ok(pg)
+    }
+
+    fn unreachable(&self, source: postgres::Error) -> QueueError {
+        QueueError::Unreachable { db: self.shown.clone(), source }
+    }
+
+    /// The live client, connecting again (with backoff, for a while) if it dropped. Inside a
+    /// transaction a dropped connection is an error: the transaction is gone with it.
+    fn client(&mut self) -> Result<&mut Client> {
+        if self.client.as_ref().is_some_and(Client::is_closed) {
+            self.client = None;
+            if self.in_tx {
+                self.in_tx = false;
+                return Err(QueueError::Dropped { db: self.shown.clone() });
+            }
+        }
+        if self.client.is_none() {
+            let deadline = Instant::now() + RECONNECT_FOR;
+            let mut wait = Duration::from_millis(50);
+            let client = loop {
+                match self.config.connect(NoTls) {
+                    Ok(c) => break c,
+                    Err(e) if Instant::now() + wait >= deadline => return Err(self.unreachable(e)),
+                    Err(_) => {
+                        std::thread::sleep(wait);
+                        wait = (wait * 2).min(Duration::from_millis(500));
+                    }
+                }
+            };
+            self.statements.clear();
+            self.client = Some(client);
+            if self.listening {
+                self.listening = false;
+                self.listen()?;
+                // Changes may have been missed while the connection was down.
+                self.seen += 1;
+            }
+        }
+        self.client.as_mut().ok_or_else(|| QueueError::Dropped { db: String::new() })
+    }
+
+    fn statement(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let text = dollar_params(sql);
+        let stmt = self.client()?.prepare(&text)?;
+        self.statements.insert(sql.to_owned(), stmt.clone());
+        Ok(stmt)
+    }
+
+    /// Runs `f` on the client; a read outside a transaction that failed because the connection
+    /// dropped is run once more on a new one.
+    fn retrying<T>(&mut self, mut f: impl FnMut(&mut Pg) -> Result<T>) -> Result<T> {
+        match f(self) {
+            Err(QueueError::Postgres(e)) if e.is_closed() && !self.in_tx => {
+                self.client = None;
+                f(self)
+            }
+            other => other,
+        }
+    }
+
+    pub(crate) fn execute(&mut self, sql: &str, params: &[&dyn Value]) -> Result<u64> {
+        let params: Vec<_> = params.iter().map(|p| p.pg()).collect();
+        self.retrying(|pg| {
+            let stmt = pg.statement(sql)?;
+            Ok(pg.client()?.execute(&stmt, &params)?)
+        })
+    }
+
+    pub(crate) fn query(&mut self, sql: &str, params: &[&dyn Value]) -> Result<Vec<postgres::Row>> {
+        let params: Vec<_> = params.iter().map(|p| p.pg()).collect();
+        self.retrying(|pg| {
+            let stmt = pg.statement(sql)?;
+            Ok(pg.client()?.query(&stmt, &params)?)
+        })
+    }
+
+    pub(crate) fn batch(&mut self, sql: &str) -> Result<()> {
+        Ok(self.client()?.batch_execute(sql)?)
+    }
+
+    pub(crate) fn begin(&mut self, nested: bool, locked: bool) -> Result<()> {
+        let lock = if locked { format!("; SELECT pg_advisory_xact_lock({LOCK_KEY})") } else { String::new() };
+        if nested {
+            self.client()?.batch_execute(&format!("SAVEPOINT ebmbot{lock}"))?;
+        } else {
+            self.client()?.batch_execute(&format!("BEGIN{lock}"))?;
+            self.in_tx = true;
+            self.notify = true;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn commit(&mut self, nested: bool) -> Result<()> {
+        if nested {
+            self.client()?.batch_execute("RELEASE ebmbot")?;
+            return Ok(());
+        }
+        let sql = if self.notify { "NOTIFY ebmbot; COMMIT" } else { "COMMIT" };
+        let r = self.client()?.batch_execute(sql);
+        self.in_tx = false;
+        self.notify = false;
+        r?;
+        Ok(())
+    }
+
+    pub(crate) fn rollback(&mut self, sql: &str, nested: bool) {
+        if !nested {
+            self.in_tx = false;
+            self.notify = false;
+        }
+        if let Some(c) = self.client.as_mut().filter(|c| !c.is_closed()) {
+            let _ = c.batch_execute(sql);
+        }
+    }
+
+    fn listen(&mut self) -> Result<()> {
+        if !self.listening {
+            self.client()?.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+            self.listening = true;
+        }
+        Ok(())
+    }
+
+    /// A number that moves when a writer commits (notifications received so far).
+    pub(crate) fn changes(&mut self) -> Result<i64> {
+        self.listen()?;
+        let client = self.client()?;
+        // A round trip reads what the server sent meanwhile: the client only looks at its
+        // socket when it waits for something.
+        client.batch_execute("")?;
+        let mut n = 0;
+        {
+            let mut notes = client.notifications();
+            let mut it = notes.iter();
+            while let Some(_note) = postgres::fallible_iterator::FallibleIterator::next(&mut it)? {
+                n += 1;
+            }
+        }
+        self.seen += n;
+        Ok(self.seen)
+    }
+}
+
+impl Drop for Pg {
+    /// Closing a connection blocks on its runtime: never on an async runtime's thread.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            super::off_runtime(move || drop(client));
+        }
+    }
+}
+
+/// `?1` → `$1`: the queue's SQL is written once, in SQLite's placeholder style.
+fn dollar_params(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    for c in sql.chars() {
+        out.push(if c == '?' { '$' } else { c });
+    }
+    out
+}
