@@ -274,15 +274,17 @@ impl postgres::types::ToSql for model::JobType {
     postgres::types::to_sql_checked!();
 }
 
-/// The same unit tests on PostgreSQL (see `testdb`).
+/// The same unit tests on PostgreSQL (see `testdb`): the same files, built a second time
+/// inside `pg` (`#[path = "."]` keeps them where they are).
 #[cfg(all(test, ebmbot_pg_tests))]
 #[path = "."]
 #[allow(clippy::duplicate_mod)] // on purpose: the same tests, built a second time for PostgreSQL
 mod pg {
-    #[path = "deliveries/tests.rs"]
-    mod deliveries;
-    #[path = "events/tests.rs"]
-    mod events;
-    #[path = "tests.rs"]
-    mod queue;
+    mod deliveries {
+        mod tests;
+    }
+    mod events {
+        mod tests;
+    }
+    mod tests;
 }
