@@ -31,10 +31,15 @@ fn logs_of_a_huge_log_send_its_last_megabyte_as_a_file_and_store_a_reference() {
     assert!(comment.contains("logs 1 stdout head"), "{comment}");
 
     // The reply row holds a reference to the log, not its text.
-    let db = rusqlite::Connection::open(t.env.path("ebmbot.db")).unwrap();
-    let (longest, log_path): (i64, Option<String>) = db
-        .query_row("SELECT max(length(text)), max(log_path) FROM slack_replies", [], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap();
+    let (longest, log_path): (i64, Option<String>) = if let Some(pg) = &t.env.pg {
+        let mut db = postgres::Client::connect(&pg.url, postgres::NoTls).unwrap();
+        let row = db.query_one("SELECT max(length(text))::bigint, max(log_path) FROM slack_replies", &[]).unwrap();
+        (row.get(0), row.get(1))
+    } else {
+        let db = rusqlite::Connection::open(t.env.path("ebmbot.db")).unwrap();
+        db.query_row("SELECT max(length(text)), max(log_path) FROM slack_replies", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+    };
     assert!(longest < 1_000, "a reply stored {longest} characters");
     assert_eq!(log_path.as_deref(), Some(format!("{dir}/stdout").as_str()));
 }
