@@ -71,8 +71,11 @@ async fn handle(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(String, WebhookResult), Refusal> {
-    // Refusals on the headers alone come first: nothing is read or looked up for them.
-    check_length(state, headers)?;
+    // Refusals on the headers alone come first: nothing is kept or looked up for them.
+    if let Err(refusal) = check_length(state, headers) {
+        discard_small(headers, body).await;
+        return Err(refusal);
+    }
     let catalog = state.catalog();
     let checked = refuse_on_headers(state, &catalog, headers).and_then(|expected| {
         // The project's key: its own secret, else the global one. A project with no key at all
