@@ -1,6 +1,10 @@
 //! The dispatcher loop: claim due jobs, run them, record their outcomes, stop the ones someone
 //! cancelled, and shut down cleanly.
 //!
+//! The loop and its chores are here; [`foreground`] is `ebmbot run`'s one job, and [`jobs`]
+//! starts a claimed job (fetching its fabfile first, on a thread of its own) and records how it
+//! ended.
+//!
 //! It wakes within milliseconds of another process scheduling a job: between waits it polls
 //! SQLite's `PRAGMA data_version` (a counter that moves when any other connection commits),
 //! and it sleeps no longer than the next due time or suppression end the queue knows of.
@@ -14,13 +18,18 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 
 use crate::clock::Clock;
-use crate::config::{Catalog, LiveCatalog, OnLost, Settings};
-use crate::queue::model::{DispatcherId, Job, JobId, Outcome};
-use crate::queue::{Busy, NewDispatcher, NewJob, Queue, QueueError};
+use crate::config::{Catalog, LiveCatalog, Settings};
+use crate::queue::model::{DispatcherId, JobId};
+use crate::queue::{NewDispatcher, Queue, QueueError};
 
-use super::process::{Finished, JobHandle, JobSpec, spawn};
+use super::process::{Finished, JobHandle, JobSpec};
 use super::retention::{self, Amount};
-use super::{Reporter, fetch_fabfile, prepare, proc, recovery};
+use super::{Reporter, proc, recovery};
+
+mod foreground;
+mod jobs;
+
+pub use foreground::Foreground;
 
 /// How often the loop looks for work another process may have queued.
 const POLL: Duration = Duration::from_millis(5);
@@ -127,17 +136,6 @@ impl Running {
         }
         self.cancelled.get_or_insert_with(|| by.to_owned());
     }
-}
-
-/// How [`Dispatcher::run_foreground`] ended.
-#[derive(Debug, Clone)]
-pub enum Foreground {
-    /// The job ran (whatever its outcome): the job as finished.
-    Ran(Box<Job>),
-    /// Its type is suppressed until then (and the run was not forced).
-    Suppressed(Timestamp),
-    /// Stopped by a signal before the job could start.
-    StoppedWaiting,
 }
 
 /// A shutdown in progress: when the grace ends, and whether running jobs were told to stop.
@@ -355,105 +353,6 @@ impl<'a> Dispatcher<'a> {
         Ok(false)
     }
 
-    /// `ebmbot run`: once its type is free and the cap allows, inserts `new` already running
-    /// and owned by this dispatcher (never merged with a pending job), runs it with its output
-    /// also on ours, and returns it finished. `on_wait` is told each new reason to wait, and
-    /// `None` when a wait is over. A first stop of `control` cancels the job (as `by`), a second
-    /// kills it without the grace; `cancel --id` from elsewhere stops it too.
-    pub fn run_foreground(
-        mut self,
-        new: &NewJob,
-        force: bool,
-        control: &Control,
-        on_wait: &mut dyn FnMut(Option<&Busy>),
-    ) -> Result<Foreground, QueueError> {
-        let result = self.foreground(new, force, control, on_wait);
-        self.queue.unregister_dispatcher(self.id)?;
-        result
-    }
-
-    fn foreground(
-        &mut self,
-        new: &NewJob,
-        force: bool,
-        control: &Control,
-        on_wait: &mut dyn FnMut(Option<&Busy>),
-    ) -> Result<Foreground, QueueError> {
-        let mut last_heartbeat = Instant::now();
-        let job = match self.wait_to_start(new, force, control, on_wait, &mut last_heartbeat)? {
-            Ok(job) => job,
-            Err(ended) => return Ok(ended),
-        };
-        let (id, by) = (job.id, new.origin.requested_by());
-        self.start(job, true)?;
-        let (mut stops_seen, mut version) = (0, self.queue.data_version()?);
-        while self.running.contains_key(&id) {
-            let stops = control.stops();
-            if stops > stops_seen
-                && let Some(r) = self.running.get_mut(&id)
-            {
-                if stops_seen == 0 {
-                    r.cancel(&by);
-                } else {
-                    r.kill(&by);
-                }
-                stops_seen = stops;
-            }
-            if let Ok(done) = self.done_rx.recv_timeout(POLL) {
-                self.unrecorded.push(done);
-            }
-            self.settle()?;
-            while let Ok(fetched) = self.fetched_rx.try_recv() {
-                self.fetched(fetched)?;
-            }
-            let v = self.queue.data_version()?;
-            if v != version {
-                version = v;
-                self.stop_requested()?;
-            }
-            self.heartbeat_if_due(&mut last_heartbeat)?;
-        }
-        let job = self.queue.job(id)?.ok_or_else(|| QueueError::Corrupt(format!("job {id} vanished")))?;
-        Ok(Foreground::Ran(Box::new(job)))
-    }
-
-    /// Inserts `new` running as soon as it may start; `Err`: why it never will.
-    fn wait_to_start(
-        &mut self,
-        new: &NewJob,
-        force: bool,
-        control: &Control,
-        on_wait: &mut dyn FnMut(Option<&Busy>),
-        last_heartbeat: &mut Instant,
-    ) -> Result<Result<Job, Foreground>, QueueError> {
-        let mut last_busy = None;
-        loop {
-            match self.queue.start_now(new, self.id, self.clock.now(), self.settings.max_jobs, force)? {
-                Ok(job) => {
-                    if last_busy.is_some() {
-                        on_wait(None);
-                    }
-                    return Ok(Ok(job));
-                }
-                Err(Busy::Suppressed(until)) => return Ok(Err(Foreground::Suppressed(until))),
-                Err(busy) => {
-                    if last_busy.as_ref() != Some(&busy) {
-                        on_wait(Some(&busy));
-                        last_busy = Some(busy);
-                    }
-                    let version = self.queue.data_version()?;
-                    while self.queue.data_version()? == version {
-                        if control.stops() > 0 {
-                            return Ok(Err(Foreground::StoppedWaiting));
-                        }
-                        self.heartbeat_if_due(last_heartbeat)?;
-                        std::thread::sleep(POLL);
-                    }
-                }
-            }
-        }
-    }
-
     fn heartbeat_if_due(&mut self, last: &mut Instant) -> Result<(), QueueError> {
         if last.elapsed() >= HEARTBEAT {
             *last = Instant::now();
@@ -472,7 +371,6 @@ impl<'a> Dispatcher<'a> {
         Ok(())
     }
 
-    /// Stops the jobs someone cancelled, then claims and starts every job that may start.
     /// Takes the process's newest catalogue, if SIGHUP has re-read `jobs.toml` since.
     fn follow_catalog(&mut self) {
         if let Some((version, catalog)) = self.live.as_ref().and_then(|live| live.newer_than(self.catalog_version)) {
@@ -481,6 +379,7 @@ impl<'a> Dispatcher<'a> {
         }
     }
 
+    /// Stops the jobs someone cancelled, then claims and starts every job that may start.
     fn look(&mut self, mode: Mode, due_by_once: Timestamp) -> Result<(), QueueError> {
         self.stop_requested()?;
         loop {
@@ -493,123 +392,6 @@ impl<'a> Dispatcher<'a> {
             self.follow_catalog();
             self.start(job, false)?;
         }
-    }
-
-    /// Starts a claimed job; `tee`: its output goes to ours as well (`run`).
-    fn start(&mut self, job: Job, tee: bool) -> Result<(), QueueError> {
-        self.summary.started += 1;
-        self.reporter.started(&job);
-        self.running.insert(job.id, Running { handle: None, cancelled: None, by_shutdown: false });
-        let spec = match prepare::prepare(self.settings, &self.catalog, &job, tee) {
-            Ok(spec) => spec,
-            Err(e) => {
-                let detail = crate::error::describe(&e);
-                self.unrecorded.push(Finished { id: job.id, outcome: Outcome::Error { detail } });
-                return Ok(());
-            }
-        };
-        let Some(url) = self.catalog.namespace(&job.namespace).and_then(|ns| ns.fabfile.clone()) else {
-            return self.spawn(spec);
-        };
-        // The fetch (up to 30 s) runs on its own thread; the job starts when it ends.
-        let (tx, ns) = (self.fetched_tx.clone(), job.namespace.clone());
-        let workdir = spec.workdir.clone();
-        let fetch = move || {
-            let began = Instant::now();
-            let error = fetch_fabfile(&url, &workdir)
-                .err()
-                .map(|e| format!("could not fetch the fabfile of `{ns}` ({e}); using the previous one"));
-            (began.elapsed(), error)
-        };
-        let waiting = spec.clone();
-        match std::thread::Builder::new().name(format!("job-{}-fabfile", job.id)).spawn(move || {
-            let (took, error) = fetch();
-            let _ = tx.send(Fetched { spec: waiting, took, error });
-        }) {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                self.reporter
-                    .note(&format!("cannot start a thread to fetch the fabfile ({e}); using the previous one"));
-                self.spawn(spec)
-            }
-        }
-    }
-
-    /// A fabfile fetch ended: start its job (its timeout less the fetch), unless it was
-    /// cancelled meanwhile.
-    fn fetched(&mut self, mut fetched: Fetched) -> Result<(), QueueError> {
-        if let Some(error) = &fetched.error {
-            self.reporter.note(error);
-        }
-        let id = fetched.spec.id;
-        if let Some(by) = self.running.get(&id).and_then(|r| r.cancelled.clone()) {
-            self.unrecorded.push(Finished { id, outcome: Outcome::Cancelled { by } });
-            return Ok(());
-        }
-        fetched.spec.timeout = fetched.spec.timeout.map(|t| t.saturating_sub(fetched.took));
-        self.spawn(fetched.spec)
-    }
-
-    /// Starts a prepared job's process; records where its logs are and its process group.
-    fn spawn(&mut self, spec: JobSpec) -> Result<(), QueueError> {
-        let (id, log_dir) = (spec.id, spec.log_dir.display().to_string());
-        match spawn(spec, self.done_tx.clone()) {
-            Ok(handle) => {
-                let pgid = handle.pgid();
-                if let Some(r) = self.running.get_mut(&id) {
-                    r.handle = Some(handle);
-                }
-                self.queue.set_process(id, &log_dir, pgid)
-            }
-            Err(e) => {
-                let detail = crate::error::describe(&e);
-                self.unrecorded.push(Finished { id, outcome: Outcome::Error { detail } });
-                self.queue.set_process(id, &log_dir, None)
-            }
-        }
-    }
-
-    /// Writes the outcomes not yet written, oldest first. One that cannot be written now stays
-    /// (with those after it) for the next turn, and its job in `running`.
-    fn settle(&mut self) -> Result<(), QueueError> {
-        while !self.unrecorded.is_empty() {
-            let done = self.unrecorded.remove(0);
-            if let Err(e) = self.finished(&done) {
-                self.unrecorded.insert(0, done);
-                return Err(e);
-            }
-        }
-        Ok(())
-    }
-
-    /// Records one outcome; `Err` leaves the job in `running`, to be recorded again. A job
-    /// stopped by the shutdown is queued again if its `on_lost` says so.
-    fn finished(&mut self, done: &Finished) -> Result<(), QueueError> {
-        let by_shutdown = self.running.get(&done.id).is_some_and(|r| r.by_shutdown);
-        let job = self.record(done.id, &done.outcome)?;
-        self.running.remove(&done.id);
-        let Some(job) = job.filter(|j| by_shutdown && j.state() == crate::queue::model::JobState::Cancelled) else {
-            return Ok(());
-        };
-        if !self.catalog.job(&job.namespace, &job.job).is_some_and(|d| d.on_lost == OnLost::Retry) {
-            return Ok(());
-        }
-        // The outcome is written: an error now must not record it twice, so it is only told.
-        match self.queue.requeue(job.id, self.clock.now()) {
-            Ok(Some(again)) => {
-                self.reporter.note(&format!("job {} will run again as job {again} (on_lost = \"retry\")", job.id));
-            }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(job = job.id.0, error = &e as &dyn std::error::Error, "could not queue a job again");
-                self.reporter.note(&format!(
-                    "job {} could not be queued again: {}",
-                    job.id,
-                    crate::error::describe(&e)
-                ));
-            }
-        }
-        Ok(())
     }
 
     /// One batch of retention (old history, its log directories, Slack's old tables).
@@ -625,15 +407,5 @@ impl<'a> Dispatcher<'a> {
     fn recover(&mut self) -> Result<usize, QueueError> {
         let now = self.clock.now();
         recovery::recover(&mut self.queue, &self.catalog, self.settings, self.id, now, self.reporter)
-    }
-
-    fn record(&mut self, id: JobId, outcome: &Outcome) -> Result<Option<Job>, QueueError> {
-        let job = self.queue.finish(id, outcome, self.clock.now())?;
-        self.summary.finished += 1;
-        match &job {
-            Some(job) => self.reporter.finished(job),
-            None => self.reporter.note(&format!("job {id} had already finished; outcome {outcome:?} not recorded")),
-        }
-        Ok(job)
     }
 }
