@@ -11,6 +11,9 @@ use super::api::{CallError, SlackApi};
 /// How long a listing of channel names is trusted before a miss lists them again.
 const REFRESH_AFTER: Duration = Duration::from_secs(60);
 
+/// The longest wait between tries while joining.
+const MAX_WAIT: Duration = Duration::from_secs(300);
+
 /// Channel names → ids, listed on demand.
 #[derive(Default)]
 pub struct Channels {
@@ -63,10 +66,28 @@ pub struct Listed {
 
 /// Every unarchived channel the listing shows, following pagination.
 pub async fn list(api: &SlackApi, private: bool) -> Result<Vec<Listed>, CallError> {
+    list_with(api, private, None).await
+}
+
+/// [`list`]; with `patience`, a page that fails for now (`ratelimited`, a network error, a
+/// 5xx) is asked for again after as long as Slack's Retry-After says, else after `patience`
+/// doubling to 5 minutes, rather than ending the listing.
+async fn list_with(api: &SlackApi, private: bool, patience: Option<Duration>) -> Result<Vec<Listed>, CallError> {
     let mut cursor = None;
     let mut out = Vec::new();
+    let mut wait = patience.unwrap_or_default();
     loop {
-        let (page, next) = api.channels_page(cursor, private).await?;
+        let (page, next) = match api.channels_page(cursor.clone(), private).await {
+            Ok(answer) => answer,
+            Err(e) if e.is_transient() && patience.is_some() => {
+                let retry = e.retry_after().unwrap_or(wait);
+                tracing::warn!(error = &e as &dyn std::error::Error, "listing channels paused; retrying in {retry:?}");
+                tokio::time::sleep(retry).await;
+                wait = (wait * 2).min(MAX_WAIT);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         out.extend(page.into_iter().filter(|c| !c.flags.is_archived.unwrap_or(false)).map(|c| Listed {
             id: c.id.0,
             name: c.name.unwrap_or_default(),
@@ -81,10 +102,11 @@ pub async fn list(api: &SlackApi, private: bool) -> Result<Vec<Listed>, CallErro
 }
 
 /// Joins every public, unarchived channel the bot is not in, one every `pace`; a
-/// `ratelimited` answer waits as long as Slack asks. Returns how many it joined.
+/// `ratelimited` answer (to the listing or to a join) waits as long as Slack asks. Returns
+/// how many it joined.
 pub async fn join_all(api: &SlackApi, pace: Duration) -> Result<usize, CallError> {
     let mut joined = 0;
-    for channel in list(api, false).await?.into_iter().filter(|c| c.public && !c.member) {
+    for channel in list_with(api, false, Some(pace)).await?.into_iter().filter(|c| c.public && !c.member) {
         let mut wait = pace;
         loop {
             match api.join(&channel.id).await {
@@ -97,7 +119,7 @@ pub async fn join_all(api: &SlackApi, pace: Duration) -> Result<usize, CallError
                     let retry = e.retry_after().map_or(wait, |after| after.max(pace));
                     tracing::warn!(channel = %channel.id, error = &e as &dyn std::error::Error, "joining paused; retrying in {retry:?}");
                     tokio::time::sleep(retry).await;
-                    wait = (wait * 2).min(Duration::from_secs(300));
+                    wait = (wait * 2).min(MAX_WAIT);
                 }
                 Err(e) => {
                     tracing::warn!(channel = %channel.id, name = %channel.name, error = &e as &dyn std::error::Error, "could not join a channel");

@@ -246,7 +246,7 @@ impl Settings {
             slack_tech_support_channel: get("SLACK_TECH_SUPPORT_CHANNEL"),
             slack_app_username: get("SLACK_APP_USERNAME").unwrap_or_else(|| "ebmbot".to_owned()),
             slack_ack_reaction: get("SLACK_ACK_REACTION").unwrap_or_else(|| "eyes".to_owned()),
-            slack_auto_join: vars.choice("SLACK_AUTO_JOIN", true, BOOLEANS, "write `true` or `false`")?,
+            slack_auto_join: vars.choice("SLACK_AUTO_JOIN", false, BOOLEANS, "write `true` or `false`")?,
             slack_retry_base: vars.duration("SLACK_RETRY_BASE", "1s")?,
             github_webhook_secret: secrets.github_webhook_secret,
             secret_sources: secrets.sources,

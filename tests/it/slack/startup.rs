@@ -96,3 +96,28 @@ fn the_bot_reconnects_after_slack_drops_the_connection() {
     t.send("EvAfter", mention("C1", "70.2", "U1", "t echo after"));
     t.fake.wait_post("Job 2 (`t_echo`) is queued.");
 }
+
+#[test]
+fn a_429_while_listing_channels_to_join_waits_as_slack_asks_then_goes_on() {
+    // A rate-limited Web API call answers HTTP 429 with `Retry-After: <seconds>`
+    // (api.slack.com/apis/rate-limits, "Responding to rate limiting conditions").
+    let mut t = Slack::new();
+    t.set("SLACK_AUTO_JOIN", "true");
+    t.fake.add_channel(json!({"id": "CNEW1", "name": "new-one", "is_member": false}));
+    t.fake.add_channel(json!({"id": "CNEW2", "name": "new-two", "is_member": false}));
+    t.fake.add_channel(json!({"id": "CNEW3", "name": "new-three", "is_member": false}));
+    t.fake.fail("conversations.list", Failure::RateLimited(1), 1);
+    t.start_bot();
+    let joined = |f: &crate::support::fake_slack::Fake| -> Vec<String> {
+        f.calls("conversations.join").iter().map(|c| crate::support::fake_slack::s(&c["channel"])).collect()
+    };
+    t.fake.wait("three joins", |f| (joined(f).len() == 3).then_some(()));
+    let st = t.fake.state();
+    let lists: Vec<_> = st.calls.iter().filter(|c| c.method == "conversations.list").collect();
+    assert_eq!(lists[0].params["ok"], false);
+    assert!(lists[1].at.duration_since(lists[0].at) >= std::time::Duration::from_secs(1), "Retry-After honoured");
+    assert!(lists[1].params.get("cursor").is_none(), "the refused page is asked for again: {:?}", lists[1].params);
+    drop(st);
+    let (_, log) = t.stop_bot();
+    assert!(log.contains("listing channels paused; retrying in 1s"), "{log}");
+}

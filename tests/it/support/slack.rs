@@ -65,7 +65,6 @@ impl Slack {
             .env("SLACK_RETRY_BASE", "20ms")
             .env("SLACK_LOGS_CHANNEL", LOGS)
             .env("SLACK_TECH_SUPPORT_CHANNEL", SUPPORT)
-            .env("SLACK_AUTO_JOIN", "false")
             .envs(self.env.db_env())
             .envs(self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .args(args)
