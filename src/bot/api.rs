@@ -3,6 +3,7 @@
 //! failure sorted into [`CallError`]: transient (retry with backoff, honouring Retry-After) or
 //! a permanent answer from Slack.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -117,20 +118,57 @@ pub struct SlackApi {
     client: Arc<Client>,
     token: SlackApiToken,
     on_call: Option<OnCall>,
+    /// For `auth.test`, whose `x-oauth-scopes` header slack-morphism does not hand over.
+    http: reqwest::Client,
+    api_url: String,
 }
 
-/// Who the bot is (`auth.test`).
+/// Who the bot is, and what its token may do (`auth.test`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Me {
     pub user_id: String,
     pub team_id: String,
+    /// The token's scopes (the `x-oauth-scopes` header); `None` when Slack did not say.
+    pub scopes: Option<BTreeSet<String>>,
 }
 
-async fn call<T>(method: &'static str, fut: impl Future<Output = ClientResult<T>>) -> Result<T, CallError> {
+async fn call<T>(method: &'static str, fut: impl Future<Output = Result<T, CallError>>) -> Result<T, CallError> {
     match tokio::time::timeout(TOTAL_TIMEOUT, fut).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(CallError::from_slack(method, e)),
+        Ok(result) => result,
         Err(_) => Err(CallError::Transient { method, reason: "timeout".into(), retry_after: None, source: None }),
+    }
+}
+
+/// An answer of `auth.test` read by hand: its status, `Retry-After`, body and scopes header.
+async fn auth_test_answer(response: reqwest::Response) -> Result<Me, CallError> {
+    let method = "auth.test";
+    let status = response.status();
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let transient = |reason: String, retry_after| CallError::Transient { method, reason, retry_after, source: None };
+    if status.as_u16() == 429 {
+        let after = header("retry-after").and_then(|s| s.trim().parse().ok()).map(Duration::from_secs);
+        return Err(transient("ratelimited".into(), after));
+    }
+    if status.is_server_error() || status.as_u16() == 408 {
+        return Err(transient(format!("http_{}", status.as_u16()), None));
+    }
+    if !status.is_success() {
+        return Err(CallError::Api { method, code: format!("http_{}", status.as_u16()) });
+    }
+    let scopes = header("x-oauth-scopes")
+        .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect());
+    let body: serde_json::Value = response.json().await.map_err(|_| transient("network_error".into(), None))?;
+    if body["ok"] != true {
+        let code = body["error"].as_str().unwrap_or("invalid_response").to_owned();
+        if TRANSIENT_CODES.contains(&code.as_str()) {
+            return Err(transient(code, None));
+        }
+        return Err(CallError::Api { method, code });
+    }
+    let field = |k: &str| body[k].as_str().filter(|s| !s.is_empty()).map(str::to_owned);
+    match (field("user_id"), field("team_id")) {
+        (Some(user_id), Some(team_id)) => Ok(Me { user_id, team_id, scopes }),
+        _ => Err(CallError::Api { method, code: "invalid_response".into() }),
     }
 }
 
@@ -143,12 +181,35 @@ fn next_cursor(meta: Option<SlackResponseMetadata>) -> Option<String> {
 }
 
 impl SlackApi {
-    pub fn new(client: Arc<Client>, bot_token: &Secret, on_call: Option<OnCall>) -> SlackApi {
-        SlackApi { client, token: SlackApiToken::new(bot_token.expose().into()), on_call }
+    /// `api_url` is `SLACK_API_URL`, which `client` is pointed at too.
+    pub fn new(client: Arc<Client>, api_url: &str, bot_token: &Secret, on_call: Option<OnCall>) -> SlackApi {
+        crate::runner::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(TOTAL_TIMEOUT)
+            .build()
+            .unwrap_or_default();
+        SlackApi {
+            client,
+            token: SlackApiToken::new(bot_token.expose().into()),
+            on_call,
+            http,
+            api_url: api_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// Makes one call through slack-morphism, bounded by the total timeout, and tells the
+    /// observer how it went.
+    async fn done<T>(&self, method: &'static str, fut: impl Future<Output = ClientResult<T>>) -> Result<T, CallError> {
+        self.observed(method, async { fut.await.map_err(|e| CallError::from_slack(method, e)) }).await
     }
 
     /// Makes one call, bounded by the total timeout, and tells the observer how it went.
-    async fn done<T>(&self, method: &'static str, fut: impl Future<Output = ClientResult<T>>) -> Result<T, CallError> {
+    async fn observed<T>(
+        &self,
+        method: &'static str,
+        fut: impl Future<Output = Result<T, CallError>>,
+    ) -> Result<T, CallError> {
         let result = call(method, fut).await;
         if let Some(on_call) = &self.on_call {
             on_call(method, result.as_ref().map_or_else(CallError::code, |_| "ok"));
@@ -160,9 +221,20 @@ impl SlackApi {
         self.client.clone()
     }
 
+    /// Who the bot is, and the token's scopes (`x-oauth-scopes`).
     pub async fn auth_test(&self) -> Result<Me, CallError> {
-        let r = self.done("auth.test", self.client.open_session(&self.token).auth_test()).await?;
-        Ok(Me { user_id: r.user_id.0, team_id: r.team_id.0 })
+        let request =
+            self.http.post(format!("{}/auth.test", self.api_url)).bearer_auth(self.token.token_value.0.as_str());
+        self.observed("auth.test", async move {
+            let response = request.send().await.map_err(|e| CallError::Transient {
+                method: "auth.test",
+                reason: if e.is_timeout() { "timeout" } else { "network_error" }.into(),
+                retry_after: None,
+                source: None,
+            })?;
+            auth_test_answer(response).await
+        })
+        .await
     }
 
     pub async fn user(&self, id: &str) -> Result<SlackUser, CallError> {

@@ -6,6 +6,7 @@
 //!
 //! - [`api`]: slack-morphism's client pointed at `SLACK_API_URL`, errors sorted for retries.
 //! - [`users`], [`channels`]: who is internal; `#name` → id; joining public channels.
+//! - [`manifest`]: each Web API method and event ebmbot uses, with its scope; the app manifest.
 //! - [`inbox`]: what an event means (commands, ignored bots and subtypes, new channels).
 //! - [`wake`]: the wake-up between threads.
 //!
@@ -27,6 +28,7 @@ pub mod channels;
 pub mod deliver;
 pub mod events_api;
 pub mod inbox;
+pub mod manifest;
 pub mod receive;
 pub mod reply;
 pub mod socket;
@@ -60,6 +62,8 @@ pub enum BotError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Manifest(#[from] manifest::ManifestError),
     #[error("Socket Mode could not start")]
     SocketMode(#[source] slack_morphism::errors::SlackClientError),
 }
@@ -67,7 +71,7 @@ pub enum BotError {
 impl BotError {
     /// A setting to fix (exit 2) rather than a failure (exit 1).
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, Self::Missing(_) | Self::BadToken { .. })
+        matches!(self, Self::Missing(_) | Self::BadToken { .. } | Self::Manifest(_))
     }
 }
 

@@ -13,6 +13,7 @@ use super::api::{self, CallError, Me, OnCall, SlackApi};
 use super::channels::{self, Channels};
 use super::deliver::{Deliverer, retry_wait};
 use super::events_api::{EventsState, Off};
+use super::manifest::Needs;
 use super::receive::Shared;
 use super::socket::SocketMode;
 use super::users::Users;
@@ -33,7 +34,8 @@ fn open(settings: &Settings) -> Result<Queue, BotError> {
 
 fn slack(settings: &Settings, on_call: Option<OnCall>) -> Result<Arc<SlackApi>, BotError> {
     let token = settings.slack_bot_token.as_ref().ok_or_else(|| BotError::Missing("SLACK_BOT_TOKEN".into()))?;
-    Ok(Arc::new(SlackApi::new(Arc::new(api::client(&settings.slack_api_url)), token, on_call)))
+    let client = Arc::new(api::client(&settings.slack_api_url));
+    Ok(Arc::new(SlackApi::new(client, &settings.slack_api_url, token, on_call)))
 }
 
 /// Who holds this process's delivery leases.
@@ -72,6 +74,31 @@ async fn whoami(api: &SlackApi, base: Duration) -> Result<Me, BotError> {
     }
 }
 
+/// Names the scopes the settings need that the bot token lacks (a warning: the calls that need
+/// them fail, and say so, while the rest works).
+fn check_scopes(me: &Me, settings: &Settings) {
+    let Some(granted) = &me.scopes else {
+        tracing::debug!("auth.test did not list the token's scopes (no `x-oauth-scopes`); not checking them");
+        return;
+    };
+    let needs = Needs::of(settings);
+    let missing = needs.missing(granted);
+    if missing.is_empty() {
+        return;
+    }
+    let why: Vec<String> = needs
+        .scopes()
+        .into_iter()
+        .filter(|(scope, _)| missing.contains(scope))
+        .map(|(scope, why)| format!("`{scope}` ({why})"))
+        .collect();
+    tracing::warn!(
+        "the bot token lacks {}; add them to the app (`ebmbot slack manifest` prints its manifest), \
+         reinstall it, and give ebmbot the new token",
+        why.join(", ")
+    );
+}
+
 /// The running bot: worker and deliverer threads, background tasks.
 pub struct Bot {
     shared: Arc<Shared>,
@@ -101,6 +128,7 @@ impl Bot {
         let api = slack(&settings, on_call)?;
         let me = whoami(&api, settings.slack_retry_base).await?;
         tracing::info!(user = %me.user_id, team = %me.team_id, "the Slack bot is starting");
+        check_scopes(&me, &settings);
         let users = Arc::new(Users::new(&me.team_id));
         let mut background = Vec::new();
         let (a, u) = (api.clone(), users.clone());

@@ -105,6 +105,9 @@ pub enum Command {
     },
     /// The Slack bot
     Bot,
+    /// The Slack app: `ebmbot slack manifest` prints the manifest to create it from
+    #[command(subcommand)]
+    Slack(SlackCommand),
     /// The webhook server
     Web {
         /// Address to listen on [env: EBMBOT_BIND] [default: 127.0.0.1:9000]
@@ -177,6 +180,17 @@ pub enum QueueCommand {
     Prune {
         #[arg(long, value_name = "D")]
         older_than: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SlackCommand {
+    /// Print the Slack app's manifest (YAML; JSON with --json): the scopes and events ebmbot
+    /// uses with these settings, named SLACK_APP_USERNAME; for Socket Mode unless --events-api-url
+    Manifest {
+        /// For the Events API: ebmbot's public https address (`/slack/events` is added)
+        #[arg(long, value_name = "URL")]
+        events_api_url: Option<String>,
     },
 }
 

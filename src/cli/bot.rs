@@ -27,6 +27,13 @@ pub(super) fn run(env: &Env) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `ebmbot slack manifest`: the app manifest for these settings, YAML (or JSON with `--json`).
+pub(super) fn manifest(env: &Env, events_api_url: Option<&str>) -> anyhow::Result<ExitCode> {
+    let manifest = bot::manifest::Manifest::new(&env.settings, events_api_url).map_err(bot::BotError::from)?;
+    env.print(&manifest.to_json(), || manifest.to_yaml().trim_end().to_owned())?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// SIGHUP: [`signals::reload`].
 async fn reload_on_sighup(live: LiveCatalog, settings: Settings) {
     let Ok(mut hup) = signal(SignalKind::hangup()) else {

@@ -22,7 +22,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 pub use args::Cli;
-use args::{Command, ConfigCommand, JobArgs, QueueCommand};
+use args::{Command, ConfigCommand, JobArgs, QueueCommand, SlackCommand};
 pub use exit::exit_code;
 use params::For;
 
@@ -191,6 +191,7 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
     let needs_catalog = !matches!(
         cli.command,
         Command::Config(_)
+            | Command::Slack(_)
             | Command::Logs { .. }
             | Command::Queue(QueueCommand::Prune { .. })
             | Command::Status
@@ -226,6 +227,7 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
         Command::Say { words, dry_run: false } => say(&env, &clock, &words.join(" "), by),
         Command::Say { words, dry_run: true } => say(&env, &clock, &format!("dry run {}", words.join(" ")), by),
         Command::Bot => bot::run(&env),
+        Command::Slack(SlackCommand::Manifest { events_api_url }) => bot::manifest(&env, events_api_url.as_deref()),
         Command::Web { .. } => serve::run(&env, false),
         Command::Serve { .. } => serve::run(&env, true),
         Command::Completions { .. } | Command::Man { .. } | Command::Reap { .. } => unreachable!("handled in `run`"),

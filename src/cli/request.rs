@@ -69,6 +69,7 @@ pub(super) fn command(subcommand: args::Command, flags: JobFlags) -> Result<Comm
         | args::Command::Config(_)
         | args::Command::Say { .. }
         | args::Command::Bot
+        | args::Command::Slack(_)
         | args::Command::Web { .. }
         | args::Command::Serve { .. }
         | args::Command::Completions { .. }

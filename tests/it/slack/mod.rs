@@ -8,6 +8,7 @@ mod commands;
 mod dry_run;
 mod events_api;
 mod formats;
+mod manifest;
 mod receiving;
 mod reporting;
 mod retries;

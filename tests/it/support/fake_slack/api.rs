@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use ebmbot::bot::manifest;
 use serde_json::{Value, json};
 
 use super::{BOT, Call, Failure, Shared, State_, TEAM, s};
@@ -59,7 +60,7 @@ pub(crate) async fn api(
         .map(|r| r.3);
     let error =
         |status: StatusCode, code: &str| (status, axum::Json(json!({"ok": false, "error": code}))).into_response();
-    let (ok, response) = match (failure, refusal) {
+    let (ok, mut response) = match (failure, refusal) {
         (Some(Failure::Api(code)), _) | (None, Some(code)) => (false, error(StatusCode::OK, code)),
         (Some(Failure::Status(status)), _) => (false, error(StatusCode::from_u16(status).unwrap(), "internal_error")),
         (Some(Failure::RateLimited(secs)), _) => {
@@ -67,11 +68,34 @@ pub(crate) async fn api(
             r.headers_mut().insert(header::RETRY_AFTER, secs.to_string().parse().unwrap());
             (false, r)
         }
-        (None, None) => answer(&mut st, &method, &mut p, http, ws),
+        (None, None) => match missing_scope(&st, &method) {
+            Some(refusal) => (false, refusal),
+            None => answer(&mut st, &method, &mut p, http, ws),
+        },
     };
+    if method == "auth.test" {
+        let scopes = st.granted.0.iter().cloned().collect::<Vec<_>>().join(",");
+        response.headers_mut().insert("x-oauth-scopes", scopes.parse().unwrap());
+    }
     p["ok"] = json!(ok);
     st.calls.push(Call { method, params: p, at: Instant::now() });
     response
+}
+
+/// Slack's answer to a method the token lacks a scope for, or that ebmbot's table of methods
+/// and scopes does not know (so that a new call without its scope fails every test making it).
+/// Shape: api.slack.com/web#errors (`missing_scope` with `needed` and `provided`).
+fn missing_scope(st: &State_, method: &str) -> Option<Response> {
+    if method == manifest::APP_TOKEN_METHOD.0 {
+        return None; // the app-level token's `connections:write`
+    }
+    let needed = match manifest::method(method) {
+        Some(row) => row.scopes.iter().find(|s| !st.granted.0.contains(**s))?.to_string(),
+        None => format!("unknown: `{method}` has no row in ebmbot::bot::manifest::METHODS"),
+    };
+    let provided = st.granted.0.iter().cloned().collect::<Vec<_>>().join(",");
+    let body = json!({"ok": false, "error": "missing_scope", "needed": needed, "provided": provided});
+    Some(axum::Json(body).into_response())
 }
 
 fn answer(st: &mut State_, method: &str, p: &mut Value, http: SocketAddr, ws: SocketAddr) -> (bool, Response) {

@@ -40,6 +40,8 @@ pub enum Failure {
 
 #[derive(Default)]
 pub struct State_ {
+    /// What `auth.test` lists in `x-oauth-scopes`, and what every method is checked against.
+    pub granted: Granted,
     pub calls: Vec<Call>,
     pub uploads: HashMap<String, Vec<u8>>,
     pub users: HashMap<String, Value>,
@@ -52,6 +54,15 @@ pub struct State_ {
     pub acks: HashMap<String, Instant>,
     pub sent: HashMap<String, Instant>,
     pub hellos: usize,
+}
+
+/// The bot token's scopes: every scope ebmbot may need, unless a test takes some away.
+pub struct Granted(pub std::collections::BTreeSet<String>);
+
+impl Default for Granted {
+    fn default() -> Self {
+        Granted(ebmbot::bot::manifest::all_scopes().into_iter().map(str::to_owned).collect())
+    }
 }
 
 pub(crate) type Shared = Arc<Mutex<State_>>;
@@ -105,6 +116,11 @@ impl Fake {
         let mut c = json!({"created": 1, "is_channel": true, "is_member": true});
         c.as_object_mut().unwrap().extend(channel.as_object().unwrap().clone());
         self.state().channels.push(c);
+    }
+
+    /// The bot token's scopes become `scopes` (auth.test lists them; other calls need them).
+    pub fn grant_only(&self, scopes: &[&str]) {
+        self.state().granted.0 = scopes.iter().map(|s| (*s).to_owned()).collect();
     }
 
     /// The next `times` calls of `method` fail with `failure`.
