@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use toml::de::{DeTable, DeValue};
 
+use super::invalid::Invalid;
 use super::raw::RawCatalog;
 use super::suggest::closest;
 use super::{Catalog, Settings, validate};
@@ -24,9 +25,13 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    /// `message` already names the namespace/job/command, the problem and the fix.
+    /// TOML that does not parse, or a key serde refused: `message` (made from toml's) names
+    /// the table, the problem, the fix and the line.
     #[error("{}: {message}", path.display())]
-    Invalid { path: PathBuf, message: String },
+    Toml { path: PathBuf, message: String },
+    /// A rule of `jobs.toml` broken; on one line even where a name holds a newline.
+    #[error("{}: {}", path.display(), error.to_string().replace('\n', " "))]
+    Invalid { path: PathBuf, error: Invalid },
 }
 
 pub(super) fn load(path: &Path, settings: &Settings) -> Result<Catalog, ConfigError> {
@@ -41,9 +46,10 @@ pub(super) fn load(path: &Path, settings: &Settings) -> Result<Catalog, ConfigEr
 }
 
 pub(super) fn parse(text: &str, path: &Path, settings: &Settings) -> Result<Catalog, ConfigError> {
-    let invalid = |message: String| ConfigError::Invalid { path: path.to_owned(), message: message.replace('\n', " ") };
-    let raw: RawCatalog = toml::from_str(text).map_err(|e| invalid(describe(text, &e)))?;
-    let namespaces = validate::catalog(raw, text, settings).map_err(invalid)?;
+    let toml = |message: String| ConfigError::Toml { path: path.to_owned(), message: message.replace('\n', " ") };
+    let raw: RawCatalog = toml::from_str(text).map_err(|e| toml(describe(text, &e)))?;
+    let namespaces = validate::catalog(raw, text, settings)
+        .map_err(|error| ConfigError::Invalid { path: path.to_owned(), error })?;
     Ok(Catalog { path: std::path::absolute(path).unwrap_or_else(|_| path.to_owned()), namespaces })
 }
 

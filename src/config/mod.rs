@@ -5,6 +5,7 @@
 mod catalog;
 pub mod duration;
 pub mod import;
+pub mod invalid;
 mod job_type;
 mod load;
 pub mod params;

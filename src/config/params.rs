@@ -70,9 +70,64 @@ impl Default for ParamRule {
 pub struct ParamError {
     pub job_type: String,
     pub param: String,
-    pub reason: String,
+    pub reason: Refusal,
     pub rule: String,
     pub example: String,
+}
+
+/// What is wrong with a value, said of it: "is not a whole number".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("is not one of the choices")]
+    NotAChoice,
+    #[error("does not match the pattern `{pattern}`")]
+    NoMatch { pattern: String },
+    #[error("begins with `-`, which a program would read as an option")]
+    Dash,
+    #[error("is not a whole number")]
+    NotWhole,
+    #[error("is too large a number")]
+    TooLarge,
+    #[error("is {n}, below the minimum {min}")]
+    BelowMin { n: i64, min: i64 },
+    #[error("is {n}, above the maximum {max}")]
+    AboveMax { n: i64, max: i64 },
+    #[error("contains spaces or control characters")]
+    UrlSpaces,
+    #[error("is not a URL")]
+    NotUrl,
+    #[error("is not an http or https URL")]
+    NotHttp,
+    #[error("carries credentials (`user:password@`)")]
+    Credentials,
+    #[error("has no host")]
+    NoHost,
+    #[error("is empty")]
+    Empty,
+    #[error("is an absolute path")]
+    Absolute,
+    #[error("contains control characters")]
+    Control,
+    #[error("contains a `..` component")]
+    DotDot,
+}
+
+/// Why the parts of a `[ns.jobs.job.params.name]` table make no rule: the fix-it half of a
+/// config message.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RuleError {
+    #[error("min {min} is above max {max}; swap them")]
+    MinAboveMax { min: i64, max: i64 },
+    #[error("min {min} is negative, but values may not begin with `-` by default; add `allow_dash = true`")]
+    NegativeMin { min: i64 },
+    #[error("pattern `{pattern}` is not a valid regex ({})", one_line(source))]
+    Pattern { pattern: String, source: regex::Error },
+    #[error("choice `{choice}` {refusal}; fix the choice or the other rules")]
+    Choice { choice: String, refusal: Refusal },
+    #[error("example `{example}` {refusal}; give an example that passes")]
+    Example { example: String, refusal: Refusal },
+    #[error("no example value passes these rules; add `example = \"…\"` with one that does")]
+    NoExample,
 }
 
 impl ParamRule {
@@ -84,43 +139,41 @@ impl ParamRule {
         choices: Vec<String>,
         allow_dash: bool,
         example: Option<String>,
-    ) -> Result<ParamRule, String> {
+    ) -> Result<ParamRule, RuleError> {
         if let ParamType::Int { min: Some(min), max: Some(max) } = kind
             && min > max
         {
-            return Err(format!("min {min} is above max {max}; swap them"));
+            return Err(RuleError::MinAboveMax { min, max });
         }
         if let ParamType::Int { min: Some(min), .. } = kind
             && min < 0
             && !allow_dash
         {
-            return Err(format!(
-                "min {min} is negative, but values may not begin with `-` by default; add `allow_dash = true`"
-            ));
+            return Err(RuleError::NegativeMin { min });
         }
         let pattern = match pattern {
             None => None,
             Some(p) => {
                 let anchored = format!(r"\A(?:{p})\z");
-                let regex = Regex::new(&anchored)
-                    .map_err(|e| format!("pattern `{p}` is not a valid regex ({})", one_line(&e)))?;
+                let regex =
+                    Regex::new(&anchored).map_err(|source| RuleError::Pattern { pattern: p.clone(), source })?;
                 Some((p, regex))
             }
         };
         let mut rule = ParamRule { kind, pattern, choices, allow_dash, example: String::new() };
         for choice in &rule.choices {
-            if let Err(reason) = rule.refusal(choice) {
-                return Err(format!("choice `{choice}` {reason}; fix the choice or the other rules"));
+            if let Err(refusal) = rule.refusal(choice) {
+                return Err(RuleError::Choice { choice: choice.clone(), refusal });
             }
         }
         rule.example = match example {
             Some(e) => {
-                rule.refusal(&e).map_err(|reason| format!("example `{e}` {reason}; give an example that passes"))?;
+                if let Err(refusal) = rule.refusal(&e) {
+                    return Err(RuleError::Example { example: e, refusal });
+                }
                 e
             }
-            None => rule.make_example().ok_or_else(|| {
-                "no example value passes these rules; add `example = \"…\"` with one that does".to_owned()
-            })?,
+            None => rule.make_example().ok_or(RuleError::NoExample)?,
         };
         Ok(rule)
     }
@@ -137,19 +190,19 @@ impl ParamRule {
     }
 
     /// `Err(reason)` when `value` breaks the rule ("begins with `-`…").
-    fn refusal(&self, value: &str) -> Result<(), String> {
+    fn refusal(&self, value: &str) -> Result<(), Refusal> {
         // The admin's own list or pattern decides, dashes included; otherwise a value may not
         // begin with `-` unless `allow_dash` says so.
         if !self.choices.is_empty() && !self.choices.iter().any(|c| c == value) {
-            return Err("is not one of the choices".to_owned());
+            return Err(Refusal::NotAChoice);
         }
         if let Some((source, regex)) = &self.pattern
             && !regex.is_match(value)
         {
-            return Err(format!("does not match the pattern `{source}`"));
+            return Err(Refusal::NoMatch { pattern: source.clone() });
         }
         if self.choices.is_empty() && self.pattern.is_none() && !self.allow_dash && value.starts_with('-') {
-            return Err("begins with `-`, which a program would read as an option".to_owned());
+            return Err(Refusal::Dash);
         }
         match &self.kind {
             ParamType::String => Ok(()),
@@ -249,53 +302,53 @@ impl ParamRule {
     }
 }
 
-fn int(value: &str, min: Option<i64>, max: Option<i64>) -> Result<(), String> {
+fn int(value: &str, min: Option<i64>, max: Option<i64>) -> Result<(), Refusal> {
     let digits = value.strip_prefix('-').unwrap_or(value);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("is not a whole number".to_owned());
+        return Err(Refusal::NotWhole);
     }
-    let n: i64 = value.parse().map_err(|_| "is too large a number".to_owned())?;
+    let n: i64 = value.parse().map_err(|_| Refusal::TooLarge)?;
     if let Some(min) = min.filter(|min| n < *min) {
-        return Err(format!("is {n}, below the minimum {min}"));
+        return Err(Refusal::BelowMin { n, min });
     }
     if let Some(max) = max.filter(|max| n > *max) {
-        return Err(format!("is {n}, above the maximum {max}"));
+        return Err(Refusal::AboveMax { n, max });
     }
     Ok(())
 }
 
 /// `url`: `http` or `https`, a host, no `user:password@`, no spaces or control characters
 /// (which a URL parser would quietly drop).
-fn url(value: &str) -> Result<(), String> {
+fn url(value: &str) -> Result<(), Refusal> {
     if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("contains spaces or control characters".to_owned());
+        return Err(Refusal::UrlSpaces);
     }
-    let parsed = url::Url::parse(value).map_err(|_| "is not a URL".to_owned())?;
+    let parsed = url::Url::parse(value).map_err(|_| Refusal::NotUrl)?;
     if !matches!(parsed.scheme(), "http" | "https") || !value.get(..8).is_some_and(|p| p.contains("://")) {
-        return Err("is not an http or https URL".to_owned());
+        return Err(Refusal::NotHttp);
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err("carries credentials (`user:password@`)".to_owned());
+        return Err(Refusal::Credentials);
     }
     if parsed.host_str().is_none_or(str::is_empty) {
-        return Err("has no host".to_owned());
+        return Err(Refusal::NoHost);
     }
     Ok(())
 }
 
 /// `path`: relative, no `..` component, no control characters, not empty.
-fn path(value: &str) -> Result<(), String> {
+fn path(value: &str) -> Result<(), Refusal> {
     if value.is_empty() {
-        return Err("is empty".to_owned());
+        return Err(Refusal::Empty);
     }
     if value.starts_with('/') {
-        return Err("is an absolute path".to_owned());
+        return Err(Refusal::Absolute);
     }
     if value.chars().any(char::is_control) {
-        return Err("contains control characters".to_owned());
+        return Err(Refusal::Control);
     }
     if value.split('/').any(|part| part == "..") {
-        return Err("contains a `..` component".to_owned());
+        return Err(Refusal::DotDot);
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Validation: raw `jobs.toml` structs → [`Namespace`]s, once, at load (README.md, "jobs.toml").
 //!
-//! Each check returns the whole one-line message: the namespace/job/command in backticks, what
-//! is wrong, the fix, and the line. `load` adds the file.
+//! Each check returns what is wrong as data ([`super::invalid`]), whose `Display` is the
+//! one-line message: the namespace/job/command in backticks, what is wrong, the fix, and the
+//! line. `load` adds the file.
 
 mod github;
 mod namespace;
@@ -15,9 +16,10 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::catalog::{JobDef, Namespace, OnLost, ReportFormat};
+use super::invalid::{BadChoice, Invalid, JobProblem, NegativeDelay, Problem, TimeoutProblem, UnknownJob};
 use super::raw::{RawCatalog, RawJob};
 use super::suggest::closest;
-use super::template::{Template, TemplateError};
+use super::template::Template;
 use super::{Settings, duration, load};
 
 /// Namespaces that would shadow a built-in command.
@@ -26,7 +28,11 @@ pub const RESERVED_NAMESPACES: [&str; 7] = ["help", "status", "logs", "cancel", 
 /// Params that would shadow an option of `ebmbot schedule`/`run` or a word of the grammar.
 pub const RESERVED_PARAMS: [&str; 9] = ["delay", "help", "json", "config", "db", "id", "force", "notify", "verbose"];
 
-pub(super) fn catalog(raw: RawCatalog, text: &str, settings: &Settings) -> Result<BTreeMap<String, Namespace>, String> {
+pub(super) fn catalog(
+    raw: RawCatalog,
+    text: &str,
+    settings: &Settings,
+) -> Result<BTreeMap<String, Namespace>, Invalid> {
     let src = Source(text);
     raw.into_iter().map(|(name, ns)| Ok((name.clone(), namespace::namespace(name, ns, &src, settings)?))).collect()
 }
@@ -35,10 +41,15 @@ pub(super) fn catalog(raw: RawCatalog, text: &str, settings: &Settings) -> Resul
 struct Source<'a>(&'a str);
 
 impl Source<'_> {
-    /// `(line N)` for a span of the file.
-    fn at(&self, span: Range<usize>) -> String {
-        format!("(line {})", load::position(self.0, span.start).0)
+    /// The line a span of the file starts on.
+    fn at(&self, span: Range<usize>) -> usize {
+        load::position(self.0, span.start).0
     }
+}
+
+/// `problem`, found in the table that starts on `line`.
+fn at(line: usize) -> impl Fn(Problem) -> Invalid {
+    move |problem| Invalid { problem: Box::new(problem), line }
 }
 
 fn job(
@@ -47,44 +58,41 @@ fn job(
     raw: Spanned<RawJob>,
     src: &Source<'_>,
     settings: &Settings,
-) -> Result<JobDef, String> {
-    let at = src.at(raw.span());
+) -> Result<JobDef, Invalid> {
+    let line = src.at(raw.span());
+    let invalid = at(line);
     let raw = raw.into_inner();
     if !is_job_name(&name) {
-        return Err(format!(
-            "job `{name}` in `{namespace}` is not a valid name; use up to 64 lowercase letters, \
-             digits, `_` and `-`, starting with a letter or digit {at}"
-        ));
+        return Err(invalid(Problem::JobName { namespace: namespace.to_owned(), name }));
     }
-    let subject = format!("`{namespace}.jobs.{name}`");
-    let job_type = super::JobType::new(namespace, &name);
-    let template =
-        Template::parse(&raw.run_args_template).map_err(|e| format!("{} {at}", template_message(&job_type, &e)))?;
+    let job_type = super::JobType::new(namespace, &name).to_string();
+    let template = Template::parse(&raw.run_args_template)
+        .map_err(|error| invalid(Problem::Template { job_type: job_type.clone(), error }))?;
     if let Some(param) = template.params().find(|p| RESERVED_PARAMS.contains(p)) {
-        return Err(format!(
-            "placeholder `{{{param}}}` in `{job_type}` is reserved (it is an ebmbot option); \
-             rename it {at}"
-        ));
+        return Err(invalid(Problem::ReservedParam { job_type, param: param.to_owned() }));
     }
     let params = params::rules(namespace, &name, &template, raw.params, src)?;
-    params::check_rereads(namespace, &name, &template, &params, &at)?;
+    params::check_rereads(namespace, &name, &template, &params).map_err(|e| invalid(Problem::Reread(e)))?;
+    let job_problem = |problem| invalid(Problem::Job { namespace: namespace.to_owned(), job: name.clone(), problem });
     let report_format = match raw.report_format.as_deref() {
         None => ReportFormat::Text,
         Some(text) => ReportFormat::parse(text).ok_or_else(|| {
-            let names = ReportFormat::ALL.map(ReportFormat::as_str);
-            format!("{subject}: {} {at}", bad_choice("report_format", text, &names))
+            job_problem(JobProblem::Choice(bad_choice(
+                "report_format",
+                text,
+                &ReportFormat::ALL.map(ReportFormat::as_str),
+            )))
         })?,
     };
     let on_lost = match raw.on_lost.as_deref() {
         None => OnLost::Fail,
         Some(text) => OnLost::parse(text).ok_or_else(|| {
-            let names = OnLost::ALL.map(OnLost::as_str);
-            format!("{subject}: {} {at}", bad_choice("on_lost", text, &names))
+            job_problem(JobProblem::Choice(bad_choice("on_lost", text, &OnLost::ALL.map(OnLost::as_str))))
         })?,
     };
     let timeout = match &raw.timeout {
         None => settings.job_timeout,
-        Some(value) => timeout(value).map_err(|e| format!("{subject}: {e} {at}"))?,
+        Some(value) => timeout(value).map_err(|e| job_problem(JobProblem::Timeout(e)))?,
     };
     Ok(JobDef {
         name,
@@ -109,84 +117,47 @@ fn is_job_name(name: &str) -> bool {
         && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '-'))
 }
 
-/// A template error, naming the job type (the loader's half of [`TemplateError`]).
-fn template_message(job_type: &str, err: &TemplateError) -> String {
-    match err {
-        TemplateError::StrayBrace { brace, at } => format!(
-            "unmatched `{brace}` at byte {at} of the `run_args_template` of `{job_type}`; \
-             write `{brace}{brace}` for a literal brace"
-        ),
-        TemplateError::BadName { name } => format!(
-            "placeholder `{{{name}}}` in `{job_type}` is not a valid name; use lowercase letters, \
-             digits and `_` (at most 32, not starting with a digit), or write `{{{{` and `}}}}` \
-             for literal braces"
-        ),
-        TemplateError::InsideQuotes { name } => format!(
-            "placeholder `{{{name}}}` in `{job_type}` is inside quotes; remove them, ebmbot \
-             quotes values"
-        ),
-        TemplateError::AfterDollar { name } => format!(
-            "placeholder `{{{name}}}` in `{job_type}` follows `$`, which would make bash \
-             reinterpret the value; put a space between them"
-        ),
-        TemplateError::AfterBackslash { name } => format!(
-            "placeholder `{{{name}}}` in `{job_type}` follows `\\`, which would take the value's \
-             opening quote; remove the backslash"
-        ),
-    }
-}
-
 /// `timeout`: a duration string, `"none"`, or a whole number of seconds.
-fn timeout(value: &toml::Value) -> Result<Option<Duration>, String> {
+fn timeout(value: &toml::Value) -> Result<Option<Duration>, TimeoutProblem> {
     let parsed = match value {
         toml::Value::String(s) if s == "none" => return Ok(None),
-        toml::Value::String(s) => duration::parse(s).map_err(|e| format!("timeout {e}, or `\"none\"`"))?,
-        toml::Value::Integer(n) => u64::try_from(*n)
-            .map(Duration::from_secs)
-            .map_err(|_| format!("timeout `{n}` is negative; write a duration such as `\"1h\"`, or `\"none\"`"))?,
-        other => {
-            return Err(format!("timeout `{other}` is not a duration; write one such as `\"1h30m\"`, or `\"none\"`"));
+        toml::Value::String(s) => duration::parse(s).map_err(TimeoutProblem::Duration)?,
+        toml::Value::Integer(n) => {
+            u64::try_from(*n).map(Duration::from_secs).map_err(|_| TimeoutProblem::Negative(*n))?
         }
+        other => return Err(TimeoutProblem::NotADuration(other.to_string())),
     };
     if parsed.is_zero() {
-        return Err("timeout is zero; write a positive duration, or `\"none\"`".to_owned());
+        return Err(TimeoutProblem::Zero);
     }
     Ok(Some(parsed))
 }
 
 /// `delay_seconds`: a whole number of seconds, 0 or more.
-fn delay(seconds: Option<i64>) -> Result<Duration, String> {
+fn delay(seconds: Option<i64>) -> Result<Duration, NegativeDelay> {
     let seconds = seconds.unwrap_or(0);
-    u64::try_from(seconds)
-        .map(Duration::from_secs)
-        .map_err(|_| format!("delay_seconds `{seconds}` is negative; write 0 or more seconds"))
+    u64::try_from(seconds).map(Duration::from_secs).map_err(|_| NegativeDelay(seconds))
 }
 
-/// "`key` `value` is not valid; use one of …" with the nearest choice when one is close.
-fn bad_choice(key: &str, value: &str, choices: &[&str]) -> String {
-    let list = choices.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
-    match closest(value, choices.iter().copied()) {
-        Some(near) => {
-            format!("{key} `{value}` is not valid; did you mean `{near}`? (one of {list})")
-        }
-        None => format!("{key} `{value}` is not valid; use one of {list}"),
-    }
+/// `value` of `key` is none of `choices`.
+fn bad_choice(key: &'static str, value: &str, choices: &[&'static str]) -> BadChoice {
+    BadChoice { key, value: value.to_owned(), choices: choices.to_vec() }
 }
 
 /// "unknown job `helo`; did you mean `hello`?" for a `job_type` of namespace `namespace`.
-fn unknown_job(namespace: &str, name: &str, jobs: &BTreeMap<String, JobDef>) -> String {
-    let prefixed = name.strip_prefix(namespace).and_then(|rest| rest.strip_prefix('_'));
+fn unknown_job(namespace: &str, name: &str, jobs: &BTreeMap<String, JobDef>) -> UnknownJob {
+    let (namespace, name) = (namespace.to_owned(), name.to_owned());
+    let prefixed = name.strip_prefix(&namespace).and_then(|rest| rest.strip_prefix('_'));
     if let Some(job) = prefixed.filter(|job| jobs.contains_key(*job)) {
-        return format!("job_type `{name}` is a full job type; write `{job}`, the job's name inside `{namespace}`");
+        let job = job.to_owned();
+        return UnknownJob::FullType { namespace, name, job };
     }
     if jobs.is_empty() {
-        return format!("unknown job `{name}`: `{namespace}` has no jobs; add `[{namespace}.jobs.{name}]`");
+        return UnknownJob::NoJobs { namespace, name };
     }
-    if let Some(near) = closest(name, jobs.keys().map(String::as_str)) {
-        format!("unknown job `{name}`; did you mean `{near}`?")
-    } else {
-        let list = jobs.keys().map(|j| format!("`{j}`")).collect::<Vec<_>>();
-        format!("unknown job `{name}`; use one of {}", list.join(", "))
+    match closest(&name, jobs.keys().map(String::as_str)) {
+        Some(near) => UnknownJob::Near { near: near.to_owned(), name },
+        None => UnknownJob::OneOf { name, jobs: jobs.keys().cloned().collect() },
     }
 }
 

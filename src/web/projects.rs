@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::commands::webhook::is_project;
+use crate::config::secrets::SecretError;
 use crate::config::{Catalog, Secret, Settings, secrets};
 
 /// Reads a variable: the process environment, or a map in tests.
@@ -19,7 +20,19 @@ pub fn environment() -> Lookup {
 
 /// The namespaces' own webhook secrets, by variable name: the value, or why it cannot be read.
 #[derive(Debug, Default)]
-pub struct ProjectSecrets(BTreeMap<String, Result<Secret, String>>);
+pub struct ProjectSecrets(BTreeMap<String, Result<Secret, Arc<Unreadable>>>);
+
+/// Why a project's own secret cannot sign its deliveries.
+#[derive(Debug, thiserror::Error)]
+pub enum Unreadable {
+    #[error("{var} is not set (nor {}, nor ${}/{var})", secrets::file_var(var), secrets::CREDENTIALS_DIRECTORY)]
+    NotSet { var: String },
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The catalogue names a variable the secrets were not read for.
+    #[error("it was not read")]
+    NotRead,
+}
 
 impl ProjectSecrets {
     pub fn read(catalog: &Catalog, get: &Lookup) -> ProjectSecrets {
@@ -27,12 +40,8 @@ impl ProjectSecrets {
         for var in catalog.namespaces.values().filter_map(|ns| ns.github_secret.as_deref()) {
             let value = match secrets::read(var, &|k: &str| get(k)) {
                 Ok(Some(loaded)) => Ok(loaded.value),
-                Ok(None) => Err(format!(
-                    "{var} is not set (nor {}, nor ${}/{var})",
-                    secrets::file_var(var),
-                    secrets::CREDENTIALS_DIRECTORY
-                )),
-                Err(e) => Err(e.to_string()),
+                Ok(None) => Err(Arc::new(Unreadable::NotSet { var: var.to_owned() })),
+                Err(e) => Err(Arc::new(Unreadable::Secret(e))),
             };
             read.insert(var.to_owned(), value);
         }
@@ -40,8 +49,8 @@ impl ProjectSecrets {
     }
 
     /// The first secret that cannot be read: `(variable, why)`.
-    pub fn first_error(&self) -> Option<(&str, &str)> {
-        self.0.iter().find_map(|(var, value)| value.as_ref().err().map(|why| (var.as_str(), why.as_str())))
+    pub fn first_error(&self) -> Option<(&str, &Unreadable)> {
+        self.0.iter().find_map(|(var, value)| value.as_ref().err().map(|why| (var.as_str(), &**why)))
     }
 }
 
@@ -53,7 +62,7 @@ pub enum Key {
     /// The project's own secret could not be read (503).
     Unreadable {
         var: String,
-        why: String,
+        why: Arc<Unreadable>,
     },
 }
 
@@ -63,7 +72,7 @@ pub fn key(catalog: &Catalog, secrets: &ProjectSecrets, settings: &Settings, pro
         return match secrets.0.get(var) {
             Some(Ok(secret)) => Key::Secret(secret.clone()),
             Some(Err(why)) => Key::Unreadable { var: var.to_owned(), why: why.clone() },
-            None => Key::Unreadable { var: var.to_owned(), why: "it was not read".to_owned() },
+            None => Key::Unreadable { var: var.to_owned(), why: Arc::new(Unreadable::NotRead) },
         };
     }
     settings.github_webhook_secret.clone().map_or(Key::Nothing, Key::Secret)

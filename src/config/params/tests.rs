@@ -46,9 +46,12 @@ fn ints_have_a_range() {
     assert!(refusal(&r, "99999999999999999999").contains("too large"));
     let negative = ParamRule::new(ParamType::Int { min: Some(-5), max: None }, None, vec![], true, None).unwrap();
     assert!(negative.check("t", "n", "-5").is_ok());
-    let err = ParamRule::new(ParamType::Int { min: Some(-5), max: None }, None, vec![], false, None).unwrap_err();
+    let err =
+        ParamRule::new(ParamType::Int { min: Some(-5), max: None }, None, vec![], false, None).unwrap_err().to_string();
     assert!(err.contains("add `allow_dash = true`"), "{err}");
-    let err = ParamRule::new(ParamType::Int { min: Some(5), max: Some(1) }, None, vec![], false, None).unwrap_err();
+    let err = ParamRule::new(ParamType::Int { min: Some(5), max: Some(1) }, None, vec![], false, None)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("min 5 is above max 1"), "{err}");
 }
 
@@ -90,13 +93,15 @@ fn choices_and_patterns() {
     // The whole value must match, even without anchors in the pattern.
     let r = rule(ParamType::String, Some("[a-z]+"), &[], false);
     assert!(r.check("t", "p", "abc;id").is_err());
-    let err = ParamRule::new(ParamType::String, Some("(".to_owned()), vec![], false, None).unwrap_err();
+    let err = ParamRule::new(ParamType::String, Some("(".to_owned()), vec![], false, None).unwrap_err().to_string();
     assert!(err.starts_with("pattern `(` is not a valid regex"), "{err}");
-    let err =
-        ParamRule::new(ParamType::Int { min: None, max: None }, None, vec!["x".to_owned()], false, None).unwrap_err();
+    let err = ParamRule::new(ParamType::Int { min: None, max: None }, None, vec!["x".to_owned()], false, None)
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("choice `x` is not a whole number"), "{err}");
-    let err =
-        ParamRule::new(ParamType::String, Some("[a-z]+".to_owned()), vec![], false, Some("A".to_owned())).unwrap_err();
+    let err = ParamRule::new(ParamType::String, Some("[a-z]+".to_owned()), vec![], false, Some("A".to_owned()))
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("example `A` does not match"), "{err}");
 }
 

@@ -8,36 +8,39 @@ use std::path::PathBuf;
 use toml::Spanned;
 
 use super::super::catalog::Namespace;
+use super::super::invalid::{FabfileProblem, Invalid, NamespaceProblem, Problem};
 use super::super::raw::{RawNamespace, Repositories};
 use super::super::suggest::closest;
 use super::super::{SecretName, Settings};
-use super::{RESERVED_NAMESPACES, Source, github, job, slack};
+use super::{RESERVED_NAMESPACES, Source, at, github, job, slack};
 
 pub(super) fn namespace(
     name: String,
     raw: Spanned<RawNamespace>,
     src: &Source<'_>,
     settings: &Settings,
-) -> Result<Namespace, String> {
-    let at = src.at(raw.span());
+) -> Result<Namespace, Invalid> {
+    let line = src.at(raw.span());
+    let invalid = at(line);
     let raw = raw.into_inner();
-    check_name(&name).map_err(|e| format!("{e} {at}"))?;
+    check_name(&name).map_err(|problem| Invalid { problem, line })?;
+    let problem = |problem| invalid(Problem::Namespace { namespace: name.clone(), problem });
     if let Some(channel) = &raw.default_channel {
-        check_channel(channel).map_err(|e| format!("`{name}`: {e} {at}"))?;
+        check_channel(channel).map_err(problem)?;
     }
     if let Some(url) = &raw.fabfile {
-        check_fabfile(url).map_err(|e| format!("`{name}`: {e} {at}"))?;
+        check_fabfile(url).map_err(problem)?;
     }
-    let pass_secrets = secrets(&raw.pass_secrets).map_err(|e| format!("`{name}`: {e} {at}"))?;
-    let github_repositories = repositories(raw.github_repository).map_err(|e| format!("`{name}`: {e} {at}"))?;
+    let pass_secrets = secrets(&raw.pass_secrets).map_err(problem)?;
+    let github_repositories = repositories(raw.github_repository).map_err(problem)?;
     if let Some(var) = &raw.github_secret {
-        check_secret_var(var).map_err(|e| format!("`{name}`: {e} {at}"))?;
+        check_secret_var(var).map_err(problem)?;
     }
     let jobs = raw
         .jobs
         .into_iter()
         .map(|(job_name, def)| Ok((job_name.clone(), job(&name, job_name, def, src, settings)?)))
-        .collect::<Result<BTreeMap<_, _>, String>>()?;
+        .collect::<Result<BTreeMap<_, _>, Invalid>>()?;
     let slack = slack::commands(&name, raw.slack, &jobs, src)?;
     let github = github::triggers(&name, raw.github, &jobs, src)?;
     let (workdir, workdir_fixed) = workdir(&name, settings);
@@ -59,14 +62,14 @@ pub(super) fn namespace(
 }
 
 /// `github_repository`: one `owner/name` or a list of them, as GitHub spells them.
-fn repositories(raw: Option<Repositories>) -> Result<Vec<String>, String> {
+fn repositories(raw: Option<Repositories>) -> Result<Vec<String>, NamespaceProblem> {
     let list = match raw {
         None => return Ok(Vec::new()),
         Some(Repositories::One(one)) => vec![one],
         Some(Repositories::Many(many)) => many,
     };
     if list.is_empty() {
-        return Err("github_repository is an empty list; name at least one `owner/name`".to_owned());
+        return Err(NamespaceProblem::NoRepositories);
     }
     for repo in &list {
         let valid = repo.split_once('/').is_some_and(|(owner, name)| {
@@ -76,11 +79,7 @@ fn repositories(raw: Option<Repositories>) -> Result<Vec<String>, String> {
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         });
         if !valid {
-            return Err(format!(
-                "github_repository `{}` is not a repository; write `owner/name` as GitHub shows it, such as \
-                 `octo-org/octo-repo`",
-                repo.escape_debug()
-            ));
+            return Err(NamespaceProblem::Repository { repo: repo.clone() });
         }
     }
     Ok(list)
@@ -88,34 +87,24 @@ fn repositories(raw: Option<Repositories>) -> Result<Vec<String>, String> {
 
 /// `github_secret`: the name of an environment variable (read also from `<NAME>_FILE` or a
 /// systemd credential), not one of ebmbot's own secrets.
-fn check_secret_var(var: &str) -> Result<(), String> {
+fn check_secret_var(var: &str) -> Result<(), NamespaceProblem> {
     let valid = var.chars().next().is_some_and(|c| c.is_ascii_uppercase() || c == '_')
         && var.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
         && var.len() <= 64;
     if !valid {
-        return Err(format!(
-            "github_secret `{}` is not a variable name; write the name of the variable that holds the \
-             secret, in capitals, such as `WEBSITE_WEBHOOK_SECRET`",
-            var.escape_debug()
-        ));
+        return Err(NamespaceProblem::SecretVarName { var: var.to_owned() });
     }
     if var.ends_with("_FILE") {
-        return Err(format!(
-            "github_secret `{var}` names a file variable; write the secret's own name (`{}`): ebmbot reads \
-             `{var}` by itself",
-            var.trim_end_matches("_FILE")
-        ));
+        return Err(NamespaceProblem::SecretVarFile { var: var.to_owned() });
     }
     if SecretName::from_env_var(var).is_some() {
-        return Err(format!(
-            "github_secret `{var}` is one of ebmbot's own secrets; give the project a variable of its own"
-        ));
+        return Err(NamespaceProblem::OwnSecret { var: var.to_owned() });
     }
     Ok(())
 }
 
 /// `^[a-z0-9][a-z0-9-]{0,31}$`, and not a built-in command.
-fn check_name(name: &str) -> Result<(), String> {
+fn check_name(name: &str) -> Result<(), Box<Problem>> {
     let valid = |n: &str| {
         let mut chars = n.chars();
         matches!(chars.next(), Some('a'..='z' | '0'..='9'))
@@ -124,24 +113,17 @@ fn check_name(name: &str) -> Result<(), String> {
     };
     if !valid(name) {
         let hint = name.to_ascii_lowercase().replace('_', "-");
-        let hint = if valid(&hint) && !RESERVED_NAMESPACES.contains(&hint.as_str()) {
-            format!("; did you mean `{hint}`?")
-        } else {
-            String::new()
-        };
-        return Err(format!(
-            "namespace `{name}` is not a valid name; use up to 32 lowercase letters, digits and \
-             `-`, starting with a letter or digit{hint}"
-        ));
+        let near = (valid(&hint) && !RESERVED_NAMESPACES.contains(&hint.as_str())).then_some(hint);
+        return Err(Box::new(Problem::NamespaceName { name: name.to_owned(), near }));
     }
     if RESERVED_NAMESPACES.contains(&name) {
-        return Err(format!("namespace `{name}` is reserved for the built-in `{name}` command; rename it"));
+        return Err(Box::new(Problem::ReservedNamespace { name: name.to_owned() }));
     }
     Ok(())
 }
 
 /// `default_channel`: a channel id (`C…`, `G…`) or `#name`.
-fn check_channel(channel: &str) -> Result<(), String> {
+fn check_channel(channel: &str) -> Result<(), NamespaceProblem> {
     let is_id = channel.starts_with(['C', 'G'])
         && channel.len() >= 3
         && channel.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
@@ -154,37 +136,30 @@ fn check_channel(channel: &str) -> Result<(), String> {
     // `tech` or `#Tech`: probably a name, written without `#` or in capitals.
     let bare = channel.trim_start_matches('#').to_lowercase();
     let looks_like_name = channel.starts_with('#') || !channel.contains(char::is_uppercase);
-    let hint = if looks_like_name && !bare.is_empty() && !bare.contains(char::is_whitespace) {
-        format!(" (did you mean `#{bare}`?)")
-    } else {
-        String::new()
-    };
-    Err(format!(
-        "default_channel `{channel}` is not a channel; write a channel id such as `C0123456789` \
-         or a name such as `#tech`{hint}"
-    ))
+    let near = (looks_like_name && !bare.is_empty() && !bare.contains(char::is_whitespace)).then_some(bare);
+    Err(NamespaceProblem::Channel { channel: channel.to_owned(), near })
 }
 
 /// `fabfile`: an `https://` URL, or `http://` to a loopback host.
-fn check_fabfile(url: &str) -> Result<(), String> {
-    let fix = "use an `https://` URL (or `http://` to localhost)";
+fn check_fabfile(url: &str) -> Result<(), NamespaceProblem> {
     // Credentials in the URL (`https://user:token@…`, `?token=…`) never reach a message.
-    let shown = crate::config::redact::url(url);
+    let refuse =
+        |problem| Err(NamespaceProblem::Fabfile { url: crate::config::redact::url(url).into_owned(), problem });
     if url.contains(char::is_whitespace) {
-        return Err(format!("fabfile `{shown}` contains spaces; {fix}"));
+        return refuse(FabfileProblem::Spaces);
     }
     let (https, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
         (Some(rest), _) => (true, rest),
         (None, Some(rest)) => (false, rest),
-        (None, None) => return Err(format!("fabfile `{shown}` is not an http(s) URL; {fix}")),
+        (None, None) => return refuse(FabfileProblem::NotHttp),
     };
     let host = host(rest);
     if host.is_empty() {
-        return Err(format!("fabfile `{shown}` has no host; {fix}"));
+        return refuse(FabfileProblem::NoHost);
     }
     let loopback = host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
     if !https && !loopback {
-        return Err(format!("fabfile `{shown}` uses plain http to another host; {fix}"));
+        return refuse(FabfileProblem::PlainHttp);
     }
     Ok(())
 }
@@ -200,20 +175,17 @@ fn host(rest: &str) -> &str {
 }
 
 /// `pass_secrets`: only ebmbot's own secrets, each once.
-fn secrets(names: &[String]) -> Result<Vec<SecretName>, String> {
+fn secrets(names: &[String]) -> Result<Vec<SecretName>, NamespaceProblem> {
     let all = SecretName::ALL.map(SecretName::env_var);
     let mut out = names
         .iter()
         .map(|name| {
-            SecretName::from_env_var(name).ok_or_else(|| {
-                let fix = match closest(name, all) {
-                    Some(near) => format!("did you mean `{near}`?"),
-                    None => format!("use only {}", all.map(|s| format!("`{s}`")).join(", ")),
-                };
-                format!("pass_secrets names `{name}`, which is not one of ebmbot's secrets; {fix}")
+            SecretName::from_env_var(name).ok_or_else(|| NamespaceProblem::UnknownSecret {
+                name: name.clone(),
+                near: closest(name, all).map(str::to_owned),
             })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     out.sort();
     out.dedup();
     Ok(out)

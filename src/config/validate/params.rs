@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 
 use toml::Spanned;
 
+use super::super::invalid::{Invalid, ParamProblem, Problem, RereadError};
 use super::super::params::{ParamRule, ParamType};
 use super::super::raw::RawParam;
 use super::super::suggest::closest;
-use super::super::template::{RereadKind, Template};
-use super::{Source, bad_choice};
+use super::super::template::Template;
+use super::{Source, at, bad_choice};
 
 const TYPES: [&str; 4] = ["string", "int", "url", "path"];
 
@@ -20,22 +21,21 @@ pub(super) fn rules(
     template: &Template,
     raw: BTreeMap<String, Spanned<RawParam>>,
     src: &Source<'_>,
-) -> Result<BTreeMap<String, ParamRule>, String> {
+) -> Result<BTreeMap<String, ParamRule>, Invalid> {
     let placeholders: Vec<&str> = template.params().collect();
     let mut rules = BTreeMap::new();
     for (name, table) in raw {
-        let at = src.at(table.span());
-        let subject = format!("`{namespace}.jobs.{job}.params.{name}`");
+        let invalid = at(src.at(table.span()));
+        let problem = |problem| {
+            let (namespace, job, param) = (namespace.to_owned(), job.to_owned(), name.clone());
+            invalid(Problem::Param { namespace, job, param, problem })
+        };
         if !placeholders.contains(&name.as_str()) {
-            let fix = match closest(&name, placeholders.iter().copied()) {
-                Some(near) => format!("did you mean `{near}`?"),
-                None => format!("remove the table or add `{{{name}}}` to the template"),
-            };
-            return Err(format!(
-                "{subject}: the `run_args_template` of `{namespace}_{job}` has no placeholder `{{{name}}}`; {fix} {at}"
-            ));
+            let near = closest(&name, placeholders.iter().copied()).map(str::to_owned);
+            let job_type = format!("{namespace}_{job}");
+            return Err(problem(ParamProblem::NoPlaceholder { job_type, param: name.clone(), near }));
         }
-        let rule = rule(table.into_inner()).map_err(|e| format!("{subject}: {e} {at}"))?;
+        let rule = rule(table.into_inner()).map_err(problem)?;
         rules.insert(name, rule);
     }
     for name in placeholders {
@@ -44,16 +44,16 @@ pub(super) fn rules(
     Ok(rules)
 }
 
-fn rule(raw: RawParam) -> Result<ParamRule, String> {
+fn rule(raw: RawParam) -> Result<ParamRule, ParamProblem> {
     let kind = match raw.kind.as_deref().unwrap_or("string") {
         "string" => ParamType::String,
         "int" => ParamType::Int { min: raw.min, max: raw.max },
         "url" => ParamType::Url,
         "path" => ParamType::Path,
-        other => return Err(bad_choice("type", other, &TYPES)),
+        other => return Err(ParamProblem::Type(bad_choice("type", other, &TYPES))),
     };
     if !matches!(kind, ParamType::Int { .. }) && (raw.min.is_some() || raw.max.is_some()) {
-        return Err("`min` and `max` are for `type = \"int\"` only; add the type or remove them".to_owned());
+        return Err(ParamProblem::MinMaxNotInt);
     }
     let choices = raw.choices.unwrap_or_default();
     if choices.is_empty()
@@ -62,11 +62,9 @@ fn rule(raw: RawParam) -> Result<ParamRule, String> {
         && raw.allow_dash.is_none()
         && raw.example.is_none()
     {
-        return Err(
-            "the table sets no rule; give `type`, `pattern`, `choices` or `allow_dash`, or remove it".to_owned()
-        );
+        return Err(ParamProblem::NoRule);
     }
-    ParamRule::new(kind, raw.pattern, choices, raw.allow_dash.unwrap_or(false), raw.example)
+    ParamRule::new(kind, raw.pattern, choices, raw.allow_dash.unwrap_or(false), raw.example).map_err(ParamProblem::Rule)
 }
 
 /// Refuses a placeholder where bash reads the value again, unless its rule keeps that place's
@@ -76,47 +74,19 @@ pub(super) fn check_rereads(
     job: &str,
     template: &Template,
     rules: &BTreeMap<String, ParamRule>,
-    at: &str,
-) -> Result<(), String> {
+) -> Result<(), Box<RereadError>> {
     for (name, place) in template.rereads() {
         let rule = rules.get(name).cloned().unwrap_or_default();
         if rule.admits(place) {
             continue;
         }
-        let (safe, alphabet) = (place.kind.safe(), rule.alphabet());
-        let head = format!(
-            "placeholder `{{{name}}}` in `{namespace}_{job}` stands in {}, {} (a value such as `{}` would {})",
-            place.what,
-            place.why(),
-            attack(place.kind),
-            if place.kind == RereadKind::Fab { "pass extra arguments" } else { "run code" }
-        );
-        if place.kind == RereadKind::Expansion {
-            return Err(format!(
-                "{head}; no rule makes it safe there: {} {at}",
-                place.kind.fix().trim_start_matches("nothing: ")
-            ));
-        }
-        return Err(if rule.is_default() {
-            format!(
-                "{head}; move it out of there, or type it: add `[{namespace}.jobs.{job}.params.{name}]` with {} {at}",
-                place.kind.fix()
-            )
-        } else {
-            format!(
-                "{head}, and its rule lets through {}; narrow `[{namespace}.jobs.{job}.params.{name}]`, for example with {} {at}",
-                alphabet.outside(safe),
-                place.kind.fix()
-            )
-        });
+        return Err(Box::new(RereadError {
+            namespace: namespace.to_owned(),
+            job: job.to_owned(),
+            param: name.to_owned(),
+            place: place.clone(),
+            alphabet: (!rule.is_default()).then(|| rule.alphabet()),
+        }));
     }
     Ok(())
-}
-
-fn attack(kind: RereadKind) -> &'static str {
-    match kind {
-        RereadKind::Arithmetic | RereadKind::Name | RereadKind::Expansion => "a[$(cmd)]",
-        RereadKind::Shell => "$(cmd)",
-        RereadKind::Fab => "a,b=c",
-    }
 }

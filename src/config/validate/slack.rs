@@ -5,50 +5,45 @@ use std::collections::{BTreeMap, BTreeSet};
 use toml::Spanned;
 
 use super::super::catalog::{Action, JobDef, PatternWord, SlackCommand};
+use super::super::invalid::{Invalid, Problem, SlackProblem};
 use super::super::raw::RawSlack;
 use super::super::template::is_param_name;
-use super::{Source, bad_choice, delay, unknown_job};
+use super::{Source, at, bad_choice, delay, unknown_job};
 
 pub(super) fn commands(
     namespace: &str,
     raw: Vec<Spanned<RawSlack>>,
     jobs: &BTreeMap<String, JobDef>,
     src: &Source<'_>,
-) -> Result<Vec<SlackCommand>, String> {
+) -> Result<Vec<SlackCommand>, Invalid> {
     let mut out: Vec<SlackCommand> = Vec::with_capacity(raw.len());
     for entry in raw {
-        let at = src.at(entry.span());
-        let command = command(namespace, entry.into_inner(), jobs).map_err(|e| format!("{e} {at}"))?;
+        let line = src.at(entry.span());
+        let command = command(namespace, entry.into_inner(), jobs).map_err(|problem| Invalid { problem, line })?;
         if let Some(other) = out.iter().find(|c| same_texts(&c.pattern, &command.pattern)) {
-            return Err(format!(
-                "`{namespace}` slack commands `{}` and `{}` match exactly the same texts; \
-                 change or remove one {at}",
-                other.text, command.text
-            ));
+            let (first, second) = (other.text.clone(), command.text);
+            return Err(at(line)(Problem::SameTexts { namespace: namespace.to_owned(), first, second }));
         }
         out.push(command);
     }
     Ok(out)
 }
 
-fn command(namespace: &str, raw: RawSlack, jobs: &BTreeMap<String, JobDef>) -> Result<SlackCommand, String> {
+fn command(namespace: &str, raw: RawSlack, jobs: &BTreeMap<String, JobDef>) -> Result<SlackCommand, Box<Problem>> {
     let text = raw.command.split_whitespace().collect::<Vec<_>>().join(" ");
     if text.is_empty() {
-        return Err(format!(
-            "`{namespace}`: a slack command has an empty `command`; write the words after the \
-             namespace, such as `command = \"say hello [name]\"`"
-        ));
+        return Err(Box::new(Problem::EmptySlackCommand { namespace: namespace.to_owned() }));
     }
-    let subject = format!("`{namespace}` slack command `{text}`");
-    let pattern = pattern(&text).map_err(|e| format!("{subject}: {e}"))?;
+    let fail = |problem| Box::new(Problem::Slack { namespace: namespace.to_owned(), command: text.clone(), problem });
+    let pattern = pattern(&text).map_err(fail)?;
     let action = Action::parse(&raw.action).ok_or_else(|| {
-        let names = Action::ALL.map(Action::as_str);
-        format!("{subject}: {}", bad_choice("action", &raw.action, &names))
+        fail(SlackProblem::Action(bad_choice("action", &raw.action, &Action::ALL.map(Action::as_str))))
     })?;
-    let job =
-        jobs.get(&raw.job_type).ok_or_else(|| format!("{subject}: {}", unknown_job(namespace, &raw.job_type, jobs)))?;
-    check_params(&pattern, action, job).map_err(|e| format!("{subject}: {e}"))?;
-    let delay = delay(raw.delay_seconds).map_err(|e| format!("{subject}: {e}"))?;
+    let job = jobs
+        .get(&raw.job_type)
+        .ok_or_else(|| fail(SlackProblem::UnknownJob(unknown_job(namespace, &raw.job_type, jobs))))?;
+    check_params(&pattern, action, job).map_err(fail)?;
+    let delay = delay(raw.delay_seconds).map_err(|e| fail(SlackProblem::Delay(e)))?;
     Ok(SlackCommand {
         namespace: namespace.to_owned(),
         text,
@@ -61,18 +56,12 @@ fn command(namespace: &str, raw: RawSlack, jobs: &BTreeMap<String, JobDef>) -> R
 }
 
 /// `say hello [name]` → literal `say`, literal `hello`, param `name`.
-fn pattern(text: &str) -> Result<Vec<PatternWord>, String> {
+fn pattern(text: &str) -> Result<Vec<PatternWord>, SlackProblem> {
     text.split_whitespace()
         .map(|word| match word.strip_prefix('[').and_then(|w| w.strip_suffix(']')) {
             Some(name) if is_param_name(name) => Ok(PatternWord::Param(name.to_owned())),
-            Some(name) => Err(format!(
-                "placeholder `[{name}]` is not a valid name; use lowercase letters, digits and \
-                 `_` (at most 32, not starting with a digit)"
-            )),
-            None if word.contains(['[', ']']) => Err(format!(
-                "word `{word}` has a stray bracket; write placeholders as `[name]`, separated \
-                 by spaces"
-            )),
+            Some(name) => Err(SlackProblem::PlaceholderName(name.to_owned())),
+            None if word.contains(['[', ']']) => Err(SlackProblem::StrayBracket(word.to_owned())),
             None => Ok(PatternWord::Literal(word.to_lowercase())),
         })
         .collect()
@@ -80,13 +69,13 @@ fn pattern(text: &str) -> Result<Vec<PatternWord>, String> {
 
 /// The placeholders a command must have: the template's for `schedule_job`, `[start_at]` and
 /// `[end_at]` for `schedule_suppression`, none for the `cancel_*` actions.
-fn check_params(pattern: &[PatternWord], action: Action, job: &JobDef) -> Result<(), String> {
+fn check_params(pattern: &[PatternWord], action: Action, job: &JobDef) -> Result<(), SlackProblem> {
     let mut have = BTreeSet::new();
     for word in pattern {
         if let PatternWord::Param(name) = word
             && !have.insert(name.as_str())
         {
-            return Err(format!("placeholder `[{name}]` appears twice; use it once"));
+            return Err(SlackProblem::PlaceholderTwice(name.clone()));
         }
     }
     let want: BTreeSet<&str> = match action {
@@ -97,33 +86,14 @@ fn check_params(pattern: &[PatternWord], action: Action, job: &JobDef) -> Result
     if have == want {
         return Ok(());
     }
-    let list = |set: &BTreeSet<&str>| set.iter().map(|p| format!("`[{p}]`")).collect::<Vec<_>>().join(", ");
-    let mut fixes = Vec::new();
-    let missing: BTreeSet<&str> = want.difference(&have).copied().collect();
-    let extra: BTreeSet<&str> = have.difference(&want).copied().collect();
-    if !missing.is_empty() {
-        fixes.push(format!("add {}", list(&missing)));
-    }
-    if !extra.is_empty() {
-        fixes.push(format!("remove {}", list(&extra)));
-    }
-    let needs = match action {
-        Action::ScheduleJob if want.is_empty() => {
-            format!("`{}` takes no placeholders", job.job_type())
-        }
-        Action::ScheduleJob => format!(
-            "its placeholders must be those of `{}` ({})",
-            job.job_type(),
-            want.iter().map(|p| format!("`{{{p}}}`")).collect::<Vec<_>>().join(", ")
-        ),
-        Action::ScheduleSuppression => {
-            "`schedule_suppression` commands take exactly `[start_at]` and `[end_at]`".to_owned()
-        }
-        Action::CancelJob | Action::CancelSuppression => {
-            format!("`{}` commands take no placeholders", action.as_str())
-        }
-    };
-    Err(format!("{needs}; {}", fixes.join(" and ")))
+    let owned = |set: BTreeSet<&&str>| set.into_iter().map(|p| (*p).to_owned()).collect();
+    Err(SlackProblem::Placeholders {
+        action,
+        job_type: job.job_type().to_string(),
+        missing: owned(want.difference(&have).collect()),
+        extra: owned(have.difference(&want).collect()),
+        want: want.into_iter().map(str::to_owned).collect(),
+    })
 }
 
 /// Two patterns match exactly the same texts when they have the same length, the same literals

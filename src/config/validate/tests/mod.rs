@@ -34,7 +34,8 @@ fn parse(text: &str) -> Result<Catalog, ConfigError> {
 /// The one-line message for a refused file.
 fn error(text: &str) -> String {
     match parse(text) {
-        Err(ConfigError::Invalid { message, .. }) => {
+        Err(err @ (ConfigError::Invalid { .. } | ConfigError::Toml { .. })) => {
+            let message = err.to_string()["/srv/jobs.toml: ".len()..].to_owned();
             assert!(!message.contains('\n'), "{message}");
             message
         }
