@@ -94,8 +94,11 @@ mod same_command {
     use super::super::Cli;
     use super::super::params::{For, parse};
     use crate::commands::Command;
-    use crate::config::{Catalog, Settings};
-    use crate::grammar::Grammar;
+    use crate::commands::help::{Help, NamespaceHelp};
+    use crate::commands::logs::{Logs, Part, Stream};
+    use crate::config::{Action, Catalog, Settings};
+    use crate::grammar::{Grammar, KEYWORDS, LOG_LINES};
+    use crate::queue::model::JobId;
 
     /// The CLI's command for `argv` (after `ebmbot`).
     fn from_argv(argv: &[&str]) -> Command {
@@ -118,11 +121,11 @@ mod same_command {
         command
     }
 
-    #[test]
-    fn slack_text_and_argv_agree() {
+    /// The repo's catalogue, plus a namespace with what the table needs and it lacks: every
+    /// configured action, and a delay.
+    fn catalog() -> Catalog {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut catalog = Catalog::load(&root.join("jobs.toml"), &Settings::for_root(root)).unwrap();
-        // The repo's catalogue has no suppression commands and no delays; add what the table needs.
         let extra = Catalog::from_str(
             r#"
             [ops]
@@ -155,41 +158,93 @@ mod same_command {
         )
         .unwrap();
         catalog.namespaces.extend(extra.namespaces);
-        let grammar = Grammar::new(&catalog);
-        let table: &[(&str, &[&str])] = &[
-            // Configured commands: schedule_job, cancel_job, schedule_suppression, cancel_suppression.
-            ("example say hello", &["schedule", "example", "hello_world"]),
-            ("example say hello Bob", &["schedule", "example", "hello", "--name", "Bob"]),
-            ("EXAMPLE Say Hello Ann  Lee", &["schedule", "example", "hello", "--name", "Ann Lee"]),
-            ("example greet it's $(id)", &["schedule", "example", "greet", "--name=it's $(id)"]),
-            ("example slow 30", &["schedule", "example", "slow", "--seconds", "30"]),
-            ("example fail", &["schedule", "example", "fail"]),
-            (
-                "ops deploy main fix it",
-                &["schedule", "ops", "deploy", "--msg", "fix it", "--branch", "main", "--delay", "90s"],
-            ),
-            ("ops stop deploys", &["cancel", "ops", "deploy"]),
-            ("ops pause deploy 14:00 +2h", &["suppress", "ops", "deploy", "--from", "14:00", "--until", "+2h"]),
-            ("ops resume deploy", &["unsuppress", "ops", "deploy"]),
-            // Dry runs of a configured command.
-            ("dry run example say hello Bob", &["schedule", "example", "hello", "--name", "Bob", "--dry-run"]),
-            (
-                "DRY RUN ops deploy main fix it",
-                &["schedule", "ops", "deploy", "--dry-run", "--branch", "main", "--msg", "fix it", "--delay", "90s"],
-            ),
-            // Built-ins.
-            ("status", &["status"]),
-            ("cancel job id 12", &["cancel", "--id", "12"]),
-            ("remove job id 12", &["cancel", "--id", "12"]),
-            ("logs 7 stdout all", &["logs", "7"]),
-            ("logs 7 stderr all", &["logs", "7", "--stderr"]),
-            ("logs 7 stdout head", &["logs", "7", "--head"]),
-            ("logs 7 stderr tail", &["logs", "7", "--stderr", "--tail"]),
-            ("logs 7 stdout tail", &["logs", "7", "--tail", "20"]),
-        ];
-        for (text, argv) in table {
+        catalog
+    }
+
+    /// Every Slack command form and its argv twin.
+    const TWINS: &[(&str, &[&str])] = &[
+        // Configured commands: schedule_job, cancel_job, schedule_suppression, cancel_suppression.
+        ("example say hello", &["schedule", "example", "hello_world"]),
+        ("example say hello Bob", &["schedule", "example", "hello", "--name", "Bob"]),
+        ("EXAMPLE Say Hello Ann  Lee", &["schedule", "example", "hello", "--name", "Ann Lee"]),
+        ("example greet it's $(id)", &["schedule", "example", "greet", "--name=it's $(id)"]),
+        ("example slow 30", &["schedule", "example", "slow", "--seconds", "30"]),
+        ("example fail", &["schedule", "example", "fail"]),
+        (
+            "ops deploy main fix it",
+            &["schedule", "ops", "deploy", "--msg", "fix it", "--branch", "main", "--delay", "90s"],
+        ),
+        ("ops stop deploys", &["cancel", "ops", "deploy"]),
+        ("ops pause deploy 14:00 +2h", &["suppress", "ops", "deploy", "--from", "14:00", "--until", "+2h"]),
+        ("ops resume deploy", &["unsuppress", "ops", "deploy"]),
+        // Dry runs of a configured command.
+        ("dry run example say hello Bob", &["schedule", "example", "hello", "--name", "Bob", "--dry-run"]),
+        (
+            "DRY RUN ops deploy main fix it",
+            &["schedule", "ops", "deploy", "--dry-run", "--branch", "main", "--msg", "fix it", "--delay", "90s"],
+        ),
+        // Built-ins.
+        ("status", &["status"]),
+        ("cancel job id 12", &["cancel", "--id", "12"]),
+        ("remove job id 12", &["cancel", "--id", "12"]),
+        ("logs 7 stdout all", &["logs", "7"]),
+        ("logs 7 stderr all", &["logs", "7", "--stderr"]),
+        ("logs 7 stdout head", &["logs", "7", "--head"]),
+        ("logs 7 stderr tail", &["logs", "7", "--stderr", "--tail"]),
+        ("logs 7 stdout tail", &["logs", "7", "--tail", "20"]),
+    ];
+
+    /// The command a text without an argv twin parses to.
+    type Expected = fn() -> Command;
+
+    /// The Slack forms with no argv twin, what they are, and why the terminal has none.
+    const NO_TWIN: &[(&str, Expected, &str)] = &[
+        ("help", || Command::Help(Help), HELP_IS_CLAP),
+        ("help example", || namespace_help("example"), HELP_IS_CLAP),
+        ("example help", || namespace_help("example"), HELP_IS_CLAP),
+        ("logs 7", || logs(None, Part::Tail(LOG_LINES)), STREAM_BY_STATE),
+        ("logs 7 head", || logs(None, Part::Head(LOG_LINES)), STREAM_BY_STATE),
+    ];
+    const HELP_IS_CLAP: &str = "the terminal's help is clap's `--help` and `ebmbot jobs` (the whole catalogue); \
+                                `ebmbot help` is clap's own subcommand, so a `Help` command there would shadow it";
+    const STREAM_BY_STATE: &str = "`ebmbot logs` always names a stream (stdout, or `--stderr`); only chat lets \
+                                   the job's state choose it";
+
+    fn namespace_help(namespace: &str) -> Command {
+        Command::NamespaceHelp(NamespaceHelp { namespace: namespace.to_owned() })
+    }
+
+    fn logs(stream: Option<Stream>, part: Part) -> Command {
+        Command::Logs(Logs { id: JobId(7), stream, part, limit: None })
+    }
+
+    #[test]
+    fn slack_text_and_argv_agree() {
+        let grammar = Grammar::new(&catalog());
+        for (text, argv) in TWINS {
             let slack = grammar.parse(text).unwrap_or_else(|e| panic!("`{text}` did not parse: {e:?}"));
             assert_eq!(sorted(slack), from_argv(argv), "`{text}` and `ebmbot {}`", argv.join(" "));
+        }
+        for (text, command, why) in NO_TWIN {
+            assert_eq!(grammar.parse(text), Ok(command()), "`{text}` (no argv twin: {why})");
+        }
+    }
+
+    /// The tables cover every form: each built-in keyword and each configured action.
+    #[test]
+    fn the_table_covers_every_slack_command_form() {
+        let texts: Vec<String> =
+            TWINS.iter().map(|(t, _)| t).chain(NO_TWIN.iter().map(|(t, _, _)| t)).map(|t| t.to_lowercase()).collect();
+        for (keyword, _) in KEYWORDS {
+            assert!(texts.iter().any(|t| t.starts_with(keyword)), "no row for the built-in `{keyword}`");
+        }
+        assert!(texts.iter().any(|t| t.ends_with(" help")), "no row for `<namespace> help`");
+        let catalog = catalog();
+        for action in Action::ALL {
+            let command = catalog.namespaces["ops"].slack.iter().find(|c| c.action == action).unwrap();
+            let first_word = command.text.split(' ').next().unwrap();
+            let row = format!("ops {first_word} ");
+            assert!(texts.iter().any(|t| t.starts_with(&row)), "no row for `{}` (`{}`)", action.as_str(), command.text);
         }
     }
 }
