@@ -8,7 +8,6 @@
 //! - [`users`], [`channels`]: who is internal; `#name` → id; joining public channels.
 //! - [`manifest`]: each Web API method and event ebmbot uses, with its scope; the app manifest.
 //! - [`inbox`]: what an event means (commands, ignored bots and subtypes, new channels).
-//! - [`wake`]: the wake-up between threads.
 //!
 //! [`Bot::start`] gives the bot's work to threads of its own (SQLite calls block); [`run()`] is
 //! `ebmbot bot`; [`DelivererThread`] lets `dispatch` (and `web` without the bot) deliver
@@ -34,7 +33,6 @@ pub mod reply;
 pub mod socket;
 pub mod text;
 pub mod users;
-pub mod wake;
 pub mod worker;
 
 mod start;

@@ -8,10 +8,9 @@ use serde_json::Value;
 use super::api::{Me, SlackApi};
 use super::channels;
 use super::inbox::{Received, classify};
-use super::wake::Wake;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::queue::{Queue, QueueError};
+use crate::queue::{Queue, QueueError, Waker};
 
 /// What the transports share.
 pub struct Shared {
@@ -21,7 +20,7 @@ pub struct Shared {
     /// The receiving side's own connection: stores are short and never wait for Slack.
     pub store: Mutex<Queue>,
     /// Woken when a command is stored.
-    pub worker: Arc<Wake>,
+    pub worker: Waker,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -50,7 +49,7 @@ pub async fn receive(shared: &Arc<Shared>, payload: Value) -> Result<(), Receive
             .map_err(ReceiveError::Join)??;
             if stored {
                 tracing::debug!(event_id, "stored a Slack command");
-                shared.worker.notify();
+                shared.worker.poke();
             } else {
                 tracing::info!(event_id, "dropped a Slack event already received (a retry, or the same message again)");
             }

@@ -17,12 +17,11 @@ use super::manifest::Needs;
 use super::receive::Shared;
 use super::socket::SocketMode;
 use super::users::Users;
-use super::wake::Wake;
 use super::worker::Worker;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{LiveCatalog, Settings};
 use crate::grammar::Grammar;
-use crate::queue::Queue;
+use crate::queue::{Queue, Waker};
 
 /// `auth.test` answers that no retry will fix.
 pub(crate) const FATAL_AUTH: &[&str] =
@@ -103,7 +102,7 @@ fn check_scopes(me: &Me, settings: &Settings) {
 pub struct Bot {
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
-    deliver_wake: Arc<Wake>,
+    deliver_wake: Waker,
     threads: Vec<JoinHandle<()>>,
     background: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -150,19 +149,21 @@ impl Bot {
                 }
             }));
         }
+        let worker_queue = open(&settings)?;
         let shared = Arc::new(Shared {
             settings: settings.clone(),
             api: api.clone(),
             me: me.clone(),
             store: Mutex::new(open(&settings)?),
-            worker: Arc::new(Wake::default()),
+            worker: worker_queue.waker(),
             clock: clock.clone(),
         });
         let stop = Arc::new(AtomicBool::new(false));
-        let deliver_wake = Arc::new(Wake::default());
+        let deliverer = deliverer(&settings, &live, api.clone(), Arc::new(Channels::new()), clock.clone())?;
+        let deliver_wake = deliverer.queue.waker();
         let (seen, catalog) = live.current();
         let worker = Worker {
-            queue: open(&settings)?,
+            queue: worker_queue,
             settings: settings.clone(),
             grammar: Grammar::new(&catalog),
             catalog: (*catalog).clone(),
@@ -173,9 +174,8 @@ impl Bot {
             bot_user_id: me.user_id,
             runtime: Handle::current(),
             deliverer: deliver_wake.clone(),
-            clock: clock.clone(),
+            clock,
         };
-        let deliverer = deliverer(&settings, &live, api, Arc::new(Channels::new()), clock)?;
         let (s, w) = (stop.clone(), shared.worker.clone());
         let mut threads = vec![thread("worker", move || worker.run(&s, &w))?];
         let (s, w) = (stop.clone(), deliver_wake.clone());
@@ -214,8 +214,8 @@ impl Bot {
     /// Stops the threads after the command and delivery in hand.
     pub async fn stop(self) {
         self.stop.store(true, Ordering::SeqCst);
-        self.shared.worker.notify();
-        self.deliver_wake.notify();
+        self.shared.worker.poke();
+        self.deliver_wake.poke();
         for task in &self.background {
             task.abort();
         }
@@ -248,7 +248,7 @@ fn deliverer(
 /// Only the deliverer, in a thread, for processes that are not the bot (`dispatch`, `web`).
 pub struct DelivererThread {
     stop: Arc<AtomicBool>,
-    wake: Arc<Wake>,
+    wake: Waker,
     thread: JoinHandle<()>,
     settings: Arc<Settings>,
     live: LiveCatalog,
@@ -273,7 +273,7 @@ impl DelivererThread {
         let _guard = runtime.enter();
         let live = catalog.into();
         let d = deliverer(&settings, &live, api.clone(), Arc::new(Channels::new()), clock.clone())?;
-        let (stop, wake) = (Arc::new(AtomicBool::new(false)), Arc::new(Wake::default()));
+        let (stop, wake) = (Arc::new(AtomicBool::new(false)), d.queue.waker());
         let (s, w) = (stop.clone(), wake.clone());
         let thread = thread("deliverer", move || d.run(&s, &w))?;
         Ok(Some(DelivererThread { stop, wake, thread, settings, live, api, runtime: runtime.clone(), clock }))
@@ -283,7 +283,7 @@ impl DelivererThread {
     /// for up to that long (`dispatch --once`).
     pub fn finish(self, drain: Option<Duration>) -> Result<(), BotError> {
         self.stop.store(true, Ordering::SeqCst);
-        self.wake.notify();
+        self.wake.poke();
         let _ = self.thread.join();
         if let Some(limit) = drain {
             let _guard = self.runtime.enter();

@@ -19,18 +19,16 @@ use super::api::SlackApi;
 use super::inbox::{Message, NotAMessage};
 use super::reply;
 use super::users::{SLACKBOT, UserInfo, Users};
-use super::wake::Wake;
 use crate::clock::Clock;
 use crate::commands::access::Caller;
 use crate::commands::{CommandError, Context};
 use crate::config::{Catalog, LiveCatalog, Settings};
 use crate::grammar::Grammar;
 use crate::queue::model::Origin;
-use crate::queue::{InboxOutcome, InboxRow, NewReply, Queue, QueueError};
+use crate::queue::{InboxOutcome, InboxRow, NewReply, Queue, QueueError, Waker};
 use crate::runner::retention::{self, Amount};
 
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
-const POLL: Duration = Duration::from_millis(20);
 
 pub struct Worker {
     pub queue: Queue,
@@ -45,13 +43,14 @@ pub struct Worker {
     pub bot_user_id: String,
     pub runtime: tokio::runtime::Handle,
     /// Woken when a reply is queued.
-    pub deliverer: Arc<Wake>,
+    pub deliverer: Waker,
     pub clock: Arc<dyn Clock>,
 }
 
 impl Worker {
-    /// Handles stored commands until `stop` is set; `wake` says one was stored.
-    pub fn run(mut self, stop: &AtomicBool, wake: &Wake) {
+    /// Handles stored commands until `stop` is set, waking on `wake` (a command stored by this
+    /// process, or any commit to the queue).
+    pub fn run(mut self, stop: &AtomicBool, wake: &Waker) {
         let mut pruned: Option<Instant> = None;
         while !stop.load(Ordering::SeqCst) {
             if let Some((version, catalog)) = self.live.newer_than(self.seen) {
@@ -84,12 +83,15 @@ impl Worker {
                     true
                 }
             };
-            let until = Instant::now() + if failed { Duration::from_secs(1) } else { Duration::from_secs(5) };
-            let version = self.queue.data_version().ok();
-            while Instant::now() < until && !stop.load(Ordering::SeqCst) {
-                if wake.wait(POLL) || (!failed && self.queue.data_version().ok() != version) {
-                    break;
+            if failed {
+                // A second before trying again, whatever wakes it meanwhile (but a stop).
+                let until = Instant::now() + Duration::from_secs(1);
+                while Instant::now() < until && !stop.load(Ordering::SeqCst) {
+                    wake.wait(until.saturating_duration_since(Instant::now()));
                 }
+            } else {
+                let prune_in = pruned.map_or(Duration::ZERO, |at| PRUNE_EVERY.saturating_sub(at.elapsed()));
+                wake.wait(prune_in);
             }
         }
     }
@@ -170,7 +172,7 @@ impl Worker {
                 })?;
             }
         }
-        self.deliverer.notify();
+        self.deliverer.poke();
         Ok(())
     }
 

@@ -74,16 +74,14 @@ impl Action for CancelId {
     }
 }
 
-/// Polls until the job has finished or `wait` has passed, and returns it as it is then. It is
-/// another process (its dispatcher) that stops the job; the queue is all we share.
+/// Waits until the job has finished or `wait` has passed, and returns it as it is then. It is
+/// another process (its dispatcher) that stops the job; the queue is all we share, and it
+/// wakes us at each change.
 pub fn wait_until_finished(queue: &Queue, mut job: Job, wait: Duration) -> Result<Job> {
     let deadline = Instant::now() + wait;
-    let mut version = queue.data_version()?;
+    let waker = queue.waker();
     while !job.is_finished() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-        let v = queue.data_version()?;
-        if v != version {
-            version = v;
+        if waker.wait(deadline.saturating_duration_since(Instant::now())) {
             job = queue.job(job.id)?.ok_or(CommandError::UnknownId(job.id))?;
         }
     }

@@ -148,6 +148,7 @@ pub fn open_queue(settings: &Settings) -> Result<Queue, QueueError> {
     let options = crate::queue::Options {
         sync_full: settings.sync == crate::config::SyncMode::Full,
         announce_starts: settings.slack_logs_channel.is_some() && settings.slack_bot_token.is_some(),
+        wake_poll: Some(settings.wake_poll),
     };
     Queue::open(&settings.db, options)
 }

@@ -112,6 +112,10 @@ pub struct Settings {
     pub slack_max_pending: u64,
     pub timezone: jiff::tz::TimeZone,
     pub sync: SyncMode,
+    /// `EBMBOT_WAKE_POLL` (default 2s): how long a waiting part (dispatcher, Slack worker and
+    /// deliverer) goes without looking at the queue when no change notification came: the
+    /// most a lost notification can delay work.
+    pub wake_poll: Duration,
     pub slack_bot_token: Option<Secret>,
     pub slack_app_token: Option<Secret>,
     pub slack_signing_secret: Option<Secret>,
@@ -235,6 +239,7 @@ impl Settings {
             )?,
             timezone: vars.timezone()?,
             sync: vars.choice("EBMBOT_SYNC", SyncMode::Normal, SYNC_MODES, "write `normal` or `full`")?,
+            wake_poll: vars.wake_poll()?,
             slack_bot_token: secrets.slack_bot_token,
             slack_app_token: secrets.slack_app_token,
             slack_signing_secret: secrets.slack_signing_secret,
@@ -315,6 +320,21 @@ impl Vars<'_> {
 
     fn duration(&self, var: &'static str, default: &str) -> Result<Duration, SettingsError> {
         duration::parse(&self.or(var, default)).map_err(|source| SettingsError::Duration { var, source })
+    }
+
+    /// `EBMBOT_WAKE_POLL`: a duration of at least 100ms (shorter would be the busy polling the
+    /// notifications replace).
+    fn wake_poll(&self) -> Result<Duration, SettingsError> {
+        let poll = self.duration("EBMBOT_WAKE_POLL", "2s")?;
+        if poll < Duration::from_millis(100) {
+            let value = self.or("EBMBOT_WAKE_POLL", "2s");
+            return Err(SettingsError::Invalid {
+                var: "EBMBOT_WAKE_POLL",
+                value,
+                expected: "write a duration of at least 100ms, such as `2s`",
+            });
+        }
+        Ok(poll)
     }
 
     fn size(&self, var: &'static str, default: &str) -> Result<u64, SettingsError> {

@@ -37,6 +37,7 @@ mod schema;
 mod slack;
 mod suppress;
 mod tx;
+mod wake;
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
@@ -56,6 +57,7 @@ pub use prune::Pruned;
 pub use recover::Owned;
 pub use slack::{InboxOutcome, InboxRow, NewReply, Reply, ReplyLog};
 use tx::Tx;
+pub use wake::{WAKE_POLL, Waker};
 
 use add_duration as add;
 
@@ -109,6 +111,9 @@ pub struct Options {
     pub sync_full: bool,
     /// Whether "started" events need Slack delivery (a logs channel is configured).
     pub announce_starts: bool,
+    /// How long a waiting part goes without looking when no change notification came
+    /// (`EBMBOT_WAKE_POLL`; [`WAKE_POLL`] when `None`).
+    pub wake_poll: Option<Duration>,
 }
 
 /// A connection to the queue database. Each long-lived part of a process (dispatcher, Slack
@@ -145,16 +150,10 @@ impl Queue {
         &self.at
     }
 
-    /// Changes whenever another connection commits: the cheap way to notice new work.
-    pub fn data_version(&self) -> Result<i64> {
-        match &self.db {
-            Db::Lite(c) => Ok(c.query_row("PRAGMA data_version", [], |r| r.get(0))?),
-            Db::Pg(pg) => {
-                let mut pg = pg.borrow_mut();
-                let pg: &mut db::Pg = &mut pg;
-                db::off_runtime(move || pg.changes())
-            }
-        }
+    /// A new waker for one part of this process that waits for work: it wakes when any process
+    /// commits to this queue (see [`Waker`]).
+    pub fn waker(&self) -> Waker {
+        Waker::new(&self.at, self.options.wake_poll.unwrap_or(WAKE_POLL))
     }
 
     /// Begins a write: a transaction, or inside [`Queue::atomically`] a savepoint.
@@ -287,4 +286,7 @@ mod pg {
         mod tests;
     }
     mod tests;
+    mod wake {
+        mod tests;
+    }
 }

@@ -23,7 +23,7 @@ impl Drop for Guard {
     }
 }
 
-fn on_postgres() -> bool {
+pub(crate) fn on_postgres() -> bool {
     std::thread::current().name().is_some_and(|n| n.contains("::pg::"))
 }
 

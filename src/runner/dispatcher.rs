@@ -5,14 +5,15 @@
 //! starts a claimed job (fetching its fabfile first, on a thread of its own) and records how it
 //! ended.
 //!
-//! It wakes within milliseconds of another process scheduling a job: between waits it polls
-//! SQLite's `PRAGMA data_version` (a counter that moves when any other connection commits),
-//! and it sleeps no longer than the next due time or suppression end the queue knows of.
+//! It sleeps until something happens: a commit to the queue by any process (the queue's
+//! [`Waker`]: another process scheduling or cancelling a job wakes it within milliseconds), one
+//! of its jobs ending, a stop request, or the next due time, suppression end or chore. Idle, it
+//! does next to nothing.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -20,9 +21,9 @@ use jiff::Timestamp;
 use crate::clock::Clock;
 use crate::config::{Catalog, LiveCatalog, Settings};
 use crate::queue::model::{DispatcherId, JobId};
-use crate::queue::{NewDispatcher, Queue, QueueError};
+use crate::queue::{NewDispatcher, Queue, QueueError, Waker};
 
-use super::process::{Finished, JobHandle, JobSpec};
+use super::process::{Done, Finished, JobHandle, JobSpec};
 use super::retention::{self, Amount};
 use super::{Reporter, proc, recovery};
 
@@ -31,8 +32,6 @@ mod jobs;
 
 pub use foreground::Foreground;
 
-/// How often the loop looks for work another process may have queued.
-const POLL: Duration = Duration::from_millis(5);
 /// How often a dispatcher (`dispatch`, `serve`, `run`) records that it is alive.
 const HEARTBEAT: Duration = Duration::from_secs(10);
 /// A dispatcher whose heartbeat is older than this counts as stale in `status`, `/readyz` and
@@ -50,6 +49,8 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 pub struct Control {
     stops: AtomicUsize,
     catalog: OnceLock<LiveCatalog>,
+    /// The dispatcher to wake when a stop is requested.
+    waker: Mutex<Option<Waker>>,
 }
 
 impl Control {
@@ -57,6 +58,14 @@ impl Control {
     /// Second call: stop them now.
     pub fn request_stop(&self) {
         self.stops.fetch_add(1, Ordering::SeqCst);
+        if let Some(waker) = &*self.waker.lock().unwrap_or_else(PoisonError::into_inner) {
+            waker.poke();
+        }
+    }
+
+    /// Stop requests wake `waker`'s dispatcher.
+    fn wake_on_stop(&self, waker: Waker) {
+        *self.waker.lock().unwrap_or_else(PoisonError::into_inner) = Some(waker);
     }
 
     pub fn stops(&self) -> usize {
@@ -100,7 +109,9 @@ pub struct Dispatcher<'a> {
     reporter: &'a dyn Reporter,
     id: DispatcherId,
     running: HashMap<JobId, Running>,
-    done_tx: Sender<Finished>,
+    /// Wakes the loop: a commit to the queue by anyone, a job that ended, a stop request.
+    waker: Waker,
+    done_tx: Done,
     done_rx: Receiver<Finished>,
     fetched_tx: Sender<Fetched>,
     fetched_rx: Receiver<Fetched>,
@@ -149,8 +160,6 @@ struct Shutdown {
 struct Turns {
     /// `Once`: jobs due by the start are run.
     due_by_once: Timestamp,
-    /// The queue's `data_version` when last seen: it moves when another process commits.
-    version: i64,
     /// Whether to look for work in this turn.
     look: bool,
     /// The next due time or suppression end the queue knows of.
@@ -176,6 +185,18 @@ struct Fetched {
     spec: JobSpec,
     took: Duration,
     error: Option<String>,
+}
+
+/// How long the loop may sleep: until the next due time or suppression end, chore, or the end
+/// of the shutdown grace, whichever comes first (a change to the queue wakes it sooner).
+fn idle_for(mode: Mode, turns: &Turns, grace_ends: Option<Instant>) -> Duration {
+    let chores = &turns.chores;
+    let prune = chores.prune.map(|p| p + PRUNE_EVERY).filter(|_| mode == Mode::Forever);
+    let mut until = (chores.heartbeat + HEARTBEAT).min(chores.recovery + RECOVERY);
+    for at in [prune, turns.wake_at, grace_ends].into_iter().flatten() {
+        until = until.min(at);
+    }
+    until.saturating_duration_since(Instant::now())
 }
 
 /// Registers this process as a dispatcher of `kind` (`dispatch`, `serve`, `run`).
@@ -204,7 +225,10 @@ impl<'a> Dispatcher<'a> {
         let id = register(&mut queue, kind, clock.now())?;
         let (done_tx, done_rx) = mpsc::channel();
         let (fetched_tx, fetched_rx) = mpsc::channel();
+        let waker = queue.waker();
+        let done_tx = Done::new(done_tx, Some(waker.clone()));
         Ok(Dispatcher {
+            waker,
             queue,
             catalog,
             live: None,
@@ -230,11 +254,11 @@ impl<'a> Dispatcher<'a> {
     /// Runs until stopped (`Forever`) or until nothing due at start is left (`Once`).
     pub fn run(mut self, mode: Mode, control: &Control) -> Result<Summary, QueueError> {
         self.live = control.catalog();
+        control.wake_on_stop(self.waker.clone());
         // Recovery first: a lost job's retry, queued now, is due by the start of `--once`.
         self.recover()?;
         let mut turns = Turns {
             due_by_once: self.clock.now(),
-            version: self.queue.data_version()?,
             look: true,
             wake_at: None,
             chores: Chores { heartbeat: Instant::now(), recovery: Instant::now(), prune: None },
@@ -246,7 +270,9 @@ impl<'a> Dispatcher<'a> {
             }
             self.follow_catalog();
             let claiming = shutdown.deadline.is_none();
-            match self.turn(mode, &mut turns, claiming) {
+            // The loop must be awake when the shutdown grace ends.
+            let grace_ends = shutdown.deadline.filter(|_| !shutdown.stopped_all);
+            match self.turn(mode, &mut turns, claiming, grace_ends) {
                 Ok(Next::Continue) => {}
                 Ok(Next::Done) => break,
                 Err(e) if mode == Mode::Forever => {
@@ -266,7 +292,13 @@ impl<'a> Dispatcher<'a> {
     /// One turn of the loop: claim what may start (when `claiming`), record what ended, and the
     /// chores. An error leaves nothing half done: outcomes not yet written stay in
     /// `unrecorded`, and the next turn tries again.
-    fn turn(&mut self, mode: Mode, turns: &mut Turns, claiming: bool) -> Result<Next, QueueError> {
+    fn turn(
+        &mut self,
+        mode: Mode,
+        turns: &mut Turns,
+        claiming: bool,
+        grace_ends: Option<Instant>,
+    ) -> Result<Next, QueueError> {
         self.settle()?;
         if turns.look && claiming {
             turns.look = false;
@@ -282,23 +314,15 @@ impl<'a> Dispatcher<'a> {
                 Instant::now() + Duration::from_millis(ms.unsigned_abs())
             });
         }
-        match self.done_rx.recv_timeout(POLL) {
-            Ok(done) => {
-                self.unrecorded.push(done);
-                turns.look = true;
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => unreachable!("the loop holds a sender"),
+        // Woken by a commit (any process), a job that ended, a fetch that ended, a stop, or
+        // the slow poll: look again.
+        turns.look |= self.waker.wait(idle_for(mode, turns, grace_ends));
+        while let Ok(done) = self.done_rx.try_recv() {
+            self.unrecorded.push(done);
         }
         self.settle()?;
         while let Ok(fetched) = self.fetched_rx.try_recv() {
-            turns.look = true;
             self.fetched(fetched)?;
-        }
-        let v = self.queue.data_version()?;
-        if v != turns.version {
-            turns.version = v;
-            turns.look = true;
         }
         if turns.wake_at.is_some_and(|w| Instant::now() >= w) {
             turns.wake_at = None;

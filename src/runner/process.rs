@@ -24,6 +24,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 use super::logs::{CappedLog, Stream, append_line, copy_output, create_private_dir, create_private_file};
+use crate::queue::Waker;
 use crate::queue::model::{JobId, Outcome};
 use supervisor::{Event, Supervisor};
 
@@ -136,12 +137,32 @@ impl JobHandle {
     }
 }
 
+/// Where a job's [`Finished`] goes: a channel, and the waker of whoever reads it.
+#[derive(Debug, Clone)]
+pub struct Done {
+    tx: Sender<Finished>,
+    waker: Option<Waker>,
+}
+
+impl Done {
+    pub fn new(tx: Sender<Finished>, waker: Option<Waker>) -> Done {
+        Done { tx, waker }
+    }
+
+    pub(super) fn send(&self, finished: Finished) {
+        let _ = self.tx.send(finished);
+        if let Some(waker) = &self.waker {
+            waker.poke();
+        }
+    }
+}
+
 /// Starts a job and returns at once; its [`Finished`] comes later through `done`.
 ///
 /// `Err` only when the log directory or files cannot be created: then nothing ran and nothing is
 /// sent. Every other failure (workspace missing, shell not startable) is written to the stderr
 /// log and reported as `Outcome::Error` through `done`.
-pub fn spawn(spec: JobSpec, done: Sender<Finished>) -> Result<JobHandle, SpawnError> {
+pub fn spawn(spec: JobSpec, done: Done) -> Result<JobHandle, SpawnError> {
     let (stdout_log, stderr_log) = create_logs(&spec.log_dir)?;
     if let Err(e) = prepare_workdir(&spec) {
         return Ok(never_started(&spec, crate::error::describe(&e), &done));
@@ -284,10 +305,10 @@ fn command(spec: &JobSpec) -> Command {
 }
 
 /// Reports a job that never got a process: the reason goes to its stderr log and to `done`.
-fn never_started(spec: &JobSpec, detail: String, done: &Sender<Finished>) -> JobHandle {
+fn never_started(spec: &JobSpec, detail: String, done: &Done) -> JobHandle {
     append_line(&spec.log_dir.join(Stream::Stderr.file_name()), &detail);
     let outcome = Outcome::Error { detail };
-    let _ = done.send(Finished { id: spec.id, outcome });
+    done.send(Finished { id: spec.id, outcome });
     JobHandle { id: spec.id, pgid: None, control: None }
 }
 

@@ -255,3 +255,45 @@ fn sighup_reloads_jobs_toml_and_keeps_the_old_one_when_the_new_is_invalid() {
     env.wait_state(again, "succeeded");
     stop(&mut dispatcher);
 }
+
+/// Issue 10: a dispatcher sleeps until the queue changes (inotify on SQLite's WAL, LISTEN/NOTIFY
+/// on PostgreSQL). With the slow poll at an hour, jobs that other processes schedule still run
+/// one after another, a `cancel` from another process (itself woken when the job stops) still
+/// stops a running job, SIGTERM still stops the dispatcher, and on PostgreSQL a listening
+/// connection the server kills is made again and the dispatcher woken for what it missed.
+#[test]
+fn a_dispatcher_wakes_on_other_processes_writes_without_the_slow_poll() {
+    const HOUR: (&str, &str) = ("EBMBOT_WAKE_POLL", "1h");
+    let env = env();
+    let mut dispatcher = env.cmd_spawn_with(&["dispatch"], &[HOUR]);
+    for i in 0..3 {
+        let id = env.schedule(&["t", "echo", "--value", &i.to_string()]);
+        env.wait_state(id, "succeeded");
+    }
+    let slow = env.schedule(&["t", "slow", "--seconds", "30"]);
+    env.wait_state(slow, "running");
+    let out = env.cmd().env(HOUR.0, HOUR.1).args(["cancel", "--id", &slow.to_string(), "--json"]).output().unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    assert_eq!(r["job"]["state"], "cancelled", "{r:#}");
+    if let Some(pg) = &env.pg {
+        kill_listeners(&pg.url);
+        let id = env.schedule(&["t", "echo", "--value", "after"]);
+        env.wait_state(id, "succeeded");
+    }
+    let out = stop(&mut dispatcher);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Kills the connections listening for queue changes on the test's PostgreSQL database (the
+/// dispatcher's), once there is one.
+fn kill_listeners(url: &str) {
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                   WHERE datname = current_database() AND application_name = 'ebmbot-listen'";
+        wait_until("a listening connection", || (!admin.query(sql, &[]).unwrap().is_empty()).then_some(()));
+    })
+    .join()
+    .unwrap();
+}

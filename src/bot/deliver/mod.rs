@@ -24,11 +24,10 @@ use jiff::Timestamp;
 
 use crate::bot::api::{CallError, SlackApi};
 use crate::bot::channels::Channels;
-use crate::bot::wake::Wake;
 use crate::clock::Clock;
 use crate::config::{Catalog, LiveCatalog, Settings};
 use crate::queue::model::EventKind;
-use crate::queue::{Delivery, DeliveryItem, Queue, QueueError, StepOutcome, add_duration};
+use crate::queue::{Delivery, DeliveryItem, Queue, QueueError, StepOutcome, Waker, add_duration};
 use exec::{Slack, TARGET_ERRORS};
 use plan::{Action, Input, Target};
 
@@ -37,8 +36,6 @@ const LEASE: Duration = Duration::from_secs(300);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// How many undelivered items a round looks at.
 const WINDOW: u32 = 200;
-/// How often an idle deliverer looks for work from other processes.
-const POLL: Duration = Duration::from_millis(20);
 
 /// What a deliverer needs: settings, the catalogue (report formats), Slack.
 pub struct Deliverer {
@@ -68,9 +65,9 @@ pub fn retry_wait(e: &CallError, base: Duration, attempts: u32) -> Duration {
 }
 
 impl Deliverer {
-    /// Delivers until `stop` is set, waking on `wake`, on any commit to the database (other
-    /// processes queue events too), and when a retry falls due.
-    pub fn run(mut self, stop: &AtomicBool, wake: &Wake) {
+    /// Delivers until `stop` is set, waking on `wake` (any commit to the queue: other processes
+    /// queue events too; or a poke from this one) and when a retry falls due.
+    pub fn run(mut self, stop: &AtomicBool, wake: &Waker) {
         while !stop.load(Ordering::SeqCst) {
             if let Some((live, seen)) = &mut self.live
                 && let Some((version, catalog)) = live.newer_than(*seen)
@@ -96,11 +93,12 @@ impl Deliverer {
     /// Delivers what is pending, then returns once nothing is due before `deadline`
     /// (`dispatch --once`).
     pub fn drain(mut self, deadline: Instant) {
+        let wake = self.queue.waker();
         while Instant::now() < deadline {
             match self.round() {
                 Ok((true, _)) => {}
                 Ok((false, Some(next))) if self.instant(next) < deadline => {
-                    self.idle(Some(next), &AtomicBool::new(false), &Wake::default(), Some(deadline));
+                    self.idle(Some(next), &AtomicBool::new(false), &wake, Some(deadline));
                 }
                 Ok((false, _)) => return,
                 Err(e) => {
@@ -112,14 +110,12 @@ impl Deliverer {
         tracing::warn!("stopped delivering Slack messages: time is up; the next ebmbot process delivers the rest");
     }
 
-    fn idle(&self, next: Option<Timestamp>, stop: &AtomicBool, wake: &Wake, deadline: Option<Instant>) {
+    /// Waits for a reason to look again: a change, a poke, the slow poll, or `next`.
+    fn idle(&self, next: Option<Timestamp>, stop: &AtomicBool, wake: &Waker, deadline: Option<Instant>) {
         let until = next.map_or_else(|| Instant::now() + Duration::from_secs(60), |t| self.instant(t));
         let until = deadline.map_or(until, |d| until.min(d));
-        let version = self.queue.data_version().ok();
-        while Instant::now() < until && !stop.load(Ordering::SeqCst) {
-            if wake.wait(POLL) || self.queue.data_version().ok() != version {
-                return;
-            }
+        if !stop.load(Ordering::SeqCst) {
+            wake.wait(until.saturating_duration_since(Instant::now()));
         }
     }
 

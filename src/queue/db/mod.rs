@@ -9,7 +9,7 @@ use std::cell::RefCell;
 
 use super::{QueueError, Result};
 
-pub(crate) use pg::Pg;
+pub(crate) use pg::{CHANNEL, Pg};
 
 /// An open connection: SQLite, or PostgreSQL.
 pub(crate) enum Db {

@@ -1,8 +1,9 @@
 //! A PostgreSQL connection that remakes itself: statements prepared once per connection, `?N`
 //! placeholders written as `$N`, a dropped connection re-made with backoff, and a read that
 //! failed because the connection dropped (outside a transaction) tried once more.
-//! Writers notify the `ebmbot` channel when they commit; a connection that asked for changes
-//! ([`Pg::changes`]) listens on it.
+//! A transaction that changed rows notifies the `ebmbot` channel as it commits (in the same
+//! transaction: the notification goes out exactly when the change is visible); the queue's
+//! watcher (`queue::wake`) listens on a connection of its own.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -26,25 +27,13 @@ pub(crate) struct Pg {
     client: Option<Client>,
     statements: HashMap<String, Statement>,
     in_tx: bool,
-    /// Inside a transaction that writes: notify the channel when it commits.
+    /// Inside a transaction that has changed rows: notify the channel when it commits.
     notify: bool,
-    listening: bool,
-    /// Notifications received so far: the connection's "data version".
-    seen: i64,
 }
 
 impl Pg {
     pub(crate) fn connect(config: postgres::Config, shown: String) -> Result<Pg> {
-        let mut pg = Pg {
-            config,
-            shown,
-            client: None,
-            statements: HashMap::new(),
-            in_tx: false,
-            notify: false,
-            listening: false,
-            seen: 0,
-        };
+        let mut pg = Pg { config, shown, client: None, statements: HashMap::new(), in_tx: false, notify: false };
         pg.client()?;
         Ok(pg)
     }
@@ -78,12 +67,6 @@ impl Pg {
             };
             self.statements.clear();
             self.client = Some(client);
-            if self.listening {
-                self.listening = false;
-                self.listen()?;
-                // Changes may have been missed while the connection was down.
-                self.seen += 1;
-            }
         }
         self.client.as_mut().ok_or_else(|| QueueError::Dropped { db: String::new() })
     }
@@ -112,18 +95,30 @@ impl Pg {
 
     pub(crate) fn execute(&mut self, sql: &str, params: &[&dyn Value]) -> Result<u64> {
         let params: Vec<_> = params.iter().map(|p| p.pg()).collect();
-        self.retrying(|pg| {
+        let n = self.retrying(|pg| {
             let stmt = pg.statement(sql)?;
             Ok(pg.client()?.execute(&stmt, &params)?)
-        })
+        })?;
+        self.changed(n > 0);
+        Ok(n)
+    }
+
+    /// Notes that the open transaction changed rows (so its commit notifies).
+    fn changed(&mut self, changed: bool) {
+        if changed && self.in_tx {
+            self.notify = true;
+        }
     }
 
     pub(crate) fn query(&mut self, sql: &str, params: &[&dyn Value]) -> Result<Vec<postgres::Row>> {
         let params: Vec<_> = params.iter().map(|p| p.pg()).collect();
-        self.retrying(|pg| {
+        let rows = self.retrying(|pg| {
             let stmt = pg.statement(sql)?;
             Ok(pg.client()?.query(&stmt, &params)?)
-        })
+        })?;
+        // `INSERT`/`UPDATE`/`DELETE … RETURNING`: a row back is a row changed.
+        self.changed(!rows.is_empty() && is_write(sql));
+        Ok(rows)
     }
 
     pub(crate) fn batch(&mut self, sql: &str) -> Result<()> {
@@ -137,7 +132,7 @@ impl Pg {
         } else {
             self.client()?.batch_execute(&format!("BEGIN{lock}"))?;
             self.in_tx = true;
-            self.notify = true;
+            self.notify = false;
         }
         Ok(())
     }
@@ -164,33 +159,6 @@ impl Pg {
             let _ = c.batch_execute(sql);
         }
     }
-
-    fn listen(&mut self) -> Result<()> {
-        if !self.listening {
-            self.client()?.batch_execute(&format!("LISTEN {CHANNEL}"))?;
-            self.listening = true;
-        }
-        Ok(())
-    }
-
-    /// A number that moves when a writer commits (notifications received so far).
-    pub(crate) fn changes(&mut self) -> Result<i64> {
-        self.listen()?;
-        let client = self.client()?;
-        // A round trip reads what the server sent meanwhile: the client only looks at its
-        // socket when it waits for something.
-        client.batch_execute("")?;
-        let mut n = 0;
-        {
-            let mut notes = client.notifications();
-            let mut it = notes.iter();
-            while let Some(_note) = postgres::fallible_iterator::FallibleIterator::next(&mut it)? {
-                n += 1;
-            }
-        }
-        self.seen += n;
-        Ok(self.seen)
-    }
 }
 
 impl Drop for Pg {
@@ -200,6 +168,12 @@ impl Drop for Pg {
             super::off_runtime(move || drop(client));
         }
     }
+}
+
+/// Whether a statement writes (its rows back, if any, are rows it changed).
+fn is_write(sql: &str) -> bool {
+    let word = sql.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+    ["INSERT", "UPDATE", "DELETE"].iter().any(|w| word.eq_ignore_ascii_case(w))
 }
 
 /// `?1` → `$1`: the queue's SQL is written once, in SQLite's placeholder style.

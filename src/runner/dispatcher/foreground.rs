@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use crate::queue::model::Job;
 use crate::queue::{Busy, NewJob, QueueError};
 
-use super::{Control, Dispatcher, POLL};
+use super::{Control, Dispatcher, HEARTBEAT};
 
 /// How [`Dispatcher::run_foreground`] ended.
 #[derive(Debug, Clone)]
@@ -34,6 +34,7 @@ impl Dispatcher<'_> {
         control: &Control,
         on_wait: &mut dyn FnMut(Option<&Busy>),
     ) -> Result<Foreground, QueueError> {
+        control.wake_on_stop(self.waker.clone());
         let result = self.foreground(new, force, control, on_wait);
         self.queue.unregister_dispatcher(self.id)?;
         result
@@ -53,7 +54,7 @@ impl Dispatcher<'_> {
         };
         let (id, by) = (job.id, new.origin.requested_by());
         self.start(job, true)?;
-        let (mut stops_seen, mut version) = (0, self.queue.data_version()?);
+        let mut stops_seen = 0;
         while self.running.contains_key(&id) {
             let stops = control.stops();
             if stops > stops_seen
@@ -66,16 +67,15 @@ impl Dispatcher<'_> {
                 }
                 stops_seen = stops;
             }
-            if let Ok(done) = self.done_rx.recv_timeout(POLL) {
+            let woke = self.waker.wait(HEARTBEAT.saturating_sub(last_heartbeat.elapsed()));
+            while let Ok(done) = self.done_rx.try_recv() {
                 self.unrecorded.push(done);
             }
             self.settle()?;
             while let Ok(fetched) = self.fetched_rx.try_recv() {
                 self.fetched(fetched)?;
             }
-            let v = self.queue.data_version()?;
-            if v != version {
-                version = v;
+            if woke {
                 self.stop_requested()?;
             }
             self.heartbeat_if_due(&mut last_heartbeat)?;
@@ -108,13 +108,15 @@ impl Dispatcher<'_> {
                         on_wait(Some(&busy));
                         last_busy = Some(busy);
                     }
-                    let version = self.queue.data_version()?;
-                    while self.queue.data_version()? == version {
+                    // Tried again at each change to the queue (and the slow poll).
+                    loop {
                         if control.stops() > 0 {
                             return Ok(Err(Foreground::StoppedWaiting));
                         }
                         self.heartbeat_if_due(last_heartbeat)?;
-                        std::thread::sleep(POLL);
+                        if self.waker.wait(HEARTBEAT.saturating_sub(last_heartbeat.elapsed())) {
+                            break;
+                        }
                     }
                 }
             }

@@ -30,7 +30,7 @@ impl Dispatcher<'_> {
             return self.spawn(spec);
         };
         // The fetch (up to 30 s) runs on its own thread; the job starts when it ends.
-        let (tx, ns) = (self.fetched_tx.clone(), job.namespace.clone());
+        let (tx, ns, waker) = (self.fetched_tx.clone(), job.namespace.clone(), self.waker.clone());
         let workdir = spec.workdir.clone();
         let fetch = move || {
             let began = Instant::now();
@@ -43,6 +43,7 @@ impl Dispatcher<'_> {
         match std::thread::Builder::new().name(format!("job-{}-fabfile", job.id)).spawn(move || {
             let (took, error) = fetch();
             let _ = tx.send(Fetched { spec: waiting, took, error });
+            waker.poke();
         }) {
             Ok(_) => Ok(()),
             Err(e) => {

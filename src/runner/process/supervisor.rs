@@ -6,7 +6,7 @@ use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::ExitStatus;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
@@ -37,7 +37,7 @@ pub(super) struct Supervisor {
     pub(super) kill_after: Duration,
     pub(super) events: Receiver<Event>,
     pub(super) drained: Receiver<()>,
-    pub(super) done: Sender<Finished>,
+    pub(super) done: super::Done,
     pub(super) stderr_path: PathBuf,
 }
 
@@ -100,7 +100,7 @@ impl Supervisor {
                 Outcome::Error { detail }
             }
         };
-        let _ = self.done.send(Finished { id: self.id, outcome });
+        self.done.send(Finished { id: self.id, outcome });
     }
 
     fn terminate(&self, outcome: Outcome) -> Stopping {

@@ -49,7 +49,7 @@ pub(crate) fn run(spec: JobSpec) -> (Outcome, Vec<u8>, String) {
 
 fn start_job(spec: JobSpec) -> (JobHandle, Receiver<Finished>) {
     let (tx, rx) = mpsc::channel();
-    let handle = spawn(spec, tx).unwrap();
+    let handle = spawn(spec, super::Done::new(tx, None)).unwrap();
     (handle, rx)
 }
 
@@ -263,7 +263,7 @@ fn unwritable_log_dir_is_refused_naming_the_path() {
     let mut job = spec(root.path(), "true");
     job.log_dir = root.path().join("file").join("1");
     let (tx, rx) = mpsc::channel();
-    let err = spawn(job, tx).unwrap_err();
+    let err = spawn(job, super::Done::new(tx, None)).unwrap_err();
     assert!(matches!(err, SpawnError::LogDir { .. }));
     assert!(err.to_string().contains(&root.path().join("file/1").display().to_string()));
     assert!(rx.try_recv().is_err(), "nothing is sent for a refused job");

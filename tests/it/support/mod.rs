@@ -107,6 +107,7 @@ pub const OURS: &[&str] = &[
     "EBMBOT_MAX_BODY",
     "EBMBOT_TIMEZONE",
     "EBMBOT_SYNC",
+    "EBMBOT_WAKE_POLL",
     "SLACK_BOT_TOKEN",
     "SLACK_APP_TOKEN",
     "SLACK_SIGNING_SECRET",
