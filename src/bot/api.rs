@@ -268,6 +268,12 @@ impl SlackApi {
         Ok((r.channels, next_cursor(r.response_metadata)))
     }
 
+    /// What a conversation is (`conversations.info`): its kind flags and name.
+    pub async fn conversation(&self, channel: &str) -> Result<SlackChannelInfo, CallError> {
+        let req = SlackApiConversationsInfoRequest::new(channel.into());
+        Ok(self.done("conversations.info", self.client.open_session(&self.token).conversations_info(&req)).await?.channel)
+    }
+
     pub async fn join(&self, channel: &str) -> Result<(), CallError> {
         let req = SlackApiConversationsJoinRequest::new(channel.into());
         self.done("conversations.join", self.client.open_session(&self.token).conversations_join(&req))

@@ -7,6 +7,7 @@
 //! - [`api`]: slack-morphism's client pointed at `SLACK_API_URL`, errors sorted for retries.
 //! - [`users`], [`channels`]: who is internal; `#name` → id; joining public channels.
 //! - [`manifest`]: each Web API method and event ebmbot uses, with its scope; the app manifest.
+//! - [`kinds`]: whether a channel is public, private, a group DM or a DM (`conversations.info`).
 //! - [`inbox`]: what an event means (commands, ignored bots and subtypes, new channels).
 //! - [`wake`]: the wake-up between threads.
 //!
@@ -29,6 +30,7 @@ pub mod deliver;
 pub mod events_api;
 pub mod inbox;
 pub mod manifest;
+pub mod kinds;
 pub mod receive;
 pub mod reply;
 pub mod socket;

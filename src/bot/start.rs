@@ -13,6 +13,7 @@ use super::api::{self, CallError, Me, OnCall, SlackApi};
 use super::channels::{self, Channels};
 use super::deliver::{Deliverer, retry_wait};
 use super::events_api::{EventsState, Off};
+use super::kinds::Kinds;
 use super::manifest::Needs;
 use super::receive::Shared;
 use super::socket::SocketMode;
@@ -150,10 +151,13 @@ impl Bot {
                 }
             }));
         }
+        let kinds = Arc::new(Kinds::new(clock.clone()));
         let shared = Arc::new(Shared {
             settings: settings.clone(),
             api: api.clone(),
             me: me.clone(),
+            kinds: kinds.clone(),
+            users: users.clone(),
             store: Mutex::new(open(&settings)?),
             worker: Arc::new(Wake::default()),
             clock: clock.clone(),
@@ -170,6 +174,7 @@ impl Bot {
             seen,
             api: api.clone(),
             users,
+            kinds,
             bot_user_id: me.user_id,
             runtime: Handle::current(),
             deliverer: deliver_wake.clone(),

@@ -71,6 +71,23 @@ impl Users {
         Ok(self.store(&user))
     }
 
+    /// A `user_change` event's user object: stored at once, so a user who became a guest (or
+    /// was deactivated) loses access with their next message, not an hour later. An object
+    /// that does not parse drops what was cached of its id, so the next message asks Slack.
+    pub fn changed(&self, user: &serde_json::Value) {
+        match serde_json::from_value::<SlackUser>(user.clone()) {
+            Ok(user) => {
+                let info = self.store(&user);
+                tracing::info!(user = %user.id, internal = info.internal, "a user changed");
+            }
+            Err(e) => {
+                let id = user.get("id").and_then(serde_json::Value::as_str).unwrap_or_default();
+                tracing::warn!(user = id, error = &e as &dyn std::error::Error, "a `user_change` event ebmbot cannot read; the user will be looked up again");
+                self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(id);
+            }
+        }
+    }
+
     /// Fills the cache from `users.list`, every page. Returns how many users it saw.
     pub async fn warm(&self, api: &SlackApi) -> Result<usize, CallError> {
         let mut cursor = None;

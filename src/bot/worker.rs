@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use super::api::SlackApi;
 use super::inbox::{Message, NotAMessage};
+use super::kinds::Kinds;
 use super::reply;
 use super::users::{SLACKBOT, UserInfo, Users};
 use super::wake::Wake;
@@ -42,6 +43,7 @@ pub struct Worker {
     pub seen: u64,
     pub api: Arc<SlackApi>,
     pub users: Arc<Users>,
+    pub kinds: Arc<Kinds>,
     pub bot_user_id: String,
     pub runtime: tokio::runtime::Handle,
     /// Woken when a reply is queued.
@@ -99,7 +101,7 @@ impl Worker {
         let message = serde_json::from_str::<Value>(&row.payload)
             .map_err(NotAMessage::NotJson)
             .and_then(|payload| Message::from_payload(&payload));
-        let message = match message {
+        let mut message = match message {
             Ok(m) => m,
             Err(why) => return self.skip(row, crate::error::describe(&why)),
         };
@@ -112,6 +114,11 @@ impl Worker {
         };
         if user.is_bot {
             return self.skip(row, "sent by a bot user".to_owned());
+        }
+        if !message.channel_type_given {
+            // `app_mention` says nothing of the channel: a private one (or a group DM) must not
+            // be taken for a public one, whose failures are re-posted as links.
+            message.channel_type = self.runtime.block_on(self.kinds.kind(&self.api, &message.channel));
         }
         let text = match message.user.as_str() {
             SLACKBOT => message.text.strip_prefix("Reminder: ").unwrap_or(&message.text),
