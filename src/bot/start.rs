@@ -130,7 +130,7 @@ impl Bot {
         let me = whoami(&api, settings.slack_retry_base).await?;
         tracing::info!(user = %me.user_id, team = %me.team_id, "the Slack bot is starting");
         check_scopes(&me, &settings);
-        let users = Arc::new(Users::new(&me.team_id));
+        let users = Arc::new(Users::new(&me.team_id, settings.slack_enterprise_id.clone()));
         let mut background = Vec::new();
         let (a, u) = (api.clone(), users.clone());
         background.push(tokio::spawn(async move {

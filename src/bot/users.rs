@@ -1,5 +1,6 @@
 //! Who is internal (docs/slack.md §4): from `users.info`, a user of the bot's own
-//! team who is not restricted, ultra-restricted, a bot or deleted. Answers are cached for an
+//! team (or, with `SLACK_ENTERPRISE_ID`, of any workspace of that Enterprise Grid organisation)
+//! who is not restricted, ultra-restricted, a bot or deleted. Answers are cached for an
 //! hour; `users.list` (every page) warms the cache at start-up and never decides alone.
 
 use std::collections::HashMap;
@@ -23,11 +24,14 @@ pub struct UserInfo {
 }
 
 impl UserInfo {
-    pub fn of(user: &SlackUser, team_id: &str) -> UserInfo {
+    /// `enterprise`: the organisation whose other workspaces count as the bot's own.
+    pub fn of(user: &SlackUser, team_id: &str, enterprise: Option<&str>) -> UserInfo {
         let flag = |f: Option<bool>| f.unwrap_or(false);
         let is_bot = flag(user.flags.is_bot);
         let same_team = user.team_id.as_ref().is_some_and(|t| t.0 == team_id);
-        let internal = same_team
+        let same_org = enterprise
+            .is_some_and(|e| user.enterprise_user.as_ref().is_some_and(|u| u.enterprise_id.0 == e));
+        let internal = (same_team || same_org)
             && !flag(user.flags.is_restricted)
             && !flag(user.flags.is_ultra_restricted)
             && !is_bot
@@ -39,12 +43,13 @@ impl UserInfo {
 /// The cache of users' [`UserInfo`].
 pub struct Users {
     team_id: String,
+    enterprise: Option<String>,
     cache: Mutex<HashMap<String, (UserInfo, Instant)>>,
 }
 
 impl Users {
-    pub fn new(team_id: &str) -> Users {
-        Users { team_id: team_id.to_owned(), cache: Mutex::new(HashMap::new()) }
+    pub fn new(team_id: &str, enterprise: Option<String>) -> Users {
+        Users { team_id: team_id.to_owned(), enterprise, cache: Mutex::new(HashMap::new()) }
     }
 
     fn cached(&self, id: &str) -> Option<UserInfo> {
@@ -53,7 +58,7 @@ impl Users {
     }
 
     fn store(&self, user: &SlackUser) -> UserInfo {
-        let info = UserInfo::of(user, &self.team_id);
+        let info = UserInfo::of(user, &self.team_id, self.enterprise.as_deref());
         let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         cache.insert(user.id.0.clone(), (info, Instant::now()));
         info
@@ -116,7 +121,7 @@ mod tests {
 
     #[test]
     fn internal_means_same_team_and_no_restriction() {
-        let info = |j| UserInfo::of(&user(j), "T1");
+        let info = |j| UserInfo::of(&user(j), "T1", None);
         assert!(info(serde_json::json!({"id": "U1", "team_id": "T1"})).internal);
         assert!(!info(serde_json::json!({"id": "U1", "team_id": "T2"})).internal, "other team");
         assert!(!info(serde_json::json!({"id": "U1", "team_id": "T1", "is_restricted": true})).internal);
@@ -125,5 +130,20 @@ mod tests {
         let bot = info(serde_json::json!({"id": "U1", "team_id": "T1", "is_bot": true}));
         assert!(!bot.internal && bot.is_bot);
         assert!(!info(serde_json::json!({"id": "U1"})).internal, "no team");
+    }
+
+    #[test]
+    fn other_workspaces_of_the_organisation_count_only_when_configured() {
+        // A user of another workspace of the same Enterprise Grid organisation, as users.info
+        // gives it (https://docs.slack.dev/reference/objects/user-object, `enterprise_user`).
+        let grid = user(serde_json::json!({"id": "W0123", "team_id": "T2", "enterprise_user": {
+            "id": "W0123", "enterprise_id": "E1", "enterprise_name": "Org", "is_admin": false, "is_owner": false,
+            "teams": ["T2"]}}));
+        assert!(!UserInfo::of(&grid, "T1", None).internal, "not by default");
+        assert!(UserInfo::of(&grid, "T1", Some("E1")).internal);
+        assert!(!UserInfo::of(&grid, "T1", Some("E2")).internal, "another organisation");
+        let mut guest = grid.clone();
+        guest.flags.is_restricted = Some(true);
+        assert!(!UserInfo::of(&guest, "T1", Some("E1")).internal, "a guest stays a guest");
     }
 }

@@ -124,7 +124,9 @@ impl Worker {
             SLACKBOT => message.text.strip_prefix("Reminder: ").unwrap_or(&message.text),
             _ => &message.text,
         };
-        let Some(command) = super::text::command_text(text, &self.bot_user_id, message.is_dm()) else {
+        // `<#C123|>`: the name from conversations.info (cached with the channel's kind).
+        let name = |id: &str| self.runtime.block_on(self.kinds.learn(&self.api, id)).and_then(|k| k.name);
+        let Some(command) = super::text::command_text_with(text, &self.bot_user_id, message.is_dm(), &name) else {
             return self.skip(row, "not addressed to ebmbot".to_owned());
         };
         let reply_to = NewReply {
@@ -141,7 +143,8 @@ impl Worker {
             message_ts: message.ts.clone(),
         };
         let caller = Caller::slack(origin, user.internal);
-        let ctx = Context { settings: &self.settings, catalog: &self.catalog, clock: &*self.clock };
+        let mention = format!("<@{}>", self.bot_user_id);
+        let ctx = Context { settings: &self.settings, catalog: &self.catalog, clock: &*self.clock, mention: Some(&mention) };
         let (grammar, ack) = (&self.grammar, &self.settings.slack_ack_reaction);
         let handled = self.queue.atomically(|q| {
             if !q.finish_slack_event(row.id, &InboxOutcome::Handled, now)? {

@@ -42,9 +42,11 @@ fn failures_in_private_channels_and_group_dms_are_never_reposted() {
             f.posts().iter().any(|p| p["channel"] == channel && text(p).contains("`t_fail` failed")).then_some(())
         });
     }
+    t.fake.wait_post("`t_fail` (job 1) failed: https://team.slack.com/archives/C1/p");
+    // Every requester's result and reaction is delivered before the re-post (one job, in order).
     let support: Vec<Value> = t.fake.posts().into_iter().filter(|p| p["channel"] == SUPPORT).collect();
     assert_eq!(support.len(), 1, "only the public channel's failure: {support:?}");
-    assert!(text(&support[0]).contains("https://team.slack.com/archives/C1/p"), "{support:?}");
+    assert!(support[0].get("unfurl_links").is_none(), "the link to the failure unfurls: {support:?}");
     let linked: Vec<Value> = t.fake.calls("chat.getPermalink").iter().map(|c| c["channel"].clone()).collect();
     assert_eq!(linked, ["C1"], "no link to a private conversation is even asked for");
     let asked: Vec<String> =
@@ -166,4 +168,52 @@ fn a_user_who_becomes_a_guest_loses_access_at_once() {
     let refused = t.fake.wait_post("restricted to internal users");
     assert_eq!(refused["thread_ts"], "40.2");
     assert_eq!(t.jobs().len(), 1);
+}
+
+/// Markup and names of a real workspace (issue 11, item 7).
+#[test]
+fn grid_users_unnamed_channel_links_the_ack_reaction_help_and_unfurls() {
+    let mut t = Slack::new();
+    // As people write it; Slack's reactions.add answers `invalid_name` to `:eyes:`
+    // (https://docs.slack.dev/reference/methods/reactions.add).
+    t.set("SLACK_ACK_REACTION", ":eyes:");
+    t.set("SLACK_ENTERPRISE_ID", "E1");
+    // Enterprise Grid users have W… ids; one of this workspace, one of another workspace of
+    // the same organisation, one of another organisation (`enterprise_user` of
+    // https://docs.slack.dev/reference/objects/user-object).
+    t.fake.add_user(json!({"id": "W0HOME", "team_id": TEAM, "name": "dana"}));
+    let grid = |id: &str, team: &str, org: &str| {
+        json!({"id": id, "team_id": team, "name": id, "enterprise_user": {"id": id, "enterprise_id": org,
+               "enterprise_name": "Org", "is_admin": false, "is_owner": false, "teams": [team]}})
+    };
+    t.fake.add_user(grid("W0ORG", "T2", "E1"));
+    t.fake.add_user(grid("W0OTHER", "T3", "E2"));
+    t.start_bot();
+
+    // `<#C1|>`: a channel link without its name (https://docs.slack.dev/messaging/formatting-message-text).
+    t.send("EvW1", mention("C1", "60.1", "W0HOME", "t echo see <#C1|> and https://example.com/x"));
+    t.fake.wait_post("Job 1 (`t_echo`) is queued.");
+    t.fake.wait_reaction("C1", "60.1", "eyes");
+    assert_eq!(t.jobs()[0]["args"]["value"], "see #general and https://example.com/x");
+    t.send("EvW2", mention("C1", "60.2", "W0ORG", "secret show"));
+    t.fake.wait_post("Job 2 (`secret_show`) is queued.");
+    t.send("EvW3", mention("C1", "60.3", "W0OTHER", "secret show"));
+    assert_eq!(t.fake.wait_post("restricted to internal users")["thread_ts"], "60.3");
+    t.send("EvW4", mention("C1", "60.4", "W0HOME", "cancel job id 2"));
+    let note = t.fake.wait_post("`secret_show` cancelled by <@W0HOME>");
+    assert_eq!(note["thread_ts"], "60.2");
+
+    t.send("EvW5", mention("C1", "60.5", "W0HOME", "help"));
+    let help = text(&t.fake.wait_post("I understand:"));
+    assert!(help.contains("<@UBOT> `status`"), "help names the bot by its mention: {help}");
+    assert!(help.contains("• `secret` :lock:"), "restricted namespaces are marked for internal users: {help}");
+    t.send("EvW6", mention("C1", "60.6", "W0OTHER", "help"));
+    t.fake.wait("the second help", |f| (f.posts().iter().filter(|p| text(p).contains("I understand:")).count() == 2).then_some(()));
+    let guest_help = text(t.fake.posts().iter().rfind(|p| text(p).contains("I understand:")).unwrap());
+    assert!(!guest_help.contains(":lock:") && guest_help.contains("• `secret`"), "{guest_help}");
+
+    // Job output goes out without unfurls (https://docs.slack.dev/reference/methods/chat.postMessage).
+    t.dispatch_once();
+    let output = t.fake.wait_post("see #general and https://example.com/x");
+    assert_eq!((&output["unfurl_links"], &output["unfurl_media"]), (&json!(false), &json!(false)), "{output}");
 }

@@ -142,6 +142,9 @@ fn answer(st: &mut State_, method: &str, p: &mut Value, http: SocketAddr, ws: So
         }
         "chat.getPermalink" => ok(json!({"channel": param("channel"),
             "permalink": format!("https://team.slack.com/archives/{}/p{}", param("channel"), param("message_ts").replace('.', ""))})),
+        // Slack takes the name without colons; `:eyes:` is `invalid_name`
+        // (https://docs.slack.dev/reference/methods/reactions.add, "Errors").
+        "reactions.add" if param("name").starts_with(':') || param("name").ends_with(':') => refuse("invalid_name"),
         "reactions.add" => ok(json!({})),
         "files.getUploadURLExternal" => {
             let id = format!("F{n}");
