@@ -271,7 +271,10 @@ impl SlackApi {
     /// What a conversation is (`conversations.info`): its kind flags and name.
     pub async fn conversation(&self, channel: &str) -> Result<SlackChannelInfo, CallError> {
         let req = SlackApiConversationsInfoRequest::new(channel.into());
-        Ok(self.done("conversations.info", self.client.open_session(&self.token).conversations_info(&req)).await?.channel)
+        Ok(self
+            .done("conversations.info", self.client.open_session(&self.token).conversations_info(&req))
+            .await?
+            .channel)
     }
 
     pub async fn join(&self, channel: &str) -> Result<(), CallError> {

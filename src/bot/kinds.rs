@@ -103,7 +103,11 @@ impl Kinds {
                 Some(known)
             }
             Err(e) => {
-                tracing::warn!(channel, error = &e as &dyn std::error::Error, "cannot learn what kind of conversation this is; treating it as private");
+                tracing::warn!(
+                    channel,
+                    error = &e as &dyn std::error::Error,
+                    "cannot learn what kind of conversation this is; treating it as private"
+                );
                 None
             }
         }
@@ -138,7 +142,8 @@ mod tests {
     #[test]
     fn the_flags_of_conversations_info_give_the_kind() {
         // Shapes from https://docs.slack.dev/reference/objects/conversation-object
-        let public = flags(serde_json::json!({"is_channel": true, "is_private": false, "is_mpim": false, "is_im": false}));
+        let public =
+            flags(serde_json::json!({"is_channel": true, "is_private": false, "is_mpim": false, "is_im": false}));
         assert_eq!(kind_of(&public), ChannelType::Channel);
         let private = flags(serde_json::json!({"is_channel": true, "is_private": true, "is_mpim": false}));
         assert_eq!(kind_of(&private), ChannelType::Group, "a private channel with a C… id");

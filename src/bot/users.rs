@@ -29,8 +29,8 @@ impl UserInfo {
         let flag = |f: Option<bool>| f.unwrap_or(false);
         let is_bot = flag(user.flags.is_bot);
         let same_team = user.team_id.as_ref().is_some_and(|t| t.0 == team_id);
-        let same_org = enterprise
-            .is_some_and(|e| user.enterprise_user.as_ref().is_some_and(|u| u.enterprise_id.0 == e));
+        let same_org =
+            enterprise.is_some_and(|e| user.enterprise_user.as_ref().is_some_and(|u| u.enterprise_id.0 == e));
         let internal = (same_team || same_org)
             && !flag(user.flags.is_restricted)
             && !flag(user.flags.is_ultra_restricted)
@@ -87,7 +87,11 @@ impl Users {
             }
             Err(e) => {
                 let id = user.get("id").and_then(serde_json::Value::as_str).unwrap_or_default();
-                tracing::warn!(user = id, error = &e as &dyn std::error::Error, "a `user_change` event ebmbot cannot read; the user will be looked up again");
+                tracing::warn!(
+                    user = id,
+                    error = &e as &dyn std::error::Error,
+                    "a `user_change` event ebmbot cannot read; the user will be looked up again"
+                );
                 self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(id);
             }
         }

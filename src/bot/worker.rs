@@ -144,7 +144,8 @@ impl Worker {
         };
         let caller = Caller::slack(origin, user.internal);
         let mention = format!("<@{}>", self.bot_user_id);
-        let ctx = Context { settings: &self.settings, catalog: &self.catalog, clock: &*self.clock, mention: Some(&mention) };
+        let ctx =
+            Context { settings: &self.settings, catalog: &self.catalog, clock: &*self.clock, mention: Some(&mention) };
         let (grammar, ack) = (&self.grammar, &self.settings.slack_ack_reaction);
         let handled = self.queue.atomically(|q| {
             if !q.finish_slack_event(row.id, &InboxOutcome::Handled, now)? {

@@ -100,7 +100,11 @@ impl Action for NamespaceHelp {
                 .collect()
         };
         Ok(NamespaceCommands {
-            namespace: Topic { name: ns.name.clone(), description: ns.description.clone(), restricted: ns.restricted && !hidden },
+            namespace: Topic {
+                name: ns.name.clone(),
+                description: ns.description.clone(),
+                restricted: ns.restricted && !hidden,
+            },
             commands,
             hidden,
         })

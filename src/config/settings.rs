@@ -371,7 +371,11 @@ impl Vars<'_> {
         let value = self.or(var, default);
         let name = value.trim().trim_matches(':');
         if name.is_empty() || name.contains(char::is_whitespace) {
-            return Err(SettingsError::Invalid { var, value, expected: "write one emoji name such as `eyes` or `:eyes:`" });
+            return Err(SettingsError::Invalid {
+                var,
+                value,
+                expected: "write one emoji name such as `eyes` or `:eyes:`",
+            });
         }
         Ok(name.to_owned())
     }

@@ -93,7 +93,8 @@ fn channel_and_user_events_correct_the_caches() {
     let archived = callback(json!({"type": "channel_archive", "channel": "C024BE91L", "user": "U024BE7LH"}));
     assert_eq!(classify(&archived, "UBOT"), Received::ChannelChanged { channel: "C024BE91L".into() });
     // https://api.slack.com/events/group_rename: the channel is an object.
-    let renamed = callback(json!({"type": "group_rename", "channel": {"id": "G02ELGNBH", "name": "new_name", "created": 1}}));
+    let renamed =
+        callback(json!({"type": "group_rename", "channel": {"id": "G02ELGNBH", "name": "new_name", "created": 1}}));
     assert_eq!(classify(&renamed, "UBOT"), Received::ChannelChanged { channel: "G02ELGNBH".into() });
     let converted = callback(json!({"type": "message", "subtype": "channel_convert_to_private", "channel": "C1",
                                     "channel_type": "group", "user": "U1", "ts": "1.1"}));

@@ -92,9 +92,9 @@ fn a_channels_kind_is_learned_once_and_again_after_its_events_or_an_hour() {
     let bot = runtime.block_on(async {
         let settings = Arc::new(settings(&t));
         let catalog = Catalog::load(&settings.config, &settings).unwrap();
-        let bot = Bot::start_with(settings, catalog, None, clock.clone()).await.unwrap();
-        tokio::spawn(bot.run(async move { drop(stopped.await) }))
+        Bot::start_with(settings, catalog, None, clock.clone()).await.unwrap()
     });
+    let bot = runtime.spawn(bot.run(async move { drop(stopped.await) }));
     t.fake.wait_connected(1);
     let ask = |n: i64, event: &str| {
         let ts = format!("30.{n}");
@@ -121,7 +121,10 @@ fn a_channels_kind_is_learned_once_and_again_after_its_events_or_an_hour() {
 
     // `channel_rename` (https://api.slack.com/events/channel_rename) and
     // `member_joined_channel` (https://api.slack.com/events/member_joined_channel) also refresh.
-    t.send("EvRename", json!({"type": "channel_rename", "channel": {"id": "CFLIP", "name": "flop", "created": 1_360_782_804}}));
+    t.send(
+        "EvRename",
+        json!({"type": "channel_rename", "channel": {"id": "CFLIP", "name": "flop", "created": 1_360_782_804}}),
+    );
     ask(4, "EvK");
     assert_eq!(lookups(&t, "CFLIP"), 3);
     t.send(
@@ -208,7 +211,9 @@ fn grid_users_unnamed_channel_links_the_ack_reaction_help_and_unfurls() {
     assert!(help.contains("<@UBOT> `status`"), "help names the bot by its mention: {help}");
     assert!(help.contains("• `secret` :lock:"), "restricted namespaces are marked for internal users: {help}");
     t.send("EvW6", mention("C1", "60.6", "W0OTHER", "help"));
-    t.fake.wait("the second help", |f| (f.posts().iter().filter(|p| text(p).contains("I understand:")).count() == 2).then_some(()));
+    t.fake.wait("the second help", |f| {
+        (f.posts().iter().filter(|p| text(p).contains("I understand:")).count() == 2).then_some(())
+    });
     let guest_help = text(t.fake.posts().iter().rfind(|p| text(p).contains("I understand:")).unwrap());
     assert!(!guest_help.contains(":lock:") && guest_help.contains("• `secret`"), "{guest_help}");
 
