@@ -268,6 +268,15 @@ impl SlackApi {
         Ok((r.channels, next_cursor(r.response_metadata)))
     }
 
+    /// What a conversation is (`conversations.info`): its kind flags and name.
+    pub async fn conversation(&self, channel: &str) -> Result<SlackChannelInfo, CallError> {
+        let req = SlackApiConversationsInfoRequest::new(channel.into());
+        Ok(self
+            .done("conversations.info", self.client.open_session(&self.token).conversations_info(&req))
+            .await?
+            .channel)
+    }
+
     pub async fn join(&self, channel: &str) -> Result<(), CallError> {
         let req = SlackApiConversationsJoinRequest::new(channel.into());
         self.done("conversations.join", self.client.open_session(&self.token).conversations_join(&req))
@@ -275,7 +284,9 @@ impl SlackApi {
             .map(|_| ())
     }
 
-    /// Posts a message; returns its ts.
+    /// Posts a message; returns its ts. Links in it are not unfurled (`unfurl_links` and
+    /// `unfurl_media` false): job output and replies are shown as they are, without previews of
+    /// whatever a job printed a link to.
     pub async fn post(
         &self,
         channel: &str,
@@ -283,9 +294,28 @@ impl SlackApi {
         text: &str,
         blocks: Option<Vec<SlackBlock>>,
     ) -> Result<String, CallError> {
+        self.post_with(channel, thread_ts, text, blocks, false).await
+    }
+
+    /// Posts a message whose point is a link (a permalink for tech support): Slack unfurls it.
+    pub async fn post_link(&self, channel: &str, thread_ts: Option<&str>, text: &str) -> Result<String, CallError> {
+        self.post_with(channel, thread_ts, text, None, true).await
+    }
+
+    async fn post_with(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+        blocks: Option<Vec<SlackBlock>>,
+        unfurl: bool,
+    ) -> Result<String, CallError> {
         let content = SlackMessageContent::new().with_text(text.to_owned()).opt_blocks(blocks);
-        let req = SlackApiChatPostMessageRequest::new(channel.into(), content)
+        let mut req = SlackApiChatPostMessageRequest::new(channel.into(), content)
             .opt_thread_ts(thread_ts.map(|t| SlackTs(t.to_owned())));
+        if !unfurl {
+            req = req.with_unfurl_links(false).with_unfurl_media(false);
+        }
         Ok(self.done("chat.postMessage", self.client.open_session(&self.token).chat_post_message(&req)).await?.ts.0)
     }
 

@@ -15,6 +15,11 @@ pub enum Received {
     Command { event_id: String, channel: String, ts: String },
     /// A channel was created: joined when `SLACK_AUTO_JOIN` is on.
     ChannelCreated { channel: String },
+    /// A conversation may have changed kind or name: what was learned of it is forgotten.
+    ChannelChanged { channel: String },
+    /// A user's profile changed (`user_change`, carrying the whole user object): who is
+    /// internal is decided again at once.
+    UserChanged { user: Value },
     /// Nothing for the bot; why, for the log.
     Ignored(String),
 }
@@ -25,8 +30,11 @@ pub struct Message {
     pub user: String,
     pub text: String,
     pub channel: String,
-    /// Guessed from the channel id when Slack leaves it out (as it does in `app_mention`).
+    /// Guessed from the channel id when Slack leaves it out (as it does in `app_mention`);
+    /// the worker then learns it ([`super::kinds`]).
     pub channel_type: ChannelType,
+    /// Whether Slack said the channel type (`channel_type` in the event).
+    pub channel_type_given: bool,
     pub ts: String,
     pub thread_ts: Option<String>,
 }
@@ -52,12 +60,15 @@ impl Message {
         let text_field = |name: &str| event.get(name).and_then(Value::as_str).map(str::to_owned);
         let required = |name: &'static str| text_field(name).ok_or(NotAMessage::Missing(name));
         let channel = required("channel")?;
-        let channel_type = text_field("channel_type").map_or_else(|| ChannelType::guess(&channel), ChannelType::from);
+        let given = text_field("channel_type");
+        let channel_type_given = given.is_some();
+        let channel_type = given.map_or_else(|| ChannelType::guess(&channel), ChannelType::from);
         Ok(Message {
             user: required("user")?,
             text: text_field("text").unwrap_or_default(),
             channel,
             channel_type,
+            channel_type_given,
             ts: required("ts")?,
             thread_ts: text_field("thread_ts"),
         })
@@ -93,8 +104,20 @@ pub fn classify(payload: &Value, bot_user_id: &str) -> Received {
                 None => ignored("a `channel_created` event without a channel id".into()),
             };
         }
+        "user_change" => {
+            return match event.get("user").filter(|u| u.is_object()) {
+                Some(user) => Received::UserChanged { user: user.clone() },
+                None => ignored("a `user_change` event without a user".into()),
+            };
+        }
+        changed if super::kinds::CHANGE_EVENTS.contains(&changed) => return channel_changed(event, changed),
         "" => return ignored("an event without a type".into()),
         other => return ignored(format!("event type `{other}`")),
+    }
+    if let Some(subtype) = event.get("subtype").and_then(Value::as_str)
+        && super::kinds::CHANGE_SUBTYPES.contains(&subtype)
+    {
+        return channel_changed(event, subtype);
     }
     if let Some(subtype) = event.get("subtype").and_then(Value::as_str)
         && !COMMAND_SUBTYPES.contains(&subtype)
@@ -118,6 +141,15 @@ pub fn classify(payload: &Value, bot_user_id: &str) -> Received {
         return ignored(format!("a `message` in a `{}` conversation (only DMs are commands)", message.channel_type));
     }
     Received::Command { event_id: event_id.to_owned(), channel: message.channel, ts: message.ts }
+}
+
+/// A channel event: its channel is `channel` (an id) or `channel.id`.
+fn channel_changed(event: &Value, what: &str) -> Received {
+    let channel = event.get("channel").and_then(|c| c.as_str().or_else(|| c.get("id").and_then(Value::as_str)));
+    match channel {
+        Some(channel) => Received::ChannelChanged { channel: channel.to_owned() },
+        None => Received::Ignored(format!("a `{what}` event without a channel id")),
+    }
 }
 
 #[cfg(test)]

@@ -49,6 +49,9 @@ pub const METHODS: &[Method] = &[
     // Public channels, and the private ones ebmbot is in (`#name` → id).
     m("conversations.list", &["channels:read", "groups:read"], When::Always),
     m("conversations.join", &["channels:join"], When::AutoJoin),
+    // Whether a channel is public, private, a group DM or a DM (`app_mention` does not say):
+    // each kind needs its own scope.
+    m("conversations.info", &["channels:read", "groups:read", "im:read", "mpim:read"], When::Always),
 ];
 
 /// The method called with the app-level token (`xapp-…`, Socket Mode), and that token's scope.
@@ -75,6 +78,23 @@ pub const EVENTS: &[Event] = &[
     Event { name: "app_mention", scope: "app_mentions:read", when: When::Always },
     Event { name: "message.im", scope: "im:history", when: When::Always },
     Event { name: "channel_created", scope: "channels:read", when: When::AutoJoin },
+    // A channel's kind or name may have changed: it is looked up again (`bot::kinds`).
+    Event { name: "channel_rename", scope: "channels:read", when: When::Always },
+    Event { name: "channel_archive", scope: "channels:read", when: When::Always },
+    Event { name: "channel_unarchive", scope: "channels:read", when: When::Always },
+    Event { name: "channel_deleted", scope: "channels:read", when: When::Always },
+    Event { name: "channel_shared", scope: "channels:read", when: When::Always },
+    Event { name: "channel_unshared", scope: "channels:read", when: When::Always },
+    Event { name: "channel_left", scope: "channels:read", when: When::Always },
+    Event { name: "group_rename", scope: "groups:read", when: When::Always },
+    Event { name: "group_archive", scope: "groups:read", when: When::Always },
+    Event { name: "group_unarchive", scope: "groups:read", when: When::Always },
+    Event { name: "group_deleted", scope: "groups:read", when: When::Always },
+    Event { name: "group_left", scope: "groups:read", when: When::Always },
+    Event { name: "member_joined_channel", scope: "channels:read", when: When::Always },
+    Event { name: "member_left_channel", scope: "channels:read", when: When::Always },
+    // A user made a guest (or deactivated) loses access at once.
+    Event { name: "user_change", scope: "users:read", when: When::Always },
 ];
 
 /// The method's row in [`METHODS`].

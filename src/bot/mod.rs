@@ -7,6 +7,7 @@
 //! - [`api`]: slack-morphism's client pointed at `SLACK_API_URL`, errors sorted for retries.
 //! - [`users`], [`channels`]: who is internal; `#name` → id; joining public channels.
 //! - [`manifest`]: each Web API method and event ebmbot uses, with its scope; the app manifest.
+//! - [`kinds`]: whether a channel is public, private, a group DM or a DM (`conversations.info`).
 //! - [`inbox`]: what an event means (commands, ignored bots and subtypes, new channels).
 //!
 //! [`Bot::start`] gives the bot's work to threads of its own (SQLite calls block); [`run()`] is
@@ -27,6 +28,7 @@ pub mod channels;
 pub mod deliver;
 pub mod events_api;
 pub mod inbox;
+pub mod kinds;
 pub mod manifest;
 pub mod receive;
 pub mod reply;

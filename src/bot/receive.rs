@@ -8,6 +8,8 @@ use serde_json::Value;
 use super::api::{Me, SlackApi};
 use super::channels;
 use super::inbox::{Received, classify};
+use super::kinds::Kinds;
+use super::users::Users;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::queue::{Queue, QueueError, Waker};
@@ -17,6 +19,9 @@ pub struct Shared {
     pub settings: Arc<Settings>,
     pub api: Arc<SlackApi>,
     pub me: Me,
+    /// What the worker learned of channels and users; channel and user events correct it.
+    pub kinds: Arc<Kinds>,
+    pub users: Arc<Users>,
     /// The receiving side's own connection: stores are short and never wait for Slack.
     pub store: Mutex<Queue>,
     /// Woken when a command is stored.
@@ -34,7 +39,7 @@ pub enum ReceiveError {
 
 /// Handles one `event_callback` payload: a command is stored (once: a Slack retry, or the
 /// second event of the same message, is dropped) and the worker woken; a new channel is
-/// joined in the background; anything else is logged and dropped. Returns once the command
+/// joined in the background; a channel or user event corrects the caches; anything else is logged and dropped. Returns once the command
 /// is safely stored, so the caller may acknowledge.
 pub async fn receive(shared: &Arc<Shared>, payload: Value) -> Result<(), ReceiveError> {
     match classify(&payload, &shared.me.user_id) {
@@ -61,6 +66,8 @@ pub async fn receive(shared: &Arc<Shared>, payload: Value) -> Result<(), Receive
         Received::ChannelCreated { channel } => {
             tracing::debug!(channel, "a channel was created; SLACK_AUTO_JOIN is off");
         }
+        Received::ChannelChanged { channel } => shared.kinds.forget(&channel),
+        Received::UserChanged { user } => shared.users.changed(&user),
         Received::Ignored(why) => tracing::info!("ignored a Slack event: {why}"),
     }
     Ok(())

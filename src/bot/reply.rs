@@ -54,7 +54,7 @@ pub fn answer(
 ) -> Result<Reply, CommandError> {
     let mut command = match grammar.parse(text) {
         Ok(command) => command,
-        Err(reason) => return Ok(Reply { text: not_understood(&reason, ctx), ..Reply::default() }),
+        Err(reason) => return Ok(Reply { text: not_understood(&reason, ctx, caller), ..Reply::default() }),
     };
     // A reply carries at most the last megabyte of a log (issue 9, item 7).
     if let Command::Logs(logs) = &mut command {
@@ -76,7 +76,7 @@ pub fn answer(
                 _ => None,
             };
             let text = match (&output, &log) {
-                (Output::Logs(r), Some(_)) => log_header(r, &ctx.settings.slack_app_username),
+                (Output::Logs(r), Some(_)) => log_header(r, ctx.bot_name()),
                 _ => render(&output, ctx),
             };
             Ok(Reply { text, understood: true, accepted: configured, job, log, ..Reply::default() })
@@ -100,8 +100,8 @@ pub fn render(output: &Output, ctx: &Context<'_>) -> String {
         Output::Unsuppressed(r) => format!("Removed {} suppression window(s) of `{}`.", r.removed, r.job_type),
         Output::Status(r) => status(r, tz),
         Output::Logs(r) => logs(r, ctx.settings),
-        Output::Help(r) => general_help(r, &ctx.settings.slack_app_username),
-        Output::NamespaceHelp(r) => namespace_help(r, &ctx.settings.slack_app_username),
+        Output::Help(r) => general_help(r, ctx.bot_name()),
+        Output::NamespaceHelp(r) => namespace_help(r, ctx.bot_name()),
         Output::Jobs(jobs) => jobs_list(jobs, tz),
         Output::Pruned(r) => format!(
             "Pruned {} job(s), {} delivered message(s) and {} webhook delivery record(s).",
@@ -156,7 +156,7 @@ fn log_header(r: &LogText, username: &str) -> String {
             format!("its first megabyte of {total} bytes, as a file; `ebmbot logs {id}` on the server shows all of it")
         }
         (Some(total), _) => format!(
-            "its last megabyte of {total} bytes, as a file; `{username} logs {id} {stream} head` shows its start, \
+            "its last megabyte of {total} bytes, as a file; {username} `logs {id} {stream} head` shows its start, \
              and `ebmbot logs {id}` on the server all of it"
         ),
         (None, _) => "as a file".to_owned(),
@@ -248,20 +248,27 @@ fn logs(r: &LogText, settings: &crate::config::Settings) -> String {
 }
 
 /// The general help: the built-ins and the namespaces.
+/// `username` is how the bot is named: a mention in Slack (outside the code spans, where Slack
+/// would not render it).
 fn general_help(topics: &HelpTopics, username: &str) -> String {
     let mut out = format!(
         "I understand:\n\
-         • `{username} help` — this message; `{username} <namespace> help` — a namespace's commands\n\
-         • `{username} status` — what is running and scheduled\n\
-         • `{username} logs N [stdout|stderr] [head|tail|all]` — a job's output\n\
-         • `{username} cancel job id N` — cancel a queued job or stop a running one\n\
-         • `{username} dry run <command>` — what a command would run and where it would report, without running it\n"
+         • {username} `help` — this message; {username} `<namespace> help` — a namespace's commands\n\
+         • {username} `status` — what is running and scheduled\n\
+         • {username} `logs N [stdout|stderr] [head|tail|all]` — a job's output\n\
+         • {username} `cancel job id N` — cancel a queued job or stop a running one; \
+           {username} `remove job id N` — remove a queued job only\n\
+         • {username} `dry run <command>` — what a command would run and where it would report, without running it\n"
     );
     if !topics.namespaces.is_empty() {
         out.push_str("Namespaces:\n");
         for ns in &topics.namespaces {
             let desc = ns.description.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
-            out.push_str(&format!("• `{}`{desc}\n", ns.name));
+            let lock = if ns.restricted { " :lock:" } else { "" };
+            out.push_str(&format!("• `{}`{lock}{desc}\n", ns.name));
+        }
+        if topics.namespaces.iter().any(|ns| ns.restricted) {
+            out.push_str(":lock: for internal users only\n");
         }
     }
     out.trim_end().to_owned()
@@ -269,6 +276,9 @@ fn general_help(topics: &HelpTopics, username: &str) -> String {
 
 fn namespace_help(r: &NamespaceCommands, username: &str) -> String {
     let mut out = format!("Commands in `{}`", r.namespace.name);
+    if r.namespace.restricted {
+        out.push_str(" :lock:");
+    }
     if let Some(d) = &r.namespace.description {
         out.push_str(&format!(" ({d})"));
     }
@@ -279,7 +289,7 @@ fn namespace_help(r: &NamespaceCommands, username: &str) -> String {
         out.push_str(" none.");
     }
     for cmd in &r.commands {
-        out.push_str(&format!("\n• `{username} {}`: {}", cmd.usage, cmd.help));
+        out.push_str(&format!("\n• {username} `{}`: {}", cmd.usage, cmd.help));
         if !cmd.rules.is_empty() {
             out.push_str(&format!(" ({})", cmd.rules.join("; ")));
         }
@@ -287,8 +297,8 @@ fn namespace_help(r: &NamespaceCommands, username: &str) -> String {
     out
 }
 
-fn not_understood(reason: &NotUnderstood, ctx: &Context<'_>) -> String {
-    let username = &ctx.settings.slack_app_username;
+fn not_understood(reason: &NotUnderstood, ctx: &Context<'_>, caller: &Caller) -> String {
+    let username = ctx.bot_name();
     let why = match reason {
         NotUnderstood::Empty => "I didn't get a command.".to_owned(),
         NotUnderstood::UnknownNamespace { given, suggestion: Some(s) } => {
@@ -298,11 +308,11 @@ fn not_understood(reason: &NotUnderstood, ctx: &Context<'_>) -> String {
             format!("I don't know `{}`.", shorten(given, 40))
         }
         NotUnderstood::UnknownCommand { namespace } => {
-            format!("I don't know that `{namespace}` command; `{username} {namespace} help` lists them.")
+            format!("I don't know that `{namespace}` command; {username} `{namespace} help` lists them.")
         }
         NotUnderstood::Malformed { builtin } => format!("Usage: `{}`.", builtin.usage()),
     };
-    format!("Sorry, I didn't understand that. {why}\n\n{}", general_help(&help::topics(ctx), username))
+    format!("Sorry, I didn't understand that. {why}\n\n{}", general_help(&help::topics(ctx, caller), username))
 }
 
 /// Args of a job as `(k=v, …)`; nothing when there are none (or the caller may not see them:

@@ -13,6 +13,7 @@ use super::api::{self, CallError, Me, OnCall, SlackApi};
 use super::channels::{self, Channels};
 use super::deliver::{Deliverer, retry_wait};
 use super::events_api::{EventsState, Off};
+use super::kinds::Kinds;
 use super::manifest::Needs;
 use super::receive::Shared;
 use super::socket::SocketMode;
@@ -128,7 +129,7 @@ impl Bot {
         let me = whoami(&api, settings.slack_retry_base).await?;
         tracing::info!(user = %me.user_id, team = %me.team_id, "the Slack bot is starting");
         check_scopes(&me, &settings);
-        let users = Arc::new(Users::new(&me.team_id));
+        let users = Arc::new(Users::new(&me.team_id, settings.slack_enterprise_id.clone()));
         let mut background = Vec::new();
         let (a, u) = (api.clone(), users.clone());
         background.push(tokio::spawn(async move {
@@ -150,10 +151,13 @@ impl Bot {
             }));
         }
         let worker_queue = open(&settings)?;
+        let kinds = Arc::new(Kinds::new(clock.clone()));
         let shared = Arc::new(Shared {
             settings: settings.clone(),
             api: api.clone(),
             me: me.clone(),
+            kinds: kinds.clone(),
+            users: users.clone(),
             store: Mutex::new(open(&settings)?),
             worker: worker_queue.waker(),
             clock: clock.clone(),
@@ -171,6 +175,7 @@ impl Bot {
             seen,
             api: api.clone(),
             users,
+            kinds,
             bot_user_id: me.user_id,
             runtime: Handle::current(),
             deliverer: deliver_wake.clone(),

@@ -9,16 +9,28 @@
 /// after the last mention on that line; a DM without a mention is all command. Then: trim,
 /// drop trailing dots, collapse whitespace to single spaces; `<http(s)://x|label>` and
 /// `<http(s)://x>` become `x`, `<mailto:a|label>` becomes `a`, `<#C1|name>` becomes `#name`,
-/// other markup (`<@U1>`, `<!here>`) stays; finally `&lt;`, `&gt;` and `&amp;` are decoded,
-/// once. An empty command is `Some("")`: the caller answers with help.
+/// a channel link without a name (`<#C1|>`, `<#C1>`) becomes the id `C1`, other markup
+/// (`<@U1>`, `<!here>`) stays; finally `&lt;`, `&gt;` and `&amp;` are decoded, once. An empty
+/// command is `Some("")`: the caller answers with help.
 pub fn command_text(raw: &str, bot_user_id: &str, is_dm: bool) -> Option<String> {
+    command_text_with(raw, bot_user_id, is_dm, &|_| None)
+}
+
+/// [`command_text`], with `channel_name` giving the name of a channel linked without one
+/// (Slack sends `<#C123|>` for channels it does not name): `#name`, or the id when it has none.
+pub fn command_text_with(
+    raw: &str,
+    bot_user_id: &str,
+    is_dm: bool,
+    channel_name: &dyn Fn(&str) -> Option<String>,
+) -> Option<String> {
     let command = match after_mention(raw, bot_user_id) {
         Some(rest) => rest,
         None if is_dm => raw,
         None => return None,
     };
     let collapsed = collapse(command);
-    let unmarked = strip_markup(&collapsed);
+    let unmarked = strip_markup(&collapsed, channel_name);
     Some(decode_entities(&unmarked).trim().to_owned())
 }
 
@@ -62,7 +74,7 @@ fn collapse(text: &str) -> String {
 }
 
 /// Replaces link, mail and channel markup with what it stands for; leaves other markup.
-fn strip_markup(text: &str) -> String {
+fn strip_markup(text: &str, channel_name: &dyn Fn(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('<') {
@@ -71,7 +83,7 @@ fn strip_markup(text: &str) -> String {
         let inner = &after['<'.len_utf8()..];
         match inner.find(['<', '>']) {
             Some(close) if inner[close..].starts_with('>') => {
-                push_unmarked(&mut out, &inner[..close]);
+                push_unmarked(&mut out, &inner[..close], channel_name);
                 rest = &inner[close + '>'.len_utf8()..];
             }
             // A `<` that another `<` follows before any `>`: keep it as text.
@@ -91,7 +103,7 @@ fn strip_markup(text: &str) -> String {
 }
 
 /// Pushes what the markup `<inner>` stands for.
-fn push_unmarked(out: &mut String, inner: &str) {
+fn push_unmarked(out: &mut String, inner: &str, channel_name: &dyn Fn(&str) -> Option<String>) {
     let (target, label) = match inner.split_once('|') {
         Some((target, label)) => (target, Some(label)),
         None => (inner, None),
@@ -108,11 +120,24 @@ fn push_unmarked(out: &mut String, inner: &str) {
     {
         out.push('#');
         out.push_str(name);
+    } else if let Some(id) = target.strip_prefix('#').filter(|id| is_channel_id(id)) {
+        match channel_name(id) {
+            Some(name) => {
+                out.push('#');
+                out.push_str(&name);
+            }
+            None => out.push_str(id),
+        }
     } else {
         out.push('<');
         out.push_str(inner);
         out.push('>');
     }
+}
+
+/// A conversation id as Slack writes it in links: `C…`, `G…` or `D…`, letters and digits.
+fn is_channel_id(id: &str) -> bool {
+    id.len() > 1 && id.starts_with(['C', 'G', 'D']) && id.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
 fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {

@@ -1,5 +1,6 @@
 //! Who is internal (docs/slack.md §4): from `users.info`, a user of the bot's own
-//! team who is not restricted, ultra-restricted, a bot or deleted. Answers are cached for an
+//! team (or, with `SLACK_ENTERPRISE_ID`, of any workspace of that Enterprise Grid organisation)
+//! who is not restricted, ultra-restricted, a bot or deleted. Answers are cached for an
 //! hour; `users.list` (every page) warms the cache at start-up and never decides alone.
 
 use std::collections::HashMap;
@@ -23,11 +24,14 @@ pub struct UserInfo {
 }
 
 impl UserInfo {
-    pub fn of(user: &SlackUser, team_id: &str) -> UserInfo {
+    /// `enterprise`: the organisation whose other workspaces count as the bot's own.
+    pub fn of(user: &SlackUser, team_id: &str, enterprise: Option<&str>) -> UserInfo {
         let flag = |f: Option<bool>| f.unwrap_or(false);
         let is_bot = flag(user.flags.is_bot);
         let same_team = user.team_id.as_ref().is_some_and(|t| t.0 == team_id);
-        let internal = same_team
+        let same_org =
+            enterprise.is_some_and(|e| user.enterprise_user.as_ref().is_some_and(|u| u.enterprise_id.0 == e));
+        let internal = (same_team || same_org)
             && !flag(user.flags.is_restricted)
             && !flag(user.flags.is_ultra_restricted)
             && !is_bot
@@ -39,12 +43,13 @@ impl UserInfo {
 /// The cache of users' [`UserInfo`].
 pub struct Users {
     team_id: String,
+    enterprise: Option<String>,
     cache: Mutex<HashMap<String, (UserInfo, Instant)>>,
 }
 
 impl Users {
-    pub fn new(team_id: &str) -> Users {
-        Users { team_id: team_id.to_owned(), cache: Mutex::new(HashMap::new()) }
+    pub fn new(team_id: &str, enterprise: Option<String>) -> Users {
+        Users { team_id: team_id.to_owned(), enterprise, cache: Mutex::new(HashMap::new()) }
     }
 
     fn cached(&self, id: &str) -> Option<UserInfo> {
@@ -53,7 +58,7 @@ impl Users {
     }
 
     fn store(&self, user: &SlackUser) -> UserInfo {
-        let info = UserInfo::of(user, &self.team_id);
+        let info = UserInfo::of(user, &self.team_id, self.enterprise.as_deref());
         let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         cache.insert(user.id.0.clone(), (info, Instant::now()));
         info
@@ -69,6 +74,27 @@ impl Users {
         }
         let user = api.user(id).await?;
         Ok(self.store(&user))
+    }
+
+    /// A `user_change` event's user object: stored at once, so a user who became a guest (or
+    /// was deactivated) loses access with their next message, not an hour later. An object
+    /// that does not parse drops what was cached of its id, so the next message asks Slack.
+    pub fn changed(&self, user: &serde_json::Value) {
+        match serde_json::from_value::<SlackUser>(user.clone()) {
+            Ok(user) => {
+                let info = self.store(&user);
+                tracing::info!(user = %user.id, internal = info.internal, "a user changed");
+            }
+            Err(e) => {
+                let id = user.get("id").and_then(serde_json::Value::as_str).unwrap_or_default();
+                tracing::warn!(
+                    user = id,
+                    error = &e as &dyn std::error::Error,
+                    "a `user_change` event ebmbot cannot read; the user will be looked up again"
+                );
+                self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(id);
+            }
+        }
     }
 
     /// Fills the cache from `users.list`, every page. Returns how many users it saw.
@@ -99,7 +125,7 @@ mod tests {
 
     #[test]
     fn internal_means_same_team_and_no_restriction() {
-        let info = |j| UserInfo::of(&user(j), "T1");
+        let info = |j| UserInfo::of(&user(j), "T1", None);
         assert!(info(serde_json::json!({"id": "U1", "team_id": "T1"})).internal);
         assert!(!info(serde_json::json!({"id": "U1", "team_id": "T2"})).internal, "other team");
         assert!(!info(serde_json::json!({"id": "U1", "team_id": "T1", "is_restricted": true})).internal);
@@ -108,5 +134,20 @@ mod tests {
         let bot = info(serde_json::json!({"id": "U1", "team_id": "T1", "is_bot": true}));
         assert!(!bot.internal && bot.is_bot);
         assert!(!info(serde_json::json!({"id": "U1"})).internal, "no team");
+    }
+
+    #[test]
+    fn other_workspaces_of_the_organisation_count_only_when_configured() {
+        // A user of another workspace of the same Enterprise Grid organisation, as users.info
+        // gives it (https://docs.slack.dev/reference/objects/user-object, `enterprise_user`).
+        let grid = user(serde_json::json!({"id": "W0123", "team_id": "T2", "enterprise_user": {
+            "id": "W0123", "enterprise_id": "E1", "enterprise_name": "Org", "is_admin": false, "is_owner": false,
+            "teams": ["T2"]}}));
+        assert!(!UserInfo::of(&grid, "T1", None).internal, "not by default");
+        assert!(UserInfo::of(&grid, "T1", Some("E1")).internal);
+        assert!(!UserInfo::of(&grid, "T1", Some("E2")).internal, "another organisation");
+        let mut guest = grid.clone();
+        guest.flags.is_restricted = Some(true);
+        assert!(!UserInfo::of(&guest, "T1", Some("E1")).internal, "a guest stays a guest");
     }
 }

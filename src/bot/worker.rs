@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use super::api::SlackApi;
 use super::inbox::{Message, NotAMessage};
+use super::kinds::Kinds;
 use super::reply;
 use super::users::{SLACKBOT, UserInfo, Users};
 use crate::clock::Clock;
@@ -40,6 +41,7 @@ pub struct Worker {
     pub seen: u64,
     pub api: Arc<SlackApi>,
     pub users: Arc<Users>,
+    pub kinds: Arc<Kinds>,
     pub bot_user_id: String,
     pub runtime: tokio::runtime::Handle,
     /// Woken when a reply is queued.
@@ -98,29 +100,9 @@ impl Worker {
 
     fn handle(&mut self, row: &InboxRow) -> Result<(), QueueError> {
         let now = self.clock.now();
-        let message = serde_json::from_str::<Value>(&row.payload)
-            .map_err(NotAMessage::NotJson)
-            .and_then(|payload| Message::from_payload(&payload));
-        let message = match message {
-            Ok(m) => m,
-            Err(why) => return self.skip(row, crate::error::describe(&why)),
-        };
-        let user = match self.runtime.block_on(self.users.get(&self.api, &message.user)) {
-            Ok(user) => user,
-            Err(e) => {
-                tracing::warn!(user = %message.user, error = &e as &dyn std::error::Error, "cannot look the user up; treating them as not internal");
-                UserInfo { internal: false, is_bot: false }
-            }
-        };
-        if user.is_bot {
-            return self.skip(row, "sent by a bot user".to_owned());
-        }
-        let text = match message.user.as_str() {
-            SLACKBOT => message.text.strip_prefix("Reminder: ").unwrap_or(&message.text),
-            _ => &message.text,
-        };
-        let Some(command) = super::text::command_text(text, &self.bot_user_id, message.is_dm()) else {
-            return self.skip(row, "not addressed to ebmbot".to_owned());
+        let (message, user, command) = match self.read(row) {
+            Ok(read) => read,
+            Err(why) => return self.skip(row, why),
         };
         let reply_to = NewReply {
             channel: message.channel.clone(),
@@ -136,7 +118,9 @@ impl Worker {
             message_ts: message.ts.clone(),
         };
         let caller = Caller::slack(origin, user.internal);
-        let ctx = Context { settings: &self.settings, catalog: &self.catalog, clock: &*self.clock };
+        let mention = format!("<@{}>", self.bot_user_id);
+        let ctx =
+            Context { settings: &self.settings, catalog: &self.catalog, clock: &*self.clock, mention: Some(&mention) };
         let (grammar, ack) = (&self.grammar, &self.settings.slack_ack_reaction);
         let handled = self.queue.atomically(|q| {
             if !q.finish_slack_event(row.id, &InboxOutcome::Handled, now)? {
@@ -174,6 +158,38 @@ impl Worker {
         }
         self.deliverer.poke();
         Ok(())
+    }
+
+    /// The message of a stored event, its sender and its command text; or why there is none.
+    fn read(&self, row: &InboxRow) -> Result<(Message, UserInfo, String), String> {
+        let mut message = serde_json::from_str::<Value>(&row.payload)
+            .map_err(NotAMessage::NotJson)
+            .and_then(|payload| Message::from_payload(&payload))
+            .map_err(|why| crate::error::describe(&why))?;
+        let user = match self.runtime.block_on(self.users.get(&self.api, &message.user)) {
+            Ok(user) => user,
+            Err(e) => {
+                tracing::warn!(user = %message.user, error = &e as &dyn std::error::Error, "cannot look the user up; treating them as not internal");
+                UserInfo { internal: false, is_bot: false }
+            }
+        };
+        if user.is_bot {
+            return Err("sent by a bot user".to_owned());
+        }
+        if !message.channel_type_given {
+            // `app_mention` says nothing of the channel: a private one (or a group DM) must not
+            // be taken for a public one, whose failures are re-posted as links.
+            message.channel_type = self.runtime.block_on(self.kinds.kind(&self.api, &message.channel));
+        }
+        let text = match message.user.as_str() {
+            SLACKBOT => message.text.strip_prefix("Reminder: ").unwrap_or(&message.text),
+            _ => &message.text,
+        };
+        // `<#C123|>`: the name from conversations.info (cached with the channel's kind).
+        let name = |id: &str| self.runtime.block_on(self.kinds.learn(&self.api, id)).and_then(|k| k.name);
+        let command = super::text::command_text_with(text, &self.bot_user_id, message.is_dm(), &name)
+            .ok_or_else(|| "not addressed to ebmbot".to_owned())?;
+        Ok((message, user, command))
     }
 
     fn skip(&mut self, row: &InboxRow, why: String) -> Result<(), QueueError> {

@@ -105,7 +105,7 @@ struct Env {
 
 impl Env {
     fn ctx<'a>(&'a self, clock: &'a dyn Clock) -> Context<'a> {
-        Context { settings: &self.settings, catalog: &self.catalog, clock }
+        Context { settings: &self.settings, catalog: &self.catalog, clock, mention: None }
     }
 
     fn queue(&self) -> anyhow::Result<Queue> {

@@ -22,6 +22,10 @@ pub struct HelpTopics {
 pub struct Topic {
     pub name: String,
     pub description: Option<String>,
+    /// Restricted to internal users; said only to callers who may see what it offers (the
+    /// original bot's `:lock:`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub restricted: bool,
 }
 
 impl Action for Help {
@@ -31,18 +35,23 @@ impl Action for Help {
         Scope::Open
     }
 
-    fn run(self, ctx: &Context<'_>, _: &Caller, _: &mut Queue, _: Allowed) -> Result<HelpTopics> {
-        Ok(topics(ctx))
+    fn run(self, ctx: &Context<'_>, caller: &Caller, _: &mut Queue, _: Allowed) -> Result<HelpTopics> {
+        Ok(topics(ctx, caller))
     }
 }
 
-/// The namespaces of the catalogue, for the general help.
-pub fn topics(ctx: &Context<'_>) -> HelpTopics {
+/// The namespaces of the catalogue, for the general help; restricted ones are marked for
+/// `caller` only if they may see what those offer.
+pub fn topics(ctx: &Context<'_>, caller: &Caller) -> HelpTopics {
     let namespaces = ctx
         .catalog
         .namespaces
         .values()
-        .map(|ns| Topic { name: ns.name.clone(), description: ns.description.clone() })
+        .map(|ns| Topic {
+            name: ns.name.clone(),
+            description: ns.description.clone(),
+            restricted: ns.restricted && access::may_see(ctx, caller, &ns.name),
+        })
         .collect();
     HelpTopics { namespaces }
 }
@@ -91,7 +100,11 @@ impl Action for NamespaceHelp {
                 .collect()
         };
         Ok(NamespaceCommands {
-            namespace: Topic { name: ns.name.clone(), description: ns.description.clone() },
+            namespace: Topic {
+                name: ns.name.clone(),
+                description: ns.description.clone(),
+                restricted: ns.restricted && !hidden,
+            },
             commands,
             hidden,
         })

@@ -39,6 +39,16 @@ pub struct Context<'a> {
     pub settings: &'a Settings,
     pub catalog: &'a Catalog,
     pub clock: &'a dyn Clock,
+    /// How replies name the bot before a command: its real mention (`<@U…>`) in Slack; `None`
+    /// elsewhere, where `SLACK_APP_USERNAME` names it.
+    pub mention: Option<&'a str>,
+}
+
+impl Context<'_> {
+    /// How replies name the bot: its mention in Slack, else `SLACK_APP_USERNAME`.
+    pub fn bot_name(&self) -> &str {
+        self.mention.unwrap_or(&self.settings.slack_app_username)
+    }
 }
 
 /// Errors of the command layer. [`CommandError::is_bad_input`] tells the user's mistakes (exit 2)

@@ -123,7 +123,12 @@ pub struct Settings {
     pub slack_logs_channel: Option<String>,
     pub slack_tech_support_channel: Option<String>,
     pub slack_app_username: String,
+    /// `SLACK_ACK_REACTION` (default `eyes`), without colons: `:eyes:` is taken as `eyes`.
     pub slack_ack_reaction: String,
+    /// `SLACK_ENTERPRISE_ID` (an `E…` id, unset by default): users of the other workspaces of
+    /// this Enterprise Grid organisation count as internal too. Unset, only users of the bot's
+    /// own workspace do.
+    pub slack_enterprise_id: Option<String>,
     pub slack_auto_join: bool,
     /// `SLACK_RETRY_BASE` (default 1s): the first wait before a Slack call is tried again,
     /// doubling to 5 min; also paces background channel joins. Tests make it short.
@@ -250,7 +255,8 @@ impl Settings {
             slack_logs_channel: get("SLACK_LOGS_CHANNEL"),
             slack_tech_support_channel: get("SLACK_TECH_SUPPORT_CHANNEL"),
             slack_app_username: get("SLACK_APP_USERNAME").unwrap_or_else(|| "ebmbot".to_owned()),
-            slack_ack_reaction: get("SLACK_ACK_REACTION").unwrap_or_else(|| "eyes".to_owned()),
+            slack_ack_reaction: vars.reaction("SLACK_ACK_REACTION", "eyes")?,
+            slack_enterprise_id: vars.enterprise("SLACK_ENTERPRISE_ID")?,
             slack_auto_join: vars.choice("SLACK_AUTO_JOIN", false, BOOLEANS, "write `true` or `false`")?,
             slack_retry_base: vars.duration("SLACK_RETRY_BASE", "1s")?,
             github_webhook_secret: secrets.github_webhook_secret,
@@ -378,6 +384,30 @@ impl Vars<'_> {
             value,
             expected,
         })
+    }
+
+    /// A reaction's name, as `reactions.add` takes it: `:eyes:` (as people write it) is `eyes`.
+    fn reaction(&self, var: &'static str, default: &str) -> Result<String, SettingsError> {
+        let value = self.or(var, default);
+        let name = value.trim().trim_matches(':');
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return Err(SettingsError::Invalid {
+                var,
+                value,
+                expected: "write one emoji name such as `eyes` or `:eyes:`",
+            });
+        }
+        Ok(name.to_owned())
+    }
+
+    /// An Enterprise Grid organisation id: `E` and letters or digits.
+    fn enterprise(&self, var: &'static str) -> Result<Option<String>, SettingsError> {
+        let Some(value) = (self.get)(var) else { return Ok(None) };
+        let id = value.trim();
+        if id.len() > 1 && id.starts_with('E') && id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Ok(Some(id.to_owned()));
+        }
+        Err(SettingsError::Invalid { var, value, expected: "write the organisation's id, such as `E0123ABCD`" })
     }
 
     /// `EBMBOT_MAX_BODY` and `EBMBOT_MAX_BODY_MEMORY`, the second at least the first.

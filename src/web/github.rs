@@ -114,7 +114,7 @@ async fn handle(
 
     let project = project_name(project);
     let webhook = Webhook { project, event, delivery: delivery.clone(), payload, body_sha256: Some(sha256) };
-    let ctx = Context { settings: state.settings(), catalog: &catalog, clock: &*state.0.clock };
+    let ctx = Context { settings: state.settings(), catalog: &catalog, clock: &*state.0.clock, mention: None };
     let result = match webhook.decide(&ctx).map_err(refuse)? {
         Decision::Settled(result) => result,
         decision @ Decision::Schedule { .. } => schedule(state, decision).await?,

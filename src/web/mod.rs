@@ -166,7 +166,7 @@ impl WebState {
         let state = self.clone();
         tokio::task::spawn_blocking(move || {
             let catalog = state.catalog();
-            let ctx = Context { settings: &state.0.settings, catalog: &catalog, clock: &*state.0.clock };
+            let ctx = Context { settings: &state.0.settings, catalog: &catalog, clock: &*state.0.clock, mention: None };
             let mut queue = state.0.queue.lock().unwrap_or_else(PoisonError::into_inner);
             f(&ctx, &mut queue)
         })

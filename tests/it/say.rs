@@ -17,7 +17,7 @@ fn say_schedules_through_the_same_grammar_as_the_cli() {
 fn say_help_status_and_not_understood() {
     let env = env();
     assert!(env.ok(&["say", "help"]).contains("`t`: Test jobs"));
-    assert!(env.ok(&["say", "t", "help"]).contains("ebmbot t echo [value]"));
+    assert!(env.ok(&["say", "t", "help"]).contains("ebmbot `t echo [value]`"));
     assert!(env.ok(&["say", "status"]).contains("Nothing is happening"));
     let out = env.run(&["say", "frobnicate", "everything"]);
     assert_eq!(out.status.code(), Some(2));

@@ -80,7 +80,9 @@ impl Slack<'_> {
                 };
                 let from = self.channel(from).await?;
                 let link = self.api.permalink(&from, ts).await?;
-                self.post(to, &text.replace("{permalink}", &link)).await.map(Some)
+                let channel = self.channel(&to.channel).await?;
+                let text = text.replace("{permalink}", &link);
+                self.api.post_link(&channel, to.thread_ts.as_deref(), &text).await.map(Some)
             }
         }
     }

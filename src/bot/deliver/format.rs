@@ -29,6 +29,30 @@ pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
+/// [`escape`], except user mentions (`<@U…>`, `<@W…>`): a reply names the bot (in its help) and
+/// people by their mention, and Slack shows a mention only unescaped. Nothing else survives:
+/// `<!channel>`, links and channel markup are escaped as before.
+pub fn escape_keeping_mentions(text: &str) -> String {
+    let escaped = escape(text);
+    let mut out = String::with_capacity(escaped.len());
+    let mut rest = escaped.as_str();
+    while let Some(at) = rest.find("&lt;@") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + "&lt;@".len()..];
+        let id_len = after.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(after.len());
+        let id = &after[..id_len];
+        if id.len() > 1 && id.starts_with(['U', 'W']) && after[id_len..].starts_with("&gt;") {
+            out.push_str(&format!("<@{id}>"));
+            rest = &after[id_len + "&gt;".len()..];
+        } else {
+            out.push_str("&lt;@");
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A job's logs, as the reporter reads them (invalid UTF-8 replaced by U+FFFD).
 #[derive(Debug, Clone, Default)]
 pub struct Output {
@@ -65,10 +89,11 @@ pub fn suppressed(job: &Job, until: Option<&str>) -> String {
     }
 }
 
-/// Who cancelled a job, as Slack shows it: a Slack user id becomes a mention (`<@U1>`); anyone
+/// Who cancelled a job, as Slack shows it: a Slack user id (`U…`, or `W…` in an Enterprise
+/// Grid organisation) becomes a mention (`<@U1>`); anyone
 /// else (`terminal:alice`, "ebmbot shut down") is written as is.
 fn requester(by: &str) -> String {
-    if by.len() > 1 && by.starts_with('U') && by.chars().all(|c| c.is_ascii_alphanumeric()) {
+    if by.len() > 1 && by.starts_with(['U', 'W']) && by.chars().all(|c| c.is_ascii_alphanumeric()) {
         format!("<@{by}>")
     } else {
         escape(by)

@@ -170,7 +170,7 @@ fn reply(r: &Reply, settings: &Settings) -> Vec<Action> {
     if let Some(log) = log {
         actions.push(attached_log(r.id, log, to, text.as_deref().unwrap_or_default(), settings));
     } else if let Some(text) = text.as_ref().filter(|t| !t.is_empty()) {
-        let escaped = format::escape(text);
+        let escaped = format::escape_keeping_mentions(text);
         actions.push(if escaped.chars().count() > MAX_TEXT {
             Action::Upload {
                 to,

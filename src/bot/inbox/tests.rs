@@ -86,3 +86,21 @@ fn replies_go_in_threads_except_top_level_dms() {
         json!({"type": "app_mention", "user": "U1", "text": "x", "channel": "G2", "channel_type": "mpim", "ts": "1.1"});
     assert_eq!(Message::from_payload(&callback(mpim)).unwrap().channel_type, crate::queue::model::ChannelType::Mpim);
 }
+
+#[test]
+fn channel_and_user_events_correct_the_caches() {
+    // https://api.slack.com/events/channel_archive: the channel is an id.
+    let archived = callback(json!({"type": "channel_archive", "channel": "C024BE91L", "user": "U024BE7LH"}));
+    assert_eq!(classify(&archived, "UBOT"), Received::ChannelChanged { channel: "C024BE91L".into() });
+    // https://api.slack.com/events/group_rename: the channel is an object.
+    let renamed =
+        callback(json!({"type": "group_rename", "channel": {"id": "G02ELGNBH", "name": "new_name", "created": 1}}));
+    assert_eq!(classify(&renamed, "UBOT"), Received::ChannelChanged { channel: "G02ELGNBH".into() });
+    let converted = callback(json!({"type": "message", "subtype": "channel_convert_to_private", "channel": "C1",
+                                    "channel_type": "group", "user": "U1", "ts": "1.1"}));
+    assert_eq!(classify(&converted, "UBOT"), Received::ChannelChanged { channel: "C1".into() });
+    assert!(is_ignored(&classify(&callback(json!({"type": "channel_left"})), "UBOT"), "without a channel id"));
+    let user = json!({"id": "U1", "team_id": "T1", "is_restricted": true});
+    let changed = callback(json!({"type": "user_change", "user": user, "cache_ts": 1, "event_ts": "1.1"}));
+    assert_eq!(classify(&changed, "UBOT"), Received::UserChanged { user });
+}

@@ -5,6 +5,17 @@ use super::*;
 const BOT: &str = "UBOT";
 
 #[test]
+fn unnamed_channel_links_take_the_name_slack_gives_and_grid_ids_mention() {
+    // Slack writes `<#C123|>` when it leaves the name out
+    // (https://docs.slack.dev/messaging/formatting-message-text#linking-channels).
+    let names = |id: &str| (id == "C123").then(|| "general".to_owned());
+    let text = command_text_with("<@UBOT> t post <#C123|> <#G9|>", BOT, false, &names);
+    assert_eq!(text.as_deref(), Some("t post #general G9"));
+    // Enterprise Grid user ids begin with W, the bot's too.
+    assert_eq!(command_text("<@W0BOT|ebmbot> status", "W0BOT", false).as_deref(), Some("status"));
+}
+
+#[test]
 fn extracts_the_command_text() {
     // (raw text, is_dm, expected)
     let cases: &[(&str, bool, Option<&str>)] = &[
@@ -41,7 +52,10 @@ fn extracts_the_command_text() {
         ("<@UBOT> go <HTTPS://Example.com/X>", false, Some("go HTTPS://Example.com/X")),
         ("<@UBOT> to <mailto:a@b.org|a@b.org>", false, Some("to a@b.org")),
         ("<@UBOT> in <#C123|general>", false, Some("in #general")),
-        ("<@UBOT> in <#C123|>", false, Some("in <#C123|>")),
+        // A channel link without a name (issue 11, item 7): the id, which channel settings take.
+        ("<@UBOT> in <#C123|>", false, Some("in C123")),
+        ("<@UBOT> in <#C123>", false, Some("in C123")),
+        ("<@UBOT> in <#nope|>", false, Some("in <#nope|>")),
         ("<@UBOT> ask <@U1> and <@U2|bob>", false, Some("ask <@U1> and <@U2|bob>")),
         ("<@UBOT> tell <!here>", false, Some("tell <!here>")),
         ("<@UBOT> odd <a <https://x.org>", false, Some("odd <a https://x.org")),

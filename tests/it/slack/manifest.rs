@@ -51,10 +51,13 @@ fn the_manifest_lists_the_scopes_and_events_the_settings_need() {
     let settings = &json["settings"];
     assert_eq!(settings["socket_mode_enabled"], false);
     assert_eq!(settings["event_subscriptions"]["request_url"], "https://ebm.example.com/slack/events");
-    assert_eq!(
-        settings["event_subscriptions"]["bot_events"],
-        serde_json::json!(["app_mention", "message.im", "channel_created"])
-    );
+    let events: Vec<&str> =
+        settings["event_subscriptions"]["bot_events"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    assert_eq!(events[..3], ["app_mention", "message.im", "channel_created"]);
+    // The events that keep the caches of channel kinds and users right (bot::kinds, bot::users).
+    for event in ["channel_rename", "group_rename", "member_joined_channel", "user_change"] {
+        assert!(events.contains(&event), "{event} in {events:?}");
+    }
 
     let out = t.run(&["slack", "manifest", "--events-api-url", "http://ebm.example.com"]);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -14,3 +14,4 @@ mod reporting;
 mod retries;
 mod serve;
 mod startup;
+mod workspace;

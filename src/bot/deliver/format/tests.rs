@@ -133,6 +133,10 @@ fn secrets_printed_by_a_job_are_masked() {
 #[test]
 fn text_is_escaped_so_output_never_becomes_markup() {
     assert_eq!(escape("<!channel> & <http://x|y>"), "&lt;!channel&gt; &amp; &lt;http://x|y&gt;");
+    assert_eq!(
+        escape_keeping_mentions("<@UBOT> `help` <@W0A|x> <!here> <@U> <@U1 <#C1|a> <@U2>"),
+        "<@UBOT> `help` &lt;@W0A|x&gt; &lt;!here&gt; &lt;@U&gt; &lt;@U1 &lt;#C1|a&gt; <@U2>"
+    );
     let cancelled = job(JobState::Cancelled);
     let s = Settings::for_root(Path::new("/srv"));
     assert_eq!(

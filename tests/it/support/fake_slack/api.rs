@@ -58,8 +58,7 @@ pub(crate) async fn api(
         .iter()
         .find(|(m, k, v, _)| *m == method && p.get(k).and_then(Value::as_str) == Some(v.as_str()))
         .map(|r| r.3);
-    let error =
-        |status: StatusCode, code: &str| (status, axum::Json(json!({"ok": false, "error": code}))).into_response();
+    let error = |status: StatusCode, code: &str| (status, axum::Json(error_body(&method, code))).into_response();
     let (ok, mut response) = match (failure, refusal) {
         (Some(Failure::Api(code)), _) | (None, Some(code)) => (false, error(StatusCode::OK, code)),
         (Some(Failure::Status(status)), _) => (false, error(StatusCode::from_u16(status).unwrap(), "internal_error")),
@@ -125,6 +124,10 @@ fn answer(st: &mut State_, method: &str, p: &mut Value, http: SocketAddr, ws: So
             let (channels, next) = page(&st.channels, p["cursor"].as_str());
             ok(json!({"channels": channels, "response_metadata": {"next_cursor": next}}))
         }
+        "conversations.info" => match st.channels.iter().find(|c| c["id"] == p["channel"]) {
+            Some(channel) => ok(json!({"channel": conversation(channel)})),
+            None => refuse("channel_not_found"),
+        },
         "conversations.join" => {
             let id = param("channel");
             ok(json!({"channel": {"id": id, "created": 1, "is_member": true}}))
@@ -139,6 +142,9 @@ fn answer(st: &mut State_, method: &str, p: &mut Value, http: SocketAddr, ws: So
         }
         "chat.getPermalink" => ok(json!({"channel": param("channel"),
             "permalink": format!("https://team.slack.com/archives/{}/p{}", param("channel"), param("message_ts").replace('.', ""))})),
+        // Slack takes the name without colons; `:eyes:` is `invalid_name`
+        // (https://docs.slack.dev/reference/methods/reactions.add, "Errors").
+        "reactions.add" if param("name").starts_with(':') || param("name").ends_with(':') => refuse("invalid_name"),
         "reactions.add" => ok(json!({})),
         "files.getUploadURLExternal" => {
             let id = format!("F{n}");
@@ -147,6 +153,33 @@ fn answer(st: &mut State_, method: &str, p: &mut Value, http: SocketAddr, ws: So
         "files.completeUploadExternal" => ok(json!({"files": [{"id": p["files"][0]["id"]}]})),
         _ => refuse("unknown_method"),
     }
+}
+
+/// Slack's error body; a scripted `missing_scope` also says which scopes were needed and which
+/// the token has (https://docs.slack.dev/reference/methods/conversations.info, "Errors").
+fn error_body(method: &str, code: &str) -> Value {
+    match (code, manifest::method(method)) {
+        ("missing_scope", Some(row)) => json!({"ok": false, "error": code, "needed": row.scopes.join(","),
+                                               "provided": "chat:write,app_mentions:read"}),
+        _ => json!({"ok": false, "error": code}),
+    }
+}
+
+/// A conversation object as `conversations.info` returns it: every kind flag present, as in
+/// the example of https://docs.slack.dev/reference/objects/conversation-object (a group DM has
+/// `is_mpim` and `is_private`; a private channel `is_private` and a `C…` id).
+fn conversation(stored: &Value) -> Value {
+    let mut c = json!({"name": "", "is_channel": true, "is_group": false, "is_im": false, "is_mpim": false,
+                       "is_private": false, "created": 1_449_252_889, "is_archived": false, "is_general": false,
+                       "unlinked": 0, "is_shared": false, "is_org_shared": false, "is_ext_shared": false,
+                       "is_pending_ext_shared": false, "pending_shared": [], "context_team_id": TEAM,
+                       "updated": 1_689_965_803_820_u64, "parent_conversation": null, "creator": "W123456",
+                       "shared_team_ids": [TEAM], "is_member": true,
+                       "topic": {"value": "", "creator": "", "last_set": 0},
+                       "purpose": {"value": "", "creator": "", "last_set": 0}, "previous_names": []});
+    c.as_object_mut().unwrap().extend(stored.as_object().unwrap().clone());
+    c["name_normalized"] = c["name"].clone();
+    c
 }
 
 pub(crate) async fn upload(State((state, _, _)): State<AppState>, Path(file): Path<String>, body: Bytes) -> Response {

@@ -123,6 +123,13 @@ impl Fake {
         self.state().granted.0 = scopes.iter().map(|s| (*s).to_owned()).collect();
     }
 
+    /// Changes a channel added with [`Fake::add_channel`] (a rename, a conversion to private).
+    pub fn update_channel(&self, id: &str, change: Value) {
+        let mut st = self.state();
+        let channel = st.channels.iter_mut().find(|c| c["id"] == id).expect("a channel added before");
+        channel.as_object_mut().unwrap().extend(change.as_object().unwrap().clone());
+    }
+
     /// The next `times` calls of `method` fail with `failure`.
     pub fn fail(&self, method: &str, failure: Failure, times: usize) {
         self.state().failures.entry(method.to_owned()).or_default().extend(std::iter::repeat_n(failure, times));
