@@ -15,6 +15,9 @@ pub enum Received {
     Command { event_id: String, channel: String, ts: String },
     /// A channel was created: joined when `SLACK_AUTO_JOIN` is on.
     ChannelCreated { channel: String },
+    /// The app was uninstalled or its bot token revoked (`app_uninstalled`, `tokens_revoked`
+    /// naming the bot): Slack delivery pauses, as when a call answers `token_revoked`.
+    Revoked { event: &'static str },
     /// Nothing for the bot; why, for the log.
     Ignored(String),
 }
@@ -91,6 +94,17 @@ pub fn classify(payload: &Value, bot_user_id: &str) -> Received {
             return match event.pointer("/channel/id").and_then(Value::as_str) {
                 Some(id) => Received::ChannelCreated { channel: id.to_owned() },
                 None => ignored("a `channel_created` event without a channel id".into()),
+            };
+        }
+        "app_uninstalled" => return Received::Revoked { event: "app_uninstalled" },
+        // https://api.slack.com/events/tokens_revoked: `tokens.bot` lists the bot users whose
+        // tokens went; user tokens (`tokens.oauth`) are not ebmbot's.
+        "tokens_revoked" => {
+            let bots = event.pointer("/tokens/bot").and_then(Value::as_array);
+            return if bots.is_some_and(|b| b.iter().any(|u| u.as_str() == Some(bot_user_id))) {
+                Received::Revoked { event: "tokens_revoked" }
+            } else {
+                ignored("`tokens_revoked` for tokens other than ebmbot's bot token".into())
             };
         }
         "" => return ignored("an event without a type".into()),

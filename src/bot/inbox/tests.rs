@@ -86,3 +86,14 @@ fn replies_go_in_threads_except_top_level_dms() {
         json!({"type": "app_mention", "user": "U1", "text": "x", "channel": "G2", "channel_type": "mpim", "ts": "1.1"});
     assert_eq!(Message::from_payload(&callback(mpim)).unwrap().channel_type, crate::queue::model::ChannelType::Mpim);
 }
+
+#[test]
+fn an_uninstalled_app_or_a_revoked_bot_token_is_a_revocation() {
+    // Shapes from https://api.slack.com/events/app_uninstalled and https://api.slack.com/events/tokens_revoked.
+    let gone = callback(json!({"type": "app_uninstalled"}));
+    assert_eq!(classify(&gone, "UBOT"), Received::Revoked { event: "app_uninstalled" });
+    let bot = callback(json!({"type": "tokens_revoked", "tokens": {"oauth": ["U1"], "bot": ["UBOT"]}}));
+    assert_eq!(classify(&bot, "UBOT"), Received::Revoked { event: "tokens_revoked" });
+    let users = callback(json!({"type": "tokens_revoked", "tokens": {"oauth": ["U1"]}}));
+    assert!(is_ignored(&classify(&users, "UBOT"), "other than ebmbot's"));
+}
