@@ -135,6 +135,14 @@ impl Collector for JobCollector {
         encoder
             .encode_descriptor("ebmbot_jobs_running", "Running jobs, read at scrape time", None, MetricType::Gauge)?
             .encode_gauge(&i64::try_from(jobs.running).unwrap_or(i64::MAX))?;
+        encoder
+            .encode_descriptor(
+                "ebmbot_slack_delivery_paused",
+                "1 while Slack delivery is paused because Slack refused the bot token (all processes), read at scrape time",
+                None,
+                MetricType::Gauge,
+            )?
+            .encode_gauge(&i64::from(jobs.slack_paused))?;
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 //! a permanent answer from Slack.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use hyper_rustls::HttpsConnector;
@@ -21,8 +21,23 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Slack error codes that mean "try again later" rather than "this will never work".
+/// (`fatal_error` is not one: Slack says the call may have partly happened, so it is not
+/// repeated blindly; https://api.slack.com/methods/chat.postMessage#errors.)
 const TRANSIENT_CODES: &[&str] =
-    &["ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"];
+    &["ratelimited", "rate_limited", "internal_error", "service_unavailable", "request_timeout"];
+
+/// Slack error codes that are about the token or the app's installation, not one call: every
+/// call would fail alike until a new token is loaded (https://api.slack.com/methods/chat.postMessage#errors,
+/// "Common errors" of every Web API method).
+pub const AUTH_ERRORS: &[&str] = &[
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "token_expired",
+    "account_inactive",
+    "missing_scope",
+    "team_access_not_granted",
+];
 
 /// Why a Slack call failed.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +72,18 @@ impl CallError {
 
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Transient { .. })
+    }
+
+    /// The Web API method that failed.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Self::Transient { method, .. } | Self::Api { method, .. } | Self::Protocol { method, .. } => method,
+        }
+    }
+
+    /// Slack refused the token or the app is gone: not this call's fault (see [`AUTH_ERRORS`]).
+    pub fn is_auth(&self) -> bool {
+        matches!(self, Self::Api { code, .. } if AUTH_ERRORS.contains(&code.as_str()))
     }
 
     pub fn retry_after(&self) -> Option<Duration> {
@@ -116,7 +143,8 @@ pub fn client(api_url: &str) -> Client {
 /// A bot token's view of Slack.
 pub struct SlackApi {
     client: Arc<Client>,
-    token: SlackApiToken,
+    /// Replaced when a new token is loaded (SIGHUP).
+    token: RwLock<(SlackApiToken, Secret)>,
     on_call: Option<OnCall>,
     /// For `auth.test`, whose `x-oauth-scopes` header slack-morphism does not hand over.
     http: reqwest::Client,
@@ -191,11 +219,29 @@ impl SlackApi {
             .unwrap_or_default();
         SlackApi {
             client,
-            token: SlackApiToken::new(bot_token.expose().into()),
+            token: RwLock::new((Self::api_token(bot_token), bot_token.clone())),
             on_call,
             http,
             api_url: api_url.trim_end_matches('/').to_owned(),
         }
+    }
+
+    fn api_token(secret: &Secret) -> SlackApiToken {
+        SlackApiToken::new(secret.expose().into())
+    }
+
+    fn token(&self) -> SlackApiToken {
+        self.token.read().unwrap_or_else(PoisonError::into_inner).0.clone()
+    }
+
+    /// Uses `token` from now on; false when it is the one in use.
+    pub fn set_token(&self, token: &Secret) -> bool {
+        let mut current = self.token.write().unwrap_or_else(PoisonError::into_inner);
+        if current.1 == *token {
+            return false;
+        }
+        *current = (Self::api_token(token), token.clone());
+        true
     }
 
     /// Makes one call through slack-morphism, bounded by the total timeout, and tells the
@@ -224,7 +270,7 @@ impl SlackApi {
     /// Who the bot is, and the token's scopes (`x-oauth-scopes`).
     pub async fn auth_test(&self) -> Result<Me, CallError> {
         let request =
-            self.http.post(format!("{}/auth.test", self.api_url)).bearer_auth(self.token.token_value.0.as_str());
+            self.http.post(format!("{}/auth.test", self.api_url)).bearer_auth(self.token().token_value.0.as_str());
         self.observed("auth.test", async move {
             let response = request.send().await.map_err(|e| CallError::Transient {
                 method: "auth.test",
@@ -239,12 +285,12 @@ impl SlackApi {
 
     pub async fn user(&self, id: &str) -> Result<SlackUser, CallError> {
         let req = SlackApiUsersInfoRequest::new(id.into());
-        Ok(self.done("users.info", self.client.open_session(&self.token).users_info(&req)).await?.user)
+        Ok(self.done("users.info", self.client.open_session(&self.token()).users_info(&req)).await?.user)
     }
 
     pub async fn users_page(&self, cursor: Option<String>) -> Result<(Vec<SlackUser>, Option<String>), CallError> {
         let req = SlackApiUsersListRequest::new().with_limit(200).opt_cursor(cursor.map(SlackCursorId));
-        let r = self.done("users.list", self.client.open_session(&self.token).users_list(&req)).await?;
+        let r = self.done("users.list", self.client.open_session(&self.token()).users_list(&req)).await?;
         Ok((r.members, next_cursor(r.response_metadata)))
     }
 
@@ -264,7 +310,8 @@ impl SlackApi {
             .with_exclude_archived(true)
             .with_types(types)
             .opt_cursor(cursor.map(SlackCursorId));
-        let r = self.done("conversations.list", self.client.open_session(&self.token).conversations_list(&req)).await?;
+        let r =
+            self.done("conversations.list", self.client.open_session(&self.token()).conversations_list(&req)).await?;
         Ok((r.channels, next_cursor(r.response_metadata)))
     }
 
@@ -272,14 +319,14 @@ impl SlackApi {
     pub async fn conversation(&self, channel: &str) -> Result<SlackChannelInfo, CallError> {
         let req = SlackApiConversationsInfoRequest::new(channel.into());
         Ok(self
-            .done("conversations.info", self.client.open_session(&self.token).conversations_info(&req))
+            .done("conversations.info", self.client.open_session(&self.token()).conversations_info(&req))
             .await?
             .channel)
     }
 
     pub async fn join(&self, channel: &str) -> Result<(), CallError> {
         let req = SlackApiConversationsJoinRequest::new(channel.into());
-        self.done("conversations.join", self.client.open_session(&self.token).conversations_join(&req))
+        self.done("conversations.join", self.client.open_session(&self.token()).conversations_join(&req))
             .await
             .map(|_| ())
     }
@@ -316,13 +363,13 @@ impl SlackApi {
         if !unfurl {
             req = req.with_unfurl_links(false).with_unfurl_media(false);
         }
-        Ok(self.done("chat.postMessage", self.client.open_session(&self.token).chat_post_message(&req)).await?.ts.0)
+        Ok(self.done("chat.postMessage", self.client.open_session(&self.token()).chat_post_message(&req)).await?.ts.0)
     }
 
     /// Adds a reaction; one that is already there counts as added.
     pub async fn react(&self, channel: &str, ts: &str, name: &str) -> Result<(), CallError> {
         let req = SlackApiReactionsAddRequest::new(channel.into(), SlackReactionName(name.to_owned()), ts.into());
-        match self.done("reactions.add", self.client.open_session(&self.token).reactions_add(&req)).await {
+        match self.done("reactions.add", self.client.open_session(&self.token()).reactions_add(&req)).await {
             Err(CallError::Api { code, .. }) if code == "already_reacted" || code == "no_reaction" => Ok(()),
             other => other.map(|_| ()),
         }
@@ -331,7 +378,7 @@ impl SlackApi {
     pub async fn permalink(&self, channel: &str, ts: &str) -> Result<String, CallError> {
         let req = SlackApiChatGetPermalinkRequest::new(channel.into(), ts.into());
         Ok(self
-            .done("chat.getPermalink", self.client.open_session(&self.token).chat_get_permalink(&req))
+            .done("chat.getPermalink", self.client.open_session(&self.token()).chat_get_permalink(&req))
             .await?
             .permalink
             .to_string())
@@ -347,7 +394,8 @@ impl SlackApi {
         content: &[u8],
         comment: &str,
     ) -> Result<String, CallError> {
-        let session = self.client.open_session(&self.token);
+        let token = self.token();
+        let session = self.client.open_session(&token);
         let req = SlackApiFilesGetUploadUrlExternalRequest::new(filename.to_owned(), content.len());
         let target = self.done("files.getUploadURLExternal", session.get_upload_url_external(&req)).await?;
         let upload =

@@ -20,6 +20,9 @@ pub enum Received {
     /// A user's profile changed (`user_change`, carrying the whole user object): who is
     /// internal is decided again at once.
     UserChanged { user: Value },
+    /// The app was uninstalled or its bot token revoked (`app_uninstalled`, `tokens_revoked`
+    /// naming the bot): Slack delivery pauses, as when a call answers `token_revoked`.
+    Revoked { event: &'static str },
     /// Nothing for the bot; why, for the log.
     Ignored(String),
 }
@@ -111,6 +114,17 @@ pub fn classify(payload: &Value, bot_user_id: &str) -> Received {
             };
         }
         changed if super::kinds::CHANGE_EVENTS.contains(&changed) => return channel_changed(event, changed),
+        "app_uninstalled" => return Received::Revoked { event: "app_uninstalled" },
+        // https://api.slack.com/events/tokens_revoked: `tokens.bot` lists the bot users whose
+        // tokens went; user tokens (`tokens.oauth`) are not ebmbot's.
+        "tokens_revoked" => {
+            let bots = event.pointer("/tokens/bot").and_then(Value::as_array);
+            return if bots.is_some_and(|b| b.iter().any(|u| u.as_str() == Some(bot_user_id))) {
+                Received::Revoked { event: "tokens_revoked" }
+            } else {
+                ignored("`tokens_revoked` for tokens other than ebmbot's bot token".into())
+            };
+        }
         "" => return ignored("an event without a type".into()),
         other => return ignored(format!("event type `{other}`")),
     }

@@ -68,6 +68,22 @@ pub async fn receive(shared: &Arc<Shared>, payload: Value) -> Result<(), Receive
         }
         Received::ChannelChanged { channel } => shared.kinds.forget(&channel),
         Received::UserChanged { user } => shared.users.changed(&user),
+        Received::Revoked { event } => {
+            let s = shared.clone();
+            let started = tokio::task::spawn_blocking(move || {
+                let mut queue = s.store.lock().unwrap_or_else(PoisonError::into_inner);
+                queue.pause_slack(event, s.clock.now())
+            })
+            .await
+            .map_err(ReceiveError::Join)??;
+            if started {
+                tracing::error!(
+                    event,
+                    "Slack says the app was uninstalled or its token revoked (`{event}`): Slack delivery is paused \
+                     and every message stays queued; reinstall the app and load its new SLACK_BOT_TOKEN (then SIGHUP)"
+                );
+            }
+        }
         Received::Ignored(why) => tracing::info!("ignored a Slack event: {why}"),
     }
     Ok(())

@@ -38,12 +38,6 @@ fn slack(settings: &Settings, on_call: Option<OnCall>) -> Result<Arc<SlackApi>, 
     Ok(Arc::new(SlackApi::new(client, &settings.slack_api_url, token, on_call)))
 }
 
-/// Who holds this process's delivery leases.
-fn owner(clock: &dyn Clock) -> String {
-    let host = crate::runner::proc::hostname();
-    format!("{host}/{}/{}", std::process::id(), clock.now().as_millisecond())
-}
-
 fn thread(what: &'static str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, BotError> {
     std::thread::Builder::new()
         .name(format!("slack-{what}"))
@@ -245,8 +239,9 @@ fn deliverer(
         api,
         channels,
         runtime: Handle::current(),
-        owner: owner(&*clock),
+        owner: super::deliver::lease::Owner::me(&*clock).to_string(),
         clock,
+        local: super::deliver::Local::default(),
     })
 }
 

@@ -151,6 +151,14 @@ pub(super) fn status(r: &StatusReport) -> String {
         }
         out.push(t.to_string());
     }
+    if let Some(p) = &r.delivery.paused {
+        out.push(format!(
+            "Slack delivery is paused since {} (Slack answered `{}`): messages stay queued until a new \
+             SLACK_BOT_TOKEN is loaded (SIGHUP) or Slack accepts a call again",
+            crate::queue::model::rfc3339(p.since),
+            p.code
+        ));
+    }
     if r.delivery.undelivered > 0 {
         let mut line = format!("{} Slack message(s) not yet delivered", r.delivery.undelivered);
         if let Some(e) = &r.delivery.last_error {

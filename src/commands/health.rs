@@ -50,6 +50,13 @@ impl Readiness {
                 Err(e) => Check { name: "dispatcher", ok: false, detail: format!("unknown ({e})") },
             });
         }
+        // Degraded, not unready: webhooks behind a load balancer keep flowing while Slack
+        // refuses the token, and messages wait in the queue.
+        if let Ok(Some(p)) = queue.slack_pause() {
+            let since = crate::queue::model::rfc3339(p.since);
+            let detail = format!("degraded: delivery paused since {since} (Slack answered `{}`)", p.code);
+            checks.push(Check { name: "slack", ok: true, detail });
+        }
         ReadinessReport { ready: checks.iter().all(|c| c.ok), checks }
     }
 }

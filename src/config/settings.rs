@@ -133,6 +133,10 @@ pub struct Settings {
     /// `SLACK_RETRY_BASE` (default 1s): the first wait before a Slack call is tried again,
     /// doubling to 5 min; also paces background channel joins. Tests make it short.
     pub slack_retry_base: Duration,
+    /// `SLACK_DELIVERY_MAX_AGE` (default 24h): how long a message Slack keeps failing is tried,
+    /// counted from when it was queued and leaving out time paused for a refused token; then
+    /// it is given up with a short note.
+    pub slack_delivery_max_age: Duration,
     pub github_webhook_secret: Option<Secret>,
     /// Where each secret that is set came from, by variable name (for the start-up warnings).
     pub secret_sources: Vec<(String, Source)>,
@@ -259,6 +263,7 @@ impl Settings {
             slack_enterprise_id: vars.enterprise("SLACK_ENTERPRISE_ID")?,
             slack_auto_join: vars.choice("SLACK_AUTO_JOIN", false, BOOLEANS, "write `true` or `false`")?,
             slack_retry_base: vars.duration("SLACK_RETRY_BASE", "1s")?,
+            slack_delivery_max_age: vars.duration("SLACK_DELIVERY_MAX_AGE", "24h")?,
             github_webhook_secret: secrets.github_webhook_secret,
             secret_sources: secrets.sources,
             hidden_from_jobs: secrets.hidden_from_jobs,

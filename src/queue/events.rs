@@ -28,6 +28,8 @@ pub struct DeliveryStatus {
     pub undelivered: u64,
     pub oldest: Option<String>,
     pub last_error: Option<String>,
+    /// Slack refused the bot token: nothing is delivered until a new one works.
+    pub paused: Option<super::SlackPause>,
 }
 
 /// Something to deliver to Slack: a job's event, or a reply to a command.
@@ -54,11 +56,24 @@ pub struct Delivery {
     pub created_at: Timestamp,
     /// Failed attempts since the last step that succeeded (drives the backoff).
     pub attempts: u32,
+    /// Of those, the ones Slack refused outright (not transient): two more tries, then given up.
+    pub refusals: u32,
     pub next_attempt_at: Option<Timestamp>,
     pub lease_owner: Option<String>,
     pub lease_until: Option<Timestamp>,
     /// For events: the job and what happened to it.
     pub event: Option<(JobId, EventKind)>,
+}
+
+/// How a release for a later try counts (see [`Queue::retry_delivery`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// A transient failure: the backoff grows.
+    Transient,
+    /// Slack refused the call: it gets two more tries.
+    Refused,
+    /// Not the item's fault (delivery paused, a method's Retry-After): nothing counted.
+    NotCounted,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +117,7 @@ impl Queue {
             undelivered: undelivered.unsigned_abs(),
             oldest: oldest.map(|t| super::model::rfc3339(ts(t))),
             last_error,
+            paused: self.slack_pause()?,
         })
     }
 
@@ -110,10 +126,11 @@ impl Queue {
     /// is written with the job it queued).
     pub fn undelivered(&self, limit: u32) -> Result<Vec<Delivery>> {
         self.db.rows(
-            "SELECT 'e' AS k, id, created_at AS t, attempts, next_attempt_at, lease_owner, lease_until, job_id, kind
+            "SELECT 'e' AS k, id, created_at AS t, attempts, next_attempt_at, lease_owner, lease_until, job_id, kind,
+                    refusals
              FROM events WHERE delivered_at IS NULL
              UNION ALL
-             SELECT 'r', id, created_at, attempts, next_attempt_at, lease_owner, lease_until, NULL, NULL
+             SELECT 'r', id, created_at, attempts, next_attempt_at, lease_owner, lease_until, NULL, NULL, refusals
              FROM slack_replies WHERE delivered_at IS NULL
              ORDER BY t, k DESC, id LIMIT ?1",
             &[&i64::from(limit)],
@@ -133,6 +150,7 @@ impl Queue {
                     item: if kind == "e" { DeliveryItem::Event(id) } else { DeliveryItem::Reply(id) },
                     created_at: ts(r.get(2)?),
                     attempts: r.get(3)?,
+                    refusals: r.get(9)?,
                     next_attempt_at: r.get::<Option<i64>>(4)?.map(ts),
                     lease_owner: r.get(5)?,
                     lease_until: r.get::<Option<i64>>(6)?.map(ts),
@@ -143,11 +161,13 @@ impl Queue {
     }
 
     /// Takes the lease on an undelivered item that is due and not leased by another owner
-    /// (or whose lease has run out). False when someone else has it or it is done.
+    /// (or whose lease has run out, or whose owner is `gone`: judged dead by the caller). False
+    /// when someone else has it or it is done.
     pub fn claim_delivery(
         &mut self,
         item: DeliveryItem,
         owner: &str,
+        gone: Option<&str>,
         now: Timestamp,
         until: Timestamp,
     ) -> Result<bool> {
@@ -155,10 +175,24 @@ impl Queue {
         let sql = format!(
             "UPDATE {table} SET lease_owner = ?2, lease_until = ?4
              WHERE id = ?1 AND delivered_at IS NULL AND coalesce(next_attempt_at, 0) <= ?3
-               AND (lease_owner IS NULL OR lease_owner = ?2 OR coalesce(lease_until, 0) <= ?3)"
+               AND (lease_owner IS NULL OR lease_owner = ?2 OR coalesce(lease_until, 0) <= ?3
+                    OR lease_owner = ?5)"
         );
         let tx = self.write()?;
-        let n = tx.exec(&sql, &[&id, &owner, &ms(now), &ms(until)])?;
+        let n = tx.exec(&sql, &[&id, &owner, &ms(now), &ms(until), &gone])?;
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// Extends `owner`'s lease on an item it is delivering. False when the lease is no longer
+    /// its own (another process judged it gone and took the item over).
+    pub fn renew_delivery(&mut self, item: DeliveryItem, owner: &str, until: Timestamp) -> Result<bool> {
+        let (table, _, id) = item.table();
+        let tx = self.write()?;
+        let n = tx.exec(
+            &format!("UPDATE {table} SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2 AND delivered_at IS NULL"),
+            &[&id, &owner, &ms(until)],
+        )?;
         tx.commit()?;
         Ok(n == 1)
     }
@@ -202,7 +236,8 @@ impl Queue {
         )?;
         tx.exec(
             &format!(
-                "UPDATE {table} SET attempts = 0, lease_until = ?2, last_error = coalesce(?3, last_error) WHERE id = ?1"
+                "UPDATE {table} SET attempts = 0, refusals = 0, lease_until = ?2, last_error = coalesce(?3, last_error)
+                 WHERE id = ?1"
             ),
             &[&id, &ms(lease_until), &error],
         )?;
@@ -222,17 +257,23 @@ impl Queue {
         Ok(())
     }
 
-    /// Releases an item to be tried again at `at`, counting the attempt and keeping the error
-    /// for `status`.
-    pub fn retry_delivery(&mut self, item: DeliveryItem, at: Timestamp, error: &str) -> Result<()> {
+    /// Releases an item to be tried again at `at`, keeping the error for `status`, and
+    /// counting the attempt as `counted` says (a refusal counts as an attempt too; a pause or
+    /// a method's Retry-After counts as neither).
+    pub fn retry_delivery(&mut self, item: DeliveryItem, at: Timestamp, error: &str, counted: Attempt) -> Result<()> {
         let (table, _, id) = item.table();
+        let (attempts, refusals) = match counted {
+            Attempt::Transient => (1_i64, 0_i64),
+            Attempt::Refused => (1, 1),
+            Attempt::NotCounted => (0, 0),
+        };
         let tx = self.write()?;
         tx.exec(
             &format!(
-                "UPDATE {table} SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3,
-                 lease_owner = NULL, lease_until = NULL WHERE id = ?1"
+                "UPDATE {table} SET attempts = attempts + ?4, refusals = refusals + ?5, next_attempt_at = ?2,
+                 last_error = ?3, lease_owner = NULL, lease_until = NULL WHERE id = ?1"
             ),
-            &[&id, &ms(at), &error],
+            &[&id, &ms(at), &error, &attempts, &refusals],
         )?;
         tx.commit()?;
         Ok(())

@@ -70,6 +70,8 @@ pub struct JobMetrics {
     /// Pending jobs (due or not).
     pub pending: u64,
     pub running: u64,
+    /// Slack delivery is paused (Slack refused the bot token).
+    pub slack_paused: bool,
 }
 
 impl Queue {
@@ -114,6 +116,7 @@ impl Queue {
             durations,
             pending: self.count_in(JobState::Pending)?,
             running: self.count_in(JobState::Running)?,
+            slack_paused: self.slack_pause()?.is_some(),
         })
     }
 }

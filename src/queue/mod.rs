@@ -30,6 +30,7 @@ mod list;
 mod location;
 mod metrics;
 pub mod model;
+mod pause;
 mod prune;
 mod record;
 mod recover;
@@ -49,10 +50,11 @@ use rusqlite::{Connection, OpenFlags};
 use db::{Begin, Db};
 pub use deliveries::{DeliveryOutcome, WebhookDelivery};
 pub use dispatchers::NewDispatcher;
-pub use events::{Delivery, DeliveryItem, DeliveryStatus, Step, StepOutcome};
+pub use events::{Attempt, Delivery, DeliveryItem, DeliveryStatus, Step, StepOutcome};
 pub use jobs::{Busy, CancelById, Cancelled, ListFilter, NewJob, Scheduled};
 pub use location::{Location, LocationError};
 pub use metrics::{DURATION_BUCKETS, DurationHistogram, JobMetrics, OutcomeCount};
+pub use pause::SlackPause;
 pub use prune::Pruned;
 pub use recover::Owned;
 pub use slack::{InboxOutcome, InboxRow, NewReply, Reply, ReplyLog};
@@ -283,6 +285,9 @@ mod pg {
         mod tests;
     }
     mod events {
+        mod tests;
+    }
+    mod pause {
         mod tests;
     }
     mod tests;

@@ -15,6 +15,8 @@ pub struct Pruned {
     pub deliveries: u64,
     /// Log directories of the deleted jobs, for the caller to remove.
     pub log_dirs: Vec<String>,
+    /// Slack delivery pauses that ended before the cut-off.
+    pub pauses: u64,
     /// Handled Slack commands and delivered Slack replies (`Queue::prune_slack`).
     pub slack: u64,
 }
@@ -55,6 +57,8 @@ impl Queue {
                  SELECT id FROM webhook_deliveries WHERE created_at < ?1 ORDER BY id LIMIT ?2)",
             &[&ms(before), &batch],
         )?;
+        // Pauses are few; kept as long as anything else so a message's age can leave them out.
+        let pauses = tx.exec("DELETE FROM slack_pauses WHERE ended_at < ?1", &[&ms(before)])?;
         tx.commit()?;
         Ok(Pruned {
             jobs: deleted.len() as u64,
@@ -62,6 +66,7 @@ impl Queue {
             deliveries,
             log_dirs: deleted.into_iter().filter_map(|(_, dir)| dir).collect(),
             slack: 0,
+            pauses,
         })
     }
 

@@ -21,6 +21,17 @@ pub const TARGET_ERRORS: &[&str] = &[
     "cannot_reply_to_message",
 ];
 
+/// Whether Slack's refusal of a message with blocks is about the blocks (`invalid_blocks`,
+/// `invalid_blocks_format`, `msg_blocks_too_long`, `msg_too_long`, …: any refusal but those
+/// of the target, the token and `fatal_error`), so that the output goes as a file instead.
+/// https://api.slack.com/methods/chat.postMessage#errors
+fn refuses_blocks(e: &CallError) -> bool {
+    matches!(e, CallError::Api { .. })
+        && !e.is_auth()
+        && !TARGET_ERRORS.contains(&e.code())
+        && e.code() != "fatal_error"
+}
+
 /// The Slack side of a delivery.
 pub struct Slack<'a> {
     pub api: &'a SlackApi,
@@ -64,9 +75,10 @@ impl Slack<'_> {
                     Err(_) => Err(CallError::Api { method: "chat.postMessage", code: "invalid_blocks".into() }),
                 };
                 match posted {
-                    Err(CallError::Api { code, .. }) if code.starts_with("invalid_blocks") => {
+                    Err(e @ CallError::Api { .. }) if refuses_blocks(&e) => {
+                        let code = e.code();
                         tracing::warn!(code, "Slack refused a job's blocks; posting them as a file");
-                        let ts = self.post(to, explanation).await?;
+                        let ts = self.post(to, &explanation.replace(super::format::CODE, code)).await?;
                         self.upload(to, filename, raw, fallback).await?;
                         Ok(Some(ts))
                     }

@@ -12,8 +12,9 @@ use crate::runner::host_log_dir;
 
 use super::plan::{Action, Target};
 
-/// Longest text posted as a message; longer output is uploaded as a file, never cut.
-pub const MAX_TEXT: usize = 40_000;
+/// Longest text posted as a message (Slack's advice for `chat.postMessage`, and its limit for
+/// `chat.update`); longer output is uploaded as a file with a short summary, never cut.
+pub const MAX_TEXT: usize = 4_000;
 /// Longest output posted as a code block; longer goes up as a file.
 pub const MAX_CODE: usize = 3_990;
 /// Most blocks in one message.
@@ -163,8 +164,9 @@ pub fn success(job: &Job, def: Option<&JobDef>, out: &Output, to: &Target) -> Ve
     let escaped = escape(&stdout);
     match format {
         ReportFormat::Text if escaped.chars().count() <= MAX_TEXT => vec![post(escaped)],
+        ReportFormat::Text => vec![upload(stdout.clone(), too_long(&t, job.id.0, &stdout))],
         ReportFormat::Code if stdout.chars().count() <= MAX_CODE => vec![post(format!("```\n{escaped}\n```"))],
-        ReportFormat::Text | ReportFormat::Code | ReportFormat::File => vec![upload(stdout, as_file)],
+        ReportFormat::Code | ReportFormat::File => vec![upload(stdout, as_file)],
         ReportFormat::Blocks => match blocks(&stdout) {
             Ok(blocks) => vec![Action::Blocks {
                 to: to.clone(),
@@ -172,11 +174,39 @@ pub fn success(job: &Job, def: Option<&JobDef>, out: &Output, to: &Target) -> Ve
                 fallback: format!("Output of `{t}`"),
                 raw: stdout,
                 filename,
-                explanation: not_blocks(&t, job.id.0, "Slack refused them (`invalid_blocks`)"),
+                explanation: not_blocks(&t, job.id.0, &format!("Slack refused them (`{CODE}`)")),
             }],
             Err(why) => vec![post(not_blocks(&t, job.id.0, &why.to_string())), upload(stdout, as_file)],
         },
     }
+}
+
+/// Where a blocks explanation names Slack's error code (filled in when Slack refuses them).
+pub const CODE: &str = "{code}";
+
+/// The comment of output too long for a message: what it is and how big.
+fn too_long(t: &str, id: i64, stdout: &str) -> String {
+    let (chars, lines) = (stdout.chars().count(), stdout.lines().count());
+    format!(
+        "Output of `{t}` (job {id}): {lines} line(s), {chars} characters, more than a message should hold \
+         ({MAX_TEXT}); here it is as a file."
+    )
+}
+
+/// A note about a message that could not be delivered: why, and the start of the message.
+pub fn could_not_notify(why: &str, summary: &str, channel: &str) -> String {
+    format!("Could not notify slack: {why} ({summary} in {channel})")
+}
+
+/// Why a message was given up after Slack kept failing for `max_age`.
+pub fn gave_up(code: &str, max_age: &str) -> String {
+    format!("Slack kept failing (`{code}`) for {max_age}, so ebmbot gave up on this message")
+}
+
+/// Why a message answered with `fatal_error` is not posted again.
+pub fn fatal() -> String {
+    "Slack answered `fatal_error`: the message may have been posted in part, so ebmbot does not post it again"
+        .to_owned()
 }
 
 fn not_blocks(t: &str, id: i64, why: &str) -> String {

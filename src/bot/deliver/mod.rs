@@ -3,19 +3,24 @@
 //!
 //! Each round reads the oldest undelivered items, in creation order, and takes a lease on each
 //! that is due and whose threads no earlier undelivered item still posts in: order is kept per
-//! (channel, thread), while an item waiting for a retry holds back only its own threads.
+//! (channel, thread), while an item waiting for a retry holds back only its own threads. A
+//! lease names its process ([`lease`]): one whose process is gone is taken over at once.
 //! Delivering an item runs its [`plan`]; each Slack action is recorded as a step as soon as
-//! Slack accepts it, so a crash repeats at most the one call in flight. Transient failures
-//! (network, timeouts, 5xx, `ratelimited`) release the item until a backoff from
-//! `SLACK_RETRY_BASE` doubling to 5 min, or Retry-After, has passed, for as long as it takes.
-//! Other errors get two more tries, then the step is given up with a "Could not notify slack"
-//! note. Jobs never wait for any of this.
+//! Slack accepts it, so a crash repeats at most the one call in flight. What a failure means
+//! is in [`item`]: nothing sleeps on this thread; an item that must wait is released until it
+//! is due. While Slack refuses the token, delivery is paused (in the queue, for every process):
+//! only a probe (the oldest due item, after a backoff from `SLACK_RETRY_BASE` to 5 min) is
+//! tried, and a new token (SIGHUP) or a call that succeeds ends the pause. Jobs never wait for
+//! any of this.
 
 pub mod exec;
 pub mod format;
+mod holds;
+mod item;
+pub mod lease;
 pub mod plan;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -27,12 +32,11 @@ use crate::bot::channels::Channels;
 use crate::clock::Clock;
 use crate::config::{Catalog, LiveCatalog, Settings};
 use crate::queue::model::EventKind;
-use crate::queue::{Delivery, DeliveryItem, Queue, QueueError, StepOutcome, Waker, add_duration};
-use exec::{Slack, TARGET_ERRORS};
-use plan::{Action, Input, Target};
+use crate::queue::{Delivery, DeliveryItem, Queue, QueueError, SlackPause, Waker, add_duration};
+use holds::Holds;
+use lease::{Judge, LEASE};
+use plan::{Input, Target};
 
-/// How long a claimed item is ours; every recorded step extends it.
-const LEASE: Duration = Duration::from_secs(300);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// How many undelivered items a round looks at.
 const WINDOW: u32 = 200;
@@ -48,9 +52,23 @@ pub struct Deliverer {
     pub channels: Arc<Channels>,
     /// Runs the Slack calls; this thread blocks on them.
     pub runtime: tokio::runtime::Handle,
-    /// Who holds the leases: unique per process.
+    /// Who holds the leases: this process, as [`lease::Owner`] writes it.
     pub owner: String,
     pub clock: Arc<dyn Clock>,
+    /// What the deliverer keeps between rounds; starts empty.
+    pub local: Local,
+}
+
+/// A deliverer's own state between rounds.
+#[derive(Debug, Default)]
+pub struct Local {
+    /// Web API methods under a Retry-After.
+    holds: Holds,
+    /// The pause this deliverer knows of.
+    paused: Option<SlackPause>,
+    /// While paused: when the next probe may be made, and how many were made.
+    next_probe: Option<Timestamp>,
+    probes: u32,
 }
 
 /// The wait before try `attempts + 1`: the base doubling, capped at 5 min.
@@ -74,6 +92,7 @@ impl Deliverer {
             {
                 self.catalog = (*catalog).clone();
                 *seen = version;
+                self.reload_token();
             }
             let next = match self.round() {
                 Ok((true, _)) => continue,
@@ -91,10 +110,17 @@ impl Deliverer {
     }
 
     /// Delivers what is pending, then returns once nothing is due before `deadline`
-    /// (`dispatch --once`).
+    /// (`dispatch --once`). While delivery is paused it leaves everything queued.
     pub fn drain(mut self, deadline: Instant) {
         let wake = self.queue.waker();
         while Instant::now() < deadline {
+            if let Ok(Some(p)) = self.queue.slack_pause() {
+                tracing::warn!(
+                    code = p.code,
+                    "Slack delivery is paused (Slack refused the token); messages stay queued"
+                );
+                return;
+            }
             match self.round() {
                 Ok((true, _)) => {}
                 Ok((false, Some(next))) if self.instant(next) < deadline => {
@@ -119,13 +145,56 @@ impl Deliverer {
         }
     }
 
+    /// Re-reads `SLACK_BOT_TOKEN` (SIGHUP, and each probe while paused); a new one is used at
+    /// once and ends a pause.
+    fn reload_token(&mut self) {
+        match crate::config::secrets::read_env("SLACK_BOT_TOKEN") {
+            Ok(Some(loaded)) if self.api.set_token(&loaded.value) => {
+                tracing::info!("loaded a new SLACK_BOT_TOKEN from {}", loaded.source);
+                self.local.paused.get_or_insert(SlackPause { code: String::new(), since: self.clock.now() });
+                if let Err(e) = self.resumed(self.clock.now()) {
+                    tracing::error!(error = &e as &dyn std::error::Error, "cannot resume Slack delivery");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(
+                error = &e as &dyn std::error::Error,
+                "cannot re-read SLACK_BOT_TOKEN; keeping the one in use"
+            ),
+        }
+    }
+
+    /// The pause as the queue has it now. Returns false when no item may be tried this round
+    /// (paused, and the next probe is not due yet).
+    fn check_pause(&mut self, now: Timestamp) -> Result<bool, QueueError> {
+        let paused = self.queue.slack_pause()?;
+        if paused.is_none() {
+            self.local.paused = None;
+            self.local.probes = 0;
+            self.local.next_probe = None;
+            return Ok(true);
+        }
+        if self.local.paused.is_none() {
+            // Paused by another process, or by an event: probe after the first backoff.
+            self.local.next_probe = Some(add_duration(now, backoff(self.settings.slack_retry_base, 0)));
+            self.local.probes = 1;
+        }
+        self.local.paused = paused;
+        if self.local.next_probe.is_none_or(|at| at <= now) {
+            self.reload_token();
+        }
+        Ok(self.local.paused.is_none() || self.local.next_probe.is_none_or(|at| at <= now))
+    }
+
     /// One look at the queue. Returns whether anything was delivered or tried, and when the
-    /// next held-back item falls due.
+    /// next held-back item (or probe) falls due.
     fn round(&mut self) -> Result<(bool, Option<Timestamp>), QueueError> {
         let now = self.clock.now();
+        let may_try = self.check_pause(now)?;
         let mut worked = false;
-        let mut next: Option<Timestamp> = None;
+        let mut next: Option<Timestamp> = self.local.next_probe.filter(|at| *at > now);
         let mut busy: HashSet<Target> = HashSet::new();
+        let mut judge = Judge::new(&self.owner);
         for d in self.queue.undelivered(WINDOW)? {
             let Some(input) = self.load(&d, now)? else {
                 self.queue.delivered(d.item, now)?;
@@ -134,19 +203,29 @@ impl Deliverer {
             let threads = plan::threads(&input, &self.settings);
             let held = threads.iter().any(|t| busy.contains(t));
             busy.extend(threads);
-            let leased = d.lease_until.filter(|u| *u > now && d.lease_owner.as_deref() != Some(self.owner.as_str()));
+            let other = d.lease_owner.as_deref().filter(|o| *o != self.owner);
+            let gone = other.filter(|o| judge.is_gone(o));
+            let leased = d.lease_until.filter(|u| *u > now && other.is_some() && gone.is_none());
             let due = leased.or(d.next_attempt_at.filter(|at| *at > now));
             if let Some(due) = due.filter(|_| !held) {
                 next = Some(next.map_or(due, |n| n.min(due)));
             }
             if held
                 || due.is_some()
-                || !self.queue.claim_delivery(d.item, &self.owner, now, add_duration(now, LEASE))?
+                || !may_try
+                || !self.queue.claim_delivery(d.item, &self.owner, gone, now, add_duration(now, LEASE))?
             {
                 continue;
             }
+            if let Some(gone) = gone {
+                tracing::info!(item = ?d.item, owner = gone, "took over a delivery whose process is gone");
+            }
             worked = true;
+            let probing = self.local.paused.is_some();
             self.deliver(&d, &input)?;
+            if probing || self.local.paused.is_some() {
+                break; // one probe at a time; after a pause began, nothing more this round
+            }
         }
         Ok((worked, next))
     }
@@ -170,82 +249,10 @@ impl Deliverer {
         }
     }
 
-    fn deliver(&mut self, d: &Delivery, input: &Input) -> Result<(), QueueError> {
-        let actions = plan::plan(input, &self.settings, &self.catalog);
-        let steps = self.queue.delivery_steps(d.item)?;
-        let done: HashSet<u32> = steps.iter().map(|s| s.step).collect();
-        let mut results: HashMap<usize, String> =
-            steps.into_iter().filter_map(|s| Some((s.step as usize, s.result?))).collect();
-        let base = self.settings.slack_retry_base;
-        let mut attempts = d.attempts;
-        for (i, action) in actions.iter().enumerate() {
-            let step = u32::try_from(i).unwrap_or(u32::MAX);
-            if done.contains(&step) {
-                continue;
-            }
-            let mut tries = 0;
-            loop {
-                let slack = Slack { api: &self.api, channels: &self.channels };
-                let result = self.runtime.block_on(slack.run(action, &results));
-                let now = self.clock.now();
-                let lease = add_duration(now, LEASE);
-                match result {
-                    Ok(result) => {
-                        self.queue.record_step(d.item, step, StepOutcome::Done, result.as_deref(), None, now, lease)?;
-                        results.extend(result.map(|r| (i, r)));
-                        attempts = 0;
-                        break;
-                    }
-                    Err(e) if e.is_transient() => {
-                        let wait = retry_wait(&e, base, attempts);
-                        tracing::warn!(item = ?d.item, step, error = &e as &dyn std::error::Error, "Slack delivery failed; retrying in {wait:?}");
-                        let error = format!("{}: {}", e.code(), action.summary());
-                        return self.queue.retry_delivery(d.item, add_duration(now, wait), &error);
-                    }
-                    Err(e) if tries < 2 => {
-                        tries += 1;
-                        tracing::warn!(item = ?d.item, step, error = &e as &dyn std::error::Error, "Slack refused a call; trying again ({tries} of 2)");
-                        std::thread::sleep(base.saturating_mul(tries));
-                    }
-                    Err(e) => {
-                        tracing::error!(item = ?d.item, step, error = &e as &dyn std::error::Error, message = %action.summary(), "giving up on a Slack call");
-                        self.note_failure(action, &e);
-                        let error = format!("{}: {}", e.code(), action.summary());
-                        self.queue.record_step(d.item, step, StepOutcome::Failed, None, Some(&error), now, lease)?;
-                        break;
-                    }
-                }
-            }
-        }
-        self.queue.delivered(d.item, self.clock.now())
-    }
-
     /// When a time of the clock comes, on the monotonic clock the thread waits with.
     fn instant(&self, t: Timestamp) -> Instant {
         let ms = t.as_millisecond() - self.clock.now().as_millisecond();
         Instant::now() + Duration::from_millis(ms.max(0).unsigned_abs())
-    }
-
-    /// One "Could not notify slack" note: in the same thread, or in the logs channel when the
-    /// target itself is the problem. Failed reactions are only logged.
-    fn note_failure(&self, action: &Action, e: &CallError) {
-        let Some(target) = action.target() else { return };
-        let to = if TARGET_ERRORS.contains(&e.code()) {
-            match &self.settings.slack_logs_channel {
-                Some(logs) if *logs != target.channel => Target { channel: logs.clone(), thread_ts: None },
-                _ => return,
-            }
-        } else {
-            target.clone()
-        };
-        let text = format!("Could not notify slack: `{}` ({} in {})", e.code(), action.summary(), target.channel);
-        let slack = Slack { api: &self.api, channels: &self.channels };
-        if let Err(e) = self.runtime.block_on(slack.post(&to, &text)) {
-            tracing::error!(
-                error = &e as &dyn std::error::Error,
-                "could not post the \"Could not notify slack\" note either"
-            );
-        }
     }
 }
 

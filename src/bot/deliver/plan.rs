@@ -69,6 +69,28 @@ impl Action {
         }
     }
 
+    /// The Web API methods this action calls (a rate limit on any of them holds it back).
+    pub fn methods(&self) -> &'static [&'static str] {
+        match self {
+            Self::Post { .. } => &["chat.postMessage", "conversations.list"],
+            Self::Blocks { .. } => &[
+                "chat.postMessage",
+                "conversations.list",
+                "files.getUploadURLExternal",
+                "files.upload_url",
+                "files.completeUploadExternal",
+            ],
+            Self::Upload { .. } => &[
+                "files.getUploadURLExternal",
+                "files.upload_url",
+                "files.completeUploadExternal",
+                "conversations.list",
+            ],
+            Self::React { .. } => &["reactions.add", "conversations.list"],
+            Self::Permalink { .. } => &["chat.getPermalink", "chat.postMessage", "conversations.list"],
+        }
+    }
+
     /// The start of what this action posts, for the log and the "Could not notify" note.
     pub fn summary(&self) -> String {
         let text = match self {

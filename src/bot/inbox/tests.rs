@@ -104,3 +104,14 @@ fn channel_and_user_events_correct_the_caches() {
     let changed = callback(json!({"type": "user_change", "user": user, "cache_ts": 1, "event_ts": "1.1"}));
     assert_eq!(classify(&changed, "UBOT"), Received::UserChanged { user });
 }
+
+#[test]
+fn an_uninstalled_app_or_a_revoked_bot_token_is_a_revocation() {
+    // Shapes from https://api.slack.com/events/app_uninstalled and https://api.slack.com/events/tokens_revoked.
+    let gone = callback(json!({"type": "app_uninstalled"}));
+    assert_eq!(classify(&gone, "UBOT"), Received::Revoked { event: "app_uninstalled" });
+    let bot = callback(json!({"type": "tokens_revoked", "tokens": {"oauth": ["U1"], "bot": ["UBOT"]}}));
+    assert_eq!(classify(&bot, "UBOT"), Received::Revoked { event: "tokens_revoked" });
+    let users = callback(json!({"type": "tokens_revoked", "tokens": {"oauth": ["U1"]}}));
+    assert!(is_ignored(&classify(&users, "UBOT"), "other than ebmbot's"));
+}

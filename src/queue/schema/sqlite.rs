@@ -89,6 +89,7 @@ CREATE TABLE meta (
     OUTCOMES,
     REPLAYS,
     REPLY_LOGS,
+    SLACK_PAUSES,
 ];
 
 /// A finished job's outcome in columns of its own, not only in the human `detail`: who
@@ -225,4 +226,22 @@ CREATE INDEX webhook_deliveries_body ON webhook_deliveries(project, body_sha256)
 pub(super) const REPLY_LOGS: &str = r"
 ALTER TABLE slack_replies ADD COLUMN log_path TEXT;
 ALTER TABLE slack_replies ADD COLUMN log_part TEXT;
+";
+
+/// Slack delivery paused because Slack refused the bot token (`token_revoked`, an uninstalled
+/// app, …): one row per pause; the open one has `open = 1` (a unique index keeps at most one
+/// open, whichever process saw the refusal first); closed ones keep their interval so that a
+/// message's age can leave paused time out, and are pruned by retention. And the refusals of
+/// a delivery's current step (not transient failures), which get two more tries.
+const SLACK_PAUSES: &str = r"
+CREATE TABLE slack_pauses (
+    id         INTEGER PRIMARY KEY,
+    code       TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at   INTEGER,
+    open       INTEGER UNIQUE CHECK (open = 1),
+    CHECK ((ended_at IS NULL) = (open IS NOT NULL))
+);
+ALTER TABLE events ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE slack_replies ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0;
 ";

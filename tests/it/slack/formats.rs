@@ -1,4 +1,4 @@
-//! Report formats: text (a file past 40,000 characters), blocks (and what is not blocks),
+//! Report formats: text (a file past 4,000 characters), blocks (and what is not blocks),
 //! code (a file past 3,990 characters), file; empty output and quiet jobs.
 
 use serde_json::Value;
@@ -40,12 +40,13 @@ fn long_text_and_long_code_go_up_as_files_never_cut() {
     assert_eq!(bytes, &vec![b'x'; 41_000], "the whole output");
     assert_eq!(url["length"], "41000");
     assert_eq!(complete["channel_id"], "C1");
-    assert!(complete["initial_comment"].as_str().unwrap().contains("Output of `t_big` (job 1)"));
+    let comment = complete["initial_comment"].as_str().unwrap();
+    assert!(comment.contains("Output of `t_big` (job 1): 1 line(s), 41000 characters"), "{comment}");
     assert_eq!(by_name("t_longcode-2.txt").1.len(), 5_000);
     assert_eq!(by_name("t_file-3.txt").1, b"file body");
     let code = t.fake.wait_post("a = 1");
     assert_eq!(text(&code), "```\na = 1\n```");
-    assert!(t.fake.posts().iter().all(|p| text(p).len() < 40_000));
+    assert!(t.fake.posts().iter().all(|p| text(p).chars().count() <= 4_000), "Slack's advice for a message");
 }
 
 #[test]
@@ -81,4 +82,25 @@ fn empty_output_and_quiet_jobs_post_nothing_but_still_react() {
     t.fake.wait_reaction("C1", "20.2", "white_check_mark");
     let in_threads: Vec<String> = t.fake.posts().iter().filter(|p| p["channel"] == "C1").map(text).collect();
     assert_eq!(in_threads.len(), 2, "only the two replies: {in_threads:?}");
+}
+
+/// Issue 11, item 4: whatever Slack says against the blocks, the output still arrives, as a
+/// file, with Slack's reason. The codes are chat.postMessage's own
+/// (https://api.slack.com/methods/chat.postMessage#errors).
+#[test]
+fn any_refusal_of_the_blocks_gives_the_reason_and_the_output_as_a_file() {
+    let t = Slack::new();
+    for (i, code) in ["msg_blocks_too_long", "invalid_blocks_format"].into_iter().enumerate() {
+        t.fake.state().refusals.clear();
+        t.fake.refuse("chat.postMessage", "text", "Output of `t_blocks`", code);
+        schedule(&t, "blocks");
+        t.dispatch_once();
+        let id = i + 1;
+        let why = t.fake.wait_post(&format!("`t_blocks` (job {id}) succeeded, but its output is not Slack blocks"));
+        assert!(text(&why).contains(&format!("Slack refused them (`{code}`)")), "{why}");
+        t.fake.wait("the file", |f| (f.calls("files.completeUploadExternal").len() == id).then_some(()));
+        let name = format!("t_blocks-{id}.txt");
+        assert!(uploads(&t).iter().any(|(u, b, _)| u["filename"] == name.as_str() && b.starts_with(b"[{")));
+    }
+    assert!(t.fake.posts().iter().all(|p| !text(p).contains("Could not notify")));
 }

@@ -1,6 +1,6 @@
 //! `ebmbot serve` with the Slack tokens: web server, dispatcher and bot in one process.
 
-use crate::support::slack::Slack;
+use crate::support::slack::{Slack, text};
 
 #[test]
 fn serve_runs_the_bot_beside_the_dispatcher() {
@@ -47,6 +47,44 @@ fn sighup_teaches_the_bot_in_serve_new_commands() {
 
     t.mention("C1", "311.1", "t shout hi");
     t.fake.wait_post("(`t_echo`) is queued.");
+    let out = crate::support::stop(&mut serve);
+    assert_eq!(out.status.code(), Some(0), "{}", t.log("serve"));
+}
+
+/// Issue 11, item 9: `serve` killed while it delivers must not hold the thread's later messages
+/// behind its lease. It is killed (SIGKILL) the moment it acknowledges a mention: while Slack
+/// has not yet answered its `reactions.add` (https://api.slack.com/methods/reactions.add), so
+/// the reply is leased to a dead process; three times in a row. After each restart the job's
+/// result arrives (within the suite's deadline, not five minutes), once.
+#[test]
+fn serve_killed_as_it_acknowledges_a_mention_delivers_the_result_after_a_restart_once() {
+    let t = Slack::new();
+    let spawn = || {
+        let hellos = t.fake.state().hellos;
+        let serve = t.spawn(&["serve", "--bind", "127.0.0.1:0"]);
+        t.fake.wait("a new Socket Mode connection", |f| (f.state().hellos > hellos).then_some(()));
+        serve
+    };
+    let mut serve = spawn();
+    for i in 1..=3 {
+        let ts = format!("9{i}.1");
+        t.fake.stall("reactions.add");
+        let stalled = t.fake.state().stalled_calls;
+        t.mention("C1", &ts, &format!("t echo crash-{i}"));
+        t.fake.wait("the acknowledging reaction", |f| (f.state().stalled_calls > stalled).then_some(()));
+        serve.kill9();
+        t.fake.release("reactions.add");
+        serve = spawn();
+        let in_thread = |p: &serde_json::Value| p["channel"] == "C1" && p["thread_ts"] == ts.as_str();
+        let result = t.fake.wait(&format!("the result of job {i}"), |f| {
+            f.posts().into_iter().find(|p| in_thread(p) && !text(p).contains("is queued"))
+        });
+        let result = text(&result);
+        assert!(result == format!("crash-{i}") || result.starts_with("`t_echo` lost"), "{result}");
+        t.fake.wait("every delivery recorded", |_| (t.status()["delivery"]["undelivered"] == 0).then_some(()));
+        let posts: Vec<String> = t.fake.posts().into_iter().filter(|p| in_thread(p)).map(|p| text(&p)).collect();
+        assert_eq!(posts.len(), 2, "the queued reply and the result, each once: {posts:?}");
+    }
     let out = crate::support::stop(&mut serve);
     assert_eq!(out.status.code(), Some(0), "{}", t.log("serve"));
 }

@@ -24,6 +24,8 @@ pub struct Slack {
     bot: Option<Proc>,
     /// Extra settings for every ebmbot run.
     pub vars: Vec<(String, String)>,
+    /// Where the bot token is read from, instead of `SLACK_BOT_TOKEN` (`SLACK_BOT_TOKEN_FILE`).
+    pub token_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Slack {
@@ -42,7 +44,7 @@ impl Slack {
         fake.add_channel(json!({"id": LOGS, "name": "ebmbot-logs"}));
         fake.add_channel(json!({"id": SUPPORT, "name": "tech-support"}));
         fake.add_channel(json!({"id": "COPS", "name": "ops"}));
-        Slack { env, fake, bot: None, vars: Vec::new() }
+        Slack { env, fake, bot: None, vars: Vec::new(), token_file: None }
     }
 
     /// Sets a setting for every later ebmbot run.
@@ -69,6 +71,9 @@ impl Slack {
             .envs(self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .args(args)
             .stdin(Stdio::null());
+        if let Some(file) = &self.token_file {
+            cmd.env_remove("SLACK_BOT_TOKEN").env("SLACK_BOT_TOKEN_FILE", file);
+        }
         cmd
     }
 
@@ -82,7 +87,13 @@ impl Slack {
     /// Runs ebmbot to the end without any Slack setting (a process that does not deliver).
     pub fn run_without_slack(&self, args: &[&str]) -> Output {
         let mut cmd = self.command(args);
-        for var in ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_LOGS_CHANNEL", "SLACK_TECH_SUPPORT_CHANNEL"] {
+        for var in [
+            "SLACK_BOT_TOKEN",
+            "SLACK_BOT_TOKEN_FILE",
+            "SLACK_APP_TOKEN",
+            "SLACK_LOGS_CHANNEL",
+            "SLACK_TECH_SUPPORT_CHANNEL",
+        ] {
             cmd.env_remove(var);
         }
         let out = cmd.output().expect("run ebmbot");
@@ -133,6 +144,13 @@ impl Slack {
         let Some(mut bot) = self.bot.take() else { return (None, String::new()) };
         let out = super::stop(&mut bot);
         (out.status.code(), self.log("bot"))
+    }
+
+    /// Sends the bot SIGHUP (re-read jobs.toml and the token).
+    pub fn hup_bot(&self) {
+        let bot = self.bot.as_ref().expect("the bot is running");
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(bot.id()).unwrap());
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
     }
 
     /// Kills the bot at once (SIGKILL).

@@ -29,6 +29,29 @@ async fn readyz_checks_the_database() {
     assert_eq!((reply.status, reply.text.as_str()), (200, "ready\ndatabase: ok\n"));
 }
 
+/// Issue 11, item 2: Slack refusing the token degrades readiness but keeps it (webhooks behind
+/// a load balancer go on), and shows as a metric.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_slack_delivery_is_degraded_not_unready_and_a_metric() {
+    let metrics = Arc::new(Metrics::new());
+    let mut builder = Server::builder(JOBS);
+    builder.metrics = Some(metrics);
+    let server = builder.start().await;
+    let gauge = |text: &str| text.lines().find(|l| l.starts_with("ebmbot_slack_delivery_paused ")).map(str::to_owned);
+    let reply = send(server.client.get(server.url("/metrics"))).await;
+    assert_eq!(gauge(&reply.text).as_deref(), Some("ebmbot_slack_delivery_paused 0"), "{}", reply.text);
+    let since: Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+    server.queue().pause_slack("token_revoked", since).unwrap();
+    let reply = send(server.client.get(server.url("/readyz"))).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.text,
+        "ready\ndatabase: ok\nslack: degraded: delivery paused since 2026-03-01T10:00:00.000Z (Slack answered `token_revoked`)\n"
+    );
+    let reply = send(server.client.get(server.url("/metrics"))).await;
+    assert_eq!(gauge(&reply.text).as_deref(), Some("ebmbot_slack_delivery_paused 1"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_in_serve_checks_the_dispatcher_heartbeat() {
     let pid = 4_000_000; // above any real pid: only the row below makes it "running"

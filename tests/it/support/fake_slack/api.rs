@@ -51,7 +51,15 @@ pub(crate) async fn api(
     body: Bytes,
 ) -> Response {
     let mut p = params(query, &headers, &body);
+    if state.lock().unwrap().stalled.contains(&method) {
+        state.lock().unwrap().stalled_calls += 1;
+        while state.lock().unwrap().stalled.contains(&method) {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let mut st = state.lock().unwrap();
+    let revoked = st.revoked.iter().any(|t| bearer == format!("Bearer {t}"));
     let failure = st.failures.get_mut(&method).and_then(VecDeque::pop_front);
     let refusal = st
         .refusals
@@ -59,6 +67,7 @@ pub(crate) async fn api(
         .find(|(m, k, v, _)| *m == method && p.get(k).and_then(Value::as_str) == Some(v.as_str()))
         .map(|r| r.3);
     let error = |status: StatusCode, code: &str| (status, axum::Json(error_body(&method, code))).into_response();
+    let refusal = if revoked { Some("token_revoked") } else { refusal };
     let (ok, mut response) = match (failure, refusal) {
         (Some(Failure::Api(code)), _) | (None, Some(code)) => (false, error(StatusCode::OK, code)),
         (Some(Failure::Status(status)), _) => (false, error(StatusCode::from_u16(status).unwrap(), "internal_error")),

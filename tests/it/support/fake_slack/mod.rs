@@ -51,6 +51,11 @@ pub struct State_ {
     pub(crate) refusals: Vec<(String, String, String, &'static str)>,
     pub(crate) next: u64,
     pub(crate) sockets: Vec<(u64, UnboundedSender<WsMessage>)>,
+    /// Bot tokens Slack no longer accepts: every call made with one answers `token_revoked`.
+    pub(crate) revoked: Vec<String>,
+    /// Methods whose calls are held unanswered (recorded in `stalled_calls`) until released.
+    pub(crate) stalled: Vec<String>,
+    pub stalled_calls: usize,
     pub acks: HashMap<String, Instant>,
     pub sent: HashMap<String, Instant>,
     pub hellos: usize,
@@ -133,6 +138,20 @@ impl Fake {
     /// The next `times` calls of `method` fail with `failure`.
     pub fn fail(&self, method: &str, failure: Failure, times: usize) {
         self.state().failures.entry(method.to_owned()).or_default().extend(std::iter::repeat_n(failure, times));
+    }
+
+    /// Every call made with `token` answers `token_revoked` (until [`Fake::accept`]).
+    pub fn revoke(&self, token: &str) {
+        self.state().revoked.push(token.to_owned());
+    }
+
+    /// Calls of `method` wait unanswered until [`Fake::release`].
+    pub fn stall(&self, method: &str) {
+        self.state().stalled.push(method.to_owned());
+    }
+
+    pub fn release(&self, method: &str) {
+        self.state().stalled.retain(|m| m != method);
     }
 
     /// Every call of `method` whose `param` is `value` answers `code`.
