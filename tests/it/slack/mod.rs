@@ -13,4 +13,5 @@ mod receiving;
 mod reporting;
 mod retries;
 mod serve;
+mod socket;
 mod startup;
