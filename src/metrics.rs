@@ -14,6 +14,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::exemplar::Exemplar;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::queue::JobMetrics;
@@ -30,6 +31,9 @@ pub struct Metrics {
     webhooks: Family<Labels, Counter>,
     slack_calls: Family<Labels, Counter>,
     accept_paused: Family<Labels, Counter>,
+    socket: Family<Labels, Gauge>,
+    /// The Socket Mode connection's state, described for `/readyz`; `None` without Socket Mode.
+    socket_line: std::sync::Mutex<Option<String>>,
 }
 
 impl Default for Metrics {
@@ -60,7 +64,14 @@ impl Metrics {
              (connections: EBMBOT_MAX_CONNECTIONS; body_memory: EBMBOT_MAX_BODY_MEMORY)",
             accept_paused.clone(),
         );
-        Metrics { registry, webhooks, slack_calls, accept_paused }
+        let socket = Family::<Labels, Gauge>::default();
+        registry.register(
+            "ebmbot_slack_socket_mode",
+            "The Slack Socket Mode connection of this process: 1 for its state (connecting, \
+             connected, reconnecting, stopped), 0 for the others",
+            socket.clone(),
+        );
+        Metrics { registry, webhooks, slack_calls, accept_paused, socket, socket_line: std::sync::Mutex::default() }
     }
 
     /// Counts a webhook delivery: `scheduled`, `already_handled`, `ignored`, `ping`,
@@ -78,6 +89,19 @@ impl Metrics {
     /// Counts a pause of the accept loop at a cap: `connections` or `body_memory`.
     pub fn accept_paused(&self, cap: &str) {
         self.accept_paused.get_or_create(&vec![("cap", cap.to_owned())]).inc();
+    }
+
+    /// The Socket Mode connection is now in `state` (one of `states`), `line` for people.
+    pub fn slack_socket(&self, states: &[&str], state: &str, line: String) {
+        for s in states {
+            self.socket.get_or_create(&vec![("state", (*s).to_owned())]).set(i64::from(*s == state));
+        }
+        *self.socket_line.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(line);
+    }
+
+    /// The Socket Mode connection's state for people (`connected`, `reconnecting (attempt 2; …)`).
+    pub fn slack_socket_line(&self) -> Option<String> {
+        self.socket_line.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// How many times the accept loop paused at `cap` so far.

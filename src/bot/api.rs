@@ -93,7 +93,7 @@ impl CallError {
         }
     }
 
-    fn from_slack(method: &'static str, e: SlackClientError) -> CallError {
+    pub(crate) fn from_slack(method: &'static str, e: SlackClientError) -> CallError {
         let transient =
             |reason: String, retry_after, source| CallError::Transient { method, reason, retry_after, source };
         match e {

@@ -64,14 +64,17 @@ pub enum BotError {
     },
     #[error(transparent)]
     Manifest(#[from] manifest::ManifestError),
-    #[error("Socket Mode could not start")]
-    SocketMode(#[source] slack_morphism::errors::SlackClientError),
+    #[error(
+        "Slack turned Socket Mode off for this app (`{reason}`); turn it on again in the app's \
+         settings (Socket Mode), or use the Events API instead (docs/slack.md)"
+    )]
+    SocketModeOff { reason: String },
 }
 
 impl BotError {
     /// A setting to fix (exit 2) rather than a failure (exit 1).
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, Self::Missing(_) | Self::BadToken { .. } | Self::Manifest(_))
+        matches!(self, Self::Missing(_) | Self::BadToken { .. } | Self::Manifest(_) | Self::SocketModeOff { .. })
     }
 }
 

@@ -16,7 +16,7 @@ use super::events_api::{EventsState, Off};
 use super::kinds::Kinds;
 use super::manifest::Needs;
 use super::receive::Shared;
-use super::socket::SocketMode;
+use super::socket::{OnState, SocketMode};
 use super::users::Users;
 use super::worker::Worker;
 use crate::clock::{Clock, SystemClock};
@@ -100,6 +100,7 @@ pub struct Bot {
     deliver_wake: Waker,
     threads: Vec<JoinHandle<()>>,
     background: Vec<tokio::task::JoinHandle<()>>,
+    on_socket: Option<OnState>,
 }
 
 impl Bot {
@@ -179,7 +180,7 @@ impl Bot {
         let mut threads = vec![thread("worker", move || worker.run(&s, &w))?];
         let (s, w) = (stop.clone(), deliver_wake.clone());
         threads.push(thread("deliverer", move || deliverer.run(&s, &w))?);
-        Ok(Bot { shared, stop, deliver_wake, threads, background })
+        Ok(Bot { shared, stop, deliver_wake, threads, background, on_socket: None })
     }
 
     /// The state of `POST /slack/events` for this bot (503 without `SLACK_SIGNING_SECRET`).
@@ -190,24 +191,36 @@ impl Bot {
         }
     }
 
-    /// Runs Socket Mode (when `SLACK_APP_TOKEN` is set) until `shutdown`, then stops.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), BotError> {
-        let socket = match &self.shared.settings.slack_app_token {
-            Some(token) => match SocketMode::start(self.shared.clone(), token).await {
-                Ok(socket) => Some(socket),
-                Err(e) => {
-                    self.stop().await;
-                    return Err(e);
-                }
-            },
-            None => None,
+    /// Tells `on_state` of each change of the Socket Mode connection's state (`/readyz`,
+    /// `/metrics`).
+    pub fn observe_socket(&mut self, on_state: OnState) {
+        self.on_socket = Some(on_state);
+    }
+
+    /// Runs Socket Mode (when `SLACK_APP_TOKEN` is set) until `shutdown`, then stops. Returns
+    /// an error when Socket Mode ended for good (a refused app token, `link_disabled`).
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), BotError> {
+        let on_state = self.on_socket.take();
+        let mut socket = self
+            .shared
+            .settings
+            .slack_app_token
+            .as_ref()
+            .map(|token| SocketMode::start(self.shared.clone(), token, on_state));
+        let result = if let Some(socket) = &mut socket {
+            tokio::select! {
+                () = shutdown => Ok(()),
+                ended = socket.ended() => ended,
+            }
+        } else {
+            shutdown.await;
+            Ok(())
         };
-        shutdown.await;
         if let Some(socket) = socket {
             socket.shutdown().await;
         }
         self.stop().await;
-        Ok(())
+        result
     }
 
     /// Stops the threads after the command and delivery in hand.

@@ -133,14 +133,18 @@ impl SlackBot {
     async fn run(self, control: Arc<Control>, stop: watch::Sender<bool>) -> Result<(), bot::BotError> {
         let SlackBot { settings, live, metrics, events, clock } = self;
         let mut stopped = stop.subscribe();
+        let socket_metrics = Arc::clone(&metrics);
         let on_call: bot::api::OnCall = Arc::new(move |method, result| metrics.slack_call(method, result));
         let started = tokio::select! {
             started = bot::Bot::start_with(Arc::new(settings), live, Some(on_call), clock) => started,
             _ = stopped.wait_for(|stop| *stop) => return Ok(()),
         };
         let result = match started {
-            Ok(bot) => {
+            Ok(mut bot) => {
                 events.fill(&bot.events_state());
+                bot.observe_socket(Arc::new(move |state: &bot::socket::SocketState| {
+                    socket_metrics.slack_socket(&bot::socket::SocketState::NAMES, state.name(), state.describe());
+                }));
                 bot.run(async move {
                     let _ = stopped.wait_for(|stop| *stop).await;
                 })

@@ -1,5 +1,6 @@
 //! `GET /check/` (the original's check, answering `ok`), `/healthz` (the process answers),
-//! `/readyz` (the database answers; in `serve`, its dispatcher heartbeats), `/metrics`.
+//! `/readyz` (the database answers; in `serve`, its dispatcher heartbeats; the Slack Socket Mode
+//! connection's state, which does not change the status), `/metrics`.
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -34,6 +35,10 @@ pub(super) async fn readyz(State(state): State<WebState>) -> Response {
     let mut text = if report.ready { "ready\n" } else { "not ready\n" }.to_owned();
     for check in &report.checks {
         text.push_str(&format!("{}: {}\n", check.name, check.detail));
+    }
+    // Reported, not judged: webhooks go on flowing while Socket Mode reconnects.
+    if let Some(socket) = state.metrics().slack_socket_line() {
+        text.push_str(&format!("slack socket mode: {socket}\n"));
     }
     (status, text).into_response()
 }

@@ -15,5 +15,6 @@ mod receiving;
 mod reporting;
 mod retries;
 mod serve;
+mod socket;
 mod startup;
 mod workspace;

@@ -153,6 +153,13 @@ impl Slack {
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
     }
 
+    /// Waits for the bot to exit by itself; its exit code and log.
+    pub fn wait_bot_exit(&mut self) -> (Option<i32>, String) {
+        let mut bot = self.bot.take().expect("a running bot");
+        let status = super::wait_until("the bot to exit", || bot.try_wait());
+        (status.code(), self.log("bot"))
+    }
+
     /// Kills the bot at once (SIGKILL).
     pub fn kill_bot(&mut self) {
         drop(self.bot.take());

@@ -235,6 +235,15 @@ impl Fake {
         self.wait(&format!("the ack of {envelope_id}"), |f| f.state().acks.contains_key(envelope_id).then_some(()));
     }
 
+    /// Sends Slack's `disconnect` message with `reason` to the newest connection
+    /// (api.slack.com/apis/socket-mode, "Disconnect": `{"type": "disconnect", "reason":
+    /// "warning", "debug_info": {"host": "applink-3"}}`).
+    pub fn disconnect(&self, reason: &str) {
+        let message = json!({"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-3"}});
+        let socket = self.state().sockets.last().expect("a Socket Mode connection").1.clone();
+        socket.send(WsMessage::Text(message.to_string().into())).expect("socket open");
+    }
+
     /// Closes every Socket Mode connection (as Slack does now and then).
     pub fn drop_connections(&self) {
         for (_, socket) in self.state().sockets.drain(..) {
