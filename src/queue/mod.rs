@@ -36,6 +36,7 @@ mod recover;
 mod schema;
 mod slack;
 mod suppress;
+pub mod transfer;
 mod tx;
 
 use std::cell::Cell;
@@ -284,6 +285,9 @@ mod pg {
         mod tests;
     }
     mod events {
+        mod tests;
+    }
+    mod transfer {
         mod tests;
     }
     mod tests;
