@@ -108,6 +108,11 @@ pub fn render(output: &Output, ctx: &Context<'_>) -> String {
             r.jobs, r.events, r.deliveries
         ),
         Output::Delivered(r) => sentence(&r.message("")),
+        // Terminal commands (the grammar has no words for them); said plainly all the same.
+        Output::Exported(r) => {
+            format!("Exported {} pending job(s) and {} suppression window(s).", r.pending, r.suppressions)
+        }
+        Output::Imported(r) => format!("Imported {} job(s) from `{}`.", r.imported.jobs, r.file),
     }
 }
 
@@ -195,6 +200,7 @@ pub fn error_text(e: &CommandError) -> String {
         | CommandError::Config(_)
         | CommandError::Settings(_)
         | CommandError::Import(_)
+        | CommandError::BadImport { .. }
         | CommandError::Panicked(_) => sentence(&e.to_string()),
         CommandError::EndInPast { text, end } => {
             format!("The end time `{text}` is in the past ({end}); give a later time.")

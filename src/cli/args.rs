@@ -181,6 +181,19 @@ pub enum QueueCommand {
         #[arg(long, value_name = "D")]
         older_than: Option<String>,
     },
+    /// Write pending jobs, suppressions and undelivered Slack messages as JSON lines, for
+    /// `queue import` into another database (stop the dispatchers first: running jobs stay)
+    Export {
+        /// The file to write (mode 0600), or `-` for stdout [default: stdout]
+        #[arg(value_name = "FILE")]
+        file: Option<String>,
+    },
+    /// Add what `queue export` wrote to this queue; nothing already here is added twice
+    Import {
+        /// The export, or `-` for stdin
+        #[arg(value_name = "FILE")]
+        file: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

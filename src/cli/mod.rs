@@ -16,6 +16,7 @@ mod serve;
 mod signals;
 mod spinner;
 mod startup;
+mod transfer;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -193,7 +194,7 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
         Command::Config(_)
             | Command::Slack(_)
             | Command::Logs { .. }
-            | Command::Queue(QueueCommand::Prune { .. })
+            | Command::Queue(QueueCommand::Prune { .. } | QueueCommand::Export { .. })
             | Command::Status
             | Command::Cancel { id: Some(_), .. }
     );
@@ -240,6 +241,9 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
                 prompt_missing(&env, a, &mut flags.params)?;
             }
             let caller = Caller::terminal(by, flags.notify.take());
+            if let Command::Queue(QueueCommand::Export { file }) = &subcommand {
+                return transfer::export(&env, &clock, &caller, file.as_deref());
+            }
             let command = request::command(subcommand, flags)?;
             execute_command(&env, &clock, &caller, command)
         }
@@ -293,6 +297,12 @@ fn execute_command(
             )
         })?,
         Output::Status(r) => env.print(&r, || render::status(&r))?,
+        Output::Imported(r) => {
+            for warning in &r.warnings {
+                eprintln!("warning: {warning}");
+            }
+            env.print(&r, || transfer::imported(&r))?;
+        }
         Output::Plan(p) => env.print(&p, || render::plan(&p))?,
         Output::Logs(r) if !env.json => {
             if let Some(note) = &r.note {

@@ -10,6 +10,8 @@ use crate::commands::dry_run::DryRun;
 use crate::commands::list::List;
 use crate::commands::logs::{Logs, Part, Stream};
 use crate::commands::prune::Prune;
+use crate::commands::queue_export::QueueExport;
+use crate::commands::queue_import::{QueueImport, Source};
 use crate::commands::schedule::Schedule;
 use crate::commands::status::Status;
 use crate::commands::suppress::{Suppress, Unsuppress};
@@ -47,6 +49,10 @@ pub(super) fn command(subcommand: args::Command, flags: JobFlags) -> Result<Comm
         args::Command::Queue(QueueCommand::List { all, since, limit }) => {
             let since = since.map(|s| parse_duration("--since", &s)).transpose()?;
             Command::List(List { all, since, limit })
+        }
+        args::Command::Queue(QueueCommand::Export { .. }) => Command::Export(QueueExport),
+        args::Command::Queue(QueueCommand::Import { file }) => {
+            Command::Import(QueueImport { source: if file == "-" { Source::Stdin } else { Source::File(file.into()) } })
         }
         args::Command::Queue(QueueCommand::Prune { older_than }) => {
             let older_than = older_than.map(|s| parse_duration("--older-than", &s)).transpose()?;

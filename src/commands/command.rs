@@ -20,6 +20,8 @@ use super::help::{Help, HelpTopics, NamespaceCommands, NamespaceHelp};
 use super::list::List;
 use super::logs::{LogText, Logs};
 use super::prune::Prune;
+use super::queue_export::{Exported, QueueExport};
+use super::queue_import::{ImportReport, QueueImport};
 use super::schedule::{Schedule, Scheduled};
 use super::status::{Status, StatusReport};
 use super::suppress::{Suppress, Suppressed, Unsuppress, Unsuppressed};
@@ -43,6 +45,10 @@ pub enum Command {
     List(List),
     /// `queue prune`.
     Prune(Prune),
+    /// `queue export`.
+    Export(QueueExport),
+    /// `queue import`.
+    Import(QueueImport),
     /// `status`.
     Status(Status),
     /// `logs N`.
@@ -69,6 +75,8 @@ pub enum Output {
     Unsuppressed(Unsuppressed),
     Jobs(Vec<Job>),
     Pruned(crate::queue::Pruned),
+    Exported(Exported),
+    Imported(ImportReport),
     Status(StatusReport),
     Logs(LogText),
     Help(HelpTopics),
@@ -107,6 +115,8 @@ impl Command {
             Self::Unsuppress(c) => execute(c, ctx, caller, queue).map(Output::Unsuppressed),
             Self::List(c) => execute(c, ctx, caller, queue).map(Output::Jobs),
             Self::Prune(c) => execute(c, ctx, caller, queue).map(Output::Pruned),
+            Self::Export(c) => execute(c, ctx, caller, queue).map(Output::Exported),
+            Self::Import(c) => execute(c, ctx, caller, queue).map(Output::Imported),
             Self::Status(c) => execute(c, ctx, caller, queue).map(Output::Status),
             Self::Logs(c) => execute(c, ctx, caller, queue).map(Output::Logs),
             Self::Help(c) => execute(c, ctx, caller, queue).map(Output::Help),

@@ -17,6 +17,8 @@ pub mod jobs;
 pub mod list;
 pub mod logs;
 pub mod prune;
+pub mod queue_export;
+pub mod queue_import;
 pub mod resolve;
 pub mod run;
 pub mod schedule;
@@ -100,6 +102,9 @@ pub enum CommandError {
     /// A command given the wrong shape of arguments.
     #[error("{0}")]
     Usage(&'static str),
+    /// A `queue import` file that cannot be imported (`line` 0: the file as a whole).
+    #[error("`{file}`{}: {reason}", if *line == 0 { String::new() } else { format!(" line {line}") })]
+    BadImport { file: String, line: usize, reason: String },
     #[error(transparent)]
     Queue(#[from] QueueError),
     #[error("{what} {}", path.display())]

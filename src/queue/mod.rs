@@ -37,6 +37,7 @@ mod recover;
 mod schema;
 mod slack;
 mod suppress;
+pub mod transfer;
 mod tx;
 mod wake;
 
@@ -288,6 +289,9 @@ mod pg {
         mod tests;
     }
     mod pause {
+        mod tests;
+    }
+    mod transfer {
         mod tests;
     }
     mod tests;

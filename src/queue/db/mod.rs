@@ -227,6 +227,22 @@ impl Db {
         }
     }
 
+    /// Runs `f`, which only reads, on one snapshot of the database: a deferred transaction on
+    /// SQLite (WAL readers see the database as of their first read), `REPEATABLE READ` on
+    /// PostgreSQL. Writers are not held up.
+    pub(crate) fn snapshot<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        match self {
+            Db::Lite(c) => c.execute_batch("BEGIN DEFERRED")?,
+            Db::Pg(pg) => with_pg(pg, Pg::begin_read)?,
+        }
+        let result = f();
+        match &result {
+            Ok(_) => self.commit(false)?,
+            Err(_) => self.rollback(false),
+        }
+        result
+    }
+
     /// Commits what [`Db::begin`] opened.
     pub(crate) fn commit(&self, nested: bool) -> Result<()> {
         match self {

@@ -137,6 +137,14 @@ impl Pg {
         Ok(())
     }
 
+    /// Begins a read-only transaction on one snapshot (see `Db::snapshot`).
+    pub(crate) fn begin_read(&mut self) -> Result<()> {
+        self.client()?.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        self.in_tx = true;
+        self.notify = false;
+        Ok(())
+    }
+
     pub(crate) fn commit(&mut self, nested: bool) -> Result<()> {
         if nested {
             self.client()?.batch_execute("RELEASE ebmbot")?;
