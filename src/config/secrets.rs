@@ -111,6 +111,11 @@ pub fn read(var: &str, get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Lo
     Ok(Some(Loaded { value: Secret::new(value), source }))
 }
 
+/// [`read`] from the process environment.
+pub fn read_env(var: &str) -> Result<Option<Loaded>, SecretError> {
+    read(var, &|k| std::env::var(k).ok())
+}
+
 /// The largest secret file ebmbot reads: tokens and keys are far smaller, and a path pointing at
 /// a device or a log must not fill memory.
 pub const MAX_FILE: u64 = 64 * 1024;
