@@ -63,7 +63,7 @@ fn busy_queue() -> (Guard, Queue) {
     let id = q.add_reply(Some(row.id), &reply, t(10)).unwrap();
     let item = DeliveryItem::Reply(id);
     q.record_step(item, 0, StepOutcome::Done, Some("1.3"), None, t(11), t(20)).unwrap();
-    q.retry_delivery(item, t(30), "rate limited").unwrap();
+    q.retry_delivery(item, t(30), "rate limited", crate::queue::Attempt::Transient).unwrap();
     (guard, q)
 }
 
