@@ -80,6 +80,8 @@ impl Action for CancelId {
 pub fn wait_until_finished(queue: &Queue, mut job: Job, wait: Duration) -> Result<Job> {
     let deadline = Instant::now() + wait;
     let waker = queue.waker();
+    // It may have finished before the waker watched: look once more, then at each change.
+    job = queue.job(job.id)?.ok_or(CommandError::UnknownId(job.id))?;
     while !job.is_finished() && Instant::now() < deadline {
         if waker.wait(deadline.saturating_duration_since(Instant::now())) {
             job = queue.job(job.id)?.ok_or(CommandError::UnknownId(job.id))?;
