@@ -38,6 +38,8 @@ use lease::{Judge, LEASE};
 use plan::{Input, Target};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// How often an idle deliverer with a retry pending looks at the clock.
+const CLOCK_LOOK: Duration = Duration::from_millis(100);
 /// How many undelivered items a round looks at.
 const WINDOW: u32 = 200;
 
@@ -140,8 +142,14 @@ impl Deliverer {
     fn idle(&self, next: Option<Timestamp>, stop: &AtomicBool, wake: &Waker, deadline: Option<Instant>) {
         let until = next.map_or_else(|| Instant::now() + Duration::from_secs(60), |t| self.instant(t));
         let until = deadline.map_or(until, |d| until.min(d));
-        if !stop.load(Ordering::SeqCst) {
-            wake.wait(until.saturating_duration_since(Instant::now()));
+        // A retry is due at `next` by the injected clock, which tests move by hand: while one is
+        // pending, look at the clock every CLOCK_LOOK too. With nothing pending, only a change wakes.
+        while !stop.load(Ordering::SeqCst) && Instant::now() < until {
+            let left = until.saturating_duration_since(Instant::now());
+            let step = if next.is_some() { left.min(CLOCK_LOOK) } else { left };
+            if wake.wait(step) || next.is_some_and(|t| self.clock.now() >= t) {
+                return;
+            }
         }
     }
 
