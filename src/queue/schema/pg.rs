@@ -167,7 +167,7 @@ CREATE TABLE slack_pauses (
     open       INTEGER UNIQUE CHECK (open = 1),
     CHECK ((ended_at IS NULL) = (open IS NOT NULL))
 );
-ALTER TABLE events ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE slack_replies ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN refusals BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE slack_replies ADD COLUMN refusals BIGINT NOT NULL DEFAULT 0;
 ",
 ];
