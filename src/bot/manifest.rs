@@ -318,9 +318,8 @@ mod tests {
         let on = Needs { auto_join: true }.scopes();
         assert!(!off.iter().any(|(s, _)| *s == "channels:join") && on.iter().any(|(s, _)| *s == "channels:join"));
         assert!(off.iter().any(|(s, _)| *s == "chat:write.public"));
-        let off = Needs { auto_join: false }.events().map(|e| e.name).collect::<Vec<_>>();
-        let on = Needs { auto_join: true }.events().map(|e| e.name).collect::<Vec<_>>();
-        assert_eq!(off[..2], ["app_mention", "message.im"]);
-        assert!(!off.contains(&"channel_created") && on.contains(&"channel_created"));
+        let events = |auto_join| Needs { auto_join }.events().map(|e| e.name).collect::<Vec<_>>();
+        assert_eq!(events(false)[..2], ["app_mention", "message.im"]);
+        assert!(!events(false).contains(&"channel_created") && events(true).contains(&"channel_created"));
     }
 }
