@@ -175,8 +175,16 @@ pub fn error_text(e: &CommandError) -> String {
         CommandError::Denied(Denied::Restricted { namespace }) => {
             format!("Sorry, `{namespace}` is restricted to internal users.")
         }
+        CommandError::Denied(Denied::Reminder { namespace }) => format!(
+            "Sorry, `{namespace}` is restricted to internal users, and a reminder does not say who set it; \
+             `allow_reminders = true` on `{namespace}` in jobs.toml lets reminders run its commands."
+        ),
         CommandError::Denied(denied @ Denied::TrustedOnly { .. }) => format!("Sorry, {denied}."),
         CommandError::UnknownId(id) => format!("No job has id {id}."),
+        CommandError::StillRunning { id, job_type } => format!(
+            "Job {id} (`{job_type}`) is running, so it was not removed: `remove job id` only removes queued jobs. \
+             `cancel job id {id}` stops it."
+        ),
         // The rest name nothing of the terminal: their own words, as a sentence.
         CommandError::UnknownNamespace { .. }
         | CommandError::UnknownJob { .. }

@@ -117,7 +117,10 @@ impl Worker {
             thread_ts: message.reply_thread(),
             message_ts: message.ts.clone(),
         };
-        let caller = Caller::slack(origin, user.internal);
+        let caller = match message.user.as_str() {
+            SLACKBOT => Caller::reminder(origin),
+            _ => Caller::slack(origin, user.internal),
+        };
         let mention = format!("<@{}>", self.bot_user_id);
         let ctx =
             Context { settings: &self.settings, catalog: &self.catalog, clock: &*self.clock, mention: Some(&mention) };

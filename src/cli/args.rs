@@ -40,6 +40,9 @@ pub enum Command {
         /// Cancel this job; a running one is stopped (TERM, grace, KILL)
         #[arg(long, value_name = "N", conflicts_with_all = ["namespace", "job"])]
         id: Option<i64>,
+        /// With --id: only a queued job; a running one is left alone (Slack's `remove job id N`)
+        #[arg(long, requires = "id")]
+        pending_only: bool,
     },
     /// Hold back a job type for a while: jobs asked for meanwhile run when the window ends
     Suppress {

@@ -23,6 +23,7 @@ fn hint(e: &CommandError) -> Option<String> {
             Some(format!("pass {}", flags.join(" ")))
         }
         CommandError::UnknownId(_) => Some("`ebmbot queue list --all` lists recent jobs".to_owned()),
+        CommandError::StillRunning { id, .. } => Some(format!("`ebmbot cancel --id {id}` stops it")),
         CommandError::Suppressed { .. } => Some("wait, run `ebmbot unsuppress`, or pass --force".to_owned()),
         _ => None,
     }

@@ -33,7 +33,9 @@ pub(super) fn command(subcommand: args::Command, flags: JobFlags) -> Result<Comm
                 Command::Schedule(schedule)
             }
         }
-        args::Command::Cancel { id: Some(id), .. } => Command::CancelId(CancelId { id: JobId(id) }),
+        args::Command::Cancel { id: Some(id), pending_only, .. } => {
+            Command::CancelId(CancelId { id: JobId(id), pending_only })
+        }
         args::Command::Cancel { namespace: Some(namespace), job: Some(job), .. } => {
             Command::CancelType(CancelType { namespace, job })
         }
@@ -192,7 +194,7 @@ mod same_command {
         // Built-ins.
         ("status", &["status"]),
         ("cancel job id 12", &["cancel", "--id", "12"]),
-        ("remove job id 12", &["cancel", "--id", "12"]),
+        ("remove job id 12", &["cancel", "--id", "12", "--pending-only"]),
         ("logs 7 stdout all", &["logs", "7"]),
         ("logs 7 stderr all", &["logs", "7", "--stderr"]),
         ("logs 7 stdout head", &["logs", "7", "--head"]),

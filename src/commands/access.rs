@@ -13,6 +13,8 @@
 //!   a restricted namespace's job types and commands only to trusted callers ([`may_see`]):
 //!   others see how many there are, not what they are.
 //! - Pruning history and handling webhook deliveries are for trusted callers only.
+//! - A Slackbot reminder is not trusted (nobody knows who set it), but a restricted namespace
+//!   with `allow_reminders = true` runs its commands.
 
 use crate::queue::Queue;
 use crate::queue::model::{JobId, Origin};
@@ -26,22 +28,30 @@ pub struct Caller {
     pub origin: Origin,
     /// The terminal, a signed webhook, or an internal Slack user.
     pub trusted: bool,
+    /// A Slackbot reminder: nobody knows who set it, so it is not trusted, but a restricted
+    /// namespace with `allow_reminders = true` takes its commands.
+    pub reminder: bool,
 }
 
 impl Caller {
     /// A user at the terminal; `notify` is a Slack channel that hears of the jobs too.
     pub fn terminal(user: impl Into<String>, notify: Option<String>) -> Caller {
-        Caller { origin: Origin::Terminal { user: user.into(), notify }, trusted: true }
+        Caller { origin: Origin::Terminal { user: user.into(), notify }, trusted: true, reminder: false }
     }
 
     /// A Slack user; `internal` as `users.info` says (same team, no guest, no bot).
     pub fn slack(origin: Origin, internal: bool) -> Caller {
-        Caller { origin, trusted: internal }
+        Caller { origin, trusted: internal, reminder: false }
+    }
+
+    /// A Slackbot reminder (`USLACKBOT`) that went off.
+    pub fn reminder(origin: Origin) -> Caller {
+        Caller { origin, trusted: false, reminder: true }
     }
 
     /// A webhook delivery whose signature was checked.
     pub fn webhook(origin: Origin) -> Caller {
-        Caller { origin, trusted: true }
+        Caller { origin, trusted: true, reminder: false }
     }
 
     /// `terminal:<user>`, a Slack user id, or `github:<delivery>`.
@@ -55,6 +65,8 @@ impl Caller {
 pub enum Denied {
     /// The namespace is restricted to internal users.
     Restricted { namespace: String },
+    /// A reminder asked for a command of a restricted namespace without `allow_reminders`.
+    Reminder { namespace: String },
     /// Only the terminal (or a signed webhook) may do this.
     TrustedOnly { what: &'static str },
 }
@@ -63,6 +75,10 @@ impl std::fmt::Display for Denied {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Restricted { namespace } => write!(f, "`{namespace}` is restricted to internal users"),
+            Self::Reminder { namespace } => write!(
+                f,
+                "`{namespace}` is restricted to internal users and takes no reminders (`allow_reminders` is off)"
+            ),
             Self::TrustedOnly { what } => write!(f, "{what} is for internal users only"),
         }
     }
@@ -94,6 +110,7 @@ pub fn check(ctx: &Context<'_>, caller: &Caller, queue: &Queue, scope: Scope<'_>
     }
     match scope {
         Scope::Open => Ok(Allowed(())),
+        Scope::Namespace(namespace) if caller.reminder => reminders_open(ctx, namespace),
         Scope::Namespace(namespace) => namespace_open(ctx, namespace),
         Scope::Job(id) => match logs::find(queue, id) {
             Ok(job) => namespace_open(ctx, &job.namespace),
@@ -120,6 +137,17 @@ fn namespace_open(ctx: &Context<'_>, namespace: &str) -> Result<Allowed> {
         return Err(CommandError::Denied(Denied::Restricted { namespace: namespace.to_owned() }));
     }
     Ok(Allowed(()))
+}
+
+/// A reminder may run the commands of an open namespace, or of a restricted one that says
+/// `allow_reminders = true`.
+fn reminders_open(ctx: &Context<'_>, namespace: &str) -> Result<Allowed> {
+    match ctx.catalog.namespace(namespace) {
+        Some(ns) if ns.restricted && !ns.allow_reminders => {
+            Err(CommandError::Denied(Denied::Reminder { namespace: ns.name.clone() }))
+        }
+        _ => Ok(Allowed(())),
+    }
 }
 
 fn is_restricted(ctx: &Context<'_>, namespace: &str) -> bool {
@@ -198,7 +226,7 @@ mod tests {
         };
         let logs = Command::Logs(Logs { id: job.id, stream: None, part: Part::All, limit: None });
         assert_eq!(denied(logs.execute(&ctx, &guest, &mut queue)), restricted);
-        let cancel = Command::CancelId(CancelId { id: job.id });
+        let cancel = Command::CancelId(CancelId { id: job.id, pending_only: false });
         assert_eq!(denied(cancel.clone().execute(&ctx, &guest, &mut queue)), restricted);
         assert_eq!(
             denied(Command::Prune(Prune::default()).execute(&ctx, &guest, &mut queue)),

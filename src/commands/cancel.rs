@@ -1,4 +1,5 @@
-//! `cancel <ns> <job>` (pending jobs of a type) and `cancel --id N` (one job, pending or running).
+//! `cancel <ns> <job>` (pending jobs of a type) and `cancel --id N` (one job, pending or running;
+//! with `--pending-only`, the original's `remove job id N`, only a pending one).
 
 use std::time::{Duration, Instant};
 
@@ -46,6 +47,8 @@ impl Action for CancelType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CancelId {
     pub id: JobId,
+    /// Only a pending job is cancelled; a running one is left alone (`remove job id N`).
+    pub pending_only: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -64,10 +67,11 @@ impl Action for CancelId {
     }
 
     fn run(self, ctx: &Context<'_>, caller: &Caller, queue: &mut Queue, _: Allowed) -> Result<CancelledJob> {
-        match queue.cancel_id(self.id, &caller.requested_by(), ctx.clock.now())? {
+        match queue.cancel_id(self.id, &caller.requested_by(), ctx.clock.now(), self.pending_only)? {
             CancelById::NotFound if queue.was_pruned(self.id)? => Err(CommandError::Pruned(self.id)),
             CancelById::NotFound => Err(CommandError::UnknownId(self.id)),
             CancelById::AlreadyFinished(job) => Err(CommandError::AlreadyFinished { id: job.id, state: job.state() }),
+            CancelById::Running(job) => Err(CommandError::StillRunning { id: job.id, job_type: job.job_type() }),
             CancelById::Cancelled(job) => Ok(CancelledJob { job, was_running: false }),
             CancelById::StopRequested(job) => Ok(CancelledJob { job, was_running: true }),
         }

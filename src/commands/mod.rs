@@ -94,6 +94,9 @@ pub enum CommandError {
     Pruned(JobId),
     #[error("job {id} has already finished ({state}); there is nothing to cancel")]
     AlreadyFinished { id: JobId, state: JobState },
+    /// Only a pending job was to be cancelled (`remove job id N`, `cancel --pending-only`).
+    #[error("job {id} (`{job_type}`) is running, so it was not removed")]
+    StillRunning { id: JobId, job_type: JobType },
     #[error("`{job_type}` is suppressed until {until}")]
     Suppressed { job_type: JobType, until: String },
     /// The access policy refused the command.

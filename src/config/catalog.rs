@@ -22,6 +22,9 @@ pub struct Namespace {
     pub name: String,
     pub description: Option<String>,
     pub restricted: bool,
+    /// `allow_reminders = true`: Slackbot reminders may run the commands of this restricted
+    /// namespace (a reminder does not say who set it, and guests can set channel reminders).
+    pub allow_reminders: bool,
     pub default_channel: Option<String>,
     pub fabfile: Option<String>,
     pub pass_secrets: Vec<SecretName>,

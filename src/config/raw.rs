@@ -18,6 +18,8 @@ pub(super) struct RawNamespace {
     pub description: Option<String>,
     #[serde(default)]
     pub restricted: bool,
+    #[serde(default)]
+    pub allow_reminders: bool,
     pub default_channel: Option<String>,
     pub fabfile: Option<String>,
     #[serde(default)]

@@ -3,7 +3,7 @@
 //!
 //! Text (already cleaned by `bot::text`, or argv joined with spaces) is split into words on
 //! whitespace. The built-ins come first and match case-insensitively: `help`, `<ns> help`,
-//! `help <ns>`, `status`, `cancel job id N` (alias `remove job id N`),
+//! `help <ns>`, `status`, `cancel job id N`, `remove job id N` (a queued job only),
 //! `logs N [stdout|stderr] [head|tail|all]` and `dry run <command>` (a configured command that
 //! runs a job, shown and not run). Otherwise the first word names a namespace and the
 //! rest is compared with that namespace's `[[ns.slack]]` patterns, compiled once by
@@ -82,7 +82,7 @@ pub enum BuiltIn {
 }
 
 /// The first words that name a built-in (in any case); `remove` is the original's name for
-/// `cancel`. The parser dispatches on this list, and a test ties it to
+/// `cancel` of a queued job only. The parser dispatches on this list, and a test ties it to
 /// [`crate::config::RESERVED_NAMESPACES`], so no namespace can shadow a built-in.
 pub const KEYWORDS: [(&str, BuiltIn); 6] = [
     ("help", BuiltIn::Help),
@@ -171,7 +171,11 @@ impl Grammar {
                 [] => Ok(Command::Status(Status)),
                 _ => malformed(BuiltIn::Status),
             },
-            Some(BuiltIn::Cancel) => parse_cancel(rest).map_or_else(|| malformed(BuiltIn::Cancel), Ok),
+            Some(BuiltIn::Cancel) => {
+                // `remove job id N` keeps the original's meaning: a queued job only.
+                let pending_only = first.eq_ignore_ascii_case("remove");
+                parse_cancel(rest, pending_only).map_or_else(|| malformed(BuiltIn::Cancel), Ok)
+            }
             Some(BuiltIn::Logs) => parse_logs(rest).map_or_else(|| malformed(BuiltIn::Logs), Ok),
             Some(BuiltIn::Dry) => self.dry_run(rest),
             None => self.configured(first, rest),
@@ -227,11 +231,11 @@ fn namespace_help(namespace: &str) -> Command {
     Command::NamespaceHelp(NamespaceHelp { namespace: namespace.to_owned() })
 }
 
-/// `job id N` after `cancel` or `remove`.
-fn parse_cancel(rest: &[&str]) -> Option<Command> {
+/// `job id N` after `cancel` or (`pending_only`) `remove`.
+fn parse_cancel(rest: &[&str], pending_only: bool) -> Option<Command> {
     match rest {
         [job, id_word, n] if job.eq_ignore_ascii_case("job") && id_word.eq_ignore_ascii_case("id") => {
-            Some(Command::CancelId(CancelId { id: parse_id(n)? }))
+            Some(Command::CancelId(CancelId { id: parse_id(n)?, pending_only }))
         }
         _ => None,
     }

@@ -55,6 +55,7 @@ fn catalog() -> Catalog {
                 name: name.to_owned(),
                 description: None,
                 restricted: false,
+                allow_reminders: false,
                 default_channel: None,
                 fabfile: None,
                 pass_secrets: Vec::new(),
@@ -91,7 +92,7 @@ fn logs(id: i64, stream: Option<Stream>, part: Part) -> Parsed {
 
 #[allow(clippy::unnecessary_wraps, reason = "a parse result, as `parse` returns it")]
 fn cancel_id(id: i64) -> Parsed {
-    Ok(Command::CancelId(CancelId { id: JobId(id) }))
+    Ok(Command::CancelId(CancelId { id: JobId(id), pending_only: false }))
 }
 
 #[allow(clippy::unnecessary_wraps, reason = "a parse result, as `parse` returns it")]
@@ -148,7 +149,7 @@ fn parses_the_built_ins() {
         // cancel job id N and its alias.
         ("cancel job id 12", cancel_id(12)),
         ("CANCEL Job ID 12", cancel_id(12)),
-        ("remove job id 7", cancel_id(7)),
+        ("remove job id 7", Ok(Command::CancelId(CancelId { id: JobId(7), pending_only: true }))),
         ("cancel job 12", malformed(BuiltIn::Cancel)),
         ("cancel job id", malformed(BuiltIn::Cancel)),
         ("cancel job id x", malformed(BuiltIn::Cancel)),

@@ -57,6 +57,8 @@ pub enum CancelById {
     StopRequested(Job),
     /// Nothing to do: the job had already finished.
     AlreadyFinished(Job),
+    /// Nothing done: the job is running and only a pending one was to be cancelled.
+    Running(Job),
     NotFound,
 }
 
@@ -349,8 +351,9 @@ impl Queue {
         Ok(Cancelled { ids, running })
     }
 
-    /// Cancels a pending job, or asks the dispatcher that owns a running one to stop it.
-    pub fn cancel_id(&mut self, id: JobId, by: &str, now: Timestamp) -> Result<CancelById> {
+    /// Cancels a pending job, or asks the dispatcher that owns a running one to stop it (unless
+    /// `pending_only`: then a running job is left alone).
+    pub fn cancel_id(&mut self, id: JobId, by: &str, now: Timestamp, pending_only: bool) -> Result<CancelById> {
         let announce = self.options.announce_starts;
         let tx = self.write()?;
         let Some(job) = get(&tx, id)? else {
@@ -363,6 +366,7 @@ impl Queue {
                 tx.commit()?;
                 Ok(job.map_or(CancelById::NotFound, CancelById::Cancelled))
             }
+            JobStatus::Running { .. } if pending_only => Ok(CancelById::Running(job)),
             JobStatus::Running { .. } => {
                 tx.exec(
                     "UPDATE jobs SET cancel_requested_by = coalesce(cancel_requested_by, ?2) WHERE id = ?1",

@@ -87,11 +87,12 @@ fn cancel_by_id_and_by_type() {
     let other = q.schedule(&req("hello", "Cy", 0), t(0)).unwrap().id;
 
     assert!(
-        matches!(q.cancel_id(pending, "alice", t(1)).unwrap(), CancelById::Cancelled(j) if j.state() == JobState::Cancelled)
+        matches!(q.cancel_id(pending, "alice", t(1), false).unwrap(), CancelById::Cancelled(j) if j.state() == JobState::Cancelled)
     );
-    assert!(matches!(q.cancel_id(pending, "alice", t(1)).unwrap(), CancelById::AlreadyFinished(_)));
-    assert!(matches!(q.cancel_id(JobId(999), "alice", t(1)).unwrap(), CancelById::NotFound));
-    assert!(matches!(q.cancel_id(running, "bob", t(1)).unwrap(), CancelById::StopRequested(_)));
+    assert!(matches!(q.cancel_id(pending, "alice", t(1), false).unwrap(), CancelById::AlreadyFinished(_)));
+    assert!(matches!(q.cancel_id(JobId(999), "alice", t(1), false).unwrap(), CancelById::NotFound));
+    assert!(matches!(q.cancel_id(running, "bob", t(1), true).unwrap(), CancelById::Running(_)));
+    assert!(matches!(q.cancel_id(running, "bob", t(1), false).unwrap(), CancelById::StopRequested(_)));
     assert_eq!(q.stop_requests(d).unwrap(), vec![(running, "bob".to_owned())]);
 
     let c = q.cancel_pending("example", "hello", "alice", t(2)).unwrap();

@@ -62,6 +62,7 @@ mod tests {
             name: "example".into(),
             description: None,
             restricted: false,
+            allow_reminders: false,
             default_channel: None,
             fabfile: None,
             pass_secrets,

@@ -64,7 +64,8 @@ fn notes_go_to_stderr_and_only_the_toml_to_stdout() {
             "{line}"
         );
     }
-    assert!(stderr.contains("check: `deploy-site` is restricted"), "{stderr}");
+    assert!(stderr.contains("changed: `deploy-site`: added `allow_reminders = true`"), "{stderr}");
+    assert!(toml.contains("\nallow_reminders = true\n"), "{toml}");
 
     let json = env.json(&["config", "import", &format!("{FIXTURE}/raw_config.json")]);
     assert_eq!(json["toml"], toml);

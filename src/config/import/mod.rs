@@ -148,9 +148,12 @@ impl Import {
             self.secrets(name, jobs, get("fabfile").is_some(), workspace);
         }
         if matches!(get("restricted"), Some(Json::Other(Value::Bool(true)))) {
-            self.check(format!(
-                "`{name}` is restricted: the original let Slackbot reminders run its commands, ebmbot refuses \
-                 reminders in restricted namespaces (see docs/migrating.md)"
+            // The original let Slackbot reminders run a restricted namespace's commands.
+            let _ = writeln!(self.out, "allow_reminders = true");
+            self.changed(format!(
+                "`{name}`: added `allow_reminders = true`: the original let Slackbot reminders run the commands of \
+                 this restricted namespace. A reminder does not say who set it and guests can set channel \
+                 reminders; remove it unless your team schedules these commands by reminder (see docs/migrating.md)"
             ));
         }
         if name == "showlogs" {

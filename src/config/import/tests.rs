@@ -133,13 +133,14 @@ fn the_original_behaviour_is_kept_where_defaults_differ() {
 fn restricted_and_fabfile_namespaces_get_something_to_check() {
     let (imported, _) = import(ORIGINAL);
     let check = notes(&imported, NoteKind::Check);
-    assert!(
-        check.iter().any(|n| n.starts_with("`ops` is restricted: the original let Slackbot reminders")),
-        "{check:?}"
-    );
+    // The original let reminders run restricted commands: the import keeps that, and says so.
+    let changed = notes(&imported, NoteKind::Changed);
+    assert!(changed.iter().any(|n| n.starts_with("`ops`: added `allow_reminders = true`")), "{changed:?}");
+    assert!(!changed.iter().any(|n| n.starts_with("`team`: added `allow_reminders")), "{changed:?}");
     assert!(check.iter().any(|n| n.starts_with("`ops`: its jobs run a fabfile fetched at run time")), "{check:?}");
     assert!(check.iter().any(|n| n.starts_with("`team`: its scripts are not here to read")), "{check:?}");
-    assert!(!check.iter().any(|n| n.starts_with("`team` is restricted")));
+    let (_, catalog) = import(ORIGINAL);
+    assert!(catalog.namespaces["ops"].allow_reminders && !catalog.namespaces["team"].allow_reminders);
 }
 
 #[test]

@@ -48,6 +48,7 @@ pub(super) fn namespace(
         name,
         description: raw.description,
         restricted: raw.restricted,
+        allow_reminders: raw.allow_reminders,
         default_channel: raw.default_channel,
         fabfile: raw.fabfile,
         pass_secrets,

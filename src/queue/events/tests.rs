@@ -35,7 +35,7 @@ fn replies_and_events_come_out_in_creation_order() {
     let reply = NewReply { channel: "C1".into(), text: Some("queued".into()), ..NewReply::default() };
     q.add_reply(None, &reply, t(0)).unwrap();
     let job = q.schedule(&slack_job("a"), t(0)).unwrap().id;
-    q.cancel_id(job, "U1", t(1)).unwrap();
+    q.cancel_id(job, "U1", t(1), false).unwrap();
     let items = q.undelivered(10).unwrap();
     assert_eq!(items.len(), 2);
     assert!(matches!(items[0].item, DeliveryItem::Reply(_)));
@@ -47,7 +47,7 @@ fn replies_and_events_come_out_in_creation_order() {
 fn a_lease_keeps_others_out_until_it_runs_out() {
     let (_d, mut q) = open();
     let job = q.schedule(&slack_job("a"), t(0)).unwrap().id;
-    q.cancel_id(job, "U1", t(0)).unwrap();
+    q.cancel_id(job, "U1", t(0), false).unwrap();
     let item = q.undelivered(10).unwrap()[0].item;
     assert!(q.claim_delivery(item, "a", None, t(1), t(61)).unwrap());
     assert!(!q.claim_delivery(item, "b", None, t(2), t(62)).unwrap(), "leased by a");

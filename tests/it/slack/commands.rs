@@ -49,6 +49,8 @@ fn restricted_namespaces_are_for_internal_users() {
     );
     t.fake.wait_post("Job 3 (`t_echo`) is queued.");
     assert_eq!(t.fake.posts().iter().filter(|p| text(p).contains("restricted")).count(), 5);
+    let refused = t.fake.wait_post("a reminder does not say who set it");
+    assert!(text(&refused).contains("`allow_reminders = true` on `secret`"), "{refused}");
     let jobs = t.jobs();
     assert_eq!(jobs.len(), 3);
     assert_eq!(jobs[2]["args"]["value"], "from a reminder");
@@ -96,9 +98,21 @@ fn a_busy_type_queues_behind_and_a_running_job_can_be_stopped() {
     assert_eq!(stopped["thread_ts"], "3.1");
     t.fake.wait_reaction("C1", "3.1", "no_entry_sign");
     t.wait_job(2, "running");
+    // Issue 11, item 10: `remove job id N` keeps the original's meaning, a queued job only.
     t.mention("C1", "3.4", "remove job id 2");
+    let kept = t.fake.wait_post("Job 2 (`t_slow`) is running, so it was not removed");
+    assert!(text(&kept).contains("`cancel job id 2` stops it."), "{kept}");
+    let argv = t.run(&["cancel", "--id", "2", "--pending-only"]);
+    let stderr = String::from_utf8_lossy(&argv.stderr);
+    assert_eq!(argv.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is running, so it was not removed") && stderr.contains("`ebmbot cancel --id 2` stops it"));
+    assert_eq!(t.jobs()[1]["state"], "running");
+    t.mention("C1", "3.5", "cancel job id 2");
     t.fake.wait_post("Stopping job 2");
     t.wait_job(2, "cancelled");
+    t.run(&["schedule", "t", "echo", "--value", "later", "--delay", "1h"]);
+    t.mention("C1", "3.6", "remove job id 3");
+    t.fake.wait_post("Cancelled job 3 (`t_echo`).");
     support::stop(&mut dispatch);
 }
 
@@ -136,4 +150,43 @@ fn a_value_that_breaks_its_param_rule_is_refused_in_the_thread_and_nothing_is_qu
     t.mention("C1", "300.2", "t echo fine");
     t.fake.wait_post("Job 1 (`t_echo`) is queued.");
     t.stop_bot();
+}
+
+/// Issue 11, item 10: the original let Slackbot reminders run restricted commands (its test
+/// `test_schedule_job_from_reminder`). A reminder that goes off is a message from `USLACKBOT`
+/// whose text begins "Reminder: " (https://slack.com/help/articles/208423427-Set-a-reminder; the
+/// event shape is https://api.slack.com/events/app_mention or, in a DM, https://api.slack.com/events/message.im).
+#[test]
+fn reminders_run_restricted_commands_only_where_allow_reminders_says_so() {
+    let mut t = Slack::new();
+    t.start_bot();
+    t.send(
+        "EvR1",
+        json!({"type": "app_mention", "user": "USLACKBOT", "channel": "C1", "ts": "5.1", "event_ts": "5.1",
+               "text": format!("Reminder: <@{BOT}> rem report.")}),
+    );
+    t.fake.wait_post("Job 1 (`rem_report`) is queued.");
+    t.fake.wait_reaction("C1", "5.1", "eyes");
+    t.send(
+        "EvR2",
+        json!({"type": "app_mention", "user": "USLACKBOT", "channel": "C1", "ts": "5.2", "event_ts": "5.2",
+               "text": format!("Reminder: <@{BOT}> secret show.")}),
+    );
+    t.fake.wait_post("Sorry, `secret` is restricted to internal users, and a reminder does not say who set it");
+    // `allow_reminders` lets a reminder run the namespace's commands, not read its jobs' logs.
+    t.send(
+        "EvR3",
+        json!({"type": "app_mention", "user": "USLACKBOT", "channel": "C1", "ts": "5.3", "event_ts": "5.3",
+               "text": format!("Reminder: <@{BOT}> logs 1.")}),
+    );
+    t.fake.wait_post("Sorry, `rem` is restricted to internal users.");
+    // A guest is refused as before.
+    t.send("EvR4", mention("C1", "5.4", "UGUEST", "rem report"));
+    t.fake.wait("the guest's refusal", |f| {
+        f.posts()
+            .iter()
+            .any(|p| p["thread_ts"] == "5.4" && text(p).contains("restricted to internal users"))
+            .then_some(())
+    });
+    assert_eq!(t.jobs().len(), 1);
 }
