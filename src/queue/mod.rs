@@ -154,7 +154,8 @@ impl Queue {
     }
 
     /// A new waker for one part of this process that waits for work: it wakes when any process
-    /// commits to this queue (see [`Waker`]).
+    /// commits to this queue (see [`Waker`]). Make it before the first look at what it
+    /// guards: changes from before it was made are not reported.
     pub fn waker(&self) -> Waker {
         Waker::new(&self.at, self.options.wake_poll.unwrap_or(WAKE_POLL))
     }
