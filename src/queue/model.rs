@@ -12,6 +12,12 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::config::JobType;
 
+mod origin;
+mod timestamp;
+
+pub use origin::{ChannelType, Origin, Request};
+pub use timestamp::{rfc3339, ser_opt_ts, ser_ts};
+
 /// A job's id: the row id of `jobs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -161,115 +167,6 @@ impl Outcome {
             Self::Lost { detail } | Self::Error { detail } => Some(detail.clone()),
         }
     }
-}
-
-/// Where a request came from: who to tell, and where.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Origin {
-    /// A user at a terminal; `notify`: a Slack channel to report to as well.
-    Terminal { user: String, notify: Option<String> },
-    /// A Slack message. `thread_ts` is where replies go (`event.thread_ts ?? event.ts`).
-    Slack { user: String, channel: String, channel_type: ChannelType, thread_ts: Option<String>, message_ts: String },
-    /// A GitHub delivery; `channel`: where the namespace reports, if anywhere.
-    Github { delivery: String, project: String, channel: Option<String> },
-}
-
-impl Origin {
-    /// `EBMBOT_REQUESTED_BY`: Slack user id, `github:<delivery>` or `terminal:<user>`.
-    pub fn requested_by(&self) -> String {
-        match self {
-            Self::Terminal { user, .. } => format!("terminal:{user}"),
-            Self::Slack { user, .. } => user.clone(),
-            Self::Github { delivery, .. } => format!("github:{delivery}"),
-        }
-    }
-
-    /// The Slack channel this origin wants results in, if any.
-    pub fn channel(&self) -> Option<&str> {
-        match self {
-            Self::Terminal { notify, .. } => notify.as_deref(),
-            Self::Slack { channel, .. } => Some(channel),
-            Self::Github { channel, .. } => channel.as_deref(),
-        }
-    }
-}
-
-/// The kind of Slack conversation a message came from (Slack's `channel_type`). Stored as
-/// Slack's word; a kind this version does not know is kept as written.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
-pub enum ChannelType {
-    /// A public channel.
-    Channel,
-    /// A private channel.
-    Group,
-    /// A direct message with the bot.
-    Im,
-    /// A group direct message.
-    Mpim,
-    Other(String),
-}
-
-impl ChannelType {
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Channel => "channel",
-            Self::Group => "group",
-            Self::Im => "im",
-            Self::Mpim => "mpim",
-            Self::Other(other) => other,
-        }
-    }
-
-    /// From a channel id, when Slack leaves the type out (as `app_mention` does): `D…` a DM,
-    /// `G…` a private channel, anything else a public one.
-    pub fn guess(channel: &str) -> ChannelType {
-        match channel.chars().next() {
-            Some('D') => Self::Im,
-            Some('G') => Self::Group,
-            _ => Self::Channel,
-        }
-    }
-}
-
-impl From<&str> for ChannelType {
-    fn from(s: &str) -> ChannelType {
-        match s {
-            "channel" => Self::Channel,
-            "group" => Self::Group,
-            "im" => Self::Im,
-            "mpim" => Self::Mpim,
-            other => Self::Other(other.to_owned()),
-        }
-    }
-}
-
-impl From<String> for ChannelType {
-    fn from(s: String) -> ChannelType {
-        ChannelType::from(s.as_str())
-    }
-}
-
-impl From<ChannelType> for String {
-    fn from(t: ChannelType) -> String {
-        t.as_str().to_owned()
-    }
-}
-
-impl fmt::Display for ChannelType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One origin that asked for a job. Every request merged into a job hears its result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Request {
-    pub id: i64,
-    #[serde(serialize_with = "ser_ts")]
-    pub created_at: Timestamp,
-    pub origin: Origin,
 }
 
 /// A job as stored: what it is, who asked, and its [`JobStatus`].
@@ -444,60 +341,6 @@ pub struct Dispatcher {
     pub heartbeat_at: Timestamp,
 }
 
-/// RFC 3339 UTC with millisecond precision: `2026-11-27T23:47:13.123Z` (fixed width, so the
-/// text sorts as the time does).
-pub fn rfc3339(ts: Timestamp) -> String {
-    let mut buf = [0u8; 24];
-    format_rfc3339(ts, &mut buf).to_owned()
-}
-
-/// [`rfc3339`] into a buffer, without allocating: `queue list --json` formats tens of
-/// thousands of these. Years outside 0000–9999 are clamped to the range.
-fn format_rfc3339(ts: Timestamp, buf: &mut [u8; 24]) -> &str {
-    let ms = ts.as_millisecond().clamp(-62_167_219_200_000, 253_402_300_799_999);
-    let (days, ms_of_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let fields: [(usize, usize, i64); 7] = [
-        (0, 4, year),
-        (5, 2, month),
-        (8, 2, day),
-        (11, 2, ms_of_day / 3_600_000),
-        (14, 2, ms_of_day / 60_000 % 60),
-        (17, 2, ms_of_day / 1000 % 60),
-        (20, 3, ms_of_day % 1000),
-    ];
-    *buf = *b"0000-00-00T00:00:00.000Z";
-    for (at, width, mut value) in fields {
-        for i in (at..at + width).rev() {
-            buf[i] = b'0' + u8::try_from(value % 10).unwrap_or(0);
-            value /= 10;
-        }
-    }
-    std::str::from_utf8(buf).unwrap_or("0000-00-00T00:00:00.000Z")
-}
-
-/// Serializes a time as [`rfc3339`] (`#[serde(serialize_with = "ser_ts")]`).
-pub fn ser_ts<S: serde::Serializer>(ts: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(format_rfc3339(*ts, &mut [0; 24]))
-}
-
-/// [`ser_ts`] for an optional time (null when absent).
-pub fn ser_opt_ts<S: serde::Serializer>(ts: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
-    match ts {
-        Some(ts) => s.serialize_str(format_rfc3339(*ts, &mut [0; 24])),
-        None => s.serialize_none(),
-    }
-}
-
 /// The JSON form of a job (`queue list --json`): every field, null where empty; `origin` is
 /// the first request's, `requests` lists every request merged into the job.
 impl Serialize for Job {
@@ -548,45 +391,5 @@ impl Serialize for Job {
             requests: &self.requests,
         }
         .serialize(s)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_slack_origin_stores_the_channel_type_as_slack_writes_it() {
-        for (word, kind) in [("im", ChannelType::Im), ("app_home", ChannelType::Other("app_home".into()))] {
-            let origin = Origin::Slack {
-                user: "U1".into(),
-                channel: "D1".into(),
-                channel_type: kind,
-                thread_ts: None,
-                message_ts: "1.1".into(),
-            };
-            let json = serde_json::to_string(&origin).unwrap();
-            assert!(json.contains(&format!(r#""channel_type":"{word}""#)), "{json}");
-            assert_eq!(serde_json::from_str::<Origin>(&json).unwrap(), origin);
-        }
-    }
-
-    #[test]
-    fn rfc3339_matches_jiff() {
-        for text in [
-            "1970-01-01T00:00:00Z",
-            "2000-02-29T23:59:59.999Z",
-            "2026-11-27T23:47:13.123Z",
-            "1969-12-31T23:59:59.001Z",
-            "2400-03-01T00:00:00Z",
-            "0001-01-01T00:00:00Z",
-        ] {
-            let ts: Timestamp = text.parse().unwrap();
-            assert_eq!(rfc3339(ts), ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(), "{text}");
-        }
-        for ms in (-62_000_000_000_000i64..250_000_000_000_000).step_by(7_777_777_777_777) {
-            let ts = Timestamp::from_millisecond(ms).unwrap();
-            assert_eq!(rfc3339(ts), ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
-        }
     }
 }
