@@ -85,15 +85,10 @@ fn run_waits_for_a_running_job_of_its_type() {
 fn run_is_stopped_by_cancel_id_from_another_terminal() {
     let env = env();
     let run = env.spawn(&["run", "t", "slow", "--seconds", "30"]);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let id = loop {
+    let id = wait_until("`run` to start its job", || {
         let jobs = env.json(&["queue", "list"]);
-        if let Some(job) = jobs.as_array().unwrap().iter().find(|j| j["log_dir"].is_string()) {
-            break job["id"].as_i64().unwrap();
-        }
-        assert!(std::time::Instant::now() < deadline, "run never started its job: {jobs:#}");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+        jobs.as_array().unwrap().iter().find(|j| j["log_dir"].is_string()).map(|job| job["id"].as_i64().unwrap())
+    });
     env.ok(&["cancel", "--id", &id.to_string()]);
     let job = env.wait_state(id, "cancelled");
     assert!(job["detail"].as_str().unwrap().starts_with("cancelled by terminal:"), "{job}");
