@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+use jiff::tz::TimeZone;
+
+use super::cron::Cron;
 use super::params::{ParamError, ParamRule};
 use super::template::Template;
 use super::{JobType, SecretName, Settings};
@@ -43,6 +46,8 @@ pub struct Namespace {
     pub jobs: BTreeMap<String, JobDef>,
     pub slack: Vec<SlackCommand>,
     pub github: Vec<Trigger>,
+    /// `[[ns.timers]]`, in the order written; names unique in the namespace.
+    pub timers: Vec<Timer>,
 }
 
 #[derive(Debug, Clone)]
@@ -200,6 +205,62 @@ pub struct Trigger {
     pub params: BTreeMap<String, String>,
 }
 
+/// One `[[ns.timers]]` recurring job (docs/timers.md).
+#[derive(Debug, Clone)]
+pub struct Timer {
+    pub namespace: String,
+    /// Unique in the namespace; with it, the timer's key in the queue.
+    pub name: String,
+    /// The job of this namespace it schedules.
+    pub job: String,
+    pub cron: Cron,
+    /// Its own `timezone`, else `EBMBOT_TIMEZONE`.
+    pub timezone: TimeZone,
+    /// A value for every placeholder of the job, each checked against its rule at load.
+    pub params: BTreeMap<String, String>,
+    /// Where its jobs report: `notify`, else the namespace's `default_channel`; `None` for
+    /// `"none"` (the logs channel only).
+    pub notify: Option<String>,
+    pub missed: Missed,
+}
+
+impl Timer {
+    /// The first fire time strictly after `after`.
+    pub fn next_after(&self, after: jiff::Timestamp) -> Option<jiff::Timestamp> {
+        self.cron.next_after(after, &self.timezone)
+    }
+
+    /// The time zone's name (`Europe/London`; `UTC`).
+    pub fn timezone_name(&self) -> &str {
+        self.timezone.iana_name().unwrap_or("UTC")
+    }
+}
+
+/// What a timer does with fire times that passed, more than the grace late, while no
+/// dispatcher ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missed {
+    /// Run once for all of them.
+    Once,
+    /// Run none of them, and say so in the logs channel.
+    Skip,
+}
+
+impl Missed {
+    pub const ALL: [Missed; 2] = [Self::Once, Self::Skip];
+
+    pub fn parse(text: &str) -> Option<Missed> {
+        Self::ALL.into_iter().find(|m| m.as_str() == text)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Once => "once",
+            Self::Skip => "skip",
+        }
+    }
+}
+
 impl Catalog {
     /// Reads and validates `path`. Every error names the file and what to fix.
     pub fn load(path: &Path, settings: &Settings) -> Result<Catalog, super::ConfigError> {
@@ -223,6 +284,11 @@ impl Catalog {
 
     pub fn job(&self, namespace: &str, job: &str) -> Option<&JobDef> {
         self.namespaces.get(namespace)?.jobs.get(job)
+    }
+
+    /// Every timer, in namespace order, then as written.
+    pub fn timers(&self) -> impl Iterator<Item = &Timer> {
+        self.namespaces.values().flat_map(|ns| ns.timers.iter())
     }
 
     /// Every job, in namespace then job order.

@@ -7,17 +7,20 @@ use std::fmt;
 
 use super::SecretName;
 use super::catalog::Action;
+use super::cron::CronError;
 use super::duration::ParseError;
-use super::params::{Alphabet, RuleError};
+use super::params::{Alphabet, ParamError, RuleError};
 use super::suggest::closest;
 use super::template::{Reread, RereadKind, TemplateError};
 
 /// A rule of `jobs.toml` broken, and the line of the table it is in.
 #[derive(Debug, thiserror::Error)]
-#[error("{problem} (line {line})")]
+#[error("{problem} (line {line}{})", column.map_or(String::new(), |c| format!(", column {c}")))]
 pub struct Invalid {
     pub problem: Box<Problem>,
     pub line: usize,
+    /// Where in the line, for a problem with one value (a timer's `cron`, `timezone`).
+    pub column: Option<usize>,
 }
 
 /// What is wrong, naming where.
@@ -59,6 +62,45 @@ pub enum Problem {
     SameTexts { namespace: String, first: String, second: String },
     #[error("`{namespace}` github trigger #{number} (`{event}`): {problem}")]
     Trigger { namespace: String, number: usize, event: String, problem: TriggerProblem },
+    #[error("`{namespace}` timer `{timer}`: {problem}")]
+    Timer { namespace: String, timer: String, problem: TimerProblem },
+}
+
+/// A `[[ns.timers]]` timer.
+#[derive(Debug, thiserror::Error)]
+pub enum TimerProblem {
+    #[error("name is not valid; use up to 64 lowercase letters, digits, `_` and `-`, starting with a letter or digit")]
+    Name,
+    #[error("another timer of `{namespace}` has this name; give each its own")]
+    Duplicate { namespace: String },
+    #[error("cron `{expression}` {error}")]
+    Cron { expression: String, error: CronError },
+    #[error(
+        "timezone `{name}` is not a time zone; write an IANA name such as `Europe/London` or `UTC`, or leave it out \
+         for EBMBOT_TIMEZONE"
+    )]
+    Timezone { name: String },
+    #[error("{0}")]
+    UnknownJob(UnknownJob),
+    #[error(
+        "`params` must give every placeholder of `{job_type}`; add {} (such as `params = {{ {} = \"…\" }}`)",
+        backticked(missing),
+        missing.first().map_or("", String::as_str)
+    )]
+    MissingParams { job_type: String, missing: Vec<String> },
+    #[error("`params` gives {} that `{job_type}` does not have; remove {}", backticked(extra), if extra.len() == 1 { "it" } else { "them" })]
+    ExtraParams { job_type: String, extra: Vec<String> },
+    #[error("{0}")]
+    Param(ParamError),
+    /// `missed`.
+    #[error("{0}")]
+    Missed(BadChoice),
+    #[error(
+        "notify `{channel}` is not a channel; write a channel id such as `C0123456789`, a name such as `#tech`, or \
+         `\"none\"`{}",
+        near.as_ref().map_or(String::new(), |near| format!(" (did you mean `#{near}`?)"))
+    )]
+    Notify { channel: String, near: Option<String> },
 }
 
 /// A namespace's own settings.

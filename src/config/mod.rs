@@ -3,6 +3,7 @@
 //! for configuration again (SIGHUP reloads the catalogue through [`Catalog::load`]).
 
 mod catalog;
+pub mod cron;
 pub mod duration;
 pub mod import;
 pub mod invalid;
@@ -18,7 +19,8 @@ pub mod template;
 mod validate;
 
 pub use catalog::{
-    Action, Catalog, JobDef, LiveCatalog, Namespace, OnLost, PatternWord, ReportFormat, SlackCommand, Trigger,
+    Action, Catalog, JobDef, LiveCatalog, Missed, Namespace, OnLost, PatternWord, ReportFormat, SlackCommand, Timer,
+    Trigger,
 };
 pub use job_type::JobType;
 pub use load::ConfigError;

@@ -34,6 +34,8 @@ pub(super) struct RawNamespace {
     pub slack: Vec<Spanned<RawSlack>>,
     #[serde(default)]
     pub github: Vec<Spanned<RawTrigger>>,
+    #[serde(default)]
+    pub timers: Vec<Spanned<RawTimer>>,
 }
 
 /// `github_repository = "owner/name"` or `["owner/a", "owner/b"]`.
@@ -96,4 +98,18 @@ pub(super) struct RawTrigger {
     pub delay_seconds: Option<i64>,
     #[serde(default)]
     pub params: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a timer table such as `[[example.timers]]`")]
+pub(super) struct RawTimer {
+    pub name: String,
+    pub job_type: String,
+    /// Spanned, so that a bad expression's error points at it.
+    pub cron: Spanned<String>,
+    pub timezone: Option<Spanned<String>>,
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    pub notify: Option<String>,
+    pub missed: Option<String>,
 }

@@ -98,6 +98,9 @@ pub struct Settings {
     pub kill_grace: Duration,
     pub max_jobs: u32,
     pub shutdown_grace: Duration,
+    /// How late a timer's fire time may be and still count as on time (`EBMBOT_TIMER_GRACE`);
+    /// later, it was missed and the timer's `missed` decides.
+    pub timer_grace: Duration,
     pub retention: Duration,
     pub max_log: u64,
     pub max_body: u64,
@@ -230,6 +233,7 @@ impl Settings {
             kill_grace: vars.duration("EBMBOT_KILL_GRACE", "10s")?,
             max_jobs: vars.number("EBMBOT_MAX_JOBS", 8, 1..=u32::MAX, "write a whole number of at least 1")?,
             shutdown_grace: vars.duration("EBMBOT_SHUTDOWN_GRACE", "30s")?,
+            timer_grace: vars.duration("EBMBOT_TIMER_GRACE", "5m")?,
             retention: vars.duration("EBMBOT_RETENTION", "90d")?,
             max_log: vars.size("EBMBOT_MAX_LOG", "100MB")?,
             max_body,

@@ -8,6 +8,7 @@ mod github;
 mod namespace;
 mod params;
 mod slack;
+mod timers;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -45,11 +46,16 @@ impl Source<'_> {
     fn at(&self, span: Range<usize>) -> usize {
         load::position(self.0, span.start).0
     }
+
+    /// The line and column a span of the file starts at.
+    fn at_column(&self, span: Range<usize>) -> (usize, usize) {
+        load::position(self.0, span.start)
+    }
 }
 
 /// `problem`, found in the table that starts on `line`.
 fn at(line: usize) -> impl Fn(Problem) -> Invalid {
-    move |problem| Invalid { problem: Box::new(problem), line }
+    move |problem| Invalid { problem: Box::new(problem), line, column: None }
 }
 
 fn job(

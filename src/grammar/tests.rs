@@ -66,6 +66,7 @@ fn catalog() -> Catalog {
                 jobs: BTreeMap::new(),
                 slack: texts.iter().enumerate().map(|(i, t)| command(name, i, t)).collect(),
                 github: Vec::new(),
+                timers: Vec::new(),
             };
             (name.to_owned(), ns)
         })

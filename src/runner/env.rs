@@ -73,6 +73,7 @@ mod tests {
             jobs: BTreeMap::new(),
             slack: Vec::new(),
             github: Vec::new(),
+            timers: Vec::new(),
         }
     }
 

@@ -12,7 +12,7 @@ use super::super::invalid::{FabfileProblem, Invalid, NamespaceProblem, Problem};
 use super::super::raw::{RawNamespace, Repositories};
 use super::super::suggest::closest;
 use super::super::{SecretName, Settings};
-use super::{RESERVED_NAMESPACES, Source, at, github, job, slack};
+use super::{RESERVED_NAMESPACES, Source, at, github, job, slack, timers};
 
 pub(super) fn namespace(
     name: String,
@@ -23,7 +23,7 @@ pub(super) fn namespace(
     let line = src.at(raw.span());
     let invalid = at(line);
     let raw = raw.into_inner();
-    check_name(&name).map_err(|problem| Invalid { problem, line })?;
+    check_name(&name).map_err(|problem| Invalid { problem, line, column: None })?;
     let problem = |problem| invalid(Problem::Namespace { namespace: name.clone(), problem });
     if let Some(channel) = &raw.default_channel {
         check_channel(channel).map_err(problem)?;
@@ -43,6 +43,7 @@ pub(super) fn namespace(
         .collect::<Result<BTreeMap<_, _>, Invalid>>()?;
     let slack = slack::commands(&name, raw.slack, &jobs, src)?;
     let github = github::triggers(&name, raw.github, &jobs, src)?;
+    let timers = timers::timers(&name, raw.timers, &jobs, raw.default_channel.as_deref(), src, settings)?;
     let (workdir, workdir_fixed) = workdir(&name, settings);
     Ok(Namespace {
         name,
@@ -59,6 +60,7 @@ pub(super) fn namespace(
         jobs,
         slack,
         github,
+        timers,
     })
 }
 
@@ -124,7 +126,7 @@ fn check_name(name: &str) -> Result<(), Box<Problem>> {
 }
 
 /// `default_channel`: a channel id (`C…`, `G…`) or `#name`.
-fn check_channel(channel: &str) -> Result<(), NamespaceProblem> {
+pub(super) fn check_channel(channel: &str) -> Result<(), NamespaceProblem> {
     let is_id = channel.starts_with(['C', 'G'])
         && channel.len() >= 3
         && channel.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());

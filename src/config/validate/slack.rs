@@ -19,7 +19,8 @@ pub(super) fn commands(
     let mut out: Vec<SlackCommand> = Vec::with_capacity(raw.len());
     for entry in raw {
         let line = src.at(entry.span());
-        let command = command(namespace, entry.into_inner(), jobs).map_err(|problem| Invalid { problem, line })?;
+        let command =
+            command(namespace, entry.into_inner(), jobs).map_err(|problem| Invalid { problem, line, column: None })?;
         if let Some(other) = out.iter().find(|c| same_texts(&c.pattern, &command.pattern)) {
             let (first, second) = (other.text.clone(), command.text);
             return Err(at(line)(Problem::SameTexts { namespace: namespace.to_owned(), first, second }));
