@@ -113,6 +113,48 @@ pub fn render(output: &Output, ctx: &Context<'_>) -> String {
             format!("Exported {} pending job(s) and {} suppression window(s).", r.pending, r.suppressions)
         }
         Output::Imported(r) => format!("Imported {} job(s) from `{}`.", r.imported.jobs, r.file),
+        Output::Timers(r) => timers(r, tz),
+        Output::TimerPaused(r) => timer_paused(r, tz),
+    }
+}
+
+/// Timers as a list: `• `ns/name` (`0 9 * * MON-FRI` Europe/London) runs `type`: next …, last …`.
+fn timers(list: &[crate::commands::timers::TimerView], tz: &jiff::tz::TimeZone) -> String {
+    if list.is_empty() {
+        return "No timers are configured.".to_owned();
+    }
+    let lines: Vec<String> = list.iter().map(|t| format!("• {}", timer_line(t, tz))).collect();
+    lines.join("\n")
+}
+
+/// One timer in a line, as `timers`, `status` and `<ns> help` show it.
+pub fn timer_line(t: &crate::commands::timers::TimerView, tz: &jiff::tz::TimeZone) -> String {
+    let next = match (&t.paused, t.next_fire) {
+        (Some(p), _) => format!("paused by {} since {}", p.by, when(p.at, tz)),
+        (None, Some(next)) => format!("next {}", when(next, tz)),
+        (None, None) => "no further fire time".to_owned(),
+    };
+    let last = match &t.last_fire {
+        Some(f) if f.skipped => format!(", last {} (skipped)", when(f.at, tz)),
+        Some(f) => format!(", last {}{}", when(f.at, tz), f.job.map(|j| format!(" (job {j})")).unwrap_or_default()),
+        None => String::new(),
+    };
+    format!("`{}/{}` (`{}` {}) runs `{}`: {next}{last}", t.namespace, t.name, t.cron, t.timezone, t.job_type)
+}
+
+fn timer_paused(r: &crate::commands::timers::TimerPaused, tz: &jiff::tz::TimeZone) -> String {
+    let name = format!("`{}/{}`", r.namespace, r.name);
+    match (r.paused, r.changed) {
+        (true, true) => format!("Timer {name} is paused: it fires nothing until `timers resume {}`.", r.name),
+        (true, false) => format!("Timer {name} was paused already."),
+        (false, changed) => {
+            let next = r.next_fire.map(|t| format!("; next fire {}", when(t, tz))).unwrap_or_default();
+            if changed {
+                format!("Timer {name} is resumed{next}.")
+            } else {
+                format!("Timer {name} was not paused{next}.")
+            }
+        }
     }
 }
 
@@ -209,7 +251,9 @@ pub fn error_text(e: &CommandError) -> String {
         | CommandError::Settings(_)
         | CommandError::Import(_)
         | CommandError::BadImport { .. }
-        | CommandError::Panicked(_) => sentence(&e.to_string()),
+        | CommandError::Panicked(_)
+        | CommandError::UnknownTimer { .. }
+        | CommandError::AmbiguousTimer { .. } => sentence(&e.to_string()),
         CommandError::EndInPast { text, end } => {
             format!("The end time `{text}` is in the past ({end}); give a later time.")
         }

@@ -93,8 +93,13 @@ pub enum Command {
         #[arg(long, short, conflicts_with_all = ["head", "tail"])]
         follow: bool,
     },
-    /// Namespaces, jobs (with effective timeouts), Slack commands and webhook triggers
+    /// Namespaces, jobs (with effective timeouts), Slack commands, webhook triggers and timers
     Jobs,
+    /// Recurring jobs (`[[ns.timers]]`) with their last and next fires; pause or resume one
+    Timers {
+        #[command(subcommand)]
+        action: Option<TimersCommand>,
+    },
     /// Check jobs.toml, or import the Python bot's configuration
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -207,6 +212,22 @@ pub enum SlackCommand {
         /// For the Events API: ebmbot's public https address (`/slack/events` is added)
         #[arg(long, value_name = "URL")]
         events_api_url: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TimersCommand {
+    /// Hold a timer: it fires nothing until resumed (kept in the queue, for every dispatcher)
+    Pause {
+        /// The timer's name, or `namespace/name` when two namespaces have one of that name
+        #[arg(add = ArgValueCompleter::new(completions::timers))]
+        name: String,
+    },
+    /// Release a paused timer: it fires from its next fire time on (none missed while paused)
+    Resume {
+        /// The timer's name, or `namespace/name`
+        #[arg(add = ArgValueCompleter::new(completions::timers))]
+        name: String,
     },
 }
 

@@ -135,6 +135,15 @@ pub fn namespaces(current: &OsStr) -> Vec<CompletionCandidate> {
     matching(current, catalog.namespaces())
 }
 
+/// Candidates for `timers pause|resume <name>`: every timer's name, and `namespace/name`.
+pub fn timers(current: &OsStr) -> Vec<CompletionCandidate> {
+    let words = Words::from_env();
+    let Some(catalog) = words.catalog() else {
+        return Vec::new();
+    };
+    matching(current, catalog.timers())
+}
+
 /// Candidates for `<job>`: the jobs of the namespace before it on the line.
 pub fn jobs(current: &OsStr) -> Vec<CompletionCandidate> {
     let words = Words::from_env();
@@ -267,6 +276,21 @@ impl Names {
             .flatten()
             .map(|(name, job)| (name.clone(), job.get("run_args_template").and_then(|t| t.as_str()).map(str::to_owned)))
             .collect()
+    }
+
+    /// Each timer as `name` (with its job as help) and as `namespace/name`.
+    fn timers(&self) -> Vec<(String, Option<String>)> {
+        let mut out = Vec::new();
+        for (namespace, ns) in &self.0 {
+            let timers = ns.get("timers").and_then(|t| t.as_array());
+            for timer in timers.into_iter().flatten() {
+                let Some(name) = timer.get("name").and_then(|n| n.as_str()) else { continue };
+                let help = timer.get("cron").and_then(|c| c.as_str()).map(|c| format!("{c} ({namespace})"));
+                out.push((name.to_owned(), help.clone()));
+                out.push((format!("{namespace}/{name}"), help));
+            }
+        }
+        out
     }
 
     fn params(&self, namespace: &str, job: &str) -> Vec<String> {

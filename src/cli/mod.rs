@@ -303,6 +303,7 @@ fn execute_command(
             }
             env.print(&r, || transfer::imported(&r))?;
         }
+        Output::Timers(r) => env.print(&r, || render::timers(&r))?,
         Output::Plan(p) => env.print(&p, || render::plan(&p))?,
         Output::Logs(r) if !env.json => {
             if let Some(note) = &r.note {

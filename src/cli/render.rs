@@ -56,6 +56,38 @@ pub(super) fn finished_line(job: &Job) -> String {
     format!("job {} `{}` {}{logs}", job.id, job.job_type(), outcome(job))
 }
 
+/// `timers`: one row per timer, times in UTC like the other tables.
+pub(super) fn timers(timers: &[crate::commands::timers::TimerView]) -> String {
+    if timers.is_empty() {
+        return "no timers in jobs.toml (add `[[namespace.timers]]`; see README.md, \"Timers\")".to_owned();
+    }
+    let mut t = table(&["timer", "job", "cron", "time zone", "last fire", "next fire"]);
+    for timer in timers {
+        let last = timer.last_fire.as_ref().map_or_else(
+            || "-".to_owned(),
+            |f| match (f.skipped, f.job) {
+                (true, _) => format!("{} skipped", time(f.at)),
+                (false, Some(job)) => format!("{} job {job}", time(f.at)),
+                (false, None) => time(f.at),
+            },
+        );
+        let next = match (&timer.paused, timer.next_fire) {
+            (Some(p), _) => format!("paused by {}", p.by),
+            (None, Some(at)) => time(at),
+            (None, None) => "never".to_owned(),
+        };
+        t.add_row(vec![
+            format!("{}/{}", timer.namespace, timer.name),
+            timer.job_type.to_string(),
+            timer.cron.clone(),
+            timer.timezone.clone(),
+            last,
+            next,
+        ]);
+    }
+    t.to_string()
+}
+
 pub(super) fn jobs_table(jobs: &[Job], all: bool) -> String {
     if jobs.is_empty() {
         return if all { "no jobs in this period".to_owned() } else { "no pending or running jobs".to_owned() };

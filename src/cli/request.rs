@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::args::{self, QueueCommand};
+use super::args::{self, QueueCommand, TimersCommand};
 use super::params::JobFlags;
 use crate::commands::cancel::{CancelId, CancelType};
 use crate::commands::dry_run::DryRun;
@@ -15,6 +15,7 @@ use crate::commands::queue_import::{QueueImport, Source};
 use crate::commands::schedule::Schedule;
 use crate::commands::status::Status;
 use crate::commands::suppress::{Suppress, Unsuppress};
+use crate::commands::timers::{PauseTimer, Timers};
 use crate::commands::{Command, CommandError, time};
 use crate::config::duration;
 use crate::queue::model::JobId;
@@ -61,6 +62,13 @@ pub(super) fn command(subcommand: args::Command, flags: JobFlags) -> Result<Comm
             Command::Prune(Prune { older_than })
         }
         args::Command::Status => Command::Status(Status),
+        args::Command::Timers { action: None } => Command::Timers(Timers),
+        args::Command::Timers { action: Some(TimersCommand::Pause { name }) } => {
+            Command::PauseTimer(PauseTimer { name, pause: true })
+        }
+        args::Command::Timers { action: Some(TimersCommand::Resume { name }) } => {
+            Command::PauseTimer(PauseTimer { name, pause: false })
+        }
         args::Command::Logs { id, stderr, head, tail, follow: false } => {
             let part = match (head, tail) {
                 (Some(n), _) => Part::Head(n),
@@ -200,6 +208,9 @@ mod same_command {
         ("logs 7 stdout head", &["logs", "7", "--head"]),
         ("logs 7 stderr tail", &["logs", "7", "--stderr", "--tail"]),
         ("logs 7 stdout tail", &["logs", "7", "--tail", "20"]),
+        ("timers", &["timers"]),
+        ("Timers pause op/nightly", &["timers", "pause", "op/nightly"]),
+        ("timers RESUME nightly", &["timers", "resume", "nightly"]),
     ];
 
     /// The command a text without an argv twin parses to.

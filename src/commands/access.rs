@@ -12,6 +12,8 @@
 //!   namespace's jobs only to trusted callers ([`may_see_args`]); `status` and `<ns> help` show
 //!   a restricted namespace's job types and commands only to trusted callers ([`may_see`]):
 //!   others see how many there are, not what they are.
+//! - A restricted namespace's timers are paused and resumed by trusted callers only, and
+//!   listed only to them.
 //! - Pruning history and handling webhook deliveries are for trusted callers only.
 //! - A Slackbot reminder is not trusted (nobody knows who set it), but a restricted namespace
 //!   with `allow_reminders = true` runs its commands.
@@ -93,6 +95,8 @@ pub enum Scope<'a> {
     Namespace(&'a str),
     /// One job, by id (its namespace is looked up).
     Job(JobId),
+    /// One timer, by the name the user gave (its namespace is looked up).
+    Timer(&'a str),
     /// Trusted callers only; `what` names the action for the refusal.
     TrustedOnly(&'static str),
 }
@@ -116,6 +120,11 @@ pub fn check(ctx: &Context<'_>, caller: &Caller, queue: &Queue, scope: Scope<'_>
             Ok(job) => namespace_open(ctx, &job.namespace),
             Err(CommandError::UnknownId(_) | CommandError::Pruned(_)) => Ok(Allowed(())),
             Err(e) => Err(e),
+        },
+        Scope::Timer(name) => match super::timers::find(ctx.catalog, name) {
+            Ok(timer) => namespace_open(ctx, &timer.namespace),
+            // Not found or ambiguous: the command says so (and names only what may be seen).
+            Err(_) => Ok(Allowed(())),
         },
         Scope::TrustedOnly(what) => Err(CommandError::Denied(Denied::TrustedOnly { what })),
     }

@@ -25,6 +25,7 @@ use super::queue_import::{ImportReport, QueueImport};
 use super::schedule::{Schedule, Scheduled};
 use super::status::{Status, StatusReport};
 use super::suppress::{Suppress, Suppressed, Unsuppress, Unsuppressed};
+use super::timers::{PauseTimer, TimerPaused, TimerView, Timers};
 use super::webhook::{Delivery, WebhookResult};
 use super::{Context, Result};
 
@@ -61,6 +62,10 @@ pub enum Command {
     Deliver(Delivery),
     /// `--dry-run` of `schedule`, `run` and `say`; `dry run <command>`.
     DryRun(DryRun),
+    /// `timers`: every timer, its last and next fire.
+    Timers(Timers),
+    /// `timers pause NAME`, `timers resume NAME`.
+    PauseTimer(PauseTimer),
 }
 
 /// What a command returned: one variant per command. Serialized as the result itself (the
@@ -83,6 +88,8 @@ pub enum Output {
     NamespaceHelp(NamespaceCommands),
     Delivered(WebhookResult),
     Plan(Box<Plan>),
+    Timers(Vec<TimerView>),
+    TimerPaused(TimerPaused),
 }
 
 /// One action of the command layer: a struct of its inputs, what the access policy looks at,
@@ -123,6 +130,8 @@ impl Command {
             Self::NamespaceHelp(c) => execute(c, ctx, caller, queue).map(Output::NamespaceHelp),
             Self::Deliver(c) => execute(c, ctx, caller, queue).map(Output::Delivered),
             Self::DryRun(c) => execute(c, ctx, caller, queue).map(|p| Output::Plan(Box::new(p))),
+            Self::Timers(c) => execute(c, ctx, caller, queue).map(Output::Timers),
+            Self::PauseTimer(c) => execute(c, ctx, caller, queue).map(Output::TimerPaused),
         }
     }
 }

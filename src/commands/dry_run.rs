@@ -163,7 +163,7 @@ fn report(settings: &Settings, ns: &Namespace, def: &JobDef, origin: &Origin, fo
             to.extend(notify.iter().map(|c| format!("Slack channel {c}")));
         }
         Origin::Slack { channel, .. } => to.push(format!("this Slack thread (channel {channel})")),
-        Origin::Github { channel, .. } => {
+        Origin::Github { channel, .. } | Origin::Timer { channel, .. } => {
             let channel =
                 channel.clone().or_else(|| ns.default_channel.clone()).or_else(|| settings.slack_logs_channel.clone());
             to.push(channel.map_or_else(|| "the log only".to_owned(), |c| format!("Slack channel {c}")));

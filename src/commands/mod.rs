@@ -25,6 +25,7 @@ pub mod schedule;
 pub mod status;
 pub mod suppress;
 pub mod time;
+pub mod timers;
 pub mod webhook;
 
 use std::path::PathBuf;
@@ -88,6 +89,10 @@ pub enum CommandError {
     EndInPast { text: String, end: String },
     #[error("the suppression window is empty or backwards: it must start before it ends ({start} → {end})")]
     EmptyWindow { start: String, end: String },
+    #[error("unknown timer `{name}`{}", did_you_mean(suggestion.as_deref()))]
+    UnknownTimer { name: String, suggestion: Option<String> },
+    #[error("more than one namespace has a timer `{name}`; name one of {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))]
+    AmbiguousTimer { name: String, candidates: Vec<String> },
     #[error("no job has id {0}")]
     UnknownId(JobId),
     #[error("job {0} was deleted by retention; its record and logs are gone")]

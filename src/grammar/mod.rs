@@ -4,8 +4,8 @@
 //! Text (already cleaned by `bot::text`, or argv joined with spaces) is split into words on
 //! whitespace. The built-ins come first and match case-insensitively: `help`, `<ns> help`,
 //! `help <ns>`, `status`, `cancel job id N`, `remove job id N` (a queued job only),
-//! `logs N [stdout|stderr] [head|tail|all]` and `dry run <command>` (a configured command that
-//! runs a job, shown and not run). Otherwise the first word names a namespace and the
+//! `logs N [stdout|stderr] [head|tail|all]`, `dry run <command>` (a configured command that
+//! runs a job, shown and not run) and `timers [pause|resume NAME]`. Otherwise the first word names a namespace and the
 //! rest is compared with that namespace's `[[ns.slack]]` patterns, compiled once by
 //! [`Grammar::new`] (the matching rules are in `patterns.rs`).
 
@@ -24,6 +24,7 @@ use crate::commands::logs::{DEFAULT_LINES, Logs, Part, Stream};
 use crate::commands::schedule::Schedule;
 use crate::commands::status::Status;
 use crate::commands::suppress::{Suppress, Unsuppress};
+use crate::commands::timers::{PauseTimer, Timers};
 use crate::config::{Action, Catalog, SlackCommand};
 use crate::queue::model::JobId;
 use patterns::Pattern;
@@ -79,18 +80,20 @@ pub enum BuiltIn {
     Cancel,
     Logs,
     Dry,
+    Timers,
 }
 
 /// The first words that name a built-in (in any case); `remove` is the original's name for
 /// `cancel` of a queued job only. The parser dispatches on this list, and a test ties it to
 /// [`crate::config::RESERVED_NAMESPACES`], so no namespace can shadow a built-in.
-pub const KEYWORDS: [(&str, BuiltIn); 6] = [
+pub const KEYWORDS: [(&str, BuiltIn); 7] = [
     ("help", BuiltIn::Help),
     ("status", BuiltIn::Status),
     ("cancel", BuiltIn::Cancel),
     ("remove", BuiltIn::Cancel),
     ("logs", BuiltIn::Logs),
     ("dry", BuiltIn::Dry),
+    ("timers", BuiltIn::Timers),
 ];
 
 impl BuiltIn {
@@ -102,6 +105,7 @@ impl BuiltIn {
             Self::Cancel => "cancel job id N",
             Self::Logs => "logs N [stdout|stderr] [head|tail|all]",
             Self::Dry => "dry run <a command that runs a job>",
+            Self::Timers => "timers [pause|resume NAME]",
         }
     }
 }
@@ -178,6 +182,7 @@ impl Grammar {
             }
             Some(BuiltIn::Logs) => parse_logs(rest).map_or_else(|| malformed(BuiltIn::Logs), Ok),
             Some(BuiltIn::Dry) => self.dry_run(rest),
+            Some(BuiltIn::Timers) => parse_timers(rest).map_or_else(|| malformed(BuiltIn::Timers), Ok),
             None => self.configured(first, rest),
         }
     }
@@ -229,6 +234,20 @@ impl Grammar {
 
 fn namespace_help(namespace: &str) -> Command {
     Command::NamespaceHelp(NamespaceHelp { namespace: namespace.to_owned() })
+}
+
+/// Nothing, `pause NAME` or `resume NAME` after `timers`.
+fn parse_timers(rest: &[&str]) -> Option<Command> {
+    match rest {
+        [] => Some(Command::Timers(Timers)),
+        [verb, name] if verb.eq_ignore_ascii_case("pause") || verb.eq_ignore_ascii_case("resume") => {
+            Some(Command::PauseTimer(PauseTimer {
+                name: (*name).to_owned(),
+                pause: verb.eq_ignore_ascii_case("pause"),
+            }))
+        }
+        _ => None,
+    }
 }
 
 /// `job id N` after `cancel` or (`pending_only`) `remove`.

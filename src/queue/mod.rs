@@ -37,6 +37,7 @@ mod recover;
 mod schema;
 mod slack;
 mod suppress;
+mod timers;
 pub mod transfer;
 mod tx;
 mod wake;
@@ -59,6 +60,7 @@ pub use pause::SlackPause;
 pub use prune::Pruned;
 pub use recover::Owned;
 pub use slack::{InboxOutcome, InboxRow, NewReply, Reply, ReplyLog};
+pub use timers::{TimerEntry, TimerEntryKind, TimerState};
 use tx::Tx;
 pub use wake::{WAKE_POLL, Waker};
 
@@ -250,7 +252,7 @@ pub fn sub_duration(ts: Timestamp, d: Duration) -> Timestamp {
 }
 
 #[cfg(test)]
-mod testdb;
+pub(crate) mod testdb;
 #[cfg(test)]
 mod tests;
 

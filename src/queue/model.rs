@@ -290,16 +290,20 @@ pub enum EventKind {
     Finished,
     /// A webhook job was queued into a suppression window.
     Suppressed,
+    /// A timer skipped fire times it missed (`missed = "skip"`): the event's `job_id` is the
+    /// `timer_log` row of the skip, not a job.
+    TimerSkipped,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 3] = [Self::Started, Self::Finished, Self::Suppressed];
+    pub const ALL: [EventKind; 4] = [Self::Started, Self::Finished, Self::Suppressed, Self::TimerSkipped];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Started => "started",
             Self::Finished => "finished",
             Self::Suppressed => "suppressed",
+            Self::TimerSkipped => "timer_skipped",
         }
     }
 

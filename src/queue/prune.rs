@@ -1,5 +1,6 @@
-//! Retention: finished jobs (with their requests and events), delivered events and GitHub
-//! delivery records older than a cut-off are deleted; the caller removes the log directories
+//! Retention: finished jobs (with their requests and events), delivered events, GitHub
+//! delivery records and timer history (each timer's newest entry kept) older than a cut-off are
+//! deleted; the caller removes the log directories
 //! returned. Job metrics are never pruned.
 
 use super::model::JobId;
@@ -13,6 +14,8 @@ pub struct Pruned {
     pub events: u64,
     /// GitHub delivery records.
     pub deliveries: u64,
+    /// Timer history entries (each timer's newest is kept).
+    pub timers: u64,
     /// Log directories of the deleted jobs, for the caller to remove.
     pub log_dirs: Vec<String>,
     /// Slack delivery pauses that ended before the cut-off.
@@ -59,11 +62,13 @@ impl Queue {
         )?;
         // Pauses are few; kept as long as anything else so a message's age can leave them out.
         let pauses = tx.exec("DELETE FROM slack_pauses WHERE ended_at < ?1", &[&ms(before)])?;
+        let timers = super::timers::prune(&tx, before, batch)?;
         tx.commit()?;
         Ok(Pruned {
             jobs: deleted.len() as u64,
             events,
             deliveries,
+            timers,
             log_dirs: deleted.into_iter().filter_map(|(_, dir)| dir).collect(),
             slack: 0,
             pauses,

@@ -13,7 +13,7 @@ mod pg;
 mod sqlite;
 
 use pg::PG_MIGRATIONS;
-use sqlite::{MIGRATIONS, OUTCOMES_VERSION, backfill_timeouts};
+use sqlite::{MIGRATIONS, OUTCOMES_VERSION, TIMERS_VERSION, backfill_timeouts, widen_event_kinds};
 
 /// The schema version this binary writes.
 pub(super) const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -86,6 +86,9 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), QueueError> {
         tx.execute_batch(sql)?;
         if i + 1 == OUTCOMES_VERSION {
             backfill_timeouts(&tx)?;
+        }
+        if i + 1 == TIMERS_VERSION {
+            widen_event_kinds(&tx)?;
         }
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
     }

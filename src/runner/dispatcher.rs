@@ -118,6 +118,9 @@ pub struct Dispatcher<'a> {
     /// Outcomes not yet written to the queue (a job stays in `running` until its is).
     unrecorded: Vec<Finished>,
     summary: Summary,
+    /// Each timer's next fire time, as last computed: (namespace, name) → when to look again
+    /// (`None`: at the next turn). Emptied when the catalogue changes.
+    timers: HashMap<(String, String), Option<Timestamp>>,
 }
 
 struct Running {
@@ -244,6 +247,7 @@ impl<'a> Dispatcher<'a> {
             fetched_rx,
             unrecorded: Vec::new(),
             summary: Summary::default(),
+            timers: HashMap::new(),
         })
     }
 
@@ -255,8 +259,10 @@ impl<'a> Dispatcher<'a> {
     pub fn run(mut self, mode: Mode, control: &Control) -> Result<Summary, QueueError> {
         self.live = control.catalog();
         control.wake_on_stop(self.waker.clone());
-        // Recovery first: a lost job's retry, queued now, is due by the start of `--once`.
+        // Recovery first: a lost job's retry, queued now, is due by the start of `--once`;
+        // then the timers: what fell due since their last fire is queued now, and so due too.
         self.recover()?;
+        self.fire_timers()?;
         let mut turns = Turns {
             due_by_once: self.clock.now(),
             look: true,
@@ -300,6 +306,9 @@ impl<'a> Dispatcher<'a> {
         grace_ends: Option<Instant>,
     ) -> Result<Next, QueueError> {
         self.settle()?;
+        if mode == Mode::Forever && claiming && self.fire_timers()? {
+            turns.look = true;
+        }
         if turns.look && claiming {
             turns.look = false;
             self.look(mode, turns.due_by_once)?;
@@ -400,7 +409,31 @@ impl<'a> Dispatcher<'a> {
         if let Some((version, catalog)) = self.live.as_ref().and_then(|live| live.newer_than(self.catalog_version)) {
             self.catalog = (*catalog).clone();
             self.catalog_version = version;
+            self.timers.clear();
         }
+    }
+
+    /// Fires every timer whose next fire time has come (each timer's first look included).
+    /// True when a job was queued.
+    fn fire_timers(&mut self) -> Result<bool, QueueError> {
+        let now = self.clock.now();
+        let mut queued = false;
+        for timer in self.catalog.timers() {
+            let key = (timer.namespace.clone(), timer.name.clone());
+            if self.timers.get(&key).is_some_and(|next| next.is_none_or(|n| n > now)) {
+                continue;
+            }
+            let fired = super::timers::fire_due(&mut self.queue, timer, self.settings.timer_grace, now)?;
+            for (at, job) in &fired.ran {
+                tracing::info!(timer = %format!("{}/{}", timer.namespace, timer.name), fire_at = %at, job = job.0, "timer fired");
+            }
+            if let Some((at, count)) = fired.skipped {
+                tracing::warn!(timer = %format!("{}/{}", timer.namespace, timer.name), latest = %at, count, "timer skipped missed fire times");
+            }
+            queued |= !fired.ran.is_empty();
+            self.timers.insert(key, fired.next);
+        }
+        Ok(queued)
     }
 
     /// Stops the jobs someone cancelled, then claims and starts every job that may start.

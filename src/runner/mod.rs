@@ -12,6 +12,7 @@
 //! - `reporter`: the [`Reporter`] trait (the terminal's is in `cli`).
 //! - [`recovery`]: running jobs of dead dispatchers become `lost` (and maybe run again).
 //! - [`retention`]: the one prune path (history, logs, Slack's tables).
+//! - [`timers`]: `[[ns.timers]]` fire times due, fired once across dispatchers.
 //! - `process`: [`spawn`], [`JobHandle`] (pgid, cancel), [`Finished`].
 //! - `env`: [`job_env`], the variables a job gets and the secrets it does not.
 //! - `logs`: [`log_dir`] and the capped log writer.
@@ -28,6 +29,7 @@ pub mod process;
 pub mod recovery;
 mod reporter;
 pub mod retention;
+pub mod timers;
 
 pub use dispatcher::{Control, Dispatcher, Foreground, HEARTBEAT_STALE, Mode, Summary, register};
 pub use env::job_env;
@@ -43,4 +45,15 @@ pub use reporter::Reporter;
 /// again, or after another provider was installed, does nothing.
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The timer tests again on PostgreSQL (the queue's `testdb` picks the backend by the test's
+/// path): the same file, built a second time inside `pg`.
+#[cfg(all(test, ebmbot_pg_tests))]
+#[path = "."]
+#[allow(clippy::duplicate_mod)] // on purpose: the same tests, built a second time for PostgreSQL
+mod pg {
+    mod timers {
+        mod tests;
+    }
 }

@@ -1,8 +1,9 @@
 //! Retention, in one place: every process that prunes — `ebmbot queue prune` all at once, the
 //! dispatcher and the Slack bot a batch at a time — goes through [`prune`].
 //!
-//! - Finished jobs (with their requests, events and log directories), delivered events and
-//!   GitHub delivery records older than the cut-off (`EBMBOT_RETENTION`, or `--older-than`).
+//! - Finished jobs (with their requests, events and log directories), delivered events,
+//!   GitHub delivery records and timer history (each timer's newest entry kept) older than the
+//!   cut-off (`EBMBOT_RETENTION`, or `--older-than`).
 //! - Handled Slack commands and delivered Slack replies older than [`SLACK_KEEP`]: Slack
 //!   retries an event within minutes, so a day is plenty to drop its retries.
 //! - Job metrics are never pruned.
@@ -42,13 +43,15 @@ pub fn prune(
     let mut total = Pruned::default();
     loop {
         let batch = queue.prune(before, BATCH)?;
-        let full = [batch.jobs, batch.events, batch.deliveries].into_iter().any(|n| n >= u64::from(BATCH));
+        let full =
+            [batch.jobs, batch.events, batch.deliveries, batch.timers].into_iter().any(|n| n >= u64::from(BATCH));
         for dir in &batch.log_dirs {
             super::remove_log_dir(dir, &settings.logs_dir);
         }
         total.jobs += batch.jobs;
         total.events += batch.events;
         total.deliveries += batch.deliveries;
+        total.timers += batch.timers;
         total.log_dirs.extend(batch.log_dirs);
         if !full || amount == Amount::OneBatch {
             break;

@@ -23,11 +23,12 @@ mod say;
 mod secrets;
 mod slack;
 mod support;
+mod timers;
 mod transfer;
 mod web;
 
 /// The PostgreSQL half, built when `EBMBOT_TEST_POSTGRES` names a server: the queue, dispatch,
-/// recovery, web, Slack and export/import tests again, each on a database of its own (`support::on_postgres`).
+/// recovery, timers, web, Slack and export/import tests again, each on a database of its own (`support::on_postgres`).
 /// The other groups do not touch what differs between the backends (`faults` holds SQLite's
 /// write lock).
 #[cfg(ebmbot_pg_tests)]
@@ -42,6 +43,7 @@ mod pg {
     mod run;
     mod say;
     mod slack;
+    mod timers;
     mod transfer;
     mod web;
 }

@@ -90,6 +90,16 @@ pub fn suppressed(job: &Job, until: Option<&str>) -> String {
     }
 }
 
+/// A timer skipped fire times it missed (`missed = "skip"`), said in the logs channel.
+pub fn timer_skipped(entry: &crate::queue::TimerEntry, when: &str) -> String {
+    let times = if entry.covers == 1 { "its fire time".to_owned() } else { format!("{} fire times", entry.covers) };
+    format!(
+        "Timer `{}/{}` skipped {times} missed while no dispatcher ran (the last {when}); `missed = \"skip\"`, so \
+         it runs at its next fire time.",
+        entry.namespace, entry.timer
+    )
+}
+
 /// Who cancelled a job, as Slack shows it: a Slack user id (`U…`, or `W…` in an Enterprise
 /// Grid organisation) becomes a mention (`<@U1>`); anyone
 /// else (`terminal:alice`, "ebmbot shut down") is written as is.

@@ -241,6 +241,11 @@ impl Deliverer {
     fn load(&self, d: &Delivery, now: Timestamp) -> Result<Option<Input>, QueueError> {
         match (d.item, d.event) {
             (DeliveryItem::Reply(id), _) => Ok(self.queue.reply(id)?.map(Input::Reply)),
+            (DeliveryItem::Event(_), Some((entry, EventKind::TimerSkipped))) => {
+                let Some(entry) = self.queue.timer_entry(entry.0)? else { return Ok(None) };
+                let when = crate::bot::reply::when(entry.at, &self.settings.timezone);
+                Ok(Some(Input::TimerSkipped { entry, when }))
+            }
             (DeliveryItem::Event(_), Some((job_id, kind))) => {
                 let Some(job) = self.queue.job(job_id)? else { return Ok(None) };
                 let suppressed_until = if kind == EventKind::Suppressed {

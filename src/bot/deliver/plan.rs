@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::commands::logs::{Part, SLACK_LIMIT, read_part};
 use crate::config::{Catalog, Settings};
 use crate::queue::model::{ChannelType, EventKind, Job, JobState, Origin};
-use crate::queue::{NewReply, Reply, ReplyLog};
+use crate::queue::{NewReply, Reply, ReplyLog, TimerEntry};
 
 use super::format::{self, MAX_TEXT, Output};
 
@@ -108,7 +108,16 @@ impl Action {
 #[derive(Debug, Clone)]
 pub enum Input {
     Reply(Reply),
-    Event { kind: EventKind, job: Box<Job>, suppressed_until: Option<String> },
+    Event {
+        kind: EventKind,
+        job: Box<Job>,
+        suppressed_until: Option<String>,
+    },
+    /// A timer skipped fire times it missed; `when`: the latest, in `EBMBOT_TIMEZONE`.
+    TimerSkipped {
+        entry: TimerEntry,
+        when: String,
+    },
 }
 
 /// A request's place in Slack: where its results go, the message to react to, and whether
@@ -130,15 +139,17 @@ fn requesters(job: &Job) -> Vec<Requester> {
                 public: *channel_type == ChannelType::Channel,
                 slack: true,
             },
-            Origin::Terminal { notify: Some(channel), .. } | Origin::Github { channel: Some(channel), .. } => {
-                Requester {
-                    to: Target { channel: channel.clone(), thread_ts: None },
-                    react_on: None,
-                    public: false,
-                    slack: false,
-                }
-            }
-            Origin::Terminal { notify: None, .. } | Origin::Github { channel: None, .. } => continue,
+            Origin::Terminal { notify: Some(channel), .. }
+            | Origin::Github { channel: Some(channel), .. }
+            | Origin::Timer { channel: Some(channel), .. } => Requester {
+                to: Target { channel: channel.clone(), thread_ts: None },
+                react_on: None,
+                public: false,
+                slack: false,
+            },
+            Origin::Terminal { notify: None, .. }
+            | Origin::Github { channel: None, .. }
+            | Origin::Timer { channel: None, .. } => continue,
         };
         if !out.iter().any(|o| o.to == r.to && o.react_on == r.react_on) {
             out.push(r);
@@ -156,7 +167,9 @@ pub fn threads(input: &Input, settings: &Settings) -> Vec<Target> {
     let channel = |c: &Option<String>| c.iter().map(|c| Target { channel: c.clone(), thread_ts: None }).collect();
     match input {
         Input::Reply(r) => vec![Target { channel: r.reply.channel.clone(), thread_ts: r.reply.thread_ts.clone() }],
-        Input::Event { kind: EventKind::Started, .. } => channel(&settings.slack_logs_channel),
+        Input::Event { kind: EventKind::Started | EventKind::TimerSkipped, .. } | Input::TimerSkipped { .. } => {
+            channel(&settings.slack_logs_channel)
+        }
         Input::Event { job, kind, .. } => {
             let mut keys: Vec<Target> = requesters(job).into_iter().map(|r| r.to).collect();
             if *kind == EventKind::Finished && is_failure(job.state()) {
@@ -182,6 +195,15 @@ pub fn plan(input: &Input, settings: &Settings, catalog: &Catalog) -> Vec<Action
             .map(|r| Action::Post { to: r.to, text: format::suppressed(job, suppressed_until.as_deref()) })
             .collect(),
         Input::Event { kind: EventKind::Finished, job, .. } => finished(job, settings, catalog),
+        Input::TimerSkipped { entry, when } => match &settings.slack_logs_channel {
+            Some(logs) => vec![Action::Post {
+                to: Target { channel: logs.clone(), thread_ts: None },
+                text: format::timer_skipped(entry, when),
+            }],
+            None => Vec::new(),
+        },
+        // Loaded as `Input::TimerSkipped`: the event names a timer entry, not a job.
+        Input::Event { kind: EventKind::TimerSkipped, .. } => Vec::new(),
     }
 }
 

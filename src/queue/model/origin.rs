@@ -18,6 +18,8 @@ pub enum Origin {
     Slack { user: String, channel: String, channel_type: ChannelType, thread_ts: Option<String>, message_ts: String },
     /// A GitHub delivery; `channel`: where the namespace reports, if anywhere.
     Github { delivery: String, project: String, channel: Option<String> },
+    /// A `[[ns.timers]]` fire time (RFC 3339, UTC); `channel`: the timer's `notify`, if any.
+    Timer { namespace: String, timer: String, fire_at: String, channel: Option<String> },
 }
 
 impl Origin {
@@ -27,6 +29,7 @@ impl Origin {
             Self::Terminal { user, .. } => format!("terminal:{user}"),
             Self::Slack { user, .. } => user.clone(),
             Self::Github { delivery, .. } => format!("github:{delivery}"),
+            Self::Timer { namespace, timer, .. } => format!("timer:{namespace}/{timer}"),
         }
     }
 
@@ -35,7 +38,7 @@ impl Origin {
         match self {
             Self::Terminal { notify, .. } => notify.as_deref(),
             Self::Slack { channel, .. } => Some(channel),
-            Self::Github { channel, .. } => channel.as_deref(),
+            Self::Github { channel, .. } | Self::Timer { channel, .. } => channel.as_deref(),
         }
     }
 }

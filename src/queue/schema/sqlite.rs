@@ -90,6 +90,7 @@ CREATE TABLE meta (
     REPLAYS,
     REPLY_LOGS,
     SLACK_PAUSES,
+    TIMERS,
 ];
 
 /// A finished job's outcome in columns of its own, not only in the human `detail`: who
@@ -245,3 +246,53 @@ CREATE TABLE slack_pauses (
 ALTER TABLE events ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE slack_replies ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0;
 ";
+
+/// Timers (docs/timers.md): one row per thing that happened to a `[[ns.timers]]` timer: first
+/// seen by a dispatcher, fired (`ran`, with its job), `skipped`, `paused`, `resumed`. A fire
+/// time has at most one `ran` or `skipped` row, by the unique index on (namespace, timer, at):
+/// that is what makes each fire time run once across every dispatcher. A timer's newest row
+/// says whether it is paused, and the latest `at` is where its next fire is counted from;
+/// retention deletes old rows but never a timer's newest. `covers`: how many fire times the
+/// row stands for (missed ones run once, or skipped together). Events get the kind
+/// `timer_skipped`, whose `job_id` is the skip's row here ([`widen_event_kinds`]).
+const TIMERS: &str = r"
+CREATE TABLE timer_log (
+    id         INTEGER PRIMARY KEY,
+    namespace  TEXT NOT NULL,
+    timer      TEXT NOT NULL,
+    kind       TEXT NOT NULL CHECK (kind IN ('seen', 'ran', 'skipped', 'paused', 'resumed')),
+    at         INTEGER NOT NULL,
+    covers     INTEGER NOT NULL DEFAULT 1,
+    job_id     INTEGER,
+    who        TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX timer_log_fire ON timer_log(namespace, timer, at) WHERE kind IN ('ran', 'skipped');
+CREATE INDEX timer_log_timer ON timer_log(namespace, timer, id);
+";
+
+/// The version [`TIMERS`] brings the schema to.
+pub(super) const TIMERS_VERSION: usize = 8;
+
+/// Adds `timer_skipped` to the kinds the `events` CHECK constraint allows. SQLite cannot alter
+/// a constraint, and rebuilding `events` would cascade into `slack_steps`; a constraint that
+/// only grows is the case SQLite documents for editing the stored schema text in place
+/// (<https://sqlite.org/lang_altertable.html>, "Making Other Kinds Of Table Schema Changes"):
+/// every stored row still satisfies it.
+pub(super) fn widen_event_kinds(tx: &Connection) -> rusqlite::Result<()> {
+    let version: i64 = tx.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
+    tx.execute_batch("PRAGMA writable_schema = ON")?;
+    let changed = tx.execute(
+        "UPDATE sqlite_schema SET sql = replace(sql, '''suppressed''))', '''suppressed'', ''timer_skipped''))')
+         WHERE type = 'table' AND name = 'events' AND sql NOT LIKE '%timer_skipped%'",
+        [],
+    )?;
+    tx.execute_batch(&format!("PRAGMA schema_version = {}; PRAGMA writable_schema = OFF", version + 1))?;
+    if changed != 1 {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+            Some("the events table's kinds were not as expected".into()),
+        ));
+    }
+    Ok(())
+}
