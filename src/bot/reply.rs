@@ -101,7 +101,7 @@ pub fn render(output: &Output, ctx: &Context<'_>) -> String {
         Output::Status(r) => status(r, tz),
         Output::Logs(r) => logs(r, ctx.settings),
         Output::Help(r) => general_help(r, ctx.bot_name()),
-        Output::NamespaceHelp(r) => namespace_help(r, ctx.bot_name()),
+        Output::NamespaceHelp(r) => namespace_help(r, ctx.bot_name(), tz),
         Output::Jobs(jobs) => jobs_list(jobs, tz),
         Output::Pruned(r) => format!(
             "Pruned {} job(s), {} delivered message(s) and {} webhook delivery record(s).",
@@ -332,7 +332,7 @@ fn general_help(topics: &HelpTopics, username: &str) -> String {
     out.trim_end().to_owned()
 }
 
-fn namespace_help(r: &NamespaceCommands, username: &str) -> String {
+fn namespace_help(r: &NamespaceCommands, username: &str, tz: &jiff::tz::TimeZone) -> String {
     let mut out = format!("Commands in `{}`", r.namespace.name);
     if r.namespace.restricted {
         out.push_str(" :lock:");
@@ -350,6 +350,12 @@ fn namespace_help(r: &NamespaceCommands, username: &str) -> String {
         out.push_str(&format!("\n• {username} `{}`: {}", cmd.usage, cmd.help));
         if !cmd.rules.is_empty() {
             out.push_str(&format!(" ({})", cmd.rules.join("; ")));
+        }
+    }
+    if !r.timers.is_empty() {
+        out.push_str("\nTimers:");
+        for t in &r.timers {
+            out.push_str(&format!("\n• {}", timer_line(t, tz)));
         }
     }
     out
@@ -384,8 +390,9 @@ fn args(job: &Job) -> String {
 }
 
 fn status(r: &StatusReport, tz: &jiff::tz::TimeZone) -> String {
+    let timers = if r.timers.is_empty() { String::new() } else { format!("\nTimers:\n{}", timers(&r.timers, tz)) };
     if r.is_idle() {
-        return "Nothing is happening".to_owned();
+        return format!("Nothing is happening{timers}");
     }
     let mut out = String::new();
     if !r.running.is_empty() {
@@ -413,7 +420,7 @@ fn status(r: &StatusReport, tz: &jiff::tz::TimeZone) -> String {
             h.running, h.pending, h.suppressions
         ));
     }
-    out.trim_end().to_owned()
+    format!("{}{timers}", out.trim_end())
 }
 
 /// Jobs as they wait: `• [id] `type` (args), starting after T`.

@@ -212,7 +212,7 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
         Command::Dispatch { once } => dispatch(&env, &clock, once),
         Command::Logs { id, stderr, follow: true, .. } => follow(&env, JobId(id), stderr),
         Command::Jobs => {
-            let r = commands::jobs::Jobs.execute(&env.catalog);
+            let r = commands::jobs::Jobs.execute(&env.catalog, clock.now());
             env.print(&r, || render::catalog(&r))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -167,6 +167,9 @@ pub(super) fn status(r: &StatusReport) -> String {
             out.push(t.to_string());
         }
     }
+    if !r.timers.is_empty() {
+        out.push(timers(&r.timers));
+    }
     if r.dispatchers.is_empty() {
         out.push("no dispatcher is running; start one with `ebmbot dispatch`".to_owned());
     } else {
@@ -239,6 +242,20 @@ pub(super) fn catalog(namespaces: &[NamespaceSummary]) -> String {
                     g.branch.clone().unwrap_or_default(),
                     g.job.clone(),
                     format!("{}s", g.delay_seconds),
+                ]);
+            }
+            out.push(t.to_string());
+        }
+        if !ns.timers.is_empty() {
+            let mut t = table(&["timer", "job", "cron", "time zone", "missed", "next run"]);
+            for timer in &ns.timers {
+                t.add_row(vec![
+                    timer.name.clone(),
+                    timer.job.clone(),
+                    timer.cron.clone(),
+                    timer.timezone.clone(),
+                    timer.missed.to_owned(),
+                    timer.next_run.map_or_else(|| "never".to_owned(), time),
                 ]);
             }
             out.push(t.to_string());

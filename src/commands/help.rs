@@ -68,6 +68,8 @@ pub struct NamespaceCommands {
     #[serde(flatten)]
     pub namespace: Topic,
     pub commands: Vec<CommandHelp>,
+    /// Its timers with their next run (none listed when `hidden`).
+    pub timers: Vec<super::timers::TimerView>,
     /// The namespace is restricted and the caller may not run its commands: they are not listed.
     pub hidden: bool,
 }
@@ -88,7 +90,7 @@ impl Action for NamespaceHelp {
         Scope::Open
     }
 
-    fn run(self, ctx: &Context<'_>, caller: &Caller, _: &mut Queue, _: Allowed) -> Result<NamespaceCommands> {
+    fn run(self, ctx: &Context<'_>, caller: &Caller, queue: &mut Queue, _: Allowed) -> Result<NamespaceCommands> {
         let ns = resolve::namespace(ctx.catalog, &self.namespace)?;
         let hidden = !access::may_see(ctx, caller, &ns.name);
         let commands = if hidden {
@@ -99,6 +101,11 @@ impl Action for NamespaceHelp {
                 .map(|cmd| CommandHelp { usage: usage(cmd), help: cmd.help.clone(), rules: rules(ns, cmd) })
                 .collect()
         };
+        let timers = if hidden {
+            Vec::new()
+        } else {
+            super::timers::views(ctx, caller, queue)?.into_iter().filter(|t| t.namespace == ns.name).collect()
+        };
         Ok(NamespaceCommands {
             namespace: Topic {
                 name: ns.name.clone(),
@@ -106,6 +113,7 @@ impl Action for NamespaceHelp {
                 restricted: ns.restricted && !hidden,
             },
             commands,
+            timers,
             hidden,
         })
     }

@@ -1,5 +1,5 @@
 //! `jobs`: the catalogue as users see it: namespaces, jobs with their effective timeouts,
-//! Slack commands and webhook triggers.
+//! Slack commands, webhook triggers and timers with their next run.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +20,22 @@ pub struct NamespaceSummary {
     pub jobs: Vec<JobSummary>,
     pub slack: Vec<CommandSummary>,
     pub github: Vec<TriggerSummary>,
+    pub timers: Vec<TimerSummary>,
+}
+
+/// A timer as the catalogue has it; `next_run` by its schedule from now (`ebmbot timers` adds
+/// what the queue knows: pauses, the last fire).
+#[derive(Debug, Clone, Serialize)]
+pub struct TimerSummary {
+    pub name: String,
+    pub job: String,
+    pub cron: String,
+    pub timezone: String,
+    pub params: BTreeMap<String, String>,
+    pub notify: Option<String>,
+    pub missed: &'static str,
+    #[serde(serialize_with = "crate::queue::model::ser_opt_ts")]
+    pub next_run: Option<jiff::Timestamp>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -55,7 +71,7 @@ pub struct TriggerSummary {
 }
 
 impl Jobs {
-    pub fn execute(self, catalog: &Catalog) -> Vec<NamespaceSummary> {
+    pub fn execute(self, catalog: &Catalog, now: jiff::Timestamp) -> Vec<NamespaceSummary> {
         catalog
             .namespaces
             .values()
@@ -98,6 +114,20 @@ impl Jobs {
                         branch: t.branch.clone(),
                         job: t.job.clone(),
                         delay_seconds: t.delay.as_secs(),
+                    })
+                    .collect(),
+                timers: ns
+                    .timers
+                    .iter()
+                    .map(|t| TimerSummary {
+                        name: t.name.clone(),
+                        job: t.job.clone(),
+                        cron: t.cron.as_str().to_owned(),
+                        timezone: t.timezone_name().to_owned(),
+                        params: t.params.clone(),
+                        notify: t.notify.clone(),
+                        missed: t.missed.as_str(),
+                        next_run: t.next_after(now),
                     })
                     .collect(),
             })

@@ -23,6 +23,8 @@ pub struct StatusReport {
     pub hidden: Hidden,
     pub dispatchers: Vec<DispatcherStatus>,
     pub delivery: DeliveryStatus,
+    /// The timers of the namespaces the caller may see, with their next run.
+    pub timers: Vec<super::timers::TimerView>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -90,6 +92,15 @@ impl Action for Status {
             pending: hidden_pending.len(),
             suppressions: hidden_suppressions.len(),
         };
-        Ok(StatusReport { running, pending, suppressions, hidden, dispatchers, delivery: queue.delivery_status()? })
+        let timers = super::timers::views(ctx, caller, queue)?;
+        Ok(StatusReport {
+            running,
+            pending,
+            suppressions,
+            hidden,
+            dispatchers,
+            delivery: queue.delivery_status()?,
+            timers,
+        })
     }
 }

@@ -118,3 +118,58 @@ fn config_check_refuses_a_bad_expression_or_time_zone_on_one_line() {
     let err = env.fails(2, &["config", "check"]);
     assert!(err.contains("missed `twice` is not valid"), "{err}");
 }
+
+const DAILY: &str = r#"
+[t]
+[t.jobs.tick]
+run_args_template = "printf '%s' {word}"
+
+[[t.timers]]
+name = "daily"
+job_type = "tick"
+cron = "30 1 * * *"
+timezone = "Europe/London"
+params = { word = "tock" }
+"#;
+
+#[test]
+fn jobs_status_help_and_timers_show_the_next_run_and_a_pause_holds_it() {
+    let env = TestEnv::new(DAILY);
+    let jobs = env.json(&["jobs"]);
+    let next = jobs[0]["timers"][0]["next_run"].as_str().expect("a next run").to_owned();
+    assert!(next.ends_with(":30:00.000Z"), "{next}");
+    assert_eq!(env.json(&["status"])["timers"][0]["next_fire"], next.as_str());
+    let help = env.ok(&["say", "t", "help"]);
+    assert!(help.contains("Timers:\n• `t/daily` (`30 1 * * *` Europe/London) runs `t_tick`: next "), "{help}");
+
+    let paused = env.ok(&["timers", "pause", "daily"]);
+    assert!(paused.contains("Timer `t/daily` is paused"), "{paused}");
+    let listed = env.json(&["timers"]);
+    assert!(listed[0]["paused"]["by"].as_str().unwrap().starts_with("terminal:"), "{listed:#}");
+    assert!(listed[0]["next_fire"].is_null(), "a paused timer has no next fire: {listed:#}");
+    assert!(env.ok(&["timers"]).contains("paused by terminal:"));
+    // The Slack words, through `say`: the same command.
+    let resumed = env.ok(&["say", "timers", "resume", "t/daily"]);
+    assert!(resumed.contains("Timer `t/daily` is resumed; next fire"), "{resumed}");
+    assert!(env.json(&["timers"])[0]["next_fire"].is_string());
+
+    let err = env.fails(2, &["timers", "pause", "dayly"]);
+    assert!(err.contains("unknown timer `dayly`; did you mean `daily`?"), "{err}");
+}
+
+#[test]
+fn dispatch_once_fires_what_fell_due_since_the_last_fire_and_runs_it() {
+    let env = TestEnv::new(TIMERS);
+    env.workspace("t");
+    // The first run sees the timer; each later run fires the seconds that passed since.
+    env.ok(&["dispatch", "--once"]);
+    let fired = wait_until("a fire time from `dispatch --once`", || {
+        env.ok(&["dispatch", "--once"]);
+        let fired = fires(&env);
+        (!fired.is_empty()).then_some(fired)
+    });
+    // Fired and run by the same `--once`: the job is done when it exits.
+    let job = env.job(fired[0].1);
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+    assert_eq!(env.log(fired[0].1, "stdout"), "tick");
+}
