@@ -37,17 +37,21 @@ pub(super) fn timers(
         if !names.insert(raw.name.clone()) {
             return Err(invalid(TimerProblem::Duplicate { namespace: namespace.to_owned() }, (line, None)));
         }
-        out.push(
-            timer(namespace, raw, jobs, default_channel, src, settings)
-                .map_err(|(p, at)| invalid(p, at.map_or((line, None), |(l, c)| (l, Some(c)))))?,
-        );
+        out.push(timer(namespace, raw, jobs, default_channel, src, settings).map_err(|located| {
+            let (p, at) = *located;
+            invalid(p, at.map_or((line, None), |(l, c)| (l, Some(c))))
+        })?);
     }
     Ok(out)
 }
 
 /// A problem, and the line and column of the value it is in when that is more exact than the
 /// timer's table.
-type Located = (TimerProblem, Option<(usize, usize)>);
+type Located = Box<(TimerProblem, Option<(usize, usize)>)>;
+
+fn located(problem: TimerProblem, at: Option<(usize, usize)>) -> Located {
+    Box::new((problem, at))
+}
 
 fn timer(
     namespace: &str,
@@ -58,10 +62,13 @@ fn timer(
     settings: &Settings,
 ) -> Result<Timer, Located> {
     if !is_job_name(&raw.name) {
-        return Err((TimerProblem::Name, None));
+        return Err(located(TimerProblem::Name, None));
     }
     let cron = Cron::parse(raw.cron.get_ref()).map_err(|error| {
-        (TimerProblem::Cron { expression: raw.cron.get_ref().clone(), error }, Some(src.at_column(raw.cron.span())))
+        located(
+            TimerProblem::Cron { expression: raw.cron.get_ref().clone(), error },
+            Some(src.at_column(raw.cron.span())),
+        )
     })?;
     let timezone = match &raw.timezone {
         None => settings.timezone.clone(),
@@ -70,12 +77,12 @@ fn timer(
     };
     let job = jobs
         .get(&raw.job_type)
-        .ok_or_else(|| (TimerProblem::UnknownJob(unknown_job(namespace, &raw.job_type, jobs)), None))?;
-    check_params(&raw.params, job).map_err(|p| (p, None))?;
+        .ok_or_else(|| located(TimerProblem::UnknownJob(unknown_job(namespace, &raw.job_type, jobs)), None))?;
+    check_params(&raw.params, job).map_err(|p| located(p, None))?;
     let missed = match raw.missed.as_deref() {
         None => Missed::Once,
         Some(text) => Missed::parse(text).ok_or_else(|| {
-            (TimerProblem::Missed(bad_choice("missed", text, &Missed::ALL.map(Missed::as_str))), None)
+            located(TimerProblem::Missed(bad_choice("missed", text, &Missed::ALL.map(Missed::as_str))), None)
         })?,
     };
     let notify = match raw.notify.as_deref() {
@@ -83,8 +90,8 @@ fn timer(
         Some("none") => None,
         Some(channel) => {
             check_channel(channel).map_err(|e| match e {
-                NamespaceProblem::Channel { channel, near } => (TimerProblem::Notify { channel, near }, None),
-                _ => (TimerProblem::Notify { channel: channel.to_owned(), near: None }, None),
+                NamespaceProblem::Channel { channel, near } => located(TimerProblem::Notify { channel, near }, None),
+                _ => located(TimerProblem::Notify { channel: channel.to_owned(), near: None }, None),
             })?;
             Some(channel.to_owned())
         }
