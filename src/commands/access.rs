@@ -264,4 +264,55 @@ mod tests {
 
         assert!(cancel.execute(&ctx, &me, &mut queue).is_ok(), "the terminal is trusted");
     }
+
+    /// Issue 13: a restricted namespace's timers are listed, paused and resumed by trusted
+    /// callers only; a name two namespaces share must be written `namespace/name`.
+    #[test]
+    fn outsiders_cannot_see_or_pause_a_restricted_namespaces_timers() {
+        use crate::commands::timers::{PauseTimer, Timers};
+        let jobs = format!(
+            "{JOBS}
+        [[open.timers]]
+        name = \"nightly\"
+        job_type = \"echo\"
+        cron = \"0 1 * * *\"
+        params = {{ value = \"a\" }}
+        [[secret.timers]]
+        name = \"nightly\"
+        job_type = \"show\"
+        cron = \"0 2 * * *\"
+        params = {{ value = \"b\" }}
+        [[secret.timers]]
+        name = \"hourly\"
+        job_type = \"show\"
+        cron = \"0 * * * *\"
+        params = {{ value = \"c\" }}
+        "
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::for_root(dir.path());
+        let catalog = Catalog::from_str(&jobs, &dir.path().join("jobs.toml"), &settings).unwrap();
+        let clock = ManualClock::new("2026-03-01T10:00:00Z".parse().unwrap());
+        let ctx = Context { settings: &settings, catalog: &catalog, clock: &clock };
+        let mut queue = Queue::open(&dir.path().join("q.db"), Options::default()).unwrap();
+        let (guest, me) = (guest(), Caller::terminal("me", None));
+        let pause = |name: &str| Command::PauseTimer(PauseTimer { name: name.into(), pause: true });
+
+        let restricted = Some(Denied::Restricted { namespace: "secret".into() });
+        assert_eq!(denied(pause("hourly").execute(&ctx, &guest, &mut queue)), restricted);
+        assert_eq!(denied(pause("secret/nightly").execute(&ctx, &guest, &mut queue)), restricted);
+        assert!(matches!(pause("nightly").execute(&ctx, &me, &mut queue), Err(CommandError::AmbiguousTimer { .. })));
+        assert!(pause("open/nightly").execute(&ctx, &guest, &mut queue).is_ok());
+        assert!(pause("hourly").execute(&ctx, &me, &mut queue).is_ok());
+        let Ok(Output::Timers(seen)) = Command::Timers(Timers).execute(&ctx, &guest, &mut queue) else {
+            panic!("timers failed")
+        };
+        let names: Vec<String> = seen.iter().map(|t| format!("{}/{}", t.namespace, t.name)).collect();
+        assert_eq!(names, ["open/nightly"], "the guest sees the open namespace's timer only");
+        let Ok(Output::Timers(all)) = Command::Timers(Timers).execute(&ctx, &me, &mut queue) else {
+            panic!("timers failed")
+        };
+        assert_eq!(all.len(), 3);
+        assert!(all.iter().find(|t| t.name == "hourly").is_some_and(|t| t.paused.is_some()));
+    }
 }
