@@ -293,7 +293,7 @@ mod tests {
         let settings = Settings::for_root(dir.path());
         let catalog = Catalog::from_str(&jobs, &dir.path().join("jobs.toml"), &settings).unwrap();
         let clock = ManualClock::new("2026-03-01T10:00:00Z".parse().unwrap());
-        let ctx = Context { settings: &settings, catalog: &catalog, clock: &clock };
+        let ctx = Context { settings: &settings, catalog: &catalog, clock: &clock, mention: None };
         let mut queue = Queue::open(&dir.path().join("q.db"), Options::default()).unwrap();
         let (guest, me) = (guest(), Caller::terminal("me", None));
         let pause = |name: &str| Command::PauseTimer(PauseTimer { name: name.into(), pause: true });
