@@ -146,8 +146,8 @@ impl Deliverer {
         // pending, look at the clock every CLOCK_LOOK too. With nothing pending, only a change wakes.
         while !stop.load(Ordering::SeqCst) && Instant::now() < until {
             let left = until.saturating_duration_since(Instant::now());
-            let step = if next.is_some() { left.min(CLOCK_LOOK) } else { left };
-            if wake.wait(step) || next.is_some_and(|t| self.clock.now() >= t) {
+            let slice = if next.is_some() { left.min(CLOCK_LOOK) } else { left };
+            if wake.wait(slice) || next.is_some_and(|t| self.clock.now() >= t) {
                 return;
             }
         }
