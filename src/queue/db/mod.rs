@@ -180,8 +180,8 @@ impl Db {
         Ok(out)
     }
 
-    /// Calls `f` with each row in turn. SQLite streams them; PostgreSQL's are read first
-    /// (the connection is free again when `f` runs).
+    /// Calls `f` with each row in turn. SQLite streams them; so does PostgreSQL off an async
+    /// runtime, and on one its rows are read first (the connection is free again when `f` runs).
     pub(crate) fn each<E: From<QueueError>>(
         &self,
         sql: &str,
@@ -196,6 +196,10 @@ impl Db {
                     f(&Row::Lite(r))?;
                 }
                 Ok(())
+            }
+            // Off an async runtime (the CLI), rows are handed over as they arrive.
+            Db::Pg(pg) if tokio::runtime::Handle::try_current().is_err() => {
+                pg.borrow_mut().stream(sql, params, |r| f(&Row::Pg(r)))
             }
             Db::Pg(pg) => {
                 let rows = with_pg(pg, |pg| pg.query(sql, params))?;

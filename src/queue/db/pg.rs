@@ -121,6 +121,25 @@ impl Pg {
         Ok(rows)
     }
 
+    /// Calls `f` with each row as it arrives, so that the caller's work overlaps the server's
+    /// sending (`queue list --json` of 10,000 jobs). Only reads: a connection that drops before
+    /// the statement runs is re-made; one that drops in the middle of the rows is an error.
+    pub(crate) fn stream<E: From<QueueError>>(
+        &mut self,
+        sql: &str,
+        params: &[&dyn Value],
+        mut f: impl FnMut(&postgres::Row) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let params: Vec<_> = params.iter().map(|p| p.pg()).collect();
+        let stmt = self.retrying(|pg| pg.statement(sql))?;
+        let mut rows = self.client()?.query_raw(&stmt, params.iter().copied()).map_err(QueueError::from)?;
+        while let Some(row) = rows.next().map_err(QueueError::from)? {
+            f(&row)?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn batch(&mut self, sql: &str) -> Result<()> {
         Ok(self.client()?.batch_execute(sql)?)
     }
