@@ -6,8 +6,8 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::commands::logs::Stream;
-use crate::config::{JobDef, ReportFormat, Settings, duration};
-use crate::queue::model::{Job, JobState, Outcome};
+use crate::config::{JobDef, JobType, ReportFormat, Settings, duration};
+use crate::queue::model::{Job, JobId, JobState, Outcome};
 use crate::runner::host_log_dir;
 
 use super::plan::{Action, Target};
@@ -81,6 +81,11 @@ impl Output {
 
 pub fn started(job: &Job) -> String {
     format!("Command `{}` about to start (job {}).", job.job_type(), job.id)
+}
+
+/// A namespace's fabfile could not be fetched before a job; the job ran with the previous one.
+pub fn fabfile_failed(id: JobId, job_type: &JobType, error: &str) -> String {
+    format!(":warning: job {id} `{job_type}`: {}", escape(error))
 }
 
 pub fn suppressed(job: &Job, until: Option<&str>) -> String {

@@ -4,7 +4,9 @@
 
 use std::time::Instant;
 
+use crate::bot::deliver::format;
 use crate::config::OnLost;
+use crate::queue::NewReply;
 use crate::queue::QueueError;
 use crate::queue::model::{Job, JobId, JobState, Outcome};
 use crate::runner::process::{Finished, JobSpec, spawn};
@@ -34,9 +36,10 @@ impl Dispatcher<'_> {
         let workdir = spec.workdir.clone();
         let fetch = move || {
             let began = Instant::now();
-            let error = fetch_fabfile(&url, &workdir)
-                .err()
-                .map(|e| format!("could not fetch the fabfile of `{ns}` ({e}); using the previous one"));
+            let error = fetch_fabfile(&url, &workdir).err().map(|e| {
+                let why = crate::error::describe(&e);
+                format!("could not fetch the fabfile of `{ns}` ({why}); using the previous one")
+            });
             (began.elapsed(), error)
         };
         let waiting = spec.clone();
@@ -57,16 +60,29 @@ impl Dispatcher<'_> {
     /// A fabfile fetch ended: start its job (its timeout less the fetch), unless it was
     /// cancelled meanwhile.
     pub(super) fn fetched(&mut self, mut fetched: Fetched) -> Result<(), QueueError> {
+        let id = fetched.spec.id;
         if let Some(error) = &fetched.error {
             self.reporter.note(error);
+            self.tell_logs_channel(&format::fabfile_failed(id, &fetched.spec.job_type, error));
         }
-        let id = fetched.spec.id;
         if let Some(by) = self.running.get(&id).and_then(|r| r.cancelled.clone()) {
             self.unrecorded.push(Finished { id, outcome: Outcome::Cancelled { by } });
             return Ok(());
         }
         fetched.spec.timeout = fetched.spec.timeout.map(|t| t.saturating_sub(fetched.took));
         self.spawn(fetched.spec)
+    }
+
+    /// Posts `text` to the Slack logs channel, when one is set (the fabfile's failed fetch, as
+    /// the Python bot did). Queued like any reply; if it cannot be queued, the log says so and
+    /// the job goes on.
+    fn tell_logs_channel(&mut self, text: &str) {
+        let Some(channel) = self.settings.slack_logs_channel.clone() else { return };
+        let reply = NewReply { channel, text: Some(text.to_owned()), ..NewReply::default() };
+        if let Err(e) = self.queue.add_reply(None, &reply, self.clock.now()) {
+            self.reporter
+                .note(&format!("cannot queue the note for the Slack logs channel: {}", crate::error::describe(&e)));
+        }
     }
 
     /// Starts a prepared job's process; records where its logs are and its process group.

@@ -81,3 +81,35 @@ fn every_requester_of_a_merged_job_hears_the_result() {
     assert_eq!(results.len(), 3, "{results:?}");
     assert_eq!(t.jobs().len(), 1);
 }
+
+/// A namespace's fabfile that cannot be fetched is said in the logs channel, as the Python bot
+/// did, and its job still runs (with the previous file, here none).
+#[test]
+fn a_failed_fabfile_fetch_is_posted_to_the_logs_channel() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.read(&mut [0u8; 4096]);
+            let _ = write!(stream, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    let t = Slack::new();
+    let jobs = format!(
+        "{}\n[fab]\nfabfile = \"http://user:s3cret@127.0.0.1:{port}/fabfile.py?token=s3cret\"\n\n\
+         [fab.jobs.show]\nrun_args_template = \"echo ran\"\n",
+        crate::support::slack::JOBS
+    );
+    std::fs::write(t.env.path("jobs.toml"), jobs).unwrap();
+    t.run(&["schedule", "fab", "show", "--notify", "#ops"]);
+    t.dispatch_once();
+    t.fake.wait_post("`fab_show` succeeded.");
+    let note = t.fake.wait_post(":warning: job 1 `fab_show`: could not fetch the fabfile of `fab`");
+    assert_eq!(note["channel"], LOGS);
+    assert!(note.get("thread_ts").is_none(), "{note}");
+    let body = text(&note);
+    assert!(body.contains("answered 404") && body.ends_with("; using the previous one"), "{body}");
+    assert!(!body.contains("s3cret"), "the URL's credentials are never shown: {body}");
+}
