@@ -68,8 +68,8 @@ fn warnings(r: &Exported) -> Vec<String> {
 fn summary(r: &Exported, to: &str) -> String {
     format!(
         "exported {} pending job(s), {} finished job(s) with {} undelivered message(s), {} suppression window(s), \
-         {} Slack command(s) and {} Slack reply(ies) to {to}",
-        r.pending, r.finished, r.events, r.suppressions, r.slack_commands, r.slack_replies
+         {} Slack command(s), {} Slack reply(ies) and the state of {} timer(s) to {to}",
+        r.pending, r.finished, r.events, r.suppressions, r.slack_commands, r.slack_replies, r.timers
     )
 }
 
@@ -78,8 +78,8 @@ pub(super) fn imported(r: &ImportReport) -> String {
     let i = &r.imported;
     let mut text = format!(
         "imported from {}: {} new job(s), {} joined an identical pending job, {} already here; {} request(s), \
-         {} undelivered message(s), {} suppression window(s), {} Slack command(s), {} Slack reply(ies); \
-         {} line(s) already here",
+         {} undelivered message(s), {} suppression window(s), {} Slack command(s), {} Slack reply(ies), \
+         {} timer log row(s); {} line(s) already here",
         r.file,
         i.jobs,
         i.merged,
@@ -89,6 +89,7 @@ pub(super) fn imported(r: &ImportReport) -> String {
         i.suppressions,
         i.slack_commands,
         i.slack_replies,
+        i.timers,
         i.skipped
     );
     for (from, to) in &i.renumbered {

@@ -28,6 +28,8 @@ pub struct Exported {
     pub suppressions: u64,
     pub slack_commands: u64,
     pub slack_replies: u64,
+    /// Timers whose state is exported.
+    pub timers: u64,
     /// Jobs running now: not exported.
     pub running: Vec<JobId>,
     /// Undelivered events of the running jobs: not exported either.
@@ -55,6 +57,7 @@ impl Action for QueueExport {
             suppressions: 0,
             slack_commands: 0,
             slack_replies: 0,
+            timers: 0,
             running: export.running,
             running_events: export.running_events,
             dispatcher_alive: super::schedule::dispatcher_alive(queue, now)?,
@@ -68,9 +71,16 @@ impl Action for QueueExport {
                 Record::Suppression(_) => &mut out.suppressions,
                 Record::SlackCommand(_) => &mut out.slack_commands,
                 Record::SlackReply(_) => &mut out.slack_replies,
+                Record::Timer(_) => continue,
             };
             *count += 1;
         }
+        let timers: std::collections::BTreeSet<_> = export
+            .records
+            .iter()
+            .filter_map(|r| if let Record::Timer(t) = r { Some((&t.namespace, &t.timer)) } else { None })
+            .collect();
+        out.timers = timers.len() as u64;
         out.records = export.records;
         Ok(out)
     }

@@ -26,7 +26,8 @@ pub struct TimerEntry {
     pub who: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TimerEntryKind {
     /// A dispatcher saw the timer for the first time: it fires from then on.
     Seen,
@@ -49,7 +50,7 @@ impl TimerEntryKind {
         }
     }
 
-    fn parse(s: &str) -> Option<TimerEntryKind> {
+    pub(crate) fn parse(s: &str) -> Option<TimerEntryKind> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }

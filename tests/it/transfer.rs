@@ -113,8 +113,8 @@ fn bad_files_are_refused_whole_naming_the_line() {
     let write = |name: &str, lines: &[&str]| std::fs::write(env.path(name), lines.join("\n") + "\n").unwrap();
     let v2 = lines[0].replace(r#""version":1"#, r#""version":2"#);
     write("v2.jsonl", &[&v2, lines[1]]);
-    let timer = r#"{"version":1,"kind":"timer","name":"nightly"}"#;
-    write("kind.jsonl", &[lines[0], lines[1], timer]);
+    let widget = r#"{"version":1,"kind":"widget","name":"nightly"}"#;
+    write("kind.jsonl", &[lines[0], lines[1], widget]);
     let cut = &lines[2][..lines[2].len() / 2];
     write("cut.jsonl", &[lines[0], lines[1], cut, lines[3]]);
     write("noheader.jsonl", &lines[1..3]);
@@ -124,7 +124,7 @@ fn bad_files_are_refused_whole_naming_the_line() {
     write("empty.jsonl", &[]);
     for (file, says) in [
         ("v2.jsonl", "line 1: export format version 2; this ebmbot reads version 1"),
-        ("kind.jsonl", "line 3: unknown kind `timer`"),
+        ("kind.jsonl", "line 3: unknown kind `widget`"),
         ("cut.jsonl", "line 3: not a JSON object"),
         ("noheader.jsonl", "line 1: this is not an ebmbot queue export"),
         ("outside.jsonl", "line 2: log path `/etc/"),

@@ -6,17 +6,19 @@ use jiff::Timestamp;
 
 use super::{
     DeliveryRecord, EventRecord, FinishedRecord, Header, JobRecord, Record, RequestRecord, SlackCommandRecord,
-    SlackReplyRecord, StepOutcomeWord, StepRecord, SuppressionRecord, Undelivered,
+    SlackReplyRecord, StepOutcomeWord, StepRecord, SuppressionRecord, TimerRecord, Undelivered,
 };
 use crate::queue::db::{Db, Row};
 use crate::queue::jobs::request_from_row;
 use crate::queue::model::{Args, EventKind, JobId, JobState};
+use crate::queue::timers::TimerEntryKind;
 use crate::queue::{Queue, QueueError, Result, ms, ts};
 
 /// What [`Queue::export`] read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Export {
-    /// The header first, then the jobs, their events, suppressions, Slack commands and replies.
+    /// The header first, then the jobs, their events, suppressions, Slack commands and replies,
+    /// timers.
     pub records: Vec<Record>,
     /// Jobs running at the time, which are not exported.
     pub running: Vec<JobId>,
@@ -64,6 +66,7 @@ fn export(db: &Db, now: Timestamp) -> Result<Export> {
     let (commands, replies) = slack(db, &mut steps)?;
     records.extend(commands.into_iter().map(Record::SlackCommand));
     records.extend(replies.into_iter().map(Record::SlackReply));
+    records.extend(timers(db, &ids)?.into_iter().map(Record::Timer));
     Ok(Export { records, running, running_events })
 }
 
@@ -236,4 +239,35 @@ fn slack(db: &Db, steps: &mut Steps) -> Result<(Vec<SlackCommandRecord>, Vec<Sla
         },
     )?;
     Ok((commands, replies))
+}
+
+/// The rows of each timer's log its state is read from (see [`TimerRecord`]), by id. A fire's
+/// job is named only when that job is exported too.
+fn timers(db: &Db, exported: &BTreeSet<i64>) -> Result<Vec<TimerRecord>> {
+    db.rows(
+        "SELECT namespace, timer, kind, at, covers, job_id, who, created_at FROM timer_log t
+         WHERE id = (SELECT max(id) FROM timer_log u WHERE u.namespace = t.namespace AND u.timer = t.timer
+                         AND u.kind IN ('paused', 'resumed'))
+            OR id = (SELECT id FROM timer_log u WHERE u.namespace = t.namespace AND u.timer = t.timer
+                         AND u.kind IN ('ran', 'skipped') ORDER BY at DESC, id DESC LIMIT 1)
+            OR id = (SELECT id FROM timer_log u WHERE u.namespace = t.namespace AND u.timer = t.timer
+                         ORDER BY at DESC, id DESC LIMIT 1)
+         ORDER BY id",
+        &[],
+        |r| {
+            let kind: String = r.get(2)?;
+            let entry =
+                TimerEntryKind::parse(&kind).ok_or_else(|| QueueError::Corrupt(format!("timer entry `{kind}`")))?;
+            Ok(TimerRecord {
+                namespace: r.get(0)?,
+                timer: r.get(1)?,
+                entry,
+                at: ts(r.get(3)?),
+                covers: r.get(4)?,
+                job: r.get::<Option<i64>>(5)?.filter(|id| exported.contains(id)),
+                who: r.get(6)?,
+                created_at: ts(r.get(7)?),
+            })
+        },
+    )
 }

@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{EventRecord, JobRecord, Record, SlackCommandRecord, SlackReplyRecord, StepRecord};
+use super::{EventRecord, JobRecord, Record, SlackCommandRecord, SlackReplyRecord, StepRecord, TimerRecord};
 use crate::queue::db::Db;
 use crate::queue::model::{JobState, JobType};
 use crate::queue::record::JobRow;
@@ -31,6 +31,8 @@ pub struct Imported {
     pub suppressions: u64,
     pub slack_commands: u64,
     pub slack_replies: u64,
+    /// Timer log rows (a timer's last fire, pause).
+    pub timers: u64,
     /// Lines with nothing new (requests, events, windows, commands, replies already stored).
     pub skipped: u64,
 }
@@ -72,6 +74,10 @@ pub fn validate(records: &[Record]) -> Result<(), Invalid> {
                 return Err(bad(format!("the reply answers Slack command `{c}`, which no earlier line has")));
             }
             Record::SlackReply(_) => {}
+            Record::Timer(t) if t.covers < 1 => {
+                return Err(bad(format!("timer `{}/{}`: `covers` must be at least 1", t.namespace, t.timer)));
+            }
+            Record::Timer(_) => {}
         }
     }
     Ok(())
@@ -149,6 +155,7 @@ impl Queue {
                 }
                 Record::SlackCommand(c) => run.command(c)?,
                 Record::SlackReply(r) => run.reply(r)?,
+                Record::Timer(t) => run.timer(t)?,
             }
         }
         if run.out.jobs > 0 {
@@ -365,6 +372,22 @@ impl Run<'_> {
         if let Some(id) = id {
             self.commands.insert(c.event_id.clone(), id);
         }
+        Ok(())
+    }
+
+    /// A timer log row, unless the same is there; a fire time already recorded (by a
+    /// dispatcher of this queue) keeps its record.
+    fn timer(&mut self, t: &TimerRecord) -> Result<()> {
+        let job = t.job.and_then(|id| self.ids.get(&id).copied());
+        let n = self.db.exec(
+            "INSERT INTO timer_log (namespace, timer, kind, at, covers, job_id, who, created_at)
+             SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS TEXT), CAST(?4 AS BIGINT), CAST(?5 AS BIGINT),
+                    CAST(?6 AS BIGINT), CAST(?7 AS TEXT), CAST(?8 AS BIGINT)
+             WHERE NOT EXISTS (SELECT 1 FROM timer_log WHERE namespace = ?1 AND timer = ?2 AND kind = ?3 AND at = ?4)
+             ON CONFLICT DO NOTHING",
+            &[&t.namespace, &t.timer, &t.entry.as_str(), &ms(t.at), &t.covers, &job, &t.who, &ms(t.created_at)],
+        )?;
+        self.count(n, |o| &mut o.timers);
         Ok(())
     }
 

@@ -5,7 +5,8 @@
 //! records that keep a redelivery from scheduling them again), suppression windows that have
 //! not ended, undelivered Slack messages (a job's undelivered events, with the finished job they
 //! report on; replies to commands not yet posted, with the steps already made) and received
-//! Slack commands not yet handled. What does not: running jobs (stop the dispatchers first),
+//! Slack commands not yet handled, and each timer's state (its last fire, the latest time it
+//! counts from, and whether it is paused). What does not: running jobs (stop the dispatchers first),
 //! finished jobs whose messages are delivered (history), dispatchers, metrics.
 //!
 //! The format: every line is an object with `version` ([`VERSION`]) and `kind`; the first is
@@ -21,6 +22,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::model::{Args, EventKind, JobState, Origin};
+use super::timers::TimerEntryKind;
 
 pub use export::Export;
 pub use import::{Imported, Invalid, validate};
@@ -29,7 +31,7 @@ pub use import::{Imported, Invalid, validate};
 pub const VERSION: u64 = 1;
 
 /// The kinds of line this ebmbot knows, in the order export writes them.
-pub const KINDS: [&str; 6] = ["header", "job", "event", "suppression", "slack_command", "slack_reply"];
+pub const KINDS: [&str; 7] = ["header", "job", "event", "suppression", "slack_command", "slack_reply", "timer"];
 
 /// One line of an export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +43,7 @@ pub enum Record {
     Suppression(SuppressionRecord),
     SlackCommand(SlackCommandRecord),
     SlackReply(SlackReplyRecord),
+    Timer(TimerRecord),
 }
 
 /// The first line: where and when the export was made.
@@ -205,6 +208,39 @@ pub struct SuppressionRecord {
     pub start: Timestamp,
     #[serde(with = "time")]
     pub end: Timestamp,
+}
+
+/// One row of a timer's log that its state is read from: the latest fire (`ran`/`skipped`),
+/// the row with the latest `at` (fire times after it are still to come), the latest
+/// `paused`/`resumed`. A timer has one to three.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimerRecord {
+    pub namespace: String,
+    pub timer: String,
+    pub entry: TimerEntryKind,
+    #[serde(with = "time")]
+    pub at: Timestamp,
+    /// How many fire times a `ran`/`skipped` row stands for.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub covers: i64,
+    /// The job a `ran` fire scheduled, when that job is in the file too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<i64>,
+    /// Who paused or resumed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub who: Option<String>,
+    #[serde(with = "time")]
+    pub created_at: Timestamp,
+}
+
+fn one() -> i64 {
+    1
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's `skip_serializing_if` passes a reference")]
+fn is_one(n: &i64) -> bool {
+    *n == 1
 }
 
 /// A received Slack command: not handled yet, or answered by a reply in the file.

@@ -4,6 +4,7 @@ use jiff::Timestamp;
 
 use crate::queue::model::{Args, DispatcherId, JobState, Origin, Outcome};
 use crate::queue::testdb::{Guard, open};
+use crate::queue::timers::TimerEntryKind;
 use crate::queue::transfer::{LineError, Record, VERSION};
 use crate::queue::{DeliveryItem, NewDispatcher, NewJob, NewReply, Options, Queue, StepOutcome, WebhookDelivery};
 
@@ -64,6 +65,11 @@ fn busy_queue() -> (Guard, Queue) {
     let item = DeliveryItem::Reply(id);
     q.record_step(item, 0, StepOutcome::Done, Some("1.3"), None, t(11), t(20)).unwrap();
     q.retry_delivery(item, t(30), "rate limited", crate::queue::Attempt::Transient).unwrap();
+    // A timer seen, fired once, then paused; another only seen.
+    q.timer_seen("ex", "nightly", t(0)).unwrap();
+    q.record_timer_fire("ex", "nightly", TimerEntryKind::Ran, t(2), 1, t(2)).unwrap().unwrap();
+    q.pause_timer("ex", "nightly", "alice", t(11)).unwrap();
+    q.timer_seen("ex", "hourly", t(1)).unwrap();
     (guard, q)
 }
 
@@ -90,7 +96,10 @@ fn an_export_imports_into_an_empty_queue_as_it_was_and_again_adds_nothing() {
             "suppression",
             "slack_command",
             "slack_command",
-            "slack_reply"
+            "slack_reply",
+            "timer",
+            "timer",
+            "timer"
         ],
         "{:#?}",
         export.records
@@ -105,7 +114,17 @@ fn an_export_imports_into_an_empty_queue_as_it_was_and_again_adds_nothing() {
 
     let twice = target.import(&export.records).unwrap();
     assert_eq!((twice.jobs, twice.merged, twice.present, twice.requests, twice.events), (0, 0, 3, 0, 0));
-    assert_eq!((twice.suppressions, twice.slack_commands, twice.slack_replies), (0, 0, 0));
+    assert_eq!((twice.suppressions, twice.slack_commands, twice.slack_replies, twice.timers), (0, 0, 0, 0));
+    // The timers' state came along (row ids aside): their next fires and the pause hold.
+    let state = |q: &Queue, timer: &str| {
+        let mut state = q.timer_state("ex", timer).unwrap();
+        state.last_fire.iter_mut().for_each(|f| f.id = 0);
+        state
+    };
+    for timer in ["nightly", "hourly"] {
+        assert_eq!(state(&target, timer), state(&source, timer), "{timer}");
+    }
+    assert!(state(&target, "nightly").paused.is_some());
     assert_eq!(body(&target.export(t(12)).unwrap().records), body(&export.records), "nothing doubled");
 
     // The imported queue works: the pending jobs run in the new one, new ids come after.
@@ -153,8 +172,8 @@ fn lines_carry_their_version_and_kind_and_unknown_ones_are_refused() {
     assert!(matches!(Record::from_line(&job, true), Err(LineError::NoHeader(_))));
     let v2 = job.replacen(r#""version":1"#, r#""version":2"#, 1);
     assert!(matches!(Record::from_line(&v2, false), Err(LineError::Version { .. })));
-    let timer = r#"{"version":1,"kind":"timer","name":"nightly"}"#;
-    assert!(matches!(Record::from_line(timer, false), Err(LineError::UnknownKind(k)) if k == "timer"));
+    let widget = r#"{"version":1,"kind":"widget","name":"nightly"}"#;
+    assert!(matches!(Record::from_line(widget, false), Err(LineError::UnknownKind(k)) if k == "widget"));
     let extra = job.replacen(r#""kind":"job","#, r#""kind":"job","colour":"red","#, 1);
     assert!(Record::from_line(&extra, false).unwrap_err().to_string().contains("colour"));
 }
