@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::config::Settings;
+use crate::config::{Catalog, Settings};
 
 /// When ebmbot calls a method or needs a scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +18,8 @@ pub enum When {
     Always,
     /// `SLACK_AUTO_JOIN=true`.
     AutoJoin,
+    /// A support listener is configured (`[[ns.listeners]]`): it hears messages in channels.
+    Listeners,
 }
 
 /// A Web API method ebmbot calls with the bot token.
@@ -95,6 +97,8 @@ pub const EVENTS: &[Event] = &[
     Event { name: "member_left_channel", scope: "channels:read", when: When::Always },
     // A user made a guest (or deactivated) loses access at once.
     Event { name: "user_change", scope: "users:read", when: When::Always },
+    Event { name: "message.channels", scope: "channels:history", when: When::Listeners },
+    Event { name: "message.groups", scope: "groups:history", when: When::Listeners },
 ];
 
 /// The method's row in [`METHODS`].
@@ -104,7 +108,7 @@ pub fn method(name: &str) -> Option<&'static Method> {
 
 /// Every bot scope any setting may need (what the tests' fake Slack grants).
 pub fn all_scopes() -> BTreeSet<&'static str> {
-    let all = Needs { auto_join: true };
+    let all = Needs { auto_join: true, listeners: true };
     all.scopes().into_iter().map(|(scope, _)| scope).collect()
 }
 
@@ -112,17 +116,20 @@ pub fn all_scopes() -> BTreeSet<&'static str> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Needs {
     pub auto_join: bool,
+    /// The catalogue has support listeners.
+    pub listeners: bool,
 }
 
 impl Needs {
-    pub fn of(settings: &Settings) -> Needs {
-        Needs { auto_join: settings.slack_auto_join }
+    pub fn of(settings: &Settings, catalog: &Catalog) -> Needs {
+        Needs { auto_join: settings.slack_auto_join, listeners: catalog.listeners().next().is_some() }
     }
 
     fn wants(self, when: When) -> bool {
         match when {
             When::Always => true,
             When::AutoJoin => self.auto_join,
+            When::Listeners => self.listeners,
         }
     }
 
@@ -183,14 +190,18 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    pub fn new(settings: &Settings, events_api_url: Option<&str>) -> Result<Manifest, ManifestError> {
+    pub fn new(
+        settings: &Settings,
+        catalog: &Catalog,
+        events_api_url: Option<&str>,
+    ) -> Result<Manifest, ManifestError> {
         let name = settings.slack_app_username.trim().to_owned();
         let chars = name.chars().count();
         if chars == 0 || chars > 35 {
             return Err(ManifestError::BadName(name, if chars == 0 { "it is empty" } else { "it is too long" }));
         }
         let request_url = events_api_url.map(request_url).transpose()?;
-        Ok(Manifest { name, request_url, needs: Needs::of(settings) })
+        Ok(Manifest { name, request_url, needs: Needs::of(settings, catalog) })
     }
 
     /// The manifest as Slack's JSON form (what `--json` prints; Slack takes it as well).
@@ -314,12 +325,14 @@ mod tests {
 
     #[test]
     fn auto_join_adds_its_scope_and_event() {
-        let off = Needs { auto_join: false }.scopes();
-        let on = Needs { auto_join: true }.scopes();
+        let off = Needs { auto_join: false, listeners: false }.scopes();
+        let on = Needs { auto_join: true, listeners: false }.scopes();
         assert!(!off.iter().any(|(s, _)| *s == "channels:join") && on.iter().any(|(s, _)| *s == "channels:join"));
         assert!(off.iter().any(|(s, _)| *s == "chat:write.public"));
-        let events = |auto_join| Needs { auto_join }.events().map(|e| e.name).collect::<Vec<_>>();
-        assert_eq!(events(false)[..2], ["app_mention", "message.im"]);
-        assert!(!events(false).contains(&"channel_created") && events(true).contains(&"channel_created"));
+        let events = |auto_join, listeners| Needs { auto_join, listeners }.events().map(|e| e.name).collect::<Vec<_>>();
+        assert_eq!(events(false, false)[..2], ["app_mention", "message.im"]);
+        assert!(!events(false, false).contains(&"channel_created") && events(true, false).contains(&"channel_created"));
+        assert!(!events(false, false).contains(&"message.channels"));
+        assert!(events(false, true).contains(&"message.channels") && events(false, true).contains(&"message.groups"));
     }
 }

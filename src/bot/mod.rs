@@ -24,6 +24,7 @@
 //! A running [`Bot`] delivers events itself; do not start a [`DelivererThread`] beside it.
 
 pub mod api;
+pub mod catch_up;
 pub mod channels;
 pub mod deliver;
 pub mod events_api;
@@ -33,6 +34,7 @@ pub mod manifest;
 pub mod receive;
 pub mod reply;
 pub mod socket;
+pub mod support;
 pub mod text;
 pub mod users;
 pub mod worker;

@@ -11,7 +11,7 @@ use super::inbox::{Received, classify};
 use super::kinds::Kinds;
 use super::users::Users;
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::{LiveCatalog, Settings};
 use crate::queue::{Queue, QueueError, Waker};
 
 /// What the transports share.
@@ -27,6 +27,8 @@ pub struct Shared {
     /// Woken when a command is stored.
     pub worker: Waker,
     pub clock: Arc<dyn Clock>,
+    /// The catalogue (its support listeners decide which channel messages are kept).
+    pub catalog: LiveCatalog,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,12 +39,17 @@ pub enum ReceiveError {
     Join(#[source] tokio::task::JoinError),
 }
 
-/// Handles one `event_callback` payload: a command is stored (once: a Slack retry, or the
-/// second event of the same message, is dropped) and the worker woken; a new channel is
-/// joined in the background; a channel or user event corrects the caches; anything else is logged and dropped. Returns once the command
-/// is safely stored, so the caller may acknowledge.
+/// Handles one `event_callback` payload: a command, or a message a support listener hears
+/// (a new one or an edit), is stored (once: a Slack retry, or the second event of the same
+/// message, is dropped) and the worker woken; a new channel is joined in the background;
+/// anything else is logged and dropped. Returns once the message is safely stored, so the
+/// caller may acknowledge.
 pub async fn receive(shared: &Arc<Shared>, payload: Value) -> Result<(), ReceiveError> {
-    match classify(&payload, &shared.me.user_id) {
+    let received = match classify(&payload, &shared.me.user_id) {
+        Received::Ignored(why) => support_request(shared, &payload).unwrap_or(Received::Ignored(why)),
+        other => other,
+    };
+    match received {
         Received::Command { event_id, channel, ts } => {
             let s = shared.clone();
             let id = event_id.clone();
@@ -87,4 +94,17 @@ pub async fn receive(shared: &Arc<Shared>, payload: Value) -> Result<(), Receive
         Received::Ignored(why) => tracing::info!("ignored a Slack event: {why}"),
     }
     Ok(())
+}
+
+/// A message that is no command but says a support listener's word: stored like a command,
+/// under its own ts (an edit's event ts, so that an edit is not taken for its message).
+fn support_request(shared: &Shared, payload: &Value) -> Option<Received> {
+    let (_, catalog) = shared.catalog.current();
+    catalog.listeners().next()?;
+    let heard = super::support::heard(payload, &shared.me.user_id).ok()?;
+    if super::support::matching(&catalog, &heard.text).is_empty() {
+        return None;
+    }
+    let event_id = payload.get("event_id").and_then(Value::as_str)?;
+    Some(Received::Command { event_id: event_id.to_owned(), channel: heard.channel, ts: heard.key_ts })
 }

@@ -329,6 +329,13 @@ fn general_help(topics: &HelpTopics, username: &str) -> String {
             out.push_str(":lock: for internal users only\n");
         }
     }
+    if !topics.listeners.is_empty() {
+        out.push_str("Support: a message in a channel I am in that says\n");
+        for l in &topics.listeners {
+            let words = l.words.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(" or ");
+            out.push_str(&format!("• {words} gets :{}: and is passed on to {}\n", l.reaction, l.channel));
+        }
+    }
     out.trim_end().to_owned()
 }
 

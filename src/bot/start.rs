@@ -70,12 +70,12 @@ async fn whoami(api: &SlackApi, base: Duration) -> Result<Me, BotError> {
 
 /// Names the scopes the settings need that the bot token lacks (a warning: the calls that need
 /// them fail, and say so, while the rest works).
-fn check_scopes(me: &Me, settings: &Settings) {
+fn check_scopes(me: &Me, settings: &Settings, catalog: &crate::config::Catalog) {
     let Some(granted) = &me.scopes else {
         tracing::debug!("auth.test did not list the token's scopes (no `x-oauth-scopes`); not checking them");
         return;
     };
-    let needs = Needs::of(settings);
+    let needs = Needs::of(settings, catalog);
     let missing = needs.missing(granted);
     if missing.is_empty() {
         return;
@@ -123,7 +123,7 @@ impl Bot {
         let api = slack(&settings, on_call)?;
         let me = whoami(&api, settings.slack_retry_base).await?;
         tracing::info!(user = %me.user_id, team = %me.team_id, "the Slack bot is starting");
-        check_scopes(&me, &settings);
+        check_scopes(&me, &settings, &live.current().1);
         let users = Arc::new(Users::new(&me.team_id, settings.slack_enterprise_id.clone()));
         let mut background = Vec::new();
         let (a, u) = (api.clone(), users.clone());
@@ -156,6 +156,7 @@ impl Bot {
             store: Mutex::new(open(&settings)?),
             worker: worker_queue.waker(),
             clock: clock.clone(),
+            catalog: live.clone(),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let deliverer = deliverer(&settings, &live, api.clone(), Arc::new(Channels::new()), clock.clone())?;
@@ -174,7 +175,8 @@ impl Bot {
             bot_user_id: me.user_id,
             runtime: Handle::current(),
             deliverer: deliver_wake.clone(),
-            clock,
+            clock: clock.clone(),
+            channels: Arc::new(Channels::new()),
         };
         let (s, w) = (stop.clone(), shared.worker.clone());
         let mut threads = vec![thread("worker", move || worker.run(&s, &w))?];

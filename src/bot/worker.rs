@@ -47,6 +47,8 @@ pub struct Worker {
     /// Woken when a reply is queued.
     pub deliverer: Waker,
     pub clock: Arc<dyn Clock>,
+    /// Listener channels given as `#name` → ids.
+    pub channels: Arc<super::channels::Channels>,
 }
 
 impl Worker {
@@ -100,6 +102,13 @@ impl Worker {
 
     fn handle(&mut self, row: &InboxRow) -> Result<(), QueueError> {
         let now = self.clock.now();
+        let payload = match serde_json::from_str::<Value>(&row.payload) {
+            Ok(payload) => payload,
+            Err(e) => return self.skip(row, crate::error::describe(&NotAMessage::NotJson(e))),
+        };
+        if self.support_request(row, &payload, now)? {
+            return Ok(());
+        }
         let (message, user, command) = match self.read(row) {
             Ok(read) => read,
             Err(why) => return self.skip(row, why),
@@ -110,6 +119,9 @@ impl Worker {
             message_ts: Some(message.ts.clone()),
             ..NewReply::default()
         };
+        if self.missed_command(row, &payload, &message, &reply_to, now)? {
+            return Ok(());
+        }
         let origin = Origin::Slack {
             user: message.user.clone(),
             channel: message.channel.clone(),
@@ -145,19 +157,7 @@ impl Worker {
                 understood = reply.understood, accepted = reply.accepted, job = ?reply.job, "handled a Slack command"
             ),
             Ok(None) => tracing::debug!(event_id = %row.event_id, "already handled by another ebmbot process"),
-            Err(e) => {
-                let error_id = format!("E{}-{:04}", row.id, now.as_millisecond().rem_euclid(10_000));
-                tracing::error!(error_id, event_id = %row.event_id, command = %crate::commands::shorten(&command, 200), error = %crate::commands::describe(&e), "a Slack command failed");
-                let text =
-                    format!("Sorry, something went wrong (error id `{error_id}`); the details are in ebmbot's log.");
-                let queued = NewReply { text: Some(text), reaction: Some("x".into()), ..reply_to };
-                self.queue.atomically(|q| {
-                    if q.finish_slack_event(row.id, &InboxOutcome::Error { id: error_id.clone() }, now)? {
-                        q.add_reply(Some(row.id), &queued, now)?;
-                    }
-                    Ok::<_, QueueError>(())
-                })?;
-            }
+            Err(e) => self.failed(row, &command, &e, reply_to, now)?,
         }
         self.deliverer.poke();
         Ok(())
@@ -195,7 +195,28 @@ impl Worker {
         Ok((message, user, command))
     }
 
-    fn skip(&mut self, row: &InboxRow, why: String) -> Result<(), QueueError> {
+    /// A command that failed: ❌ and a reply with an error id; the details go to the log.
+    fn failed(
+        &mut self,
+        row: &InboxRow,
+        command: &str,
+        e: &CommandError,
+        reply_to: NewReply,
+        now: jiff::Timestamp,
+    ) -> Result<(), QueueError> {
+        let error_id = format!("E{}-{:04}", row.id, now.as_millisecond().rem_euclid(10_000));
+        tracing::error!(error_id, event_id = %row.event_id, command = %crate::commands::shorten(command, 200), error = %crate::commands::describe(e), "a Slack command failed");
+        let text = format!("Sorry, something went wrong (error id `{error_id}`); the details are in ebmbot's log.");
+        let queued = NewReply { text: Some(text), reaction: Some("x".into()), ..reply_to };
+        self.queue.atomically(|q| {
+            if q.finish_slack_event(row.id, &InboxOutcome::Error { id: error_id.clone() }, now)? {
+                q.add_reply(Some(row.id), &queued, now)?;
+            }
+            Ok::<_, QueueError>(())
+        })
+    }
+
+    pub(super) fn skip(&mut self, row: &InboxRow, why: String) -> Result<(), QueueError> {
         let outcome = InboxOutcome::Ignored { why };
         tracing::info!(event_id = %row.event_id, "{outcome}");
         self.queue.finish_slack_event(row.id, &outcome, self.clock.now()).map(|_| ())

@@ -29,7 +29,8 @@ pub(super) fn run(env: &Env) -> anyhow::Result<ExitCode> {
 
 /// `ebmbot slack manifest`: the app manifest for these settings, YAML (or JSON with `--json`).
 pub(super) fn manifest(env: &Env, events_api_url: Option<&str>) -> anyhow::Result<ExitCode> {
-    let manifest = bot::manifest::Manifest::new(&env.settings, events_api_url).map_err(bot::BotError::from)?;
+    let manifest =
+        bot::manifest::Manifest::new(&env.settings, &env.catalog, events_api_url).map_err(bot::BotError::from)?;
     env.print(&manifest.to_json(), || manifest.to_yaml().trim_end().to_owned())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -257,6 +257,15 @@ pub(super) fn catalog(namespaces: &[NamespaceSummary]) -> String {
                     timer.missed.to_owned(),
                     timer.next_run.map_or_else(|| "never".to_owned(), time),
                 ]);
+
+            }
+            out.push(t.to_string());
+        }
+        if !ns.listeners.is_empty() {
+            let mut t = table(&["support listener", "match", "re-posts to", "reaction", "out of office"]);
+            for l in &ns.listeners {
+                let ooo = if l.out_of_office { format!("yes (`ebmbot ooo {}`)", l.name) } else { "no".to_owned() };
+                t.add_row(vec![l.name.clone(), l.words.join(", "), l.channel.clone(), l.reaction.clone(), ooo]);
             }
             out.push(t.to_string());
         }
@@ -275,6 +284,9 @@ pub(super) fn config_summary(r: &crate::commands::config_check::ConfigSummary) -
         out.push_str(&format!("\n  {:width$}  {} job(s), {} Slack command(s)", ns.name, ns.jobs, ns.slack_commands));
         if ns.github_triggers > 0 {
             out.push_str(&format!(", {} webhook trigger(s)", ns.github_triggers));
+        }
+        if ns.listeners > 0 {
+            out.push_str(&format!(", {} support listener(s)", ns.listeners));
         }
     }
     out

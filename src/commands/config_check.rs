@@ -31,6 +31,7 @@ pub struct NamespaceSummary {
     pub jobs: usize,
     pub slack_commands: usize,
     pub github_triggers: usize,
+    pub listeners: usize,
 }
 
 impl ConfigCheck {
@@ -55,6 +56,7 @@ pub fn summary(catalog: &Catalog) -> ConfigSummary {
                 jobs: n.jobs.len(),
                 slack_commands: n.slack.len(),
                 github_triggers: n.github.len(),
+                listeners: n.listeners.len(),
             })
             .collect(),
         warnings: warnings(catalog),

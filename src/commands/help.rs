@@ -15,6 +15,8 @@ pub struct Help;
 #[derive(Debug, Clone, Serialize)]
 pub struct HelpTopics {
     pub namespaces: Vec<Topic>,
+    /// The support listeners: what a message must say to call each, and where it goes.
+    pub listeners: Vec<super::jobs::ListenerSummary>,
 }
 
 /// A namespace and its description.
@@ -53,7 +55,8 @@ pub fn topics(ctx: &Context<'_>, caller: &Caller) -> HelpTopics {
             restricted: ns.restricted && access::may_see(ctx, caller, &ns.name),
         })
         .collect();
-    HelpTopics { namespaces }
+    let listeners = ctx.catalog.listeners().map(super::jobs::ListenerSummary::from).collect();
+    HelpTopics { namespaces, listeners }
 }
 
 /// A namespace's Slack commands. Open to everyone; a restricted namespace lists its commands

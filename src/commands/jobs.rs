@@ -1,5 +1,5 @@
 //! `jobs`: the catalogue as users see it: namespaces, jobs with their effective timeouts,
-//! Slack commands, webhook triggers and timers with their next run.
+//! Slack commands, webhook triggers, timers with their next run, and support listeners.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +21,7 @@ pub struct NamespaceSummary {
     pub slack: Vec<CommandSummary>,
     pub github: Vec<TriggerSummary>,
     pub timers: Vec<TimerSummary>,
+    pub listeners: Vec<ListenerSummary>,
 }
 
 /// A timer as the catalogue has it; `next_run` by its schedule from now (`ebmbot timers` adds
@@ -36,6 +37,29 @@ pub struct TimerSummary {
     pub missed: &'static str,
     #[serde(serialize_with = "crate::queue::model::ser_opt_ts")]
     pub next_run: Option<jiff::Timestamp>,
+}
+
+/// A support listener (`[[ns.listeners]]`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ListenerSummary {
+    pub name: String,
+    #[serde(rename = "match")]
+    pub words: Vec<String>,
+    pub channel: String,
+    pub reaction: String,
+    pub out_of_office: bool,
+}
+
+impl From<&crate::config::Listener> for ListenerSummary {
+    fn from(l: &crate::config::Listener) -> ListenerSummary {
+        ListenerSummary {
+            name: l.name.clone(),
+            words: l.words.clone(),
+            channel: l.channel.clone(),
+            reaction: l.reaction.clone(),
+            out_of_office: l.out_of_office,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -130,6 +154,7 @@ impl Jobs {
                         next_run: t.next_after(now),
                     })
                     .collect(),
+                listeners: ns.listeners.iter().map(ListenerSummary::from).collect(),
             })
             .collect()
     }

@@ -48,6 +48,8 @@ pub struct Namespace {
     pub github: Vec<Trigger>,
     /// `[[ns.timers]]`, in the order written; names unique in the namespace.
     pub timers: Vec<Timer>,
+    /// `[[ns.listeners]]`: support listeners (docs/slack.md, "Support listeners").
+    pub listeners: Vec<Listener>,
 }
 
 #[derive(Debug, Clone)]
@@ -259,9 +261,66 @@ impl Missed {
             Self::Skip => "skip",
         }
     }
+
+}
+
+/// One `[[ns.listeners]]` entry: messages in channels that say one of `words` get `reaction`
+/// and are re-posted (as a permalink) to `channel`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub namespace: String,
+    /// Unique across namespaces: `ebmbot ooo <name>` names it.
+    pub name: String,
+    /// Lowercase; matched as whole words (hyphens are word characters), case-insensitively,
+    /// not inside a URL path.
+    pub words: Vec<String>,
+    /// Where requests are re-posted: an id or `#name`.
+    pub channel: String,
+    /// A reaction name, without colons.
+    pub reaction: String,
+    /// Whether `ebmbot ooo` applies to it.
+    pub out_of_office: bool,
+}
+
+impl Listener {
+    /// Whether `text` (a message's text as Slack sends it) calls this listener.
+    pub fn matches(&self, text: &str) -> bool {
+        let text: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
+        self.words.iter().any(|word| {
+            let word: Vec<char> = word.chars().collect();
+            contains_word(&text, &word)
+        })
+    }
+}
+
+/// Word characters for listeners: letters, digits, `_` and `-`.
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '-'
+}
+
+/// `word` in `text` with no word character around it, and no `/` before it (a URL path).
+fn contains_word(text: &[char], word: &[char]) -> bool {
+    if word.is_empty() || word.len() > text.len() {
+        return false;
+    }
+    (0..=text.len() - word.len()).any(|at| {
+        text[at..at + word.len()] == *word
+            && (at == 0 || !(is_word_char(text[at - 1]) || text[at - 1] == '/'))
+            && text.get(at + word.len()).is_none_or(|&c| !is_word_char(c))
+    })
 }
 
 impl Catalog {
+    /// Every support listener, in namespace order.
+    pub fn listeners(&self) -> impl Iterator<Item = &Listener> {
+        self.namespaces.values().flat_map(|ns| ns.listeners.iter())
+    }
+
+    /// A listener by name.
+    pub fn listener(&self, name: &str) -> Option<&Listener> {
+        self.listeners().find(|l| l.name == name)
+    }
+
     /// Reads and validates `path`. Every error names the file and what to fix.
     pub fn load(path: &Path, settings: &Settings) -> Result<Catalog, super::ConfigError> {
         super::load::load(path, settings)

@@ -64,6 +64,15 @@ pub enum Problem {
     Trigger { namespace: String, number: usize, event: String, problem: TriggerProblem },
     #[error("`{namespace}` timer `{timer}`: {problem}")]
     Timer { namespace: String, timer: String, problem: TimerProblem },
+    #[error("`{namespace}` listener `{listener}`: {problem}")]
+    Listener { namespace: String, listener: String, problem: ListenerProblem },
+    #[error("`{namespace}` has two listeners named `{listener}`; listener names are unique, rename one")]
+    ListenerTwice { namespace: String, listener: String },
+    #[error(
+        "listener `{listener}` is in both `{first}` and `{second}`; listener names are unique across namespaces \
+         (`ebmbot ooo` names them), rename one"
+    )]
+    ListenerElsewhere { listener: String, first: String, second: String },
 }
 
 /// A `[[ns.timers]]` timer.
@@ -101,6 +110,30 @@ pub enum TimerProblem {
         near.as_ref().map_or(String::new(), |near| format!(" (did you mean `#{near}`?)"))
     )]
     Notify { channel: String, near: Option<String> },
+}
+
+/// A support listener (`[[ns.listeners]]`).
+#[derive(Debug, thiserror::Error)]
+pub enum ListenerProblem {
+    #[error("the name is not valid; use up to 32 lowercase letters, digits and `-`, such as `tech-support`")]
+    Name,
+    #[error(
+        "channel `{channel}` is not a channel; write a channel id such as `C0123456789` or a name such as \
+         `#tech`{}",
+        near.as_ref().map_or(String::new(), |near| format!(" (did you mean `#{near}`?)"))
+    )]
+    Channel { channel: String, near: Option<String> },
+    #[error(
+        "reaction `{reaction}` has colons; write the emoji's name without them{}",
+        bare.as_ref().map_or(String::new(), |b| format!(": `{b}`"))
+    )]
+    ReactionColons { reaction: String, bare: Option<String> },
+    #[error("reaction `{0}` is not an emoji name; write one such as `sos`")]
+    Reaction(String),
+    #[error("`match` is empty; list the words it listens for, such as `match = [\"{0}\"]`")]
+    NoWords(String),
+    #[error("`match` word `{0}` is not one word; write words without spaces, such as \"tech-support\"")]
+    NotAWord(String),
 }
 
 /// A namespace's own settings.

@@ -19,8 +19,8 @@ pub mod template;
 mod validate;
 
 pub use catalog::{
-    Action, Catalog, JobDef, LiveCatalog, Missed, Namespace, OnLost, PatternWord, ReportFormat, SlackCommand, Timer,
-    Trigger,
+    Action, Catalog, JobDef, Listener, LiveCatalog, Missed, Namespace, OnLost, PatternWord, ReportFormat, SlackCommand,
+    Timer, Trigger,
 };
 pub use job_type::JobType;
 pub use load::ConfigError;

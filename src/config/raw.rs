@@ -36,6 +36,7 @@ pub(super) struct RawNamespace {
     pub github: Vec<Spanned<RawTrigger>>,
     #[serde(default)]
     pub timers: Vec<Spanned<RawTimer>>,
+    pub listeners: Vec<Spanned<RawListener>>,
 }
 
 /// `github_repository = "owner/name"` or `["owner/a", "owner/b"]`.
@@ -112,4 +113,16 @@ pub(super) struct RawTimer {
     pub params: BTreeMap<String, String>,
     pub notify: Option<String>,
     pub missed: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a support listener table such as `[[techsupport.listeners]]`")]
+pub(super) struct RawListener {
+    pub name: String,
+    #[serde(rename = "match")]
+    pub words: Vec<String>,
+    pub channel: String,
+    pub reaction: String,
+    #[serde(default)]
+    pub out_of_office: bool,
 }

@@ -140,6 +140,12 @@ pub struct Settings {
     /// counted from when it was queued and leaving out time paused for a refused token; then
     /// it is given up with a short note.
     pub slack_delivery_max_age: Duration,
+    /// `SLACK_CATCH_UP` (default 24h): how far back the catch-up after a start or a reconnection
+    /// reads each channel's history, at most (it starts at the last message read there).
+    pub slack_catch_up: Duration,
+    /// `SLACK_MISSED_COMMAND_AGE` (default 1h): a command found by the catch-up that is older
+    /// than this is not run; its thread is told it was missed.
+    pub slack_missed_command_age: Duration,
     pub github_webhook_secret: Option<Secret>,
     /// Where each secret that is set came from, by variable name (for the start-up warnings).
     pub secret_sources: Vec<(String, Source)>,
@@ -268,6 +274,8 @@ impl Settings {
             slack_auto_join: vars.choice("SLACK_AUTO_JOIN", false, BOOLEANS, "write `true` or `false`")?,
             slack_retry_base: vars.duration("SLACK_RETRY_BASE", "1s")?,
             slack_delivery_max_age: vars.duration("SLACK_DELIVERY_MAX_AGE", "24h")?,
+            slack_catch_up: vars.duration("SLACK_CATCH_UP", "24h")?,
+            slack_missed_command_age: vars.duration("SLACK_MISSED_COMMAND_AGE", "1h")?,
             github_webhook_secret: secrets.github_webhook_secret,
             secret_sources: secrets.sources,
             hidden_from_jobs: secrets.hidden_from_jobs,

@@ -5,6 +5,7 @@
 //! line. `load` adds the file.
 
 mod github;
+mod listeners;
 mod namespace;
 mod params;
 mod slack;
@@ -24,7 +25,7 @@ use super::template::Template;
 use super::{Settings, duration, load};
 
 /// Namespaces that would shadow a built-in command.
-pub const RESERVED_NAMESPACES: [&str; 7] = ["help", "status", "logs", "cancel", "remove", "dry", "timers"];
+pub const RESERVED_NAMESPACES: [&str; 8] = ["help", "status", "logs", "cancel", "remove", "dry", "timers", "ooo"];
 
 /// Params that would shadow an option of `ebmbot schedule`/`run` or a word of the grammar.
 pub const RESERVED_PARAMS: [&str; 9] = ["delay", "help", "json", "config", "db", "id", "force", "notify", "verbose"];
@@ -35,7 +36,13 @@ pub(super) fn catalog(
     settings: &Settings,
 ) -> Result<BTreeMap<String, Namespace>, Invalid> {
     let src = Source(text);
-    raw.into_iter().map(|(name, ns)| Ok((name.clone(), namespace::namespace(name, ns, &src, settings)?))).collect()
+    let lines: BTreeMap<String, usize> = raw.iter().map(|(name, ns)| (name.clone(), src.at(ns.span()))).collect();
+    let namespaces: BTreeMap<String, Namespace> = raw
+        .into_iter()
+        .map(|(name, ns)| Ok((name.clone(), namespace::namespace(name, ns, &src, settings)?)))
+        .collect::<Result<_, Invalid>>()?;
+    listeners::unique(&namespaces, &lines)?;
+    Ok(namespaces)
 }
 
 /// The text of `jobs.toml`, for line numbers.

@@ -67,6 +67,7 @@ fn catalog() -> Catalog {
                 slack: texts.iter().enumerate().map(|(i, t)| command(name, i, t)).collect(),
                 github: Vec::new(),
                 timers: Vec::new(),
+                listeners: Vec::new(),
             };
             (name.to_owned(), ns)
         })

@@ -36,6 +36,7 @@ mod record;
 mod recover;
 mod schema;
 mod slack;
+mod support;
 mod suppress;
 mod timers;
 pub mod transfer;
@@ -61,6 +62,7 @@ pub use prune::Pruned;
 pub use recover::Owned;
 pub use slack::{InboxOutcome, InboxRow, NewReply, Reply, ReplyLog};
 pub use timers::{TimerEntry, TimerEntryKind, TimerState};
+pub use support::{ChannelsHeard, OutOfOffice, ts_order};
 use tx::Tx;
 pub use wake::{WAKE_POLL, Waker};
 

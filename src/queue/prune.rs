@@ -22,6 +22,9 @@ pub struct Pruned {
     pub pauses: u64,
     /// Handled Slack commands and delivered Slack replies (`Queue::prune_slack`).
     pub slack: u64,
+    /// Support listeners' re-post records, channel rows and ended out-of-office periods
+    /// (`Queue::prune_support`).
+    pub support: u64,
 }
 
 impl Queue {
@@ -72,6 +75,7 @@ impl Queue {
             log_dirs: deleted.into_iter().filter_map(|(_, dir)| dir).collect(),
             slack: 0,
             pauses,
+            support: 0,
         })
     }
 

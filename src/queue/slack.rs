@@ -55,6 +55,8 @@ pub struct NewReply {
     /// A log to attach, read when the reply is delivered: the reply stores where the log is, not
     /// its text (a `logs N … all` of a large log stays small in the database).
     pub log: Option<ReplyLog>,
+    /// A support listener's channel: the request message's permalink is posted there.
+    pub repost_to: Option<String>,
 }
 
 /// A log a reply attaches: the file and which part (`all`, `head:N`, `tail:N`).
@@ -130,8 +132,9 @@ impl Queue {
         let tx = self.write()?;
         let id = tx.insert(
             "INSERT INTO slack_replies
-                 (inbox_id, created_at, channel, thread_ts, message_ts, text, reaction, log_path, log_part)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 (inbox_id, created_at, channel, thread_ts, message_ts, text, reaction, log_path, log_part,
+                  repost_to)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             &[
                 &inbox_id,
                 &ms(now),
@@ -142,6 +145,7 @@ impl Queue {
                 &reply.reaction,
                 &reply.log.as_ref().map(|l| l.path.as_str()),
                 &reply.log.as_ref().map(|l| l.part.as_str()),
+                &reply.repost_to,
             ],
         )?;
         tx.commit()?;
@@ -150,7 +154,7 @@ impl Queue {
 
     pub fn reply(&self, id: i64) -> Result<Option<Reply>> {
         self.db.row(
-            "SELECT id, created_at, channel, thread_ts, message_ts, text, reaction, log_path, log_part
+            "SELECT id, created_at, channel, thread_ts, message_ts, text, reaction, log_path, log_part, repost_to
              FROM slack_replies WHERE id = ?1",
             &[&id],
             |r| {
@@ -167,6 +171,7 @@ impl Queue {
                             (Some(path), Some(part)) => Some(ReplyLog { path, part }),
                             _ => None,
                         },
+                        repost_to: r.get(9)?,
                     },
                 })
             },

@@ -74,6 +74,7 @@ mod tests {
             slack: Vec::new(),
             github: Vec::new(),
             timers: Vec::new(),
+            listeners: Vec::new(),
         }
     }
 

@@ -6,6 +6,8 @@
 //!   cut-off (`EBMBOT_RETENTION`, or `--older-than`).
 //! - Handled Slack commands and delivered Slack replies older than [`SLACK_KEEP`]: Slack
 //!   retries an event within minutes, so a day is plenty to drop its retries.
+//! - Support listeners' re-post records and channel rows older than the cut-off, and
+//!   out-of-office periods that have ended.
 //! - Job metrics are never pruned.
 
 use std::time::Duration;
@@ -57,6 +59,9 @@ pub fn prune(
             break;
         }
     }
-    total.slack = queue.prune_slack(sub_duration(now, SLACK_KEEP))?;
+    // A catch-up may read a message again as far back as its window: its inbox row must still
+    // be there to say it was handled.
+    total.slack = queue.prune_slack(sub_duration(now, SLACK_KEEP.max(settings.slack_catch_up)))?;
+    total.support = queue.prune_support(before, now)?;
     Ok(total)
 }

@@ -28,7 +28,7 @@ fn the_documented_dump_piped_in_becomes_a_jobs_toml_that_runs() {
     assert!(out.status.success(), "{stderr}");
     assert!(
         stderr.ends_with(
-            "the imported jobs.toml is valid: 3 namespace(s), 7 job(s), 10 Slack command(s), 0 webhook trigger(s)\n"
+            "the imported jobs.toml is valid: 4 namespace(s), 7 job(s), 10 Slack command(s), 0 webhook trigger(s)\n"
         ),
         "{stderr}"
     );
@@ -41,6 +41,7 @@ fn the_documented_dump_piped_in_becomes_a_jobs_toml_that_runs() {
     std::fs::write(env.path("jobs.toml"), &out.stdout).unwrap();
     let check = env.ok(&["config", "check"]);
     assert!(check.contains("deploy-site  2 job(s), 5 Slack command(s)"), "{check}");
+    assert!(check.contains("techsupport  0 job(s), 0 Slack command(s), 2 support listener(s)"), "{check}");
     env.script("test", "jobs.py", "");
     let reply = env.ok(&["say", "test", "greet", "$(touch pwned) Bob"]);
     assert!(reply.contains("is queued"), "{reply}");
@@ -69,7 +70,7 @@ fn notes_go_to_stderr_and_only_the_toml_to_stdout() {
 
     let json = env.json(&["config", "import", &format!("{FIXTURE}/raw_config.json")]);
     assert_eq!(json["toml"], toml);
-    assert_eq!(json["summary"]["namespaces"], 3);
+    assert_eq!(json["summary"]["namespaces"], 4);
     assert!(json["notes"].as_array().unwrap().iter().any(|n| n["kind"] == "changed"));
 }
 

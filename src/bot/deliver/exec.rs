@@ -85,6 +85,11 @@ impl Slack<'_> {
                     other => other.map(Some),
                 }
             }
+            Action::Repost { channel, ts, to } => {
+                let from = self.channel(channel).await?;
+                let link = self.api.permalink(&from, ts).await?;
+                self.post(to, &link).await.map(Some)
+            }
             Action::Permalink { of_step, from, to, text } => {
                 let Some(ts) = results.get(of_step) else {
                     tracing::warn!(step = of_step, "no message to link to for tech support; skipping the re-post");

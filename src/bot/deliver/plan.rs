@@ -48,6 +48,13 @@ pub enum Action {
         ts: String,
         name: String,
     },
+    /// Posts the permalink of the message `ts` in `channel` to `to` (a support listener's
+    /// re-post).
+    Repost {
+        channel: String,
+        ts: String,
+        to: Target,
+    },
     /// Posts `text` with `{permalink}` replaced by the permalink of the message step
     /// `of_step` posted in `from`.
     Permalink {
@@ -62,9 +69,11 @@ impl Action {
     /// Where a "Could not notify slack" note about this action goes, if anywhere.
     pub fn target(&self) -> Option<&Target> {
         match self {
-            Self::Post { to, .. } | Self::Blocks { to, .. } | Self::Upload { to, .. } | Self::Permalink { to, .. } => {
-                Some(to)
-            }
+            Self::Post { to, .. }
+            | Self::Blocks { to, .. }
+            | Self::Upload { to, .. }
+            | Self::Permalink { to, .. }
+            | Self::Repost { to, .. } => Some(to),
             Self::React { .. } => None,
         }
     }
@@ -98,6 +107,7 @@ impl Action {
             Self::Blocks { fallback, .. } => fallback.as_str(),
             Self::Upload { comment, .. } => comment.as_str(),
             Self::React { name, .. } => name.as_str(),
+            Self::Repost { channel, ts, .. } => return format!("the link to message {ts} in {channel}"),
         };
         let start: String = text.chars().take(80).collect();
         if start.len() < text.len() { format!("{start}…") } else { start }
@@ -208,7 +218,7 @@ pub fn plan(input: &Input, settings: &Settings, catalog: &Catalog) -> Vec<Action
 }
 
 fn reply(r: &Reply, settings: &Settings) -> Vec<Action> {
-    let NewReply { channel, thread_ts, message_ts, text, reaction, log } = &r.reply;
+    let NewReply { channel, thread_ts, message_ts, text, reaction, log, repost_to } = &r.reply;
     let to = Target { channel: channel.clone(), thread_ts: thread_ts.clone() };
     let mut actions = Vec::new();
     if let Some(log) = log {
@@ -228,6 +238,10 @@ fn reply(r: &Reply, settings: &Settings) -> Vec<Action> {
     }
     if let (Some(name), Some(ts)) = (reaction, message_ts) {
         actions.push(Action::React { channel: channel.clone(), ts: ts.clone(), name: name.clone() });
+    }
+    if let (Some(to), Some(ts)) = (repost_to, message_ts) {
+        let to = Target { channel: to.clone(), thread_ts: None };
+        actions.push(Action::Repost { channel: channel.clone(), ts: ts.clone(), to });
     }
     actions
 }

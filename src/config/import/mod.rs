@@ -38,6 +38,26 @@ const JOB_KEYS: [&str; 8] = [
 ];
 const SLACK_KEYS: [&str; 5] = ["command", "help", "action", "job_type", "delay_seconds"];
 
+/// The namespace that holds the original's support listeners (its out-of-office jobs were there).
+const SUPPORT_NAMESPACE: &str = "techsupport";
+
+/// A listener as the original hard-coded it: name, words, the setting that named its channel
+/// (and that setting's usual value), reaction, whether out of office applied.
+type OriginalListener = (&'static str, &'static [&'static str], &'static str, &'static str, &'static str, bool);
+
+/// The original's two support listeners.
+const ORIGINAL_LISTENERS: [OriginalListener; 2] = [
+    ("tech-support", &["tech-support"], "SLACK_TECH_SUPPORT_CHANNEL", "#tech-support", "sos", true),
+    (
+        "bennett-admins",
+        &["bennett-admins", "bennet-admins"],
+        "SLACK_BENNETT_ADMINS_CHANNEL",
+        "#bennett-admins",
+        "flamingo",
+        false,
+    ),
+];
+
 /// The original's `default_channel` when a namespace gave none.
 const ORIGINAL_DEFAULT_CHANNEL: &str = "#tech";
 
@@ -96,6 +116,7 @@ pub fn convert(source_name: &str, text: &str, workspace: &Path) -> Result<Import
     for (name, ns) in namespaces {
         import.namespace(name, ns, workspace)?;
     }
+    import.listeners(namespaces.iter().any(|(name, _)| name == SUPPORT_NAMESPACE));
     Ok(Imported { toml: import.out, notes: import.notes })
 }
 
@@ -115,6 +136,31 @@ impl Import {
 
     fn check(&mut self, text: String) {
         self.notes.push(Note { kind: NoteKind::Check, text });
+    }
+
+    /// The original's two support listeners, in `techsupport` (added when the dump has no such
+    /// namespace).
+    fn listeners(&mut self, have_namespace: bool) {
+        if !have_namespace {
+            let _ = write!(self.out, "\n[{SUPPORT_NAMESPACE}]\ndescription = \"Support requests\"\n");
+            self.changed(format!("added a `{SUPPORT_NAMESPACE}` namespace for the original's support listeners"));
+        }
+        for (name, words, setting, channel, reaction, ooo) in ORIGINAL_LISTENERS {
+            let words = words.iter().map(|w| string(w)).collect::<Vec<_>>().join(", ");
+            let _ = write!(
+                self.out,
+                "\n[[{SUPPORT_NAMESPACE}.listeners]]\nname = {}\nmatch = [{words}]\nchannel = {}   # the original's {setting}\n\
+                 reaction = {}\nout_of_office = {ooo}\n",
+                string(name),
+                string(channel),
+                string(reaction)
+            );
+            self.check(format!(
+                "`{SUPPORT_NAMESPACE}`: added the original's `{name}` listener, re-posting to `{channel}`: set its \
+                 `channel` to the original's {setting} if that was another channel, and invite ebmbot to the channels \
+                 it should hear (or set SLACK_AUTO_JOIN=true)"
+            ));
+        }
     }
 
     fn namespace(&mut self, name: &str, ns: &Json, workspace: &Path) -> Result<(), ImportError> {
@@ -210,8 +256,9 @@ impl Import {
         }
         if name.starts_with("out_of_office") {
             self.check(format!(
-                "{subject}: the tech-support out-of-office jobs are to be replaced by a built-in `ebmbot ooo`; \
-                 until then this job runs as before (see docs/migrating.md)"
+                "{subject}: the tech-support out-of-office jobs are replaced by the built-in `ebmbot ooo tech-support` \
+                 (and `@ebmbot ooo …` in Slack), which the `tech-support` listener reads; this job still runs, but \
+                 nothing reads what it sets: remove it (see docs/migrating.md)"
             ));
         }
         Ok(())

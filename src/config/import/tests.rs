@@ -20,8 +20,20 @@ fn import_in(root: &Path, json: &str) -> (Imported, Catalog) {
     (imported, catalog)
 }
 
+/// The notes of `kind`, but those about the support listeners every import adds (one test
+/// looks at those: [`listener_notes`]).
 fn notes(imported: &Imported, kind: NoteKind) -> Vec<&str> {
-    imported.notes.iter().filter(|n| n.kind == kind).map(|n| n.text.as_str()).collect()
+    listener_notes(imported, kind).1
+}
+
+/// (notes about the added support listeners, the others) of `kind`.
+fn listener_notes(imported: &Imported, kind: NoteKind) -> (Vec<&str>, Vec<&str>) {
+    imported
+        .notes
+        .iter()
+        .filter(|n| n.kind == kind)
+        .map(|n| n.text.as_str())
+        .partition(|t| t.starts_with("`techsupport`: added the original's") || t.starts_with("added a `techsupport`"))
 }
 
 const ORIGINAL: &str = r##"{
@@ -63,7 +75,7 @@ const ORIGINAL: &str = r##"{
 #[test]
 fn every_namespace_job_and_command_comes_across_in_the_original_order() {
     let (imported, catalog) = import(ORIGINAL);
-    assert_eq!(catalog.namespaces.len(), 2);
+    assert_eq!(catalog.namespaces.len(), 3, "ops, team, and techsupport for the support listeners");
     let ops = &catalog.namespaces["ops"];
     assert!(ops.restricted, "restricted namespaces stay restricted");
     assert_eq!(ops.description.as_deref(), Some("Operations"));
@@ -265,5 +277,34 @@ fn placeholders_where_the_value_is_read_again_get_a_narrow_rule_and_it_is_said()
         changed.iter().any(|n| n.starts_with("`ops.jobs.reconcile`: `{date}` stands in a `fab` command line")
             && n.contains("added the rule `pattern = \"^[A-Za-z0-9_.-]+$\"`")),
         "{changed:?}"
+    );
+}
+
+#[test]
+fn the_original_support_listeners_are_added() {
+    let (imported, catalog) = import(ORIGINAL);
+    let names: Vec<(&str, &str, &str)> =
+        catalog.listeners().map(|l| (l.namespace.as_str(), l.name.as_str(), l.reaction.as_str())).collect();
+    assert_eq!(
+        names,
+        [("techsupport", "tech-support", "sos"), ("techsupport", "bennett-admins", "flamingo")],
+        "{}",
+        imported.toml
+    );
+    let admins = catalog.listener("bennett-admins").unwrap();
+    assert!(admins.matches("ask Bennet-Admins") && !admins.out_of_office);
+    assert!(catalog.listener("tech-support").unwrap().out_of_office);
+    let (changed, _) = listener_notes(&imported, NoteKind::Changed);
+    assert_eq!(changed, ["added a `techsupport` namespace for the original's support listeners"]);
+    assert!(listener_notes(&imported, NoteKind::Check).0.iter().any(|n| n.contains("SLACK_BENNETT_ADMINS_CHANNEL")));
+    // The original's own `techsupport` namespace (its out-of-office jobs) takes them.
+    let with_ns = r#"{"techsupport": {"description": "Tech support", "jobs": {"out_of_office_on": {"run_args_template": "python jobs.py on"}}}}"#;
+    let (imported, catalog) = import(with_ns);
+    assert_eq!(catalog.namespace("techsupport").unwrap().listeners.len(), 2);
+    assert_eq!(catalog.namespaces.len(), 1);
+    assert!(
+        notes(&imported, NoteKind::Check).iter().any(|n| n.contains("`ebmbot ooo tech-support`")),
+        "{:?}",
+        imported.notes
     );
 }

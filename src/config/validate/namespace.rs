@@ -12,7 +12,7 @@ use super::super::invalid::{FabfileProblem, Invalid, NamespaceProblem, Problem};
 use super::super::raw::{RawNamespace, Repositories};
 use super::super::suggest::closest;
 use super::super::{SecretName, Settings};
-use super::{RESERVED_NAMESPACES, Source, at, github, job, slack, timers};
+use super::{RESERVED_NAMESPACES, Source, at, github, job, listeners, slack, timers};
 
 pub(super) fn namespace(
     name: String,
@@ -44,6 +44,7 @@ pub(super) fn namespace(
     let slack = slack::commands(&name, raw.slack, &jobs, src)?;
     let github = github::triggers(&name, raw.github, &jobs, src)?;
     let timers = timers::timers(&name, raw.timers, &jobs, raw.default_channel.as_deref(), src, settings)?;
+    let listeners = listeners::listeners(&name, raw.listeners, src)?;
     let (workdir, workdir_fixed) = workdir(&name, settings);
     Ok(Namespace {
         name,
@@ -61,6 +62,7 @@ pub(super) fn namespace(
         slack,
         github,
         timers,
+        listeners,
     })
 }
 
@@ -125,7 +127,7 @@ fn check_name(name: &str) -> Result<(), Box<Problem>> {
     Ok(())
 }
 
-/// `default_channel`: a channel id (`C…`, `G…`) or `#name`.
+/// `default_channel` (and a listener's `channel`): a channel id (`C…`, `G…`) or `#name`.
 pub(super) fn check_channel(channel: &str) -> Result<(), NamespaceProblem> {
     let is_id = channel.starts_with(['C', 'G'])
         && channel.len() >= 3

@@ -171,7 +171,37 @@ ALTER TABLE events ADD COLUMN refusals BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE slack_replies ADD COLUMN refusals BIGINT NOT NULL DEFAULT 0;
 ",
     PG_TIMERS,
+    PG_SUPPORT,
 ];
+
+/// Support listeners (the SQLite text: `super::sqlite`, `SUPPORT`).
+const PG_SUPPORT: &str = r"
+ALTER TABLE slack_replies ADD COLUMN repost_to TEXT;
+
+CREATE TABLE support_reposts (
+    listener   TEXT NOT NULL,
+    channel    TEXT NOT NULL,
+    message_ts TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (listener, channel, message_ts)
+);
+CREATE INDEX support_reposts_created ON support_reposts(created_at);
+
+CREATE TABLE out_of_office (
+    listener  TEXT PRIMARY KEY,
+    starts_at BIGINT NOT NULL,
+    ends_at   BIGINT NOT NULL,
+    set_by    TEXT NOT NULL,
+    set_at    BIGINT NOT NULL,
+    CHECK (starts_at < ends_at)
+);
+
+CREATE TABLE slack_channels (
+    channel TEXT PRIMARY KEY,
+    last_ts TEXT,
+    read_at BIGINT NOT NULL
+);
+";
 
 /// `timer_log` and the `timer_skipped` event kind (the SQLite text: `super::sqlite`, `TIMERS`).
 const PG_TIMERS: &str = r"

@@ -91,6 +91,7 @@ CREATE TABLE meta (
     REPLY_LOGS,
     SLACK_PAUSES,
     TIMERS,
+    SUPPORT,
 ];
 
 /// A finished job's outcome in columns of its own, not only in the human `detail`: who
@@ -296,3 +297,39 @@ pub(super) fn widen_event_kinds(tx: &Connection) -> rusqlite::Result<()> {
     }
     Ok(())
 }
+
+/// Support listeners (docs/slack.md, "Support listeners"): a reply may re-post its message's
+/// permalink to a listener's channel (`slack_replies.repost_to`); each re-post is recorded per
+/// (listener, channel, message ts), apart from the inbox, so an edit of a message already
+/// re-posted is not re-posted (pruned with retention); a listener's out-of-office period
+/// (`ebmbot ooo`, one per listener, pruned once it has ended); and the channels the bot is in
+/// with the last message read there, where the catch-up after a start or a reconnection begins
+/// (a channel the bot has left is dropped at the next catch-up; rows not read for a retention
+/// period are pruned).
+const SUPPORT: &str = r"
+ALTER TABLE slack_replies ADD COLUMN repost_to TEXT;
+
+CREATE TABLE support_reposts (
+    listener   TEXT NOT NULL,
+    channel    TEXT NOT NULL,
+    message_ts TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (listener, channel, message_ts)
+);
+CREATE INDEX support_reposts_created ON support_reposts(created_at);
+
+CREATE TABLE out_of_office (
+    listener  TEXT PRIMARY KEY,
+    starts_at INTEGER NOT NULL,
+    ends_at   INTEGER NOT NULL,
+    set_by    TEXT NOT NULL,
+    set_at    INTEGER NOT NULL,
+    CHECK (starts_at < ends_at)
+);
+
+CREATE TABLE slack_channels (
+    channel TEXT PRIMARY KEY,
+    last_ts TEXT,
+    read_at INTEGER NOT NULL
+);
+";

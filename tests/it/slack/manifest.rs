@@ -33,7 +33,7 @@ fn the_manifest_lists_the_scopes_and_events_the_settings_need() {
     let yaml = String::from_utf8(out.stdout).unwrap();
     assert!(yaml.contains("  name: \"opsbot\"\n") && yaml.contains("display_name: \"opsbot\""), "{yaml}");
     assert!(yaml.contains("socket_mode_enabled: true") && !yaml.contains("request_url"), "{yaml}");
-    for scope in scopes(Needs { auto_join: false }) {
+    for scope in scopes(Needs { auto_join: false, listeners: false }) {
         assert!(yaml.contains(&format!("      - {scope} ")), "{scope} in {yaml}");
     }
     // Auto-join is off by default: neither its scope nor its event.
@@ -46,7 +46,7 @@ fn the_manifest_lists_the_scopes_and_events_the_settings_need() {
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     let listed: Vec<String> =
         json["oauth_config"]["scopes"]["bot"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().into()).collect();
-    assert_eq!(listed, scopes(Needs { auto_join: true }));
+    assert_eq!(listed, scopes(Needs { auto_join: true, listeners: false }));
     assert!(listed.contains(&"channels:join".to_owned()));
     let settings = &json["settings"];
     assert_eq!(settings["socket_mode_enabled"], false);

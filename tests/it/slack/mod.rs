@@ -18,3 +18,4 @@ mod serve;
 mod socket;
 mod startup;
 mod workspace;
+mod support;

@@ -49,6 +49,7 @@ fn names(actions: &[Action]) -> Vec<String> {
             Action::Permalink { of_step, to, .. } => format!("permalink of {of_step} to {}", to.channel),
             Action::Upload { to, .. } => format!("upload {}", to.channel),
             Action::Blocks { to, .. } => format!("blocks {}", to.channel),
+            Action::Repost { ts, to, .. } => format!("repost {ts} to {}", to.channel),
         })
         .collect()
 }
@@ -120,10 +121,33 @@ fn long_replies_go_up_as_a_file() {
                 text: Some(text),
                 reaction: Some("eyes".into()),
                 log: None,
+                repost_to: None,
             },
         })
     };
     let (s, c) = setup();
     assert_eq!(names(&plan(&reply("short".into()), &s, &c)), ["post C1", "react eyes 1.1"]);
     assert_eq!(names(&plan(&reply("y".repeat(40_001)), &s, &c)), ["upload C1", "react eyes 1.1"]);
+}
+
+#[test]
+fn a_support_reply_reacts_then_reposts_the_message() {
+    let reply = |text: Option<&str>| {
+        Input::Reply(Reply {
+            id: 4,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            reply: NewReply {
+                channel: "C1".into(),
+                thread_ts: Some("1.1".into()),
+                message_ts: Some("1.1".into()),
+                text: text.map(str::to_owned),
+                reaction: Some("sos".into()),
+                log: None,
+                repost_to: Some("#tech-support".into()),
+            },
+        })
+    };
+    let (s, c) = setup();
+    assert_eq!(names(&plan(&reply(None), &s, &c)), ["react sos 1.1", "repost 1.1 to #tech-support"]);
+    assert_eq!(names(&plan(&reply(Some("away")), &s, &c)), ["post C1", "react sos 1.1", "repost 1.1 to #tech-support"]);
 }

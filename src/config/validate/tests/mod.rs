@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::config::{Catalog, ConfigError, Settings};
 
 mod github;
+mod listeners;
 mod namespace;
 mod params;
 mod slack;
