@@ -207,3 +207,37 @@ fn racing_identical_requests_merge_into_one_job() {
     let job = q.job(ids[0]).unwrap().unwrap();
     assert_eq!(job.requests.len(), 6);
 }
+
+#[test]
+fn support_state_reposts_once_keeps_one_period_per_listener_and_is_pruned() {
+    let (_d, mut q) = open();
+    assert!(q.record_repost("tech-support", "C1", "1.1", t(0)).unwrap());
+    assert!(!q.record_repost("tech-support", "C1", "1.1", t(5)).unwrap(), "once per message");
+    assert!(q.record_repost("bennett-admins", "C1", "1.1", t(5)).unwrap(), "per listener");
+    let period = |start: i64, end: i64| OutOfOffice {
+        listener: "tech-support".into(),
+        start: t(start),
+        end: t(end),
+        set_by: "terminal:alice".into(),
+    };
+    q.set_out_of_office(&period(10, 100), t(0)).unwrap();
+    q.set_out_of_office(&period(20, 200), t(0)).unwrap();
+    assert_eq!(q.out_of_office(t(0)).unwrap(), [period(20, 200)], "a new period replaces the old one");
+    assert!(q.out_of_office(t(0)).unwrap()[0].holds(t(20)) && !q.out_of_office(t(0)).unwrap()[0].holds(t(200)));
+    assert!(q.clear_out_of_office("tech-support", t(30)).unwrap());
+    assert!(!q.clear_out_of_office("tech-support", t(30)).unwrap());
+    q.set_slack_channels(&["C1".into(), "C2".into()], t(0)).unwrap();
+    q.set_channel_read("C1", "10.000002", t(1)).unwrap();
+    q.set_channel_read("C1", "9.9", t(2)).unwrap();
+    q.set_slack_channels(&["C1".into(), "C3".into()], t(3)).unwrap();
+    assert_eq!(q.slack_channels().unwrap(), [("C1".into(), Some("10.000002".into())), ("C3".into(), None)]);
+    assert_eq!(q.channels_heard().unwrap(), ChannelsHeard { channels: 2, listed_at: Some(t(3)) });
+    q.set_out_of_office(&period(0, 50), t(0)).unwrap();
+    // Re-posts made before t(1) (one), channel rows listed before t(1) (none: listed at t(3)),
+    // periods ended by t(60) (one).
+    assert_eq!(q.prune_support(t(1), t(60)).unwrap(), 2);
+    assert_eq!(q.prune_support(t(4), t(60)).unwrap(), 2, "the channel rows not listed since");
+    assert!(q.record_repost("tech-support", "C1", "1.1", t(70)).unwrap(), "the record is gone");
+    assert!(q.out_of_office(t(0)).unwrap().is_empty());
+    assert!(ts_order("9.9") < ts_order("10.000002"));
+}
