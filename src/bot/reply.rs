@@ -115,6 +115,7 @@ pub fn render(output: &Output, ctx: &Context<'_>) -> String {
         Output::Imported(r) => format!("Imported {} job(s) from `{}`.", r.imported.jobs, r.file),
         Output::Timers(r) => timers(r, tz),
         Output::TimerPaused(r) => timer_paused(r, tz),
+        Output::Ooo(r) => ooo(r, tz),
     }
 }
 
@@ -156,6 +157,45 @@ fn timer_paused(r: &crate::commands::timers::TimerPaused, tz: &jiff::tz::TimeZon
             }
         }
     }
+}
+
+/// `ooo`: what changed, then the periods set.
+fn ooo(r: &crate::commands::ooo::OooReport, tz: &jiff::tz::TimeZone) -> String {
+    let mut out = Vec::new();
+    if let Some(p) = &r.set {
+        out.push(format!(
+            "`{}` is out of office from {} until {}: a message that calls it meanwhile is told so in its thread, \
+             and passed on as usual.",
+            p.listener,
+            when(p.start, tz),
+            when(p.end, tz)
+        ));
+    }
+    match &r.ended {
+        Some((listener, true)) => out.push(format!("`{listener}` is back: its out of office has ended.")),
+        Some((listener, false)) => out.push(format!("`{listener}` was not out of office.")),
+        None => {}
+    }
+    if r.set.is_none() && r.ended.is_none() {
+        if r.listeners.is_empty() {
+            out.push("No support listener has out of office (`out_of_office = true` in jobs.toml).".to_owned());
+        } else if r.periods.is_empty() {
+            let names = r.listeners.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ");
+            out.push(format!("Nobody is out of office ({names}). Set it with `ooo <listener> until <date>`."));
+        } else {
+            out.push("Out of office:".to_owned());
+        }
+        for p in &r.periods {
+            out.push(format!(
+                "• `{}`: from {} until {} (set by {})",
+                p.listener,
+                when(p.start, tz),
+                when(p.end, tz),
+                p.set_by
+            ));
+        }
+    }
+    out.join("\n")
 }
 
 /// [`answer`], unless the Slack user (`user`: their id, and the inbox row being handled) has
@@ -244,6 +284,8 @@ pub fn error_text(e: &CommandError) -> String {
         | CommandError::Pruned(_)
         | CommandError::AlreadyFinished { .. }
         | CommandError::Suppressed { .. }
+        | CommandError::UnknownListener { .. }
+        | CommandError::NoOutOfOffice { .. }
         | CommandError::Usage(_)
         | CommandError::Queue(_)
         | CommandError::Io { .. }

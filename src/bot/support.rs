@@ -7,7 +7,8 @@
 //! [`heard`] reads the message from an event (a new message or an edit) and says why not when
 //! no listener should look at it; the receiver stores the events whose text matches, and the
 //! worker ([`handle`]) decides and queues the replies in the transaction that marks the event
-//! handled.
+//! handled. A message addressed to the bot that the grammar understands is a command, not a
+//! support request, even when it names a listener (`@ebmbot ooo tech-support off`).
 
 use serde_json::Value;
 
@@ -161,6 +162,14 @@ impl super::worker::Worker {
         now: jiff::Timestamp,
     ) -> Result<bool, QueueError> {
         let Ok(heard) = heard(payload, &self.bot_user_id) else { return Ok(false) };
+        // A command the bot understands is run, even when it names a listener (`ooo tech-support off`).
+        let is_dm = heard.channel_type == ChannelType::Im;
+        if heard.key_ts == heard.ts
+            && super::text::command_text(&heard.text, &self.bot_user_id, is_dm)
+                .is_some_and(|command| self.grammar.parse(&command).is_ok())
+        {
+            return Ok(false);
+        }
         let mut listeners = Vec::new();
         for listener in matching(&self.catalog, &heard.text) {
             let home = match self.runtime.block_on(self.channels.resolve(&self.api, &listener.channel)) {

@@ -93,12 +93,27 @@ pub enum Command {
         #[arg(long, short, conflicts_with_all = ["head", "tail"])]
         follow: bool,
     },
-    /// Namespaces, jobs (with effective timeouts), Slack commands, webhook triggers and timers
+    /// Namespaces, jobs (with effective timeouts), Slack commands, webhook triggers, timers, listeners
     Jobs,
     /// Recurring jobs (`[[ns.timers]]`) with their last and next fires; pause or resume one
     Timers {
         #[command(subcommand)]
         action: Option<TimersCommand>,
+    },
+    /// A support listener's out of office: `ebmbot ooo tech-support --until 2026-12-24`; alone,
+    /// the periods set
+    Ooo {
+        /// The listener (`[[ns.listeners]]` with `out_of_office = true`)
+        listener: Option<String>,
+        /// Start: a date (2026-12-24), HH:MM, RFC 3339, `now`, +2h [default: now]
+        #[arg(long, value_name = "T", allow_hyphen_values = true, requires = "listener", conflicts_with = "off")]
+        from: Option<String>,
+        /// End: a date (the last day away, inclusive), or a time in the same forms
+        #[arg(long, value_name = "T", allow_hyphen_values = true, requires = "listener", conflicts_with = "off")]
+        until: Option<String>,
+        /// End the listener's out of office now
+        #[arg(long, requires = "listener")]
+        off: bool,
     },
     /// Check jobs.toml, or import the Python bot's configuration
     #[command(subcommand)]

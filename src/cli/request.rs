@@ -9,6 +9,7 @@ use crate::commands::cancel::{CancelId, CancelType};
 use crate::commands::dry_run::DryRun;
 use crate::commands::list::List;
 use crate::commands::logs::{Logs, Part, Stream};
+use crate::commands::ooo::Ooo;
 use crate::commands::prune::Prune;
 use crate::commands::queue_export::QueueExport;
 use crate::commands::queue_import::{QueueImport, Source};
@@ -68,6 +69,16 @@ pub(super) fn command(subcommand: args::Command, flags: JobFlags) -> Result<Comm
         }
         args::Command::Timers { action: Some(TimersCommand::Resume { name }) } => {
             Command::PauseTimer(PauseTimer { name, pause: false })
+        }
+        args::Command::Ooo { listener: None, .. } => Command::Ooo(Ooo::Show),
+        args::Command::Ooo { listener: Some(listener), off: true, .. } => Command::Ooo(Ooo::Off { listener }),
+        args::Command::Ooo { listener: Some(listener), from, until: Some(until), .. } => {
+            Command::Ooo(Ooo::Set { listener, from, until })
+        }
+        args::Command::Ooo { .. } => {
+            return Err(CommandError::Usage(
+                "`ooo <listener>` needs `--until T` (and maybe `--from T`) to set out of office, or `--off` to end it",
+            ));
         }
         args::Command::Logs { id, stderr, head, tail, follow: false } => {
             let part = match (head, tail) {
@@ -211,6 +222,10 @@ mod same_command {
         ("timers", &["timers"]),
         ("Timers pause op/nightly", &["timers", "pause", "op/nightly"]),
         ("timers RESUME nightly", &["timers", "resume", "nightly"]),
+        ("ooo", &["ooo"]),
+        ("OOO ts from 09:00 until +2h", &["ooo", "ts", "--from", "09:00", "--until", "+2h"]),
+        ("ooo ts --from now --until 2026-12-24", &["ooo", "ts", "--until", "2026-12-24", "--from", "now"]),
+        ("ooo tech-support off", &["ooo", "tech-support", "--off"]),
     ];
 
     /// The command a text without an argv twin parses to.

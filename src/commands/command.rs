@@ -19,6 +19,7 @@ use super::dry_run::{DryRun, Plan};
 use super::help::{Help, HelpTopics, NamespaceCommands, NamespaceHelp};
 use super::list::List;
 use super::logs::{LogText, Logs};
+use super::ooo::{Ooo, OooReport};
 use super::prune::Prune;
 use super::queue_export::{Exported, QueueExport};
 use super::queue_import::{ImportReport, QueueImport};
@@ -66,6 +67,8 @@ pub enum Command {
     Timers(Timers),
     /// `timers pause NAME`, `timers resume NAME`.
     PauseTimer(PauseTimer),
+    /// `ooo`: support listeners' out-of-office periods.
+    Ooo(Ooo),
 }
 
 /// What a command returned: one variant per command. Serialized as the result itself (the
@@ -90,6 +93,7 @@ pub enum Output {
     Plan(Box<Plan>),
     Timers(Vec<TimerView>),
     TimerPaused(TimerPaused),
+    Ooo(OooReport),
 }
 
 /// One action of the command layer: a struct of its inputs, what the access policy looks at,
@@ -132,6 +136,7 @@ impl Command {
             Self::DryRun(c) => execute(c, ctx, caller, queue).map(|p| Output::Plan(Box::new(p))),
             Self::Timers(c) => execute(c, ctx, caller, queue).map(Output::Timers),
             Self::PauseTimer(c) => execute(c, ctx, caller, queue).map(Output::TimerPaused),
+            Self::Ooo(c) => execute(c, ctx, caller, queue).map(Output::Ooo),
         }
     }
 }

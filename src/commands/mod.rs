@@ -16,6 +16,7 @@ pub mod help;
 pub mod jobs;
 pub mod list;
 pub mod logs;
+pub mod ooo;
 pub mod prune;
 pub mod queue_export;
 pub mod queue_import;
@@ -93,6 +94,10 @@ pub enum CommandError {
     UnknownTimer { name: String, suggestion: Option<String> },
     #[error("more than one namespace has a timer `{name}`; name one of {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))]
     AmbiguousTimer { name: String, candidates: Vec<String> },
+    #[error("unknown listener `{name}`{}", did_you_mean(suggestion.as_deref()))]
+    UnknownListener { name: String, suggestion: Option<String> },
+    #[error("listener `{listener}` has no out of office; set `out_of_office = true` on it in jobs.toml")]
+    NoOutOfOffice { listener: String },
     #[error("no job has id {0}")]
     UnknownId(JobId),
     #[error("job {0} was deleted by retention; its record and logs are gone")]

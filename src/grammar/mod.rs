@@ -5,7 +5,8 @@
 //! whitespace. The built-ins come first and match case-insensitively: `help`, `<ns> help`,
 //! `help <ns>`, `status`, `cancel job id N`, `remove job id N` (a queued job only),
 //! `logs N [stdout|stderr] [head|tail|all]`, `dry run <command>` (a configured command that
-//! runs a job, shown and not run) and `timers [pause|resume NAME]`. Otherwise the first word names a namespace and the
+//! runs a job, shown and not run), `timers [pause|resume NAME]` and `ooo â¦` (support listeners'
+//! out of office). Otherwise the first word names a namespace and the
 //! rest is compared with that namespace's `[[ns.slack]]` patterns, compiled once by
 //! [`Grammar::new`] (the matching rules are in `patterns.rs`).
 
@@ -21,6 +22,7 @@ use crate::commands::cancel::{CancelId, CancelType};
 use crate::commands::dry_run::DryRun;
 use crate::commands::help::{Help, NamespaceHelp};
 use crate::commands::logs::{DEFAULT_LINES, Logs, Part, Stream};
+use crate::commands::ooo::Ooo;
 use crate::commands::schedule::Schedule;
 use crate::commands::status::Status;
 use crate::commands::suppress::{Suppress, Unsuppress};
@@ -81,6 +83,7 @@ pub enum BuiltIn {
     Logs,
     Dry,
     Timers,
+    Ooo,
 }
 
 /// The first words that name a built-in (in any case); `remove` is the original's name for
@@ -94,6 +97,7 @@ pub const KEYWORDS: [(&str, BuiltIn); 7] = [
     ("logs", BuiltIn::Logs),
     ("dry", BuiltIn::Dry),
     ("timers", BuiltIn::Timers),
+    ("ooo", BuiltIn::Ooo),
 ];
 
 impl BuiltIn {
@@ -106,6 +110,7 @@ impl BuiltIn {
             Self::Logs => "logs N [stdout|stderr] [head|tail|all]",
             Self::Dry => "dry run <a command that runs a job>",
             Self::Timers => "timers [pause|resume NAME]",
+            Self::Ooo => "ooo [<listener> [from T] until T | <listener> off]",
         }
     }
 }
@@ -183,6 +188,7 @@ impl Grammar {
             Some(BuiltIn::Logs) => parse_logs(rest).map_or_else(|| malformed(BuiltIn::Logs), Ok),
             Some(BuiltIn::Dry) => self.dry_run(rest),
             Some(BuiltIn::Timers) => parse_timers(rest).map_or_else(|| malformed(BuiltIn::Timers), Ok),
+            Some(BuiltIn::Ooo) => parse_ooo(rest).map_or_else(|| malformed(BuiltIn::Ooo), Ok),
             None => self.configured(first, rest),
         }
     }
@@ -278,6 +284,26 @@ fn parse_logs(rest: &[&str]) -> Option<Command> {
         None => Some(Command::Logs(Logs { id, stream, part: part.unwrap_or(Part::Tail(LOG_LINES)), limit: None })),
         Some(_) => None,
     }
+}
+
+/// After `ooo`: nothing (show), `<listener> off`, or `<listener> [from T] until T` (the words
+/// may be written as the CLI's flags, `--from`, `--until`, `--off`).
+fn parse_ooo(rest: &[&str]) -> Option<Command> {
+    let word = |w: &str, name: &str| {
+        w.eq_ignore_ascii_case(name) || w.strip_prefix("--").is_some_and(|f| f.eq_ignore_ascii_case(name))
+    };
+    let ooo = match rest {
+        [] => Ooo::Show,
+        [listener, off] if word(off, "off") => Ooo::Off { listener: (*listener).to_owned() },
+        [listener, until, t] if word(until, "until") => {
+            Ooo::Set { listener: (*listener).to_owned(), from: None, until: (*t).to_owned() }
+        }
+        [listener, from, f, until, t] if word(from, "from") && word(until, "until") => {
+            Ooo::Set { listener: (*listener).to_owned(), from: Some((*f).to_owned()), until: (*t).to_owned() }
+        }
+        _ => return None,
+    };
+    Some(Command::Ooo(ooo))
 }
 
 /// A job id: ASCII digits only (no sign), within `i64`.

@@ -36,6 +36,11 @@ pub fn with_listeners() -> Slack {
     t
 }
 
+/// A message from U1 in a public channel.
+fn said_in(channel: &str, ts: &str, text: &str) -> Value {
+    said(channel, ts, "U1", text)
+}
+
 /// A message from `user` in a public channel.
 pub fn said(channel: &str, ts: &str, user: &str, text: &str) -> Value {
     json!({"type": "message", "channel": channel, "channel_type": "channel", "user": user, "text": text, "ts": ts,
@@ -114,4 +119,57 @@ fn an_edit_into_a_match_reposts_once_and_a_dm_is_told_no() {
     let texts: Vec<String> = t.fake.posts().iter().map(text).collect();
     assert!(!texts.iter().any(|p| p.contains("I don't know")), "the DM is not taken for a command: {texts:?}");
     assert!(t.jobs().is_empty());
+}
+
+#[test]
+fn out_of_office_replies_in_the_thread_while_on_and_not_after() {
+    let mut t = with_listeners();
+    // Set from the terminal (trusted), for a window that holds now.
+    let set = t.run_without_slack(&["ooo", "tech-support", "--from", "now", "--until", "+2h"]);
+    let said = String::from_utf8_lossy(&set.stdout);
+    assert!(said.contains("`tech-support` is out of office from"), "{said}");
+    let shown = t.run_without_slack(&["ooo", "--json"]);
+    let json: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(json["periods"][0]["listener"], "tech-support");
+    assert_eq!(json["periods"][0]["set_by"].as_str().map(|s| s.starts_with("terminal:")), Some(true));
+    t.start_bot();
+    t.send("Ev1", said_in("C1", "310.1", "the printer is on fire, tech-support"));
+    let reply = t.fake.wait_post("tech-support is out of office until");
+    assert_eq!((reply["channel"].as_str(), reply["thread_ts"].as_str()), (Some("C1"), Some("310.1")), "{reply}");
+    assert!(text(&reply).ends_with("; your message has been passed on"), "{reply}");
+    t.fake.wait_post(&permalink("C1", "310.1"));
+    // bennett-admins has no out of office: no reply, only the re-post.
+    t.send("Ev2", said_in("C1", "310.2", "bennett-admins, a new laptop please"));
+    t.fake.wait_post(&permalink("C1", "310.2"));
+    // Guests may not set it from Slack; internal users may end it.
+    t.send("Ev3", crate::support::slack::mention("C1", "310.3", "UGUEST", "ooo tech-support off"));
+    t.fake.wait_post("Sorry, setting out of office is for internal users only.");
+    t.mention("C1", "310.4", "ooo tech-support off");
+    t.fake.wait_post("`tech-support` is back: its out of office has ended.");
+    t.send("Ev5", said_in("C1", "310.5", "tech-support, still on fire"));
+    t.fake.wait_post(&permalink("C1", "310.5"));
+    let replies = t.fake.posts().iter().filter(|p| text(p).contains("is out of office until")).count();
+    assert_eq!(replies, 1, "no reply once it is over: {:?}", t.fake.posts());
+    assert!(String::from_utf8_lossy(&t.run_without_slack(&["ooo"]).stdout).contains("Nobody is out of office"));
+}
+
+#[test]
+fn ooo_names_a_listener_with_out_of_office() {
+    let t = with_listeners();
+    let out = t.run(&["ooo", "tech-suport", "--until", "+1h"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).lines().last(),
+        Some("error: unknown listener `tech-suport`; did you mean `tech-support`?")
+    );
+    let out = t.run(&["ooo", "bennett-admins", "--until", "+1h"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("listener `bennett-admins` has no out of office; set `out_of_office = true`")
+    );
+    let out = t.run(&["ooo", "tech-support", "--until", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = t.run(&["ooo", "tech-support"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 }
