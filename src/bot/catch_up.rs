@@ -64,7 +64,7 @@ impl Worker {
             Ok::<_, QueueError>(())
         })?;
         tracing::info!(event_id = %row.event_id, channel = %message.channel, ts = %message.ts, "did not run a missed command: it is too old");
-        self.deliverer.notify();
+        self.deliverer.poke();
         Ok(true)
     }
 }

@@ -202,7 +202,7 @@ impl super::worker::Worker {
         } else {
             tracing::debug!(event_id = %row.event_id, "already handled by another ebmbot process");
         }
-        self.deliverer.notify();
+        self.deliverer.poke();
         Ok(true)
     }
 }

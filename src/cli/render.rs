@@ -257,7 +257,6 @@ pub(super) fn catalog(namespaces: &[NamespaceSummary]) -> String {
                     timer.missed.to_owned(),
                     timer.next_run.map_or_else(|| "never".to_owned(), time),
                 ]);
-
             }
             out.push(t.to_string());
         }

@@ -70,16 +70,7 @@ pub(super) fn command(subcommand: args::Command, flags: JobFlags) -> Result<Comm
         args::Command::Timers { action: Some(TimersCommand::Resume { name }) } => {
             Command::PauseTimer(PauseTimer { name, pause: false })
         }
-        args::Command::Ooo { listener: None, .. } => Command::Ooo(Ooo::Show),
-        args::Command::Ooo { listener: Some(listener), off: true, .. } => Command::Ooo(Ooo::Off { listener }),
-        args::Command::Ooo { listener: Some(listener), from, until: Some(until), .. } => {
-            Command::Ooo(Ooo::Set { listener, from, until })
-        }
-        args::Command::Ooo { .. } => {
-            return Err(CommandError::Usage(
-                "`ooo <listener>` needs `--until T` (and maybe `--from T`) to set out of office, or `--off` to end it",
-            ));
-        }
+        args::Command::Ooo { listener, from, until, off } => Command::Ooo(ooo(listener, from, until, off)?),
         args::Command::Logs { id, stderr, head, tail, follow: false } => {
             let part = match (head, tail) {
                 (Some(n), _) => Part::Head(n),
@@ -105,6 +96,18 @@ pub(super) fn command(subcommand: args::Command, flags: JobFlags) -> Result<Comm
             return Err(CommandError::Usage("this subcommand is run by the CLI itself, not the queue"));
         }
     })
+}
+
+/// `ooo`, `ooo L --off`, `ooo L [--from T] --until T`.
+fn ooo(listener: Option<String>, from: Option<String>, until: Option<String>, off: bool) -> Result<Ooo, CommandError> {
+    match (listener, until) {
+        (None, _) => Ok(Ooo::Show),
+        (Some(listener), _) if off => Ok(Ooo::Off { listener }),
+        (Some(listener), Some(until)) => Ok(Ooo::Set { listener, from, until }),
+        (Some(_), None) => Err(CommandError::Usage(
+            "`ooo <listener>` needs `--until T` (and maybe `--from T`) to set out of office, or `--off` to end it",
+        )),
+    }
 }
 
 fn parse_duration(what: &'static str, text: &str) -> Result<Duration, CommandError> {

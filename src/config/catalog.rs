@@ -261,7 +261,6 @@ impl Missed {
             Self::Skip => "skip",
         }
     }
-
 }
 
 /// One `[[ns.listeners]]` entry: messages in channels that say one of `words` get `reaction`

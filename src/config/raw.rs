@@ -36,6 +36,7 @@ pub(super) struct RawNamespace {
     pub github: Vec<Spanned<RawTrigger>>,
     #[serde(default)]
     pub timers: Vec<Spanned<RawTimer>>,
+    #[serde(default)]
     pub listeners: Vec<Spanned<RawListener>>,
 }
 

@@ -190,6 +190,9 @@ fn database(
     })
 }
 
+/// How to fix a count that must be positive.
+const AT_LEAST_ONE: &str = "write a whole number of at least 1";
+
 impl Settings {
     /// Reads the process environment.
     pub fn from_env(overrides: &Overrides) -> Result<Settings, SettingsError> {
@@ -237,7 +240,7 @@ impl Settings {
                 _ => Some(vars.duration("EBMBOT_JOB_TIMEOUT", "1h")?),
             },
             kill_grace: vars.duration("EBMBOT_KILL_GRACE", "10s")?,
-            max_jobs: vars.number("EBMBOT_MAX_JOBS", 8, 1..=u32::MAX, "write a whole number of at least 1")?,
+            max_jobs: vars.number("EBMBOT_MAX_JOBS", 8, 1..=u32::MAX, AT_LEAST_ONE)?,
             shutdown_grace: vars.duration("EBMBOT_SHUTDOWN_GRACE", "30s")?,
             timer_grace: vars.duration("EBMBOT_TIMER_GRACE", "5m")?,
             retention: vars.duration("EBMBOT_RETENTION", "90d")?,
@@ -250,12 +253,7 @@ impl Settings {
                 1..=1_000_000,
                 "write a whole number from 1 to 1000000",
             )?,
-            slack_max_pending: vars.number(
-                "EBMBOT_SLACK_MAX_PENDING",
-                20,
-                1..=u64::MAX,
-                "write a whole number of at least 1",
-            )?,
+            slack_max_pending: vars.number("EBMBOT_SLACK_MAX_PENDING", 20, 1..=u64::MAX, AT_LEAST_ONE)?,
             timezone: vars.timezone()?,
             sync: vars.choice("EBMBOT_SYNC", SyncMode::Normal, SYNC_MODES, "write `normal` or `full`")?,
             wake_poll: vars.wake_poll()?,

@@ -89,7 +89,7 @@ pub enum BuiltIn {
 /// The first words that name a built-in (in any case); `remove` is the original's name for
 /// `cancel` of a queued job only. The parser dispatches on this list, and a test ties it to
 /// [`crate::config::RESERVED_NAMESPACES`], so no namespace can shadow a built-in.
-pub const KEYWORDS: [(&str, BuiltIn); 7] = [
+pub const KEYWORDS: [(&str, BuiltIn); 8] = [
     ("help", BuiltIn::Help),
     ("status", BuiltIn::Status),
     ("cancel", BuiltIn::Cancel),

@@ -61,8 +61,8 @@ pub use pause::SlackPause;
 pub use prune::Pruned;
 pub use recover::Owned;
 pub use slack::{InboxOutcome, InboxRow, NewReply, Reply, ReplyLog};
-pub use timers::{TimerEntry, TimerEntryKind, TimerState};
 pub use support::{ChannelsHeard, OutOfOffice, ts_order};
+pub use timers::{TimerEntry, TimerEntryKind, TimerState};
 use tx::Tx;
 pub use wake::{WAKE_POLL, Waker};
 

@@ -96,7 +96,9 @@ impl Action {
                 "conversations.list",
             ],
             Self::React { .. } => &["reactions.add", "conversations.list"],
-            Self::Permalink { .. } => &["chat.getPermalink", "chat.postMessage", "conversations.list"],
+            Self::Permalink { .. } | Self::Repost { .. } => {
+                &["chat.getPermalink", "chat.postMessage", "conversations.list"]
+            }
         }
     }
 

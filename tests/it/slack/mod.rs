@@ -17,5 +17,5 @@ mod retries;
 mod serve;
 mod socket;
 mod startup;
-mod workspace;
 mod support;
+mod workspace;
