@@ -315,6 +315,43 @@ impl SlackApi {
         Ok((r.channels, next_cursor(r.response_metadata)))
     }
 
+    /// One page of a channel's messages after `oldest` (a Slack ts, exclusive), newest first as
+    /// Slack gives them, each as the JSON Slack sent; and the cursor of the next page.
+    pub async fn history(
+        &self,
+        channel: &str,
+        oldest: &str,
+        cursor: Option<String>,
+    ) -> Result<(Vec<serde_json::Value>, Option<String>), CallError> {
+        let req = SlackApiConversationsHistoryRequest::new()
+            .with_channel(channel.into())
+            .with_oldest(oldest.into())
+            .with_limit(200)
+            .opt_cursor(cursor.map(SlackCursorId));
+        let r = self
+            .done("conversations.history", self.client.open_session(&self.token()).conversations_history(&req))
+            .await?;
+        let messages = r.messages.iter().filter_map(|m| serde_json::to_value(m).ok()).collect();
+        Ok((messages, next_cursor(r.response_metadata)))
+    }
+
+    /// One page of the public and private channels the bot is in (`users.conversations`):
+    /// their ids, and whether each is private; and the cursor of the next page.
+    pub async fn member_channels_page(
+        &self,
+        cursor: Option<String>,
+    ) -> Result<(Vec<(String, bool)>, Option<String>), CallError> {
+        let req = SlackApiUsersConversationsRequest::new()
+            .with_limit(200)
+            .with_exclude_archived(true)
+            .with_types(vec![SlackConversationType::Public, SlackConversationType::Private])
+            .opt_cursor(cursor.map(SlackCursorId));
+        let r =
+            self.done("users.conversations", self.client.open_session(&self.token()).users_conversations(&req)).await?;
+        let channels = r.channels.into_iter().map(|c| (c.id.0, c.flags.is_private.unwrap_or(false))).collect();
+        Ok((channels, next_cursor(r.response_metadata)))
+    }
+
     /// What a conversation is (`conversations.info`): its kind flags and name.
     pub async fn conversation(&self, channel: &str) -> Result<SlackChannelInfo, CallError> {
         let req = SlackApiConversationsInfoRequest::new(channel.into());

@@ -54,6 +54,10 @@ pub const METHODS: &[Method] = &[
     // Whether a channel is public, private, a group DM or a DM (`app_mention` does not say):
     // each kind needs its own scope.
     m("conversations.info", &["channels:read", "groups:read", "im:read", "mpim:read"], When::Always),
+    // The catch-up after a start or a reconnection reads what was said meanwhile in the
+    // channels the bot is in.
+    m("users.conversations", &["channels:read", "groups:read"], When::Always),
+    m("conversations.history", &["channels:history", "groups:history"], When::Always),
 ];
 
 /// The method called with the app-level token (`xapp-…`, Socket Mode), and that token's scope.

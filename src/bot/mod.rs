@@ -28,6 +28,7 @@ pub mod catch_up;
 pub mod channels;
 pub mod deliver;
 pub mod events_api;
+pub mod history;
 pub mod inbox;
 pub mod kinds;
 pub mod manifest;

@@ -29,6 +29,8 @@ pub struct Shared {
     pub clock: Arc<dyn Clock>,
     /// The catalogue (its support listeners decide which channel messages are kept).
     pub catalog: LiveCatalog,
+    /// Notified when the catch-up should read the channels again (a Socket Mode reconnection).
+    pub catch_up: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -255,6 +255,8 @@ impl Client {
                 "hello" => {
                     hello = true;
                     self.set(&SocketState::Connected);
+                    // Events sent while the connection was down are lost: read what was said.
+                    self.shared.catch_up.notify_one();
                 }
                 "disconnect" => return disconnected(message["reason"].as_str().unwrap_or("unknown"), hello),
                 _ => {

@@ -157,7 +157,9 @@ impl Bot {
             worker: worker_queue.waker(),
             clock: clock.clone(),
             catalog: live.clone(),
+            catch_up: Arc::new(tokio::sync::Notify::new()),
         });
+        background.push(tokio::spawn(super::history::run(shared.clone(), shared.catch_up.clone())));
         let stop = Arc::new(AtomicBool::new(false));
         let deliverer = deliverer(&settings, &live, api.clone(), Arc::new(Channels::new()), clock.clone())?;
         let deliver_wake = deliverer.queue.waker();

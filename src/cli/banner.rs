@@ -7,9 +7,18 @@ use std::net::SocketAddr;
 
 use crate::commands::webhook::project_name;
 use crate::config::{Catalog, Settings, duration};
+use crate::queue::ChannelsHeard;
 
 /// The banner, one line per part.
-pub(super) fn text(settings: &Settings, catalog: &Catalog, addr: SocketAddr, with_dispatcher: bool) -> String {
+/// `heard`: the channels the bot was in when it last listed them (support listeners hear only
+/// those).
+pub(super) fn text(
+    settings: &Settings,
+    catalog: &Catalog,
+    addr: SocketAddr,
+    with_dispatcher: bool,
+    heard: Option<ChannelsHeard>,
+) -> String {
     let name = if with_dispatcher { "serve" } else { "web" };
     let mut out = format!("ebmbot {name} {}: listening on http://{addr}", env!("CARGO_PKG_VERSION"));
     let mut line = |label: &str, value: String| {
@@ -34,6 +43,22 @@ pub(super) fn text(settings: &Settings, catalog: &Catalog, addr: SocketAddr, wit
         line("dispatcher", "off (`ebmbot web` only serves HTTP; run `ebmbot dispatch`, or `ebmbot serve`)".to_owned());
     }
     line("Slack bot", slack_bot(settings, with_dispatcher));
+    let listeners: Vec<&str> = catalog.listeners().map(|l| l.name.as_str()).collect();
+    if !listeners.is_empty() {
+        let heard = match heard.filter(|h| h.listed_at.is_some()) {
+            Some(h) => format!("{} at the last count", h.channels),
+            None => "not counted yet".to_owned(),
+        };
+        line(
+            "support",
+            format!(
+                "{} listener(s) ({}) hear only the channels ebmbot is in: {heard}; invite ebmbot to a channel, or set \
+                 SLACK_AUTO_JOIN=true",
+                listeners.len(),
+                listeners.join(", ")
+            ),
+        );
+    }
     out
 }
 

@@ -186,6 +186,9 @@ pub(super) fn status(r: &StatusReport) -> String {
         }
         out.push(t.to_string());
     }
+    if let Some(l) = &r.listening {
+        out.push(listening(l));
+    }
     if let Some(p) = &r.delivery.paused {
         out.push(format!(
             "Slack delivery is paused since {} (Slack answered `{}`): messages stay queued until a new \
@@ -202,6 +205,23 @@ pub(super) fn status(r: &StatusReport) -> String {
         out.push(line);
     }
     out.join("\n")
+}
+
+/// "Support listeners (tech-support) hear the 12 channels ebmbot is in (listed …)".
+pub(super) fn listening(l: &crate::commands::status::Listening) -> String {
+    let names = l.listeners.join(", ");
+    match l.channels.listed_at {
+        Some(at) => format!(
+            "support listeners ({names}) hear the {} channel(s) ebmbot is in (listed {}); invite ebmbot to others, \
+             or set SLACK_AUTO_JOIN=true",
+            l.channels.channels,
+            time(at)
+        ),
+        None => format!(
+            "support listeners ({names}) hear only the channels ebmbot is in; the bot has not listed them yet \
+             (`ebmbot bot` or `serve` does on start)"
+        ),
+    }
 }
 
 pub(super) fn catalog(namespaces: &[NamespaceSummary]) -> String {

@@ -75,7 +75,8 @@ pub(super) fn run(env: &Env, with_dispatcher: bool) -> anyhow::Result<ExitCode> 
                 tokio::spawn(bot.run(Arc::clone(&control), stop_tx.clone()))
             });
 
-            eprintln!("{}", banner::text(&env.settings, &env.catalog, addr, with_dispatcher));
+            let heard = crate::commands::open_queue(&env.settings).ok().and_then(|q| q.channels_heard().ok());
+            eprintln!("{}", banner::text(&env.settings, &env.catalog, addr, with_dispatcher, heard));
             let watcher = Watcher {
                 control: Arc::clone(&control),
                 live: live.clone(),

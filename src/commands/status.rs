@@ -25,6 +25,16 @@ pub struct StatusReport {
     pub delivery: DeliveryStatus,
     /// The timers of the namespaces the caller may see, with their next run.
     pub timers: Vec<super::timers::TimerView>,
+    /// With support listeners configured: how many channels they hear (the bot's channels).
+    pub listening: Option<Listening>,
+}
+
+/// Support listeners hear only the channels the bot is in.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listening {
+    pub listeners: Vec<String>,
+    #[serde(flatten)]
+    pub channels: crate::queue::ChannelsHeard,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -93,6 +103,9 @@ impl Action for Status {
             suppressions: hidden_suppressions.len(),
         };
         let timers = super::timers::views(ctx, caller, queue)?;
+        let listeners: Vec<String> = ctx.catalog.listeners().map(|l| l.name.clone()).collect();
+        let listening =
+            if listeners.is_empty() { None } else { Some(Listening { listeners, channels: queue.channels_heard()? }) };
         Ok(StatusReport {
             running,
             pending,
@@ -101,6 +114,7 @@ impl Action for Status {
             dispatchers,
             delivery: queue.delivery_status()?,
             timers,
+            listening,
         })
     }
 }

@@ -4,6 +4,7 @@
 //! which jobs were queued.
 
 mod amplification;
+mod catch_up;
 mod commands;
 mod dry_run;
 mod events_api;

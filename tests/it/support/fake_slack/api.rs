@@ -34,6 +34,12 @@ fn params(query: Option<String>, headers: &HeaderMap, body: &[u8]) -> Value {
     Value::Object(out)
 }
 
+/// A Slack ts as numbers, for ordering.
+fn ts_key(ts: &str) -> (u64, u64) {
+    let (secs, micros) = ts.split_once('.').unwrap_or((ts, "0"));
+    (secs.parse().unwrap_or(0), micros.parse().unwrap_or(0))
+}
+
 fn page(items: &[Value], cursor: Option<&str>) -> (Vec<Value>, String) {
     let start: usize = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
     let end = (start + 2).min(items.len());
@@ -137,6 +143,25 @@ fn answer(st: &mut State_, method: &str, p: &mut Value, http: SocketAddr, ws: So
             Some(channel) => ok(json!({"channel": conversation(channel)})),
             None => refuse("channel_not_found"),
         },
+        // The channels the bot is in, archived ones left out
+        // (https://docs.slack.dev/reference/methods/users.conversations).
+        "users.conversations" => {
+            let member: Vec<Value> =
+                st.channels.iter().filter(|c| c["is_member"] == true && c["is_archived"] != true).cloned().collect();
+            let (channels, next) = page(&member, p["cursor"].as_str());
+            ok(json!({"channels": channels, "response_metadata": {"next_cursor": next}}))
+        }
+        // Newest first, after `oldest` (exclusive), paginated like every list here
+        // (https://docs.slack.dev/reference/methods/conversations.history).
+        "conversations.history" => {
+            let oldest = ts_key(&param("oldest"));
+            let mut messages: Vec<Value> = st.history.get(&channel).cloned().unwrap_or_default();
+            messages.retain(|m| ts_key(m["ts"].as_str().unwrap_or("0")) > oldest);
+            messages.sort_by_key(|m| std::cmp::Reverse(ts_key(m["ts"].as_str().unwrap_or("0"))));
+            let (messages, next) = page(&messages, p["cursor"].as_str());
+            let more = !next.is_empty();
+            ok(json!({"messages": messages, "has_more": more, "response_metadata": {"next_cursor": next}}))
+        }
         "conversations.join" => {
             let id = param("channel");
             ok(json!({"channel": {"id": id, "created": 1, "is_member": true}}))

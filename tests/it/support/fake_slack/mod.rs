@@ -59,6 +59,8 @@ pub struct State_ {
     pub acks: HashMap<String, Instant>,
     pub sent: HashMap<String, Instant>,
     pub hellos: usize,
+    /// Each channel's messages, as `conversations.history` returns them.
+    pub history: HashMap<String, Vec<Value>>,
 }
 
 /// The bot token's scopes: every scope ebmbot may need, unless a test takes some away.
@@ -121,6 +123,12 @@ impl Fake {
         let mut c = json!({"created": 1, "is_channel": true, "is_member": true});
         c.as_object_mut().unwrap().extend(channel.as_object().unwrap().clone());
         self.state().channels.push(c);
+    }
+
+    /// A message in a channel's history (`{"ts", "user", "text", …}`), as if posted while
+    /// ebmbot was not listening.
+    pub fn add_history(&self, channel: &str, message: Value) {
+        self.state().history.entry(channel.to_owned()).or_default().push(message);
     }
 
     /// The bot token's scopes become `scopes` (auth.test lists them; other calls need them).
