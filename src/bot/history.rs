@@ -118,13 +118,21 @@ async fn read_channel(shared: &Arc<Shared>, channel: &Member, oldest: &str) -> R
     };
     let kind = if channel.public { "channel" } else { "group" };
     let count = messages.len();
-    for message in messages {
+    for message in messages.into_iter().filter(|m| from_a_person(m, &shared.me.user_id)) {
         receive(shared, as_event(shared, &channel.id, kind, message)).await?;
     }
     let (id, now) = (channel.id.clone(), shared.clock.now());
     with_queue(shared, move |q| q.set_channel_read(&id, &newest, now)).await?;
     tracing::debug!(channel = %channel.id, messages = count, "caught up with a channel");
     Ok(count)
+}
+
+/// Whether a message of the history was written by a person: not by ebmbot (its help names it
+/// by its mention), not by another bot, and not a join, topic change or other subtype.
+fn from_a_person(message: &Value, me: &str) -> bool {
+    message.get("bot_id").is_none()
+        && message.get("subtype").is_none()
+        && message.get("user").and_then(Value::as_str).is_some_and(|u| u != me)
 }
 
 /// A message of `conversations.history` as the event Slack would have sent for it: an

@@ -51,6 +51,14 @@ fn what_was_said_while_the_bot_was_down_is_handled_once_after_it_starts() {
         json!({"type": "message", "user": "U2", "ts": help, "text": "tech-support: the VPN is down"}),
     );
     t.fake.add_history("C1", json!({"type": "message", "user": "U2", "ts": format!("{now}.000400"), "text": "lunch?"}));
+    // ebmbot's own help names it, and another bot's alert calls tech-support: neither is a
+    // person asking.
+    let own = json!({"type": "message", "user": "UBOT", "bot_id": "BBOT", "ts": format!("{now}.000500"),
+                     "text": "<@UBOT> t echo mine"});
+    t.fake.add_history("C1", own);
+    let alert = json!({"type": "message", "subtype": "bot_message", "bot_id": "B2", "ts": format!("{now}.000600"),
+                       "text": "tech-support: disk full"});
+    t.fake.add_history("C1", alert);
 
     t.start_bot();
     t.fake.wait_post("Job 1 (`t_echo`) is queued.");
@@ -61,6 +69,7 @@ fn what_was_said_while_the_bot_was_down_is_handled_once_after_it_starts() {
     assert!(text(&missed).contains("so I have not run it"), "{missed}");
     let jobs = t.jobs();
     assert_eq!(jobs.len(), 1, "only the recent command ran: {jobs:?}");
+    assert!(!t.fake.reactions().iter().any(|(_, ts, _)| ts.ends_with(".000600")), "a bot's alert is left alone");
     assert_eq!(jobs[0]["args"]["value"], "new");
 
     // A second restart reads from where the first stopped: nothing is handled again.
