@@ -30,6 +30,8 @@ pub struct Exported {
     pub slack_replies: u64,
     /// Timers whose state is exported.
     pub timers: u64,
+    /// Support listeners' out-of-office periods.
+    pub out_of_office: u64,
     /// Jobs running now: not exported.
     pub running: Vec<JobId>,
     /// Undelivered events of the running jobs: not exported either.
@@ -58,6 +60,7 @@ impl Action for QueueExport {
             slack_commands: 0,
             slack_replies: 0,
             timers: 0,
+            out_of_office: 0,
             running: export.running,
             running_events: export.running_events,
             dispatcher_alive: super::schedule::dispatcher_alive(queue, now)?,
@@ -71,7 +74,8 @@ impl Action for QueueExport {
                 Record::Suppression(_) => &mut out.suppressions,
                 Record::SlackCommand(_) => &mut out.slack_commands,
                 Record::SlackReply(_) => &mut out.slack_replies,
-                Record::Timer(_) => continue,
+                Record::Timer(_) | Record::SlackChannel(_) => continue,
+                Record::OutOfOffice(_) => &mut out.out_of_office,
             };
             *count += 1;
         }

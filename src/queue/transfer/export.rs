@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use jiff::Timestamp;
 
 use super::{
-    DeliveryRecord, EventRecord, FinishedRecord, Header, JobRecord, Record, RequestRecord, SlackCommandRecord,
-    SlackReplyRecord, StepOutcomeWord, StepRecord, SuppressionRecord, TimerRecord, Undelivered,
+    DeliveryRecord, EventRecord, FinishedRecord, Header, JobRecord, OutOfOfficeRecord, Record, RequestRecord,
+    SlackChannelRecord, SlackCommandRecord, SlackReplyRecord, StepOutcomeWord, StepRecord, SuppressionRecord,
+    TimerRecord, Undelivered,
 };
 use crate::queue::db::{Db, Row};
 use crate::queue::jobs::request_from_row;
@@ -67,6 +68,7 @@ fn export(db: &Db, now: Timestamp) -> Result<Export> {
     records.extend(commands.into_iter().map(Record::SlackCommand));
     records.extend(replies.into_iter().map(Record::SlackReply));
     records.extend(timers(db, &ids)?.into_iter().map(Record::Timer));
+    records.extend(support(db, now)?);
     Ok(Export { records, running, running_events })
 }
 
@@ -270,4 +272,25 @@ fn timers(db: &Db, exported: &BTreeSet<i64>) -> Result<Vec<TimerRecord>> {
             })
         },
     )
+}
+
+/// Out-of-office periods that have not ended, and the catch-up's channel marks.
+fn support(db: &Db, now: Timestamp) -> Result<Vec<Record>> {
+    let mut out: Vec<Record> = db.rows(
+        "SELECT listener, starts_at, ends_at, set_by, set_at FROM out_of_office WHERE ends_at > ?1 ORDER BY listener",
+        &[&ms(now)],
+        |r| {
+            Ok(Record::OutOfOffice(OutOfOfficeRecord {
+                listener: r.get(0)?,
+                start: ts(r.get(1)?),
+                end: ts(r.get(2)?),
+                set_by: r.get(3)?,
+                set_at: ts(r.get(4)?),
+            }))
+        },
+    )?;
+    out.extend(db.rows("SELECT channel, last_ts, read_at FROM slack_channels ORDER BY channel", &[], |r| {
+        Ok(Record::SlackChannel(SlackChannelRecord { channel: r.get(0)?, last_ts: r.get(1)?, read_at: ts(r.get(2)?) }))
+    })?);
+    Ok(out)
 }

@@ -9,11 +9,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{EventRecord, JobRecord, Record, SlackCommandRecord, SlackReplyRecord, StepRecord, TimerRecord};
+use super::{
+    EventRecord, JobRecord, OutOfOfficeRecord, Record, SlackChannelRecord, SlackCommandRecord, SlackReplyRecord,
+    StepRecord, TimerRecord,
+};
 use crate::queue::db::Db;
 use crate::queue::model::{JobState, JobType};
 use crate::queue::record::JobRow;
-use crate::queue::{Queue, QueueError, Result, ms};
+use crate::queue::{Queue, QueueError, Result, ms, ts_order};
 
 /// What [`Queue::import`] wrote and what it found already there.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -33,6 +36,10 @@ pub struct Imported {
     pub slack_replies: u64,
     /// Timer log rows (a timer's last fire, pause).
     pub timers: u64,
+    /// Support listeners' out-of-office periods.
+    pub out_of_office: u64,
+    /// Channels whose catch-up mark was set or moved on.
+    pub slack_channels: u64,
     /// Lines with nothing new (requests, events, windows, commands, replies already stored).
     pub skipped: u64,
 }
@@ -78,6 +85,10 @@ pub fn validate(records: &[Record]) -> Result<(), Invalid> {
                 return Err(bad(format!("timer `{}/{}`: `covers` must be at least 1", t.namespace, t.timer)));
             }
             Record::Timer(_) => {}
+            Record::OutOfOffice(o) if o.start >= o.end => {
+                return Err(bad(format!("the out of office of `{}` ends before it starts", o.listener)));
+            }
+            Record::OutOfOffice(_) | Record::SlackChannel(_) => {}
         }
     }
     Ok(())
@@ -156,6 +167,8 @@ impl Queue {
                 Record::SlackCommand(c) => run.command(c)?,
                 Record::SlackReply(r) => run.reply(r)?,
                 Record::Timer(t) => run.timer(t)?,
+                Record::OutOfOffice(o) => run.out_of_office(o)?,
+                Record::SlackChannel(c) => run.slack_channel(c)?,
             }
         }
         if run.out.jobs > 0 {
@@ -372,6 +385,39 @@ impl Run<'_> {
         if let Some(id) = id {
             self.commands.insert(c.event_id.clone(), id);
         }
+        Ok(())
+    }
+
+    /// An out-of-office period, unless the listener has one here already (set since: it wins).
+    fn out_of_office(&mut self, o: &OutOfOfficeRecord) -> Result<()> {
+        let n = self.db.exec(
+            "INSERT INTO out_of_office (listener, starts_at, ends_at, set_by, set_at)
+             SELECT CAST(?1 AS TEXT), CAST(?2 AS BIGINT), CAST(?3 AS BIGINT), CAST(?4 AS TEXT), CAST(?5 AS BIGINT)
+             WHERE NOT EXISTS (SELECT 1 FROM out_of_office WHERE listener = ?1)",
+            &[&o.listener, &ms(o.start), &ms(o.end), &o.set_by, &ms(o.set_at)],
+        )?;
+        self.count(n, |out| &mut out.out_of_office);
+        Ok(())
+    }
+
+    /// A channel's catch-up mark, unless the channel has one here at or after it.
+    fn slack_channel(&mut self, c: &SlackChannelRecord) -> Result<()> {
+        let here: Option<Option<String>> =
+            self.db.row("SELECT last_ts FROM slack_channels WHERE channel = ?1", &[&c.channel], |r| r.get(0))?;
+        let newer = |ts: &str| c.last_ts.as_deref().is_some_and(|mine| ts_order(mine) > ts_order(ts));
+        let n = match here {
+            None => self.db.exec(
+                "INSERT INTO slack_channels (channel, last_ts, read_at) VALUES (?1, ?2, ?3)",
+                &[&c.channel, &c.last_ts, &ms(c.read_at)],
+            )?,
+            Some(Some(ts)) if !newer(&ts) => 0,
+            Some(None) if c.last_ts.is_none() => 0,
+            Some(_) => self.db.exec(
+                "UPDATE slack_channels SET last_ts = ?2, read_at = ?3 WHERE channel = ?1",
+                &[&c.channel, &c.last_ts, &ms(c.read_at)],
+            )?,
+        };
+        self.count(n, |out| &mut out.slack_channels);
         Ok(())
     }
 

@@ -6,7 +6,8 @@
 //! not ended, undelivered Slack messages (a job's undelivered events, with the finished job they
 //! report on; replies to commands not yet posted, with the steps already made) and received
 //! Slack commands not yet handled, and each timer's state (its last fire, the latest time it
-//! counts from, and whether it is paused). What does not: running jobs (stop the dispatchers first),
+//! counts from, and whether it is paused), support listeners' out-of-office periods that have not
+//! ended, and where the Slack catch-up reads each channel from. What does not: running jobs (stop the dispatchers first),
 //! finished jobs whose messages are delivered (history), dispatchers, metrics.
 //!
 //! The format: every line is an object with `version` ([`VERSION`]) and `kind`; the first is
@@ -31,7 +32,17 @@ pub use import::{Imported, Invalid, validate};
 pub const VERSION: u64 = 1;
 
 /// The kinds of line this ebmbot knows, in the order export writes them.
-pub const KINDS: [&str; 7] = ["header", "job", "event", "suppression", "slack_command", "slack_reply", "timer"];
+pub const KINDS: [&str; 9] = [
+    "header",
+    "job",
+    "event",
+    "suppression",
+    "slack_command",
+    "slack_reply",
+    "timer",
+    "out_of_office",
+    "slack_channel",
+];
 
 /// One line of an export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +55,8 @@ pub enum Record {
     SlackCommand(SlackCommandRecord),
     SlackReply(SlackReplyRecord),
     Timer(TimerRecord),
+    OutOfOffice(OutOfOfficeRecord),
+    SlackChannel(SlackChannelRecord),
 }
 
 /// The first line: where and when the export was made.
@@ -241,6 +254,31 @@ fn one() -> i64 {
 #[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's `skip_serializing_if` passes a reference")]
 fn is_one(n: &i64) -> bool {
     *n == 1
+}
+
+/// A support listener's out-of-office period that has not ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutOfOfficeRecord {
+    pub listener: String,
+    #[serde(with = "time")]
+    pub start: Timestamp,
+    #[serde(with = "time")]
+    pub end: Timestamp,
+    pub set_by: String,
+    #[serde(with = "time")]
+    pub set_at: Timestamp,
+}
+
+/// A channel the Slack bot is in, and the last message the catch-up read there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackChannelRecord {
+    pub channel: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ts: Option<String>,
+    #[serde(with = "time")]
+    pub read_at: Timestamp,
 }
 
 /// A received Slack command: not handled yet, or answered by a reply in the file.

@@ -70,6 +70,12 @@ fn busy_queue() -> (Guard, Queue) {
     q.record_timer_fire("ex", "nightly", TimerEntryKind::Ran, t(2), 1, t(2)).unwrap().unwrap();
     q.pause_timer("ex", "nightly", "alice", t(11)).unwrap();
     q.timer_seen("ex", "hourly", t(1)).unwrap();
+    // Support: an out-of-office period that holds; two channels, one read up to a message.
+    let away =
+        crate::queue::OutOfOffice { listener: "tech-support".into(), start: t(0), end: t(900), set_by: "U1".into() };
+    q.set_out_of_office(&away, t(8)).unwrap();
+    q.set_slack_channels(&["C1".to_owned(), "C2".to_owned()], t(9)).unwrap();
+    q.set_channel_read("C1", "1800000005.000100", t(9)).unwrap();
     (guard, q)
 }
 
@@ -99,7 +105,10 @@ fn an_export_imports_into_an_empty_queue_as_it_was_and_again_adds_nothing() {
             "slack_reply",
             "timer",
             "timer",
-            "timer"
+            "timer",
+            "out_of_office",
+            "slack_channel",
+            "slack_channel"
         ],
         "{:#?}",
         export.records
@@ -115,6 +124,10 @@ fn an_export_imports_into_an_empty_queue_as_it_was_and_again_adds_nothing() {
     let twice = target.import(&export.records).unwrap();
     assert_eq!((twice.jobs, twice.merged, twice.present, twice.requests, twice.events), (0, 0, 3, 0, 0));
     assert_eq!((twice.suppressions, twice.slack_commands, twice.slack_replies, twice.timers), (0, 0, 0, 0));
+    assert_eq!((imported.out_of_office, imported.slack_channels), (1, 2));
+    assert_eq!((twice.out_of_office, twice.slack_channels), (0, 0));
+    assert_eq!(target.out_of_office(t(12)).unwrap(), source.out_of_office(t(12)).unwrap());
+    assert_eq!(target.slack_channels().unwrap(), source.slack_channels().unwrap());
     // The timers' state came along (row ids aside): their next fires and the pause hold.
     let state = |q: &Queue, timer: &str| {
         let mut state = q.timer_state("ex", timer).unwrap();
