@@ -147,6 +147,7 @@ fn cycles_per_second(db: &str, cycles: usize, dispatchers: usize) -> f64 {
                         boot_id: "b".into(),
                         pid: 1,
                         pid_start: 1,
+                        timezone: "UTC".into(),
                     };
                     let d = q.register_dispatcher(&me, Timestamp::now()).expect("register");
                     let mut done = 0;

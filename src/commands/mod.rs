@@ -142,6 +142,7 @@ impl CommandError {
     /// The user's mistake (exit 2), as opposed to a failure of ebmbot or its surroundings (exit 1).
     pub fn is_bad_input(&self) -> bool {
         match self {
+            Self::Queue(QueueError::TimezoneMismatch { .. }) => true,
             Self::Queue(_) | Self::Io { .. } | Self::Panicked(_) => false,
             Self::Config(e) => !matches!(e, crate::config::ConfigError::Read { .. }),
             Self::Settings(e) => !matches!(e, crate::config::SettingsError::Cwd(_)),

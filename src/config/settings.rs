@@ -281,6 +281,11 @@ impl Settings {
         })
     }
 
+    /// `EBMBOT_TIMEZONE`'s name (`Europe/London`, `UTC`).
+    pub fn timezone_name(&self) -> &str {
+        self.timezone.iana_name().unwrap_or("UTC")
+    }
+
     /// The value of one of ebmbot's secrets, if set.
     pub fn secret(&self, name: SecretName) -> Option<&Secret> {
         match name {

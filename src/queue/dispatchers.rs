@@ -1,7 +1,7 @@
 //! Dispatchers: every process that runs jobs registers, heartbeats, and leaves.
 
 use super::model::{Dispatcher, DispatcherId};
-use super::{Queue, Result, ms, ts};
+use super::{Queue, QueueError, Result, ms, sub_duration, ts};
 use jiff::Timestamp;
 
 /// A process registering as a dispatcher (docs/architecture.md §2, "lost").
@@ -14,15 +14,29 @@ pub struct NewDispatcher {
     pub pid: i64,
     /// The process start time (clock ticks since boot), to tell a reused pid apart.
     pub pid_start: i64,
+    /// Its `EBMBOT_TIMEZONE` (`Europe/London`): every dispatcher of a queue must have the same.
+    pub timezone: String,
 }
 
 impl Queue {
+    /// Refused when a live dispatcher (a heartbeat within `live`) has another time zone: a
+    /// timer's fire times and `HH:MM` would mean different moments on different hosts.
     pub fn register_dispatcher(&mut self, d: &NewDispatcher, now: Timestamp) -> Result<DispatcherId> {
-        let tx = self.write()?;
+        let tx = self.write_locked()?;
+        let live = sub_duration(now, crate::runner::HEARTBEAT_STALE);
+        let other: Option<(String, String, i64)> = tx.row(
+            "SELECT timezone, host, id FROM dispatchers
+             WHERE heartbeat_at >= ?1 AND timezone IS NOT NULL AND timezone <> ?2 ORDER BY id LIMIT 1",
+            &[&ms(live), &d.timezone],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        if let Some((theirs, host, id)) = other {
+            return Err(QueueError::TimezoneMismatch { mine: d.timezone.clone(), theirs, host, id });
+        }
         let id = DispatcherId(tx.insert(
-            "INSERT INTO dispatchers (kind, host, boot_id, pid, pid_start, started_at, heartbeat_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-            &[&d.kind, &d.host, &d.boot_id, &d.pid, &d.pid_start, &ms(now)],
+            "INSERT INTO dispatchers (kind, host, boot_id, pid, pid_start, started_at, heartbeat_at, timezone)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+            &[&d.kind, &d.host, &d.boot_id, &d.pid, &d.pid_start, &ms(now), &d.timezone],
         )?);
         tx.commit()?;
         Ok(id)

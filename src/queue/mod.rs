@@ -101,6 +101,11 @@ pub enum QueueError {
         path.display()
     )]
     PythonBot { path: PathBuf },
+    #[error(
+        "EBMBOT_TIMEZONE is `{mine}` here but `{theirs}` for dispatcher {id} on host `{host}`, which shares this queue; \
+         timers and HH:MM times must mean the same moment on every host: set the same EBMBOT_TIMEZONE on all of them"
+    )]
+    TimezoneMismatch { mine: String, theirs: String, host: String, id: i64 },
     #[error("database error")]
     Sqlite(#[from] rusqlite::Error),
     #[error("database error")]

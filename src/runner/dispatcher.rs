@@ -203,7 +203,8 @@ fn idle_for(mode: Mode, turns: &Turns, grace_ends: Option<Instant>) -> Duration 
 }
 
 /// Registers this process as a dispatcher of `kind` (`dispatch`, `serve`, `run`).
-pub fn register(queue: &mut Queue, kind: &str, now: Timestamp) -> Result<DispatcherId, QueueError> {
+/// `timezone`: its `EBMBOT_TIMEZONE`, which every dispatcher of the queue must share.
+pub fn register(queue: &mut Queue, kind: &str, timezone: &str, now: Timestamp) -> Result<DispatcherId, QueueError> {
     let pid = std::process::id();
     let pid_i32 = i32::try_from(pid).unwrap_or(i32::MAX);
     let me = NewDispatcher {
@@ -212,6 +213,7 @@ pub fn register(queue: &mut Queue, kind: &str, now: Timestamp) -> Result<Dispatc
         boot_id: proc::boot_id(),
         pid: i64::from(pid),
         pid_start: proc::process_start_time(pid_i32).map_or(0, |t| i64::try_from(t).unwrap_or(i64::MAX)),
+        timezone: timezone.to_owned(),
     };
     queue.register_dispatcher(&me, now)
 }
@@ -225,7 +227,7 @@ impl<'a> Dispatcher<'a> {
         reporter: &'a dyn Reporter,
         kind: &str,
     ) -> Result<Dispatcher<'a>, QueueError> {
-        let id = register(&mut queue, kind, clock.now())?;
+        let id = register(&mut queue, kind, settings.timezone_name(), clock.now())?;
         let (done_tx, done_rx) = mpsc::channel();
         let (fetched_tx, fetched_rx) = mpsc::channel();
         let waker = queue.waker();

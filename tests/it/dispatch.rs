@@ -297,3 +297,27 @@ fn kill_listeners(url: &str) {
     .join()
     .unwrap();
 }
+
+/// Dispatchers sharing a queue must share EBMBOT_TIMEZONE (a timer's fire times and `HH:MM`
+/// would mean different moments on different hosts): one that disagrees with a live one is
+/// refused at start, naming both zones and the other's host.
+#[test]
+fn a_dispatcher_with_another_timezone_is_refused_at_start() {
+    let env = env();
+    let mut first = env.cmd_spawn_with(&["dispatch"], &[("EBMBOT_TIMEZONE", "Europe/London")]);
+    wait_until("the dispatcher to register", || {
+        (!env.json(&["status"])["dispatchers"].as_array().unwrap().is_empty()).then_some(())
+    });
+    let out = env.cmd().args(["dispatch", "--once"]).env("EBMBOT_TIMEZONE", "America/New_York").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("EBMBOT_TIMEZONE is `America/New_York` here but `Europe/London` for dispatcher"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("set the same EBMBOT_TIMEZONE on all of them"), "{stderr}");
+    // The same zone is welcome.
+    let same = env.cmd().args(["dispatch", "--once"]).env("EBMBOT_TIMEZONE", "Europe/London").output().unwrap();
+    assert!(same.status.success(), "{}", String::from_utf8_lossy(&same.stderr));
+    stop(&mut first);
+}

@@ -29,7 +29,14 @@ fn source(env: &TestEnv) -> String {
     q.store_slack_event("Ev1", "C1", "1.1", r#"{"event":{"user":"U1","text":"status"}}"#, now).unwrap();
     let reply = NewReply { channel: "C1".into(), text: Some("Nothing is happening".into()), ..NewReply::default() };
     q.add_reply(None, &reply, now).unwrap();
-    let d = NewDispatcher { kind: "test".into(), host: "h".into(), boot_id: "b".into(), pid: 1, pid_start: 1 };
+    let d = NewDispatcher {
+        kind: "test".into(),
+        host: "h".into(),
+        boot_id: "b".into(),
+        pid: 1,
+        pid_start: 1,
+        timezone: "UTC".into(),
+    };
     let d: DispatcherId = q.register_dispatcher(&d, now).unwrap();
     let origin = Origin::Terminal { user: "me".into(), notify: None };
     let slow = NewJob {

@@ -30,7 +30,14 @@ fn delivery(id: &str) -> WebhookDelivery<'_> {
 }
 
 fn dispatcher(q: &mut Queue) -> DispatcherId {
-    let d = NewDispatcher { kind: "test".into(), host: "h".into(), boot_id: "b".into(), pid: 1, pid_start: 1 };
+    let d = NewDispatcher {
+        kind: "test".into(),
+        host: "h".into(),
+        boot_id: "b".into(),
+        pid: 1,
+        pid_start: 1,
+        timezone: "UTC".into(),
+    };
     q.register_dispatcher(&d, t(0)).unwrap()
 }
 

@@ -172,6 +172,7 @@ ALTER TABLE slack_replies ADD COLUMN refusals BIGINT NOT NULL DEFAULT 0;
 ",
     PG_TIMERS,
     PG_SUPPORT,
+    "ALTER TABLE dispatchers ADD COLUMN timezone TEXT;",
 ];
 
 /// Support listeners (the SQLite text: `super::sqlite`, `SUPPORT`).

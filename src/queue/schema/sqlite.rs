@@ -92,6 +92,8 @@ CREATE TABLE meta (
     SLACK_PAUSES,
     TIMERS,
     SUPPORT,
+    // Each dispatcher's EBMBOT_TIMEZONE: hosts that disagree are refused at start.
+    "ALTER TABLE dispatchers ADD COLUMN timezone TEXT;",
 ];
 
 /// A finished job's outcome in columns of its own, not only in the human `detail`: who

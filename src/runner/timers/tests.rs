@@ -43,7 +43,14 @@ fn queue() -> (Guard, Queue) {
 }
 
 fn dispatcher(q: &mut Queue) -> DispatcherId {
-    let d = NewDispatcher { kind: "test".into(), host: "h".into(), boot_id: "b".into(), pid: 1, pid_start: 1 };
+    let d = NewDispatcher {
+        kind: "test".into(),
+        host: "h".into(),
+        boot_id: "b".into(),
+        pid: 1,
+        pid_start: 1,
+        timezone: "UTC".into(),
+    };
     q.register_dispatcher(&d, t("2026-03-02T08:00:00Z")).unwrap()
 }
 

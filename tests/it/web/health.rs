@@ -63,8 +63,14 @@ async fn readyz_in_serve_checks_the_dispatcher_heartbeat() {
     assert!(reply.text.contains("dispatcher: not running"), "{}", reply.text);
 
     let mut queue = server.queue();
-    let me =
-        NewDispatcher { kind: "serve".into(), host: "h".into(), boot_id: "b".into(), pid: pid.into(), pid_start: 1 };
+    let me = NewDispatcher {
+        kind: "serve".into(),
+        host: "h".into(),
+        boot_id: "b".into(),
+        pid: pid.into(),
+        pid_start: 1,
+        timezone: "UTC".into(),
+    };
     let stale = Timestamp::now() - Duration::from_secs(120);
     let id = queue.register_dispatcher(&me, stale).unwrap();
     let reply = send(server.client.get(server.url("/readyz"))).await;
@@ -90,7 +96,14 @@ async fn metrics_show_jobs_from_the_database_and_this_process_counters() {
 
     // Run the deploy for 2 s of recorded time.
     let mut queue = server.queue();
-    let me = NewDispatcher { kind: "test".into(), host: "h".into(), boot_id: "b".into(), pid: 1, pid_start: 1 };
+    let me = NewDispatcher {
+        kind: "test".into(),
+        host: "h".into(),
+        boot_id: "b".into(),
+        pid: 1,
+        pid_start: 1,
+        timezone: "UTC".into(),
+    };
     let d = queue.register_dispatcher(&me, Timestamp::now()).unwrap();
     let start = Timestamp::now() + Duration::from_secs(60);
     let job = queue.claim(d, start, start, 8).unwrap().unwrap();

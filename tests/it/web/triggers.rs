@@ -164,7 +164,14 @@ async fn a_redelivery_schedules_nothing_even_after_the_job_finished() {
 
     // Run it to the end, as a dispatcher would.
     let mut queue = server.queue();
-    let me = NewDispatcher { kind: "test".into(), host: "h".into(), boot_id: "b".into(), pid: 1, pid_start: 1 };
+    let me = NewDispatcher {
+        kind: "test".into(),
+        host: "h".into(),
+        boot_id: "b".into(),
+        pid: 1,
+        pid_start: 1,
+        timezone: "UTC".into(),
+    };
     let dispatcher = queue.register_dispatcher(&me, Timestamp::now()).unwrap();
     let later = Timestamp::now() + Duration::from_secs(60);
     let claimed = queue.claim(dispatcher, later, later, 8).unwrap().unwrap();
