@@ -23,6 +23,7 @@
 //! (without the token: `events_router(EventsState::unavailable(Off::NoBotToken))`).
 //! A running [`Bot`] delivers events itself; do not start a [`DelivererThread`] beside it.
 
+pub mod actions;
 pub mod api;
 pub mod catch_up;
 pub mod channels;
