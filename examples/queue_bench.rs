@@ -148,6 +148,7 @@ fn cycles_per_second(db: &str, cycles: usize, dispatchers: usize) -> f64 {
                         pid: 1,
                         pid_start: 1,
                         timezone: "UTC".into(),
+                        lease: std::time::Duration::from_secs(60),
                     };
                     let d = q.register_dispatcher(&me, Timestamp::now()).expect("register");
                     let mut done = 0;

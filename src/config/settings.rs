@@ -72,12 +72,25 @@ pub enum SettingsError {
     },
     #[error("{var}=`{value}` is not valid; {expected}")]
     Invalid { var: &'static str, value: String, expected: &'static str },
+    #[error(
+        "EBMBOT_LEASE=`{lease}` is too short for EBMBOT_KILL_GRACE=`{kill_grace}`: a dispatcher cut off from the queue stops its jobs within half its lease; write at least `{least}`"
+    )]
+    LeaseTooShort { lease: String, kill_grace: String, least: String },
     #[error("EBMBOT_DB is not valid")]
     Database(#[source] crate::queue::LocationError),
     #[error("cannot read the working directory")]
     Cwd(#[source] std::io::Error),
     #[error(transparent)]
     Secret(#[from] SecretError),
+}
+
+/// How long a job's reaper may take, past the kill grace, to stop everything under it before
+/// its group gets SIGKILL.
+pub const REAPER_MARGIN: Duration = Duration::from_secs(2);
+
+/// The machine's hostname (empty when it cannot be read).
+pub fn machine_hostname() -> String {
+    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// Everything ebmbot reads from its environment, once.
@@ -96,6 +109,16 @@ pub struct Settings {
     /// Default job timeout; `None` when set to `none`.
     pub job_timeout: Option<Duration>,
     pub kill_grace: Duration,
+    /// `EBMBOT_HOST_ID` (default: the machine's hostname): this host's name in the queue. Two
+    /// hosts sharing a queue must have different ones.
+    pub host_id: String,
+    /// `EBMBOT_LEASE` (default 60s): how long a dispatcher's jobs are its own without a
+    /// heartbeat. Another host declares them lost only after it; a dispatcher that cannot renew
+    /// it stops its jobs within half of it ([`Settings::fence_after`]).
+    pub lease: Duration,
+    /// `EBMBOT_DB_LOG_MAX` (default 1MB): the end of each stream of a job's output kept in the
+    /// queue, for `logs` from other hosts; `0` ships nothing.
+    pub db_log_max: u64,
     pub max_jobs: u32,
     pub shutdown_grace: Duration,
     /// How late a timer's fire time may be and still count as on time (`EBMBOT_TIMER_GRACE`);
@@ -240,6 +263,9 @@ impl Settings {
                 _ => Some(vars.duration("EBMBOT_JOB_TIMEOUT", "1h")?),
             },
             kill_grace: vars.duration("EBMBOT_KILL_GRACE", "10s")?,
+            host_id: vars.host_id()?,
+            lease: vars.lease()?,
+            db_log_max: vars.size("EBMBOT_DB_LOG_MAX", "1MB")?,
             max_jobs: vars.number("EBMBOT_MAX_JOBS", 8, 1..=u32::MAX, AT_LEAST_ONE)?,
             shutdown_grace: vars.duration("EBMBOT_SHUTDOWN_GRACE", "30s")?,
             timer_grace: vars.duration("EBMBOT_TIMER_GRACE", "5m")?,
@@ -279,6 +305,18 @@ impl Settings {
             hidden_from_jobs: secrets.hidden_from_jobs,
             job_reaper: None,
         })
+    }
+
+    /// How long a dispatcher goes without renewing its lease before it stops its jobs (half
+    /// the lease): their TERM, kill grace and KILL then end before the lease does, with a
+    /// quarter of it to spare for clocks that disagree.
+    pub fn fence_after(&self) -> Duration {
+        self.lease / 2
+    }
+
+    /// How often a dispatcher renews its lease: six times a lease, at most every 10 s.
+    pub fn heartbeat_every(&self) -> Duration {
+        (self.lease / 6).min(Duration::from_secs(10))
     }
 
     /// `EBMBOT_TIMEZONE`'s name (`Europe/London`, `UTC`).
@@ -361,6 +399,35 @@ impl Vars<'_> {
             });
         }
         Ok(poll)
+    }
+
+    /// `EBMBOT_HOST_ID`: a name without `/` (it is part of lease owners), default the hostname.
+    fn host_id(&self) -> Result<String, SettingsError> {
+        let Some(id) = (self.get)("EBMBOT_HOST_ID") else { return Ok(machine_hostname()) };
+        if id.is_empty() || id.len() > 255 || id.contains('/') || id.chars().any(char::is_control) {
+            return Err(SettingsError::Invalid {
+                var: "EBMBOT_HOST_ID",
+                value: id,
+                expected: "write a host name without `/`, such as `worker-2`",
+            });
+        }
+        Ok(id)
+    }
+
+    /// `EBMBOT_LEASE`: long enough that a dispatcher cut off from the queue can stop its jobs
+    /// (TERM, `EBMBOT_KILL_GRACE`, the reaper's margin, KILL) in a quarter of it, after half of it.
+    fn lease(&self) -> Result<Duration, SettingsError> {
+        let lease = self.duration("EBMBOT_LEASE", "60s")?;
+        let kill_grace = self.duration("EBMBOT_KILL_GRACE", "10s")?;
+        let shortest = (kill_grace + REAPER_MARGIN) * 4;
+        if lease < shortest {
+            return Err(SettingsError::LeaseTooShort {
+                lease: self.or("EBMBOT_LEASE", "60s"),
+                kill_grace: self.or("EBMBOT_KILL_GRACE", "10s"),
+                least: duration::format(shortest),
+            });
+        }
+        Ok(lease)
     }
 
     fn size(&self, var: &'static str, default: &str) -> Result<u64, SettingsError> {

@@ -2,6 +2,8 @@
 
 use super::model::{Dispatcher, DispatcherId};
 use super::{Queue, QueueError, Result, ms, sub_duration, ts};
+use std::time::Duration;
+
 use jiff::Timestamp;
 
 /// A process registering as a dispatcher (docs/architecture.md §2, "lost").
@@ -16,6 +18,8 @@ pub struct NewDispatcher {
     pub pid_start: i64,
     /// Its `EBMBOT_TIMEZONE` (`Europe/London`): every dispatcher of a queue must have the same.
     pub timezone: String,
+    /// How long its jobs are its own without a renewal (`EBMBOT_LEASE`).
+    pub lease: Duration,
 }
 
 impl Queue {
@@ -34,24 +38,32 @@ impl Queue {
             return Err(QueueError::TimezoneMismatch { mine: d.timezone.clone(), theirs, host, id });
         }
         let id = DispatcherId(tx.insert(
-            "INSERT INTO dispatchers (kind, host, boot_id, pid, pid_start, started_at, heartbeat_at, timezone)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
-            &[&d.kind, &d.host, &d.boot_id, &d.pid, &d.pid_start, &ms(now), &d.timezone],
+            "INSERT INTO dispatchers (kind, host, boot_id, pid, pid_start, started_at, heartbeat_at, timezone, lease_until)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
+            &[&d.kind, &d.host, &d.boot_id, &d.pid, &d.pid_start, &ms(now), &d.timezone, &ms(add(now, d.lease))],
         )?);
         tx.commit()?;
         Ok(id)
     }
 
-    pub fn heartbeat(&mut self, id: DispatcherId, now: Timestamp) -> Result<()> {
+    /// Records that the dispatcher is alive and renews its lease until `now + lease`. False
+    /// when its row is gone: another host declared it lost (its lease had ended) and its jobs
+    /// are no longer its own.
+    pub fn heartbeat(&mut self, id: DispatcherId, now: Timestamp, lease: Duration) -> Result<bool> {
         let tx = self.write()?;
-        tx.exec("UPDATE dispatchers SET heartbeat_at = ?2 WHERE id = ?1", &[&id.0, &ms(now)])?;
+        let n = tx.exec(
+            "UPDATE dispatchers SET heartbeat_at = ?2, lease_until = ?3 WHERE id = ?1",
+            &[&id.0, &ms(now), &ms(add(now, lease))],
+        )?;
         tx.commit()?;
-        Ok(())
+        Ok(n > 0)
     }
 
-    /// Removes a dispatcher that is leaving cleanly (it has no running jobs left).
+    /// Removes a dispatcher that is leaving cleanly (it has no running jobs left), or that
+    /// recovery found gone. Under the claims' lock, so that a claim never names a dispatcher
+    /// being removed.
     pub fn unregister_dispatcher(&mut self, id: DispatcherId) -> Result<()> {
-        let tx = self.write()?;
+        let tx = self.write_locked()?;
         tx.exec("DELETE FROM dispatchers WHERE id = ?1", &[&id.0])?;
         tx.commit()?;
         Ok(())
@@ -59,7 +71,7 @@ impl Queue {
 
     pub fn dispatchers(&self) -> Result<Vec<Dispatcher>> {
         self.db.rows(
-            "SELECT id, kind, host, boot_id, pid, pid_start, started_at, heartbeat_at FROM dispatchers ORDER BY id",
+            "SELECT id, kind, host, boot_id, pid, pid_start, started_at, heartbeat_at, lease_until FROM dispatchers ORDER BY id",
             &[],
             |r| {
                 Ok(Dispatcher {
@@ -71,8 +83,13 @@ impl Queue {
                     pid_start: r.get(5)?,
                     started_at: ts(r.get(6)?),
                     heartbeat_at: ts(r.get(7)?),
+                    lease_until: r.get::<Option<i64>>(8)?.map(ts),
                 })
             },
         )
     }
+}
+
+fn add(t: Timestamp, d: Duration) -> Timestamp {
+    t.checked_add(jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX)).unwrap_or(Timestamp::MAX)
 }

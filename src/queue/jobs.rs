@@ -267,10 +267,16 @@ impl Queue {
         let Some(id) = id else {
             return Ok(None);
         };
-        tx.exec(
-            "UPDATE jobs SET state = 'running', started_at = ?2, dispatcher_id = ?3 WHERE id = ?1 AND state = 'pending'",
+        // Only a registered dispatcher claims: one that another host declared lost (and
+        // removed) must register again first, or its claim would look orphaned at once.
+        let taken = tx.exec(
+            "UPDATE jobs SET state = 'running', started_at = ?2, dispatcher_id = ?3
+             WHERE id = ?1 AND state = 'pending' AND EXISTS (SELECT 1 FROM dispatchers WHERE id = ?3)",
             &[&id, &ms(now), &dispatcher.0],
         )?;
+        if taken == 0 {
+            return Err(QueueError::NotRegistered(dispatcher.0));
+        }
         events::insert(&tx, JobId(id), EventKind::Started, now, announce)?;
         let job = get(&tx, JobId(id))?.ok_or_else(|| QueueError::Corrupt(format!("claimed job {id} vanished")))?;
         tx.commit()?;
@@ -290,6 +296,9 @@ impl Queue {
         let job_type = new.job_type();
         let announce = self.options.announce_starts;
         let tx = self.write_locked()?;
+        if tx.row("SELECT id FROM dispatchers WHERE id = ?1", &[&dispatcher.0], |r| r.get::<i64>(0))?.is_none() {
+            return Err(QueueError::NotRegistered(dispatcher.0));
+        }
         if let Some(running) = running_of_type(&tx, &job_type)? {
             return Ok(Err(Busy::TypeRunning(running)));
         }

@@ -106,6 +106,8 @@ pub enum QueueError {
          timers and HH:MM times must mean the same moment on every host: set the same EBMBOT_TIMEZONE on all of them"
     )]
     TimezoneMismatch { mine: String, theirs: String, host: String, id: i64 },
+    #[error("dispatcher {0} is no longer registered (its lease ended and another host declared its jobs lost); it registers again")]
+    NotRegistered(i64),
     #[error("database error")]
     Sqlite(#[from] rusqlite::Error),
     #[error("database error")]
@@ -160,6 +162,12 @@ impl Queue {
     /// Where the queue is.
     pub fn location(&self) -> &Location {
         &self.at
+    }
+
+    /// Another connection to the same queue, with the same options (a part of a process that
+    /// must not wait for another's calls: a dispatcher's lease keeper).
+    pub fn another(&self) -> Result<Queue> {
+        Queue::open(self.at.clone(), self.options.clone())
     }
 
     /// A new waker for one part of this process that waits for work: it wakes when any process

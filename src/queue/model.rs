@@ -343,6 +343,10 @@ pub struct Dispatcher {
     pub started_at: Timestamp,
     #[serde(serialize_with = "ser_ts")]
     pub heartbeat_at: Timestamp,
+    /// Until when its jobs are its own without a renewal (`None`: registered by an ebmbot
+    /// before leases, judged only on its own host).
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub lease_until: Option<Timestamp>,
 }
 
 /// The JSON form of a job (`queue list --json`): every field, null where empty; `origin` is

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -23,6 +23,7 @@ use crate::config::{Catalog, LiveCatalog, Settings};
 use crate::queue::model::{DispatcherId, JobId};
 use crate::queue::{NewDispatcher, Queue, QueueError, Waker};
 
+use super::lease::Lease;
 use super::process::{Done, Finished, JobHandle, JobSpec};
 use super::retention::{self, Amount};
 use super::{Reporter, proc, recovery};
@@ -32,13 +33,16 @@ mod jobs;
 
 pub use foreground::Foreground;
 
-/// How often a dispatcher (`dispatch`, `serve`, `run`) records that it is alive.
+/// How often `ebmbot run` looks at the queue while it waits, without a change notification.
+/// (Heartbeats are the lease keeper's: `runner::lease`.)
 const HEARTBEAT: Duration = Duration::from_secs(10);
 /// A dispatcher whose heartbeat is older than this counts as stale in `status`, `/readyz` and
 /// `schedule`'s warning. Staleness never declares a dispatcher dead: recovery
 /// checks its process.
 pub const HEARTBEAT_STALE: Duration = Duration::from_secs(60);
-/// How often running jobs of dead dispatchers are looked for (and at start).
+/// How often running jobs of dead dispatchers are looked for (and at start); more often with a
+/// lease shorter than a minute (half the lease), so that a job of a host gone is settled soon
+/// after its lease ends.
 const RECOVERY: Duration = Duration::from_secs(30);
 /// Retention prunes a little at a time: one batch this often.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
@@ -108,6 +112,10 @@ pub struct Dispatcher<'a> {
     clock: &'a dyn Clock,
     reporter: &'a dyn Reporter,
     id: DispatcherId,
+    /// `dispatch`, `serve`, `run`: how it registers (again, when its lease ended).
+    kind: String,
+    /// Renewed by threads of its own; stops our jobs when it cannot be.
+    lease: Arc<Lease>,
     running: HashMap<JobId, Running>,
     /// Wakes the loop: a commit to the queue by anyone, a job that ended, a stop request.
     waker: Waker,
@@ -178,7 +186,6 @@ enum Next {
 
 /// When the loop last did each of its chores.
 struct Chores {
-    heartbeat: Instant,
     recovery: Instant,
     prune: Option<Instant>,
 }
@@ -192,10 +199,10 @@ struct Fetched {
 
 /// How long the loop may sleep: until the next due time or suppression end, chore, or the end
 /// of the shutdown grace, whichever comes first (a change to the queue wakes it sooner).
-fn idle_for(mode: Mode, turns: &Turns, grace_ends: Option<Instant>) -> Duration {
+fn idle_for(mode: Mode, turns: &Turns, grace_ends: Option<Instant>, recovery: Duration) -> Duration {
     let chores = &turns.chores;
     let prune = chores.prune.map(|p| p + PRUNE_EVERY).filter(|_| mode == Mode::Forever);
-    let mut until = (chores.heartbeat + HEARTBEAT).min(chores.recovery + RECOVERY);
+    let mut until = (chores.recovery + recovery).min(Instant::now() + HEARTBEAT);
     for at in [prune, turns.wake_at, grace_ends].into_iter().flatten() {
         until = until.min(at);
     }
@@ -203,8 +210,15 @@ fn idle_for(mode: Mode, turns: &Turns, grace_ends: Option<Instant>) -> Duration 
 }
 
 /// Registers this process as a dispatcher of `kind` (`dispatch`, `serve`, `run`).
-/// `timezone`: its `EBMBOT_TIMEZONE`, which every dispatcher of the queue must share.
-pub fn register(queue: &mut Queue, kind: &str, timezone: &str, now: Timestamp) -> Result<DispatcherId, QueueError> {
+/// `timezone`: its `EBMBOT_TIMEZONE`, which every dispatcher of the queue must share; `lease`:
+/// its `EBMBOT_LEASE`.
+pub fn register(
+    queue: &mut Queue,
+    kind: &str,
+    timezone: &str,
+    lease: Duration,
+    now: Timestamp,
+) -> Result<DispatcherId, QueueError> {
     let pid = std::process::id();
     let pid_i32 = i32::try_from(pid).unwrap_or(i32::MAX);
     let me = NewDispatcher {
@@ -214,8 +228,15 @@ pub fn register(queue: &mut Queue, kind: &str, timezone: &str, now: Timestamp) -
         pid: i64::from(pid),
         pid_start: proc::process_start_time(pid_i32).map_or(0, |t| i64::try_from(t).unwrap_or(i64::MAX)),
         timezone: timezone.to_owned(),
+        lease,
     };
     queue.register_dispatcher(&me, now)
+}
+
+impl Drop for Dispatcher<'_> {
+    fn drop(&mut self) {
+        self.lease.stop();
+    }
 }
 
 impl<'a> Dispatcher<'a> {
@@ -227,7 +248,8 @@ impl<'a> Dispatcher<'a> {
         reporter: &'a dyn Reporter,
         kind: &str,
     ) -> Result<Dispatcher<'a>, QueueError> {
-        let id = register(&mut queue, kind, settings.timezone_name(), clock.now())?;
+        let id = register(&mut queue, kind, settings.timezone_name(), settings.lease, clock.now())?;
+        let lease = Lease::start(queue.another()?, id, settings);
         let (done_tx, done_rx) = mpsc::channel();
         let (fetched_tx, fetched_rx) = mpsc::channel();
         let waker = queue.waker();
@@ -242,6 +264,8 @@ impl<'a> Dispatcher<'a> {
             clock,
             reporter,
             id,
+            kind: kind.to_owned(),
+            lease,
             running: HashMap::new(),
             done_tx,
             done_rx,
@@ -269,7 +293,7 @@ impl<'a> Dispatcher<'a> {
             due_by_once: self.clock.now(),
             look: true,
             wake_at: None,
-            chores: Chores { heartbeat: Instant::now(), recovery: Instant::now(), prune: None },
+            chores: Chores { recovery: Instant::now(), prune: None },
         };
         let mut shutdown = Shutdown::default();
         loop {
@@ -294,7 +318,7 @@ impl<'a> Dispatcher<'a> {
         }
         self.settle()?;
         self.queue.unregister_dispatcher(self.id)?;
-        Ok(self.summary)
+        Ok(std::mem::take(&mut self.summary))
     }
 
     /// One turn of the loop: claim what may start (when `claiming`), record what ended, and the
@@ -327,7 +351,7 @@ impl<'a> Dispatcher<'a> {
         }
         // Woken by a commit (any process), a job that ended, a fetch that ended, a stop, or
         // the slow poll: look again.
-        turns.look |= self.waker.wait(idle_for(mode, turns, grace_ends));
+        turns.look |= self.waker.wait(idle_for(mode, turns, grace_ends, self.recovery_every()));
         while let Ok(done) = self.done_rx.try_recv() {
             self.unrecorded.push(done);
         }
@@ -374,24 +398,33 @@ impl<'a> Dispatcher<'a> {
         false
     }
 
-    /// The heartbeat, retention and recovery, each when due. True when recovery freed a type.
+    /// Registering again when needed, retention and recovery, each when due. True when
+    /// recovery freed a type.
     fn chores(&mut self, mode: Mode, last: &mut Chores) -> Result<bool, QueueError> {
-        self.heartbeat_if_due(&mut last.heartbeat)?;
+        self.register_again_if_needed()?;
         if mode == Mode::Forever && last.prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
             last.prune = Some(Instant::now());
             self.prune_a_little()?;
         }
-        if last.recovery.elapsed() >= RECOVERY {
+        if last.recovery.elapsed() >= self.recovery_every() {
             last.recovery = Instant::now();
             return Ok(self.recover()? > 0);
         }
         Ok(false)
     }
 
-    fn heartbeat_if_due(&mut self, last: &mut Instant) -> Result<(), QueueError> {
-        if last.elapsed() >= HEARTBEAT {
-            *last = Instant::now();
-            self.queue.heartbeat(self.id, self.clock.now())?;
+    fn recovery_every(&self) -> Duration {
+        RECOVERY.min(self.settings.lease / 2)
+    }
+
+    /// Registers again when another host has removed this dispatcher (its lease had ended:
+    /// `runner::lease` stopped its jobs); jobs still stopping are recorded under the old id.
+    fn register_again_if_needed(&mut self) -> Result<(), QueueError> {
+        if self.lease.take_unregistered() {
+            let id = register(&mut self.queue, &self.kind, self.settings.timezone_name(), self.settings.lease, self.clock.now())?;
+            tracing::warn!(old = self.id.0, new = id.0, "dispatcher: registered again after its lease ended");
+            self.id = id;
+            self.lease.registered_as(id);
         }
         Ok(())
     }
@@ -442,10 +475,19 @@ impl<'a> Dispatcher<'a> {
     fn look(&mut self, mode: Mode, due_by_once: Timestamp) -> Result<(), QueueError> {
         self.stop_requested()?;
         loop {
+            if !self.lease.may_claim() {
+                return Ok(());
+            }
             let now = self.clock.now();
             let due_by = if mode == Mode::Once { due_by_once } else { now };
-            let Some(job) = self.queue.claim(self.id, now, due_by, self.settings.max_jobs)? else {
-                return Ok(());
+            let job = match self.queue.claim(self.id, now, due_by, self.settings.max_jobs) {
+                Ok(Some(job)) => job,
+                Ok(None) => return Ok(()),
+                Err(QueueError::NotRegistered(_)) => {
+                    self.lease.lost_registration(self.id);
+                    return self.register_again_if_needed();
+                }
+                Err(e) => return Err(e),
             };
             // A `jobs.toml` re-read before the job was scheduled must be the one it runs with.
             self.follow_catalog();

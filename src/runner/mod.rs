@@ -24,6 +24,7 @@ mod env;
 mod fabfile;
 mod logs;
 pub mod prepare;
+pub mod lease;
 pub mod proc;
 pub mod process;
 pub mod recovery;

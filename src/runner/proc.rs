@@ -12,9 +12,17 @@ use nix::unistd::Pid;
 
 /// The kernel's boot id (`/proc/sys/kernel/random/boot_id`), or an empty string when it cannot
 /// be read (then two unreadable ids compare equal and only the pid check counts).
-/// This machine's name, as dispatchers (and delivery leases) record it.
+/// This host's name in the queue, as dispatchers and leases record it: `EBMBOT_HOST_ID`
+/// (checked by `Settings`), else the machine's hostname. Read once.
 pub fn hostname() -> String {
-    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        std::env::var("EBMBOT_HOST_ID")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(crate::config::machine_hostname)
+    })
+    .clone()
 }
 
 pub fn boot_id() -> String {

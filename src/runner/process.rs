@@ -33,7 +33,7 @@ pub const DRAIN: Duration = Duration::from_millis(200);
 
 /// How much longer than the kill grace the job's reaper gets to stop everything under it, after
 /// SIGTERM, before its whole group gets SIGKILL (which would free the reaper's orphans).
-pub const REAPER_MARGIN: Duration = Duration::from_secs(2);
+pub use crate::config::REAPER_MARGIN;
 
 /// Everything needed to run one job; the command is already rendered and quoted.
 #[derive(Clone)]

@@ -6,16 +6,18 @@
 use jiff::Timestamp;
 
 use crate::config::{Catalog, OnLost, Settings};
-use crate::queue::model::{Dispatcher, DispatcherId};
+use crate::queue::model::{Dispatcher, DispatcherId, Job};
 use crate::queue::{Queue, QueueError};
 
 use super::{Reporter, host_log_dir, proc};
 
-/// Whether a dispatcher's process is certainly gone. One on another host cannot be checked
-/// (the SQLite queue is for one host): it is never declared gone.
-pub fn is_gone(d: &Dispatcher, host: &str, boot_id: &str) -> bool {
+/// Whether a dispatcher is certainly gone. On this host: its pid is dead or another process's,
+/// or the host has rebooted. On another host its processes cannot be seen: it is gone once its
+/// lease has ended without a renewal (it stops its own jobs before that when it cannot renew:
+/// `runner::lease`). One registered before leases, on another host, is never judged gone.
+pub fn is_gone(d: &Dispatcher, host: &str, boot_id: &str, now: Timestamp) -> bool {
     if d.host != host {
-        return false;
+        return d.lease_until.is_some_and(|until| until < now);
     }
     if d.boot_id != boot_id {
         return true;
@@ -38,14 +40,14 @@ pub fn recover(
 ) -> Result<usize, QueueError> {
     let host = proc::hostname();
     let boot_id = proc::boot_id();
-    let gone: Vec<DispatcherId> =
-        queue.dispatchers()?.iter().filter(|d| d.id != me && is_gone(d, &host, &boot_id)).map(|d| d.id).collect();
+    let dispatchers = queue.dispatchers()?;
+    let gone: Vec<&Dispatcher> = dispatchers.iter().filter(|d| d.id != me && is_gone(d, &host, &boot_id, now)).collect();
     let mut settled = 0;
     for owned in queue.running_with_owners()? {
         let job = owned.job;
         let orphan = match &owned.owner {
             None => job.status.run().is_none_or(|r| r.dispatcher != me),
-            Some(d) => gone.contains(&d.id),
+            Some(d) => gone.iter().any(|g| g.id == d.id),
         };
         if !orphan {
             continue;
@@ -60,8 +62,7 @@ pub fn recover(
                 proc::stop_group(pgid, settings.kill_grace + super::process::REAPER_MARGIN);
             }
         }
-        let logs = job.log_dir().map_or_else(|| "its log directory".to_owned(), |d| host_log_dir(settings, d));
-        let detail = format!("ebmbot stopped while this job was running; its logs are in {logs}");
+        let detail = lost_detail(&job, owned.owner.as_ref(), &host, settings);
         let retry = catalog.job(&job.namespace, &job.job).is_some_and(|d| d.on_lost == OnLost::Retry);
         if let Some((lost, retried)) = queue.settle_lost(job.id, &detail, retry, now)? {
             settled += 1;
@@ -71,8 +72,21 @@ pub fn recover(
             }
         }
     }
-    for id in gone {
-        queue.forget_dispatcher(id)?;
+    for d in gone {
+        queue.forget_dispatcher(d.id)?;
     }
     Ok(settled)
+}
+
+/// Why a job was lost, for its outcome.
+fn lost_detail(job: &Job, owner: Option<&Dispatcher>, host: &str, settings: &Settings) -> String {
+    let logs = job.log_dir().map_or_else(|| "its log directory".to_owned(), |d| host_log_dir(settings, d));
+    match owner {
+        Some(d) if d.host != host => format!(
+            "its dispatcher on host `{}` stopped renewing its lease (last heartbeat {}); its logs are in {logs} on that host",
+            d.host,
+            d.heartbeat_at.round(jiff::Unit::Second).unwrap_or(d.heartbeat_at)
+        ),
+        _ => format!("ebmbot stopped while this job was running; its logs are in {logs}"),
+    }
 }

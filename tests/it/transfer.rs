@@ -36,6 +36,7 @@ fn source(env: &TestEnv) -> String {
         pid: 1,
         pid_start: 1,
         timezone: "UTC".into(),
+        lease: std::time::Duration::from_secs(60),
     };
     let d: DispatcherId = q.register_dispatcher(&d, now).unwrap();
     let origin = Origin::Terminal { user: "me".into(), notify: None };

@@ -37,6 +37,7 @@ fn dispatcher(q: &mut Queue) -> DispatcherId {
         pid: 1,
         pid_start: 1,
         timezone: "UTC".into(),
+        lease: std::time::Duration::from_secs(60),
     };
     q.register_dispatcher(&d, t(0)).unwrap()
 }

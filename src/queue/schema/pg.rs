@@ -173,7 +173,20 @@ ALTER TABLE slack_replies ADD COLUMN refusals BIGINT NOT NULL DEFAULT 0;
     PG_TIMERS,
     PG_SUPPORT,
     "ALTER TABLE dispatchers ADD COLUMN timezone TEXT;",
+    PG_HOSTS,
 ];
+
+/// Leases and shipped logs (the SQLite text: `super::sqlite`, `HOSTS`).
+const PG_HOSTS: &str = r"
+ALTER TABLE dispatchers ADD COLUMN lease_until BIGINT;
+CREATE TABLE job_logs (
+    job_id BIGINT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    stream TEXT NOT NULL CHECK (stream IN ('stdout', 'stderr')),
+    pos BIGINT NOT NULL,
+    data   BYTEA NOT NULL,
+    PRIMARY KEY (job_id, stream, pos)
+);
+";
 
 /// Support listeners (the SQLite text: `super::sqlite`, `SUPPORT`).
 const PG_SUPPORT: &str = r"

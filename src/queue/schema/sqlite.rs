@@ -94,7 +94,23 @@ CREATE TABLE meta (
     SUPPORT,
     // Each dispatcher's EBMBOT_TIMEZONE: hosts that disagree are refused at start.
     "ALTER TABLE dispatchers ADD COLUMN timezone TEXT;",
+    HOSTS,
 ];
+
+/// Several hosts on one queue (docs/postgres.md, "Several hosts"): each dispatcher's lease,
+/// renewed by its heartbeat (`lease_until`, epoch ms; a job of another host is lost only after
+/// it), and jobs' output shipped into the queue in chunks (`job_logs`: the bytes of `stream` from
+/// byte `pos`), so that `logs` works from any host. Chunks go with their job.
+const HOSTS: &str = r"
+ALTER TABLE dispatchers ADD COLUMN lease_until INTEGER;
+CREATE TABLE job_logs (
+    job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    stream TEXT NOT NULL CHECK (stream IN ('stdout', 'stderr')),
+    pos    INTEGER NOT NULL,
+    data   BLOB NOT NULL,
+    PRIMARY KEY (job_id, stream, pos)
+);
+";
 
 /// A finished job's outcome in columns of its own, not only in the human `detail`: who
 /// cancelled it (`cancelled_by`) and after how long it timed out (`timeout_ms`). Rows written

@@ -1,8 +1,6 @@
 //! `ebmbot run`: one job, inserted already running and owned by this dispatcher, run in the
 //! foreground with its output also on ours.
 
-use std::time::Instant;
-
 use jiff::Timestamp;
 
 use crate::queue::model::Job;
@@ -47,8 +45,7 @@ impl Dispatcher<'_> {
         control: &Control,
         on_wait: &mut dyn FnMut(Option<&Busy>),
     ) -> Result<Foreground, QueueError> {
-        let mut last_heartbeat = Instant::now();
-        let job = match self.wait_to_start(new, force, control, on_wait, &mut last_heartbeat)? {
+        let job = match self.wait_to_start(new, force, control, on_wait)? {
             Ok(job) => job,
             Err(ended) => return Ok(ended),
         };
@@ -67,7 +64,7 @@ impl Dispatcher<'_> {
                 }
                 stops_seen = stops;
             }
-            let woke = self.waker.wait(HEARTBEAT.saturating_sub(last_heartbeat.elapsed()));
+            let woke = self.waker.wait(HEARTBEAT);
             while let Ok(done) = self.done_rx.try_recv() {
                 self.unrecorded.push(done);
             }
@@ -78,7 +75,7 @@ impl Dispatcher<'_> {
             if woke {
                 self.stop_requested()?;
             }
-            self.heartbeat_if_due(&mut last_heartbeat)?;
+            self.register_again_if_needed()?;
         }
         let job = self.queue.job(id)?.ok_or_else(|| QueueError::Corrupt(format!("job {id} vanished")))?;
         Ok(Foreground::Ran(Box::new(job)))
@@ -91,7 +88,6 @@ impl Dispatcher<'_> {
         force: bool,
         control: &Control,
         on_wait: &mut dyn FnMut(Option<&Busy>),
-        last_heartbeat: &mut Instant,
     ) -> Result<Result<Job, Foreground>, QueueError> {
         let mut last_busy = None;
         loop {
@@ -113,8 +109,8 @@ impl Dispatcher<'_> {
                         if control.stops() > 0 {
                             return Ok(Err(Foreground::StoppedWaiting));
                         }
-                        self.heartbeat_if_due(last_heartbeat)?;
-                        if self.waker.wait(HEARTBEAT.saturating_sub(last_heartbeat.elapsed())) {
+                        self.register_again_if_needed()?;
+                        if self.waker.wait(HEARTBEAT) {
                             break;
                         }
                     }

@@ -91,6 +91,7 @@ impl Dispatcher<'_> {
         match spawn(spec, self.done_tx.clone()) {
             Ok(handle) => {
                 let pgid = handle.pgid();
+                self.lease.track(id, handle.clone());
                 if let Some(r) = self.running.get_mut(&id) {
                     r.handle = Some(handle);
                 }
@@ -120,8 +121,12 @@ impl Dispatcher<'_> {
     /// Records one outcome; `Err` leaves the job in `running`, to be recorded again. A job
     /// stopped by the shutdown is queued again if its `on_lost` says so.
     fn finished(&mut self, done: &Finished) -> Result<(), QueueError> {
+        if self.lease.is_fenced(done.id) {
+            return self.fenced(done.id);
+        }
         let by_shutdown = self.running.get(&done.id).is_some_and(|r| r.by_shutdown);
         let job = self.record(done.id, &done.outcome)?;
+        self.lease.untrack(done.id);
         self.running.remove(&done.id);
         let Some(job) = job.filter(|j| by_shutdown && j.state() == JobState::Cancelled) else {
             return Ok(());
@@ -143,6 +148,35 @@ impl Dispatcher<'_> {
                     crate::error::describe(&e)
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// Records a job stopped because the lease could not be renewed: lost (another host may
+    /// have declared it so already), and queued again if its `on_lost` says so.
+    fn fenced(&mut self, id: JobId) -> Result<(), QueueError> {
+        let job = self.running.get(&id).map(|_| ()).and_then(|()| self.queue.job(id).ok().flatten());
+        let retry = job
+            .as_ref()
+            .and_then(|j| self.catalog.job(&j.namespace, &j.job))
+            .is_some_and(|d| d.on_lost == OnLost::Retry);
+        let detail = format!(
+            "its dispatcher on host `{}` was cut off from the queue for {} and stopped it before its lease ended",
+            super::proc::hostname(),
+            crate::config::duration::format(self.settings.fence_after())
+        );
+        let settled = self.queue.settle_lost(id, &detail, retry, self.clock.now())?;
+        self.lease.untrack(id);
+        self.running.remove(&id);
+        self.summary.finished += 1;
+        match settled {
+            Some((lost, retried)) => {
+                self.reporter.finished(&lost);
+                if let Some(again) = retried {
+                    self.reporter.note(&format!("job {} will run again as job {again} (on_lost = \"retry\")", lost.id));
+                }
+            }
+            None => self.reporter.note(&format!("job {id} was stopped; another host had already declared it lost")),
         }
         Ok(())
     }

@@ -70,6 +70,7 @@ async fn readyz_in_serve_checks_the_dispatcher_heartbeat() {
         pid: pid.into(),
         pid_start: 1,
         timezone: "UTC".into(),
+        lease: std::time::Duration::from_secs(60),
     };
     let stale = Timestamp::now() - Duration::from_secs(120);
     let id = queue.register_dispatcher(&me, stale).unwrap();
@@ -77,7 +78,7 @@ async fn readyz_in_serve_checks_the_dispatcher_heartbeat() {
     assert_eq!(reply.status, 503);
     assert!(reply.text.contains("dispatcher: stale (heartbeat 12"), "{}", reply.text);
 
-    queue.heartbeat(id, Timestamp::now()).unwrap();
+    queue.heartbeat(id, Timestamp::now(), std::time::Duration::from_secs(60)).unwrap();
     let reply = send(server.client.get(server.url("/readyz"))).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert!(reply.text.contains("dispatcher: ok (heartbeat 0s ago)"), "{}", reply.text);
@@ -103,6 +104,7 @@ async fn metrics_show_jobs_from_the_database_and_this_process_counters() {
         pid: 1,
         pid_start: 1,
         timezone: "UTC".into(),
+        lease: std::time::Duration::from_secs(60),
     };
     let d = queue.register_dispatcher(&me, Timestamp::now()).unwrap();
     let start = Timestamp::now() + Duration::from_secs(60);

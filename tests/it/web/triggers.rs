@@ -171,6 +171,7 @@ async fn a_redelivery_schedules_nothing_even_after_the_job_finished() {
         pid: 1,
         pid_start: 1,
         timezone: "UTC".into(),
+        lease: std::time::Duration::from_secs(60),
     };
     let dispatcher = queue.register_dispatcher(&me, Timestamp::now()).unwrap();
     let later = Timestamp::now() + Duration::from_secs(60);
