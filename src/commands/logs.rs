@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::queue::Queue;
 use crate::queue::model::{Job, JobId, JobState};
+use crate::queue::{Queue, Shipped};
 
 use super::access::{Allowed, Caller, Scope};
 use super::{Action, CommandError, Context, Result};
@@ -133,8 +133,12 @@ impl Action for Logs {
         let path = Path::new(dir).join(stream.file_name());
         match read_part(&path, self.part, self.limit) {
             Ok((text, cut_from)) => (out.text, out.cut_from) = (text, cut_from),
+            // Run on another host (or its files removed): what the queue keeps of it.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                out.note = Some(NoText::Removed { id: job.id, dir: dir.to_owned() });
+                match queue.shipped_log(job.id, stream.file_name(), 0)? {
+                    Some(shipped) => (out.text, out.cut_from) = from_queue(&shipped, self.part, self.limit),
+                    None => out.note = Some(NoText::Removed { id: job.id, dir: dir.to_owned() }),
+                }
             }
             Err(source) => return Err(CommandError::Io { what: "cannot read the log", path, source }),
         }
@@ -179,6 +183,27 @@ pub fn read_part(path: &Path, part: Part, limit: Option<u64>) -> std::io::Result
     Ok((text, cut.then_some(size)))
 }
 
+/// `part` of what the queue keeps of a log, as [`read_part`] reads a file: at most `limit`
+/// bytes, a line cut at the start dropped; and the log's size when that is not all of it.
+fn from_queue(shipped: &Shipped, part: Part, limit: Option<u64>) -> (String, Option<u64>) {
+    let mut bytes: &[u8] = &shipped.bytes;
+    let mut cut = shipped.start > 0;
+    if let Some(limit) = limit.and_then(|l| usize::try_from(l).ok()).filter(|l| bytes.len() > *l) {
+        cut = true;
+        bytes = match part {
+            Part::Head(_) => &bytes[..limit],
+            Part::All | Part::Tail(_) => &bytes[bytes.len() - limit..],
+        };
+    }
+    if cut
+        && !matches!(part, Part::Head(_))
+        && let Some(newline) = bytes.iter().position(|b| *b == b'\n')
+    {
+        bytes = &bytes[newline + 1..];
+    }
+    (select(&String::from_utf8_lossy(bytes), part), cut.then_some(shipped.end))
+}
+
 /// The whole text, or its first or last `n` lines.
 fn select(text: &str, part: Part) -> String {
     match part {
@@ -192,30 +217,40 @@ fn select(text: &str, part: Part) -> String {
 }
 
 /// Follows a job's log into `out`: waits for a pending job to start, copies the file as it
-/// grows, and returns the job once it has finished and everything is copied.
+/// grows (or, for a job on another host, what the queue keeps of it), and returns the job once
+/// it has finished and everything is copied.
 pub fn follow(queue: &Queue, id: JobId, stream: Stream, out: &mut dyn Write) -> Result<Job> {
     const POLL: Duration = Duration::from_millis(50);
     let mut job = find(queue, id)?;
-    let mut file: Option<File> = None;
+    let mut source = Source::NotYet;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        if file.is_none()
+        if matches!(source, Source::NotYet)
             && let Some(dir) = job.log_dir()
         {
             let path = Path::new(dir).join(stream.file_name());
-            match File::open(&path) {
-                Ok(f) => file = Some(f),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !job.is_finished() => {}
+            source = match File::open(&path) {
+                Ok(f) => Source::File(f),
+                // The files exist once the log directory is recorded: not here, so on another host.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Source::Queue(0),
                 Err(source) => return Err(CommandError::Io { what: "cannot read the log", path, source }),
-            }
+            };
         }
-        if let Some(f) = file.as_mut() {
-            loop {
+        let write = |out: &mut dyn Write, bytes: &[u8]| out.write_all(bytes).and_then(|()| out.flush());
+        match &mut source {
+            Source::NotYet => {}
+            Source::File(f) => loop {
                 let n = f.read(&mut buf).map_err(|source| io(source, &job, stream))?;
                 if n == 0 {
                     break;
                 }
-                out.write_all(&buf[..n]).and_then(|()| out.flush()).map_err(|source| io(source, &job, stream))?;
+                write(out, &buf[..n]).map_err(|source| io(source, &job, stream))?;
+            },
+            Source::Queue(pos) => {
+                if let Some(shipped) = queue.shipped_log(id, stream.file_name(), *pos)? {
+                    write(out, &shipped.bytes).map_err(|source| io(source, &job, stream))?;
+                    *pos = shipped.end;
+                }
             }
         }
         if job.is_finished() {
@@ -223,7 +258,7 @@ pub fn follow(queue: &Queue, id: JobId, stream: Stream, out: &mut dyn Write) -> 
         }
         std::thread::sleep(POLL);
         job = find(queue, id)?;
-        if let Some(f) = file.as_mut() {
+        if let Source::File(f) = &mut source {
             // A file truncated under us (it never is, but be safe): start again.
             let pos = f.stream_position().map_err(|source| io(source, &job, stream))?;
             if f.metadata().is_ok_and(|m| m.len() < pos) {
@@ -231,6 +266,15 @@ pub fn follow(queue: &Queue, id: JobId, stream: Stream, out: &mut dyn Write) -> 
             }
         }
     }
+}
+
+/// Where a followed log is read from.
+enum Source {
+    /// The job has no log directory yet.
+    NotYet,
+    File(File),
+    /// The queue's copy (the job runs on another host), from this byte on.
+    Queue(u64),
 }
 
 fn io(source: std::io::Error, job: &Job, stream: Stream) -> CommandError {

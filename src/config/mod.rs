@@ -25,9 +25,7 @@ pub use catalog::{
 pub use job_type::JobType;
 pub use load::ConfigError;
 pub use params::{ParamError, ParamRule, ParamType};
-pub use settings::{
-    Overrides, REAPER_MARGIN, Secret, SecretName, Settings, SettingsError, SyncMode, machine_hostname,
-};
+pub use settings::{Overrides, REAPER_MARGIN, Secret, SecretName, Settings, SettingsError, SyncMode, machine_hostname};
 pub use suggest::closest;
 pub use template::Template;
 pub use validate::{RESERVED_NAMESPACES, RESERVED_PARAMS};

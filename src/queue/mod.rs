@@ -25,6 +25,7 @@ mod db;
 mod deliveries;
 mod dispatchers;
 mod events;
+mod job_logs;
 mod jobs;
 mod list;
 mod location;
@@ -54,6 +55,7 @@ use db::{Begin, Db};
 pub use deliveries::{DeliveryOutcome, WebhookDelivery};
 pub use dispatchers::NewDispatcher;
 pub use events::{Attempt, Delivery, DeliveryItem, DeliveryStatus, Step, StepOutcome};
+pub use job_logs::Shipped;
 pub use jobs::{Busy, CancelById, Cancelled, ListFilter, NewJob, Scheduled};
 pub use location::{Location, LocationError};
 pub use metrics::{DURATION_BUCKETS, DurationHistogram, JobMetrics, OutcomeCount};
@@ -106,7 +108,9 @@ pub enum QueueError {
          timers and HH:MM times must mean the same moment on every host: set the same EBMBOT_TIMEZONE on all of them"
     )]
     TimezoneMismatch { mine: String, theirs: String, host: String, id: i64 },
-    #[error("dispatcher {0} is no longer registered (its lease ended and another host declared its jobs lost); it registers again")]
+    #[error(
+        "dispatcher {0} is no longer registered (its lease ended and another host declared its jobs lost); it registers again"
+    )]
     NotRegistered(i64),
     #[error("database error")]
     Sqlite(#[from] rusqlite::Error),

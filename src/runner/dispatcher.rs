@@ -26,6 +26,7 @@ use crate::queue::{NewDispatcher, Queue, QueueError, Waker};
 use super::lease::Lease;
 use super::process::{Done, Finished, JobHandle, JobSpec};
 use super::retention::{self, Amount};
+use super::ship::{SHIP_EVERY, Shipper};
 use super::{Reporter, proc, recovery};
 
 mod foreground;
@@ -117,6 +118,8 @@ pub struct Dispatcher<'a> {
     /// Renewed by threads of its own; stops our jobs when it cannot be.
     lease: Arc<Lease>,
     running: HashMap<JobId, Running>,
+    /// Ships running jobs' output into the queue, for `logs` on other hosts.
+    shipper: Shipper,
     /// Wakes the loop: a commit to the queue by anyone, a job that ended, a stop request.
     waker: Waker,
     done_tx: Done,
@@ -187,6 +190,7 @@ enum Next {
 /// When the loop last did each of its chores.
 struct Chores {
     recovery: Instant,
+    shipped: Instant,
     prune: Option<Instant>,
 }
 
@@ -267,6 +271,7 @@ impl<'a> Dispatcher<'a> {
             kind: kind.to_owned(),
             lease,
             running: HashMap::new(),
+            shipper: Shipper::new(settings.db_log_max),
             done_tx,
             done_rx,
             fetched_tx,
@@ -293,7 +298,7 @@ impl<'a> Dispatcher<'a> {
             due_by_once: self.clock.now(),
             look: true,
             wake_at: None,
-            chores: Chores { recovery: Instant::now(), prune: None },
+            chores: Chores { recovery: Instant::now(), shipped: Instant::now(), prune: None },
         };
         let mut shutdown = Shutdown::default();
         loop {
@@ -351,7 +356,9 @@ impl<'a> Dispatcher<'a> {
         }
         // Woken by a commit (any process), a job that ended, a fetch that ended, a stop, or
         // the slow poll: look again.
-        turns.look |= self.waker.wait(idle_for(mode, turns, grace_ends, self.recovery_every()));
+        let ship_at = (!self.shipper.is_idle()).then(|| turns.chores.shipped + SHIP_EVERY);
+        let grace_or_ship = [grace_ends, ship_at].into_iter().flatten().min();
+        turns.look |= self.waker.wait(idle_for(mode, turns, grace_or_ship, self.recovery_every()));
         while let Ok(done) = self.done_rx.try_recv() {
             self.unrecorded.push(done);
         }
@@ -402,6 +409,10 @@ impl<'a> Dispatcher<'a> {
     /// recovery freed a type.
     fn chores(&mut self, mode: Mode, last: &mut Chores) -> Result<bool, QueueError> {
         self.register_again_if_needed()?;
+        if last.shipped.elapsed() >= SHIP_EVERY {
+            last.shipped = Instant::now();
+            self.shipper.ship_all(&mut self.queue);
+        }
         if mode == Mode::Forever && last.prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
             last.prune = Some(Instant::now());
             self.prune_a_little()?;
@@ -421,7 +432,13 @@ impl<'a> Dispatcher<'a> {
     /// `runner::lease` stopped its jobs); jobs still stopping are recorded under the old id.
     fn register_again_if_needed(&mut self) -> Result<(), QueueError> {
         if self.lease.take_unregistered() {
-            let id = register(&mut self.queue, &self.kind, self.settings.timezone_name(), self.settings.lease, self.clock.now())?;
+            let id = register(
+                &mut self.queue,
+                &self.kind,
+                self.settings.timezone_name(),
+                self.settings.lease,
+                self.clock.now(),
+            )?;
             tracing::warn!(old = self.id.0, new = id.0, "dispatcher: registered again after its lease ended");
             self.id = id;
             self.lease.registered_as(id);

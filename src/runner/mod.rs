@@ -22,14 +22,15 @@
 mod dispatcher;
 mod env;
 mod fabfile;
+pub mod lease;
 mod logs;
 pub mod prepare;
-pub mod lease;
 pub mod proc;
 pub mod process;
 pub mod recovery;
 mod reporter;
 pub mod retention;
+pub mod ship;
 pub mod timers;
 
 pub use dispatcher::{Control, Dispatcher, Foreground, HEARTBEAT_STALE, Mode, Summary, register};

@@ -17,10 +17,7 @@ use nix::unistd::Pid;
 pub fn hostname() -> String {
     static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HOST.get_or_init(|| {
-        std::env::var("EBMBOT_HOST_ID")
-            .ok()
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(crate::config::machine_hostname)
+        std::env::var("EBMBOT_HOST_ID").ok().filter(|h| !h.is_empty()).unwrap_or_else(crate::config::machine_hostname)
     })
     .clone()
 }

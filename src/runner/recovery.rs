@@ -41,7 +41,8 @@ pub fn recover(
     let host = proc::hostname();
     let boot_id = proc::boot_id();
     let dispatchers = queue.dispatchers()?;
-    let gone: Vec<&Dispatcher> = dispatchers.iter().filter(|d| d.id != me && is_gone(d, &host, &boot_id, now)).collect();
+    let gone: Vec<&Dispatcher> =
+        dispatchers.iter().filter(|d| d.id != me && is_gone(d, &host, &boot_id, now)).collect();
     let mut settled = 0;
     for owned in queue.running_with_owners()? {
         let job = owned.job;
@@ -52,8 +53,9 @@ pub fn recover(
         if !orphan {
             continue;
         }
-        let same_boot = owned.owner.as_ref().is_none_or(|d| d.boot_id == boot_id);
-        if let Some(pgid) = job.process().and_then(|p| p.pgid).filter(|_| same_boot) {
+        // A process group means something only on the host, and in the boot, that made it.
+        let here = owned.owner.as_ref().is_none_or(|d| d.host == host && d.boot_id == boot_id);
+        if let Some(pgid) = job.process().and_then(|p| p.pgid).filter(|_| here) {
             let members = proc::group_members_with_env(pgid, "EBMBOT_JOB_ID", &job.id.to_string());
             if !members.is_empty() {
                 reporter.note(&format!("job {} outlived its dispatcher; stopping its process group {pgid}", job.id));

@@ -13,6 +13,7 @@ mod dispatch;
 mod dry_run;
 mod faults;
 mod files;
+mod hosts;
 mod import;
 mod params;
 mod queue;
@@ -38,6 +39,8 @@ mod pg {
     mod bad_input;
     mod concurrency;
     mod dispatch;
+    mod hosts;
+    mod partition;
     mod queue;
     mod recovery;
     mod run;

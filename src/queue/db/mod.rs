@@ -57,7 +57,7 @@ macro_rules! col {
         }
     )*};
 }
-col!(i64, Option<i64>, i32, Option<i32>, f64, String, Option<String>, bool);
+col!(i64, Option<i64>, i32, Option<i32>, f64, String, Option<String>, bool, Vec<u8>);
 
 impl Col for u32 {
     fn lite(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Self> {

@@ -49,7 +49,8 @@ fn a_write_that_changes_nothing_wakes_nobody() {
     let (_d, mut q) = open();
     let waker = q.waker();
     let mut other = another(&q);
-    let me = crate::runner::register(&mut other, "test", "UTC", std::time::Duration::from_secs(60), Timestamp::now()).unwrap();
+    let me = crate::runner::register(&mut other, "test", "UTC", std::time::Duration::from_secs(60), Timestamp::now())
+        .unwrap();
     while waker.wait(Duration::from_millis(200)) {} // the registration's own wake-up
     assert!(other.claim(me, Timestamp::now(), Timestamp::now(), 8).unwrap().is_none());
     assert!(!waker.wait(Duration::from_millis(200)), "an empty claim commits nothing");

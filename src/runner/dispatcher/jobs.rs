@@ -92,6 +92,7 @@ impl Dispatcher<'_> {
             Ok(handle) => {
                 let pgid = handle.pgid();
                 self.lease.track(id, handle.clone());
+                self.shipper.add(id, std::path::PathBuf::from(&log_dir));
                 if let Some(r) = self.running.get_mut(&id) {
                     r.handle = Some(handle);
                 }
@@ -121,6 +122,7 @@ impl Dispatcher<'_> {
     /// Records one outcome; `Err` leaves the job in `running`, to be recorded again. A job
     /// stopped by the shutdown is queued again if its `on_lost` says so.
     fn finished(&mut self, done: &Finished) -> Result<(), QueueError> {
+        self.shipper.finish(&mut self.queue, done.id);
         if self.lease.is_fenced(done.id) {
             return self.fenced(done.id);
         }

@@ -8,6 +8,8 @@
 //! - [`web`]: an in-process web server on 127.0.0.1:0, a client, GitHub signatures and fixtures.
 
 pub mod fake_slack;
+#[cfg_attr(not(ebmbot_pg_tests), allow(dead_code, reason = "the partition test is in the PostgreSQL half only"))]
+pub mod proxy;
 pub mod slack;
 pub mod web;
 
