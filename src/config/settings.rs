@@ -607,6 +607,28 @@ mod tests {
     }
 
     #[test]
+    fn a_lease_must_leave_time_to_stop_jobs_and_a_host_id_has_no_slash() {
+        let s = load(&[]).unwrap();
+        assert_eq!(
+            (s.lease, s.fence_after(), s.heartbeat_every()),
+            (Duration::from_secs(60), Duration::from_secs(30), Duration::from_secs(10))
+        );
+        assert!(!s.host_id.is_empty(), "the hostname by default");
+        let short = load(&[("EBMBOT_LEASE", "20s")]).unwrap_err().to_string();
+        assert_eq!(
+            short,
+            "EBMBOT_LEASE=`20s` is too short for EBMBOT_KILL_GRACE=`10s`: a dispatcher cut off from the queue stops its jobs within half its lease; write at least `48s`"
+        );
+        let s = load(&[("EBMBOT_LEASE", "9s"), ("EBMBOT_KILL_GRACE", "200ms")]).unwrap();
+        assert_eq!(s.heartbeat_every(), Duration::from_millis(1500));
+        assert!(load(&[("EBMBOT_LEASE", "soon")]).is_err());
+        assert_eq!(load(&[("EBMBOT_HOST_ID", "worker-2")]).unwrap().host_id, "worker-2");
+        let slash = load(&[("EBMBOT_HOST_ID", "a/b")]).unwrap_err().to_string();
+        assert!(slash.starts_with("EBMBOT_HOST_ID=`a/b` is not valid; write a host name without `/`"), "{slash}");
+        assert_eq!(load(&[("EBMBOT_DB_LOG_MAX", "0")]).unwrap().db_log_max, 0);
+    }
+
+    #[test]
     fn web_caps() {
         let s = load(&[]).unwrap();
         assert_eq!((s.max_connections, s.max_body, s.max_body_memory), (512, 26_000_000, 64_000_000));

@@ -37,11 +37,11 @@ fn fires(env: &TestEnv) -> Vec<(String, i64)> {
 }
 
 #[test]
-fn two_dispatchers_fire_each_fire_time_of_a_seconds_timer_once() {
+fn dispatchers_of_two_hosts_fire_each_fire_time_of_a_seconds_timer_once() {
     let env = TestEnv::new(TIMERS);
     env.workspace("t");
-    let mut a = env.spawn(&["dispatch"]);
-    let mut b = env.spawn(&["dispatch"]);
+    let mut a = env.cmd_spawn_with(&["dispatch"], &[("EBMBOT_HOST_ID", "host-a")]);
+    let mut b = env.cmd_spawn_with(&["dispatch"], &[("EBMBOT_HOST_ID", "host-b")]);
     wait_until("both dispatchers to register", || {
         (env.json(&["status"])["dispatchers"].as_array().unwrap().len() == 2).then_some(())
     });
