@@ -2,12 +2,15 @@
 //! hosts; `host-a` reaches PostgreSQL through a proxy the test cuts while a job runs there.
 //! `host-a` must stop its job before its lease ends, `host-b` declare it lost only after the
 //! lease and run it again (`on_lost = "retry"`), and no two runs may ever overlap: every run
-//! appends its start and end times to a file, which the test reads.
+//! appends its start and end times to a file, which the test reads. Both deliver to a fake
+//! Slack: each run's start notice is posted once.
 
 use std::net::ToSocketAddrs;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::support::fake_slack::Fake;
 use crate::support::proxy::Proxy;
+use crate::support::slack::text;
 use crate::support::{TestEnv, stop, wait_until};
 
 const JOBS: &str = r#"
@@ -30,6 +33,10 @@ echo "end $(date +%s%N) $EBMBOT_JOB_ID" >> runs.log
 
 /// Two hosts' settings: a lease as short as `EBMBOT_KILL_GRACE` (200ms) allows.
 const LEASE: &str = "9s";
+
+fn refs<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    vars.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
 
 fn now_ns() -> u128 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos()
@@ -58,11 +65,23 @@ fn a_dispatcher_cut_off_stops_its_job_before_its_lease_ends_and_the_other_host_r
     let server = url.split('@').nth(1).and_then(|rest| rest.split('/').next()).expect("host:port in the URL");
     let proxy = Proxy::start(server.to_socket_addrs().unwrap().next().unwrap());
     let proxied = url.replace(server, &proxy.addr.to_string());
-    let a_vars = [("EBMBOT_DB", proxied.as_str()), ("EBMBOT_HOST_ID", "host-a"), ("EBMBOT_LEASE", LEASE)];
-    let mut a = env.cmd_spawn_with(&["dispatch"], &a_vars);
+    let slack = Fake::start();
+    slack.add_channel(serde_json::json!({"id": "CLOGS", "name": "ebmbot-logs"}));
+    let host = |id: &str| {
+        vec![
+            ("EBMBOT_HOST_ID", id.to_owned()),
+            ("EBMBOT_LEASE", LEASE.to_owned()),
+            ("SLACK_BOT_TOKEN", "xoxb-test-token".to_owned()),
+            ("SLACK_API_URL", slack.url.clone()),
+            ("SLACK_LOGS_CHANNEL", "CLOGS".to_owned()),
+        ]
+    };
+    let (mut a_vars, b_vars) = (host("host-a"), host("host-b"));
+    a_vars.push(("EBMBOT_DB", proxied));
+    let mut a = env.cmd_spawn_with(&["dispatch"], &refs(&a_vars));
     let id = env.schedule(&["p", "deploy"]);
     wait_until("the first run to start on host-a", || (runs(&env).len() == 1).then_some(()));
-    let mut b = env.cmd_spawn_with(&["dispatch"], &[("EBMBOT_HOST_ID", "host-b"), ("EBMBOT_LEASE", LEASE)]);
+    let mut b = env.cmd_spawn_with(&["dispatch"], &refs(&b_vars));
 
     proxy.cut();
     let cut_at = now_ns();
@@ -82,6 +101,13 @@ fn a_dispatcher_cut_off_stops_its_job_before_its_lease_ends_and_the_other_host_r
     let retry = retry.as_array().unwrap().iter().find(|j| j["retry_of"] == id).expect("a retry").clone();
     assert_eq!(retry["state"], "succeeded", "{retry:#}");
 
+    let retry_id = retry["id"].as_i64().unwrap();
+    let starts = |job: i64| {
+        let notice = format!("about to start (job {job})");
+        slack.posts().iter().filter(|p| text(p).contains(&notice)).count()
+    };
+    slack.wait("the retry's start notice", |_| (starts(retry_id) == 1).then_some(()));
+
     // The partition heals: host-a learns that its job was taken, registers again, runs nothing twice.
     proxy.heal();
     wait_until("host-a to register again", || {
@@ -90,6 +116,7 @@ fn a_dispatcher_cut_off_stops_its_job_before_its_lease_ends_and_the_other_host_r
     });
     assert_eq!(self::runs(&env).len(), 2, "nothing ran a third time");
     assert_eq!(env.job(id)["state"], "lost", "host-a's late record changes nothing");
+    assert_eq!((starts(id), starts(retry_id)), (1, 1), "each start notice posted once: {:#?}", slack.posts());
     let a_out = stop(&mut a);
     let a_err = String::from_utf8_lossy(&a_out.stderr);
     assert!(a_err.contains("stopping its jobs before the lease ends"), "{a_err}");
