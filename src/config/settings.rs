@@ -248,6 +248,8 @@ impl Settings {
             secrets.hidden_from_jobs.extend(secrets::hidden_vars("EBMBOT_DB"));
             secrets.hidden_from_jobs.extend(["DB_PATH".to_owned(), "PGPASSFILE".to_owned()]);
         }
+        // The PostgreSQL client reads it itself; a bad one is refused here, in one line.
+        vars.pg_root_cert()?;
         Ok(Settings {
             config,
             db,
@@ -399,6 +401,23 @@ impl Vars<'_> {
             });
         }
         Ok(poll)
+    }
+
+    /// `PGSSLROOTCERT` (libpq's), when set: a readable PEM file with a certificate in it, the
+    /// roots a PostgreSQL server's certificate is verified against (`sslmode=require`).
+    fn pg_root_cert(&self) -> Result<(), SettingsError> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let Some(path) = (self.get)("PGSSLROOTCERT").filter(|p| !p.is_empty()) else { return Ok(()) };
+        let certs = std::fs::read(&path).map(|pem| CertificateDer::pem_slice_iter(&pem).flatten().count());
+        if certs.is_ok_and(|n| n > 0) {
+            return Ok(());
+        }
+        Err(SettingsError::Invalid {
+            var: "PGSSLROOTCERT",
+            value: path,
+            expected: "it is not a readable PEM file with a certificate; name the CA certificate that signed the PostgreSQL server's",
+        })
     }
 
     /// `EBMBOT_HOST_ID`: a name without `/` (it is part of lease owners), default the hostname.

@@ -88,7 +88,7 @@ impl Location {
 
 impl Url {
     fn config(&self) -> Result<postgres::Config, ()> {
-        let mut config: postgres::Config = self.shown.parse().map_err(|_| ())?;
+        let mut config: postgres::Config = super::db::tls::driver_sslmode(&self.shown).parse().map_err(|_| ())?;
         if let Some(p) = &self.password {
             config.password(p);
         }

@@ -257,8 +257,7 @@ fn listen_pg(mut config: postgres::Config, hub: &Weak<Hub>, ready: &SyncSender<(
             return;
         }
         let Some(c) = client.as_mut() else {
-            match config
-                .connect(postgres::NoTls)
+            match super::db::tls::connect(&config)
                 .and_then(|mut c| c.batch_execute(&format!("LISTEN {}", super::db::CHANNEL)).map(|()| c))
             {
                 Ok(c) => {

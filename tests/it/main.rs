@@ -47,6 +47,7 @@ mod pg {
     mod say;
     mod slack;
     mod timers;
+    mod tls;
     mod transfer;
     mod web;
 }

@@ -4,6 +4,7 @@
 //! [`Row`] as [`Col`] types, so the rest of `src/queue/` decodes rows the same way on both.
 
 mod pg;
+pub(crate) mod tls;
 
 use std::cell::RefCell;
 

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use postgres::{Client, NoTls, Statement};
+use postgres::{Client, Statement};
 
 use super::Value;
 use crate::queue::{QueueError, Result};
@@ -56,7 +56,7 @@ impl Pg {
             let deadline = Instant::now() + RECONNECT_FOR;
             let mut wait = Duration::from_millis(50);
             let client = loop {
-                match self.config.connect(NoTls) {
+                match super::tls::connect(&self.config) {
                     Ok(c) => break c,
                     Err(e) if Instant::now() + wait >= deadline => return Err(self.unreachable(e)),
                     Err(_) => {

@@ -113,6 +113,8 @@ pub const OURS: &[&str] = &[
     "EBMBOT_HOST_ID",
     "EBMBOT_LEASE",
     "EBMBOT_DB_LOG_MAX",
+    "PGSSLROOTCERT",
+    "PGPASSFILE",
     "SLACK_BOT_TOKEN",
     "SLACK_APP_TOKEN",
     "SLACK_SIGNING_SECRET",
