@@ -248,7 +248,6 @@ impl Settings {
             secrets.hidden_from_jobs.extend(secrets::hidden_vars("EBMBOT_DB"));
             secrets.hidden_from_jobs.extend(["DB_PATH".to_owned(), "PGPASSFILE".to_owned()]);
         }
-        // The PostgreSQL client reads it itself; a bad one is refused here, in one line.
         vars.pg_root_cert()?;
         Ok(Settings {
             config,
@@ -404,7 +403,8 @@ impl Vars<'_> {
     }
 
     /// `PGSSLROOTCERT` (libpq's), when set: a readable PEM file with a certificate in it, the
-    /// roots a PostgreSQL server's certificate is verified against (`sslmode=require`).
+    /// roots a PostgreSQL server's certificate is verified against (`sslmode=require`). The
+    /// PostgreSQL client reads it itself; a bad one is refused here, in one line.
     fn pg_root_cert(&self) -> Result<(), SettingsError> {
         use rustls::pki_types::CertificateDer;
         use rustls::pki_types::pem::PemObject;

@@ -86,6 +86,9 @@ impl Location {
     }
 }
 
+/// How long the server keeps a transaction the client has gone quiet in.
+const IDLE_IN_TRANSACTION: &str = "10s";
+
 impl Url {
     fn config(&self) -> Result<postgres::Config, ()> {
         let mut config: postgres::Config = super::db::tls::driver_sslmode(&self.shown).parse().map_err(|_| ())?;
@@ -93,6 +96,10 @@ impl Url {
             config.password(p);
         }
         config.application_name("ebmbot");
+        // A host cut off in the middle of a transaction must not hold the queue's lock (and its
+        // rows) until TCP notices: the server ends a transaction left idle this long.
+        let options = config.get_options().map(str::to_owned).unwrap_or_default();
+        config.options(format!("{options} -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION}").trim_start());
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(std::time::Duration::from_secs(5));
         }
@@ -236,6 +243,11 @@ mod tests {
         assert!(!format!("{l:?}").contains("cret"));
         assert!(l.has_password());
         assert_eq!(l.postgres().unwrap().get_password(), Some(&b"s@cret"[..]));
+        assert_eq!(l.postgres().unwrap().get_options(), Some("-c idle_in_transaction_session_timeout=10s"));
+        let with = Location::parse("postgres://b@h/q?options=-c%20work_mem%3D8MB&sslmode=verify-full", Path::new("/"));
+        let config = with.unwrap().postgres().unwrap();
+        assert_eq!(config.get_options(), Some("-c work_mem=8MB -c idle_in_transaction_session_timeout=10s"));
+        assert_eq!(config.get_ssl_mode(), postgres::config::SslMode::Require, "verify-full is TLS, verified");
         let bad = Location::parse("postgres://bot:hunter2@host:notaport/q", Path::new("/")).unwrap_err();
         assert!(!bad.to_string().contains("hunter2"), "{bad}");
     }
