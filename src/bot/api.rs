@@ -403,6 +403,25 @@ impl SlackApi {
         Ok(self.done("chat.postMessage", self.client.open_session(&self.token()).chat_post_message(&req)).await?.ts.0)
     }
 
+    /// Posts a message only `user` sees, in `channel` (an answer to their click or slash
+    /// command: a refusal, help, status).
+    pub async fn post_ephemeral(&self, channel: &str, user: &str, text: &str) -> Result<(), CallError> {
+        let content = SlackMessageContent::new().with_text(text.to_owned());
+        let req = SlackApiChatPostEphemeralRequest::new(channel.into(), user.into(), content);
+        self.done("chat.postEphemeral", self.client.open_session(&self.token()).chat_post_ephemeral(&req)).await?;
+        Ok(())
+    }
+
+    /// Opens a modal (`view`: Slack's view JSON) for the interaction that gave `trigger_id`
+    /// (valid for 3 s after the click).
+    pub async fn open_view(&self, trigger_id: &str, view: serde_json::Value) -> Result<(), CallError> {
+        let view: SlackView = serde_json::from_value(view)
+            .map_err(|e| CallError::Api { method: "views.open", code: format!("bad view: {e}") })?;
+        let req = SlackApiViewsOpenRequest::new(SlackTriggerId(trigger_id.to_owned()), view);
+        self.done("views.open", self.client.open_session(&self.token()).views_open(&req)).await?;
+        Ok(())
+    }
+
     /// Adds a reaction; one that is already there counts as added.
     pub async fn react(&self, channel: &str, ts: &str, name: &str) -> Result<(), CallError> {
         let req = SlackApiReactionsAddRequest::new(channel.into(), SlackReactionName(name.to_owned()), ts.into());

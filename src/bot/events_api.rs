@@ -74,19 +74,66 @@ impl EventsState {
 
 /// `POST /slack/events`.
 pub fn events_router(state: EventsState) -> Router {
-    Router::new().route("/slack/events", post(handle)).with_state(state)
+    Router::new()
+        .route("/slack/events", post(handle))
+        .route("/slack/interactive", post(interactive))
+        .route("/slack/commands", post(interactive))
+        .with_state(state)
+}
+
+/// The endpoint's state once the request is signed; the answer to send otherwise.
+fn signed<'a>(state: &'a EventsState, headers: &HeaderMap, body: &[u8]) -> Result<&'a Arc<Shared>, Box<Response>> {
+    let (shared, secret) = match state.inner.get() {
+        Some(Ok(inner)) => inner,
+        Some(Err(why)) => return Err(Box::new((StatusCode::SERVICE_UNAVAILABLE, why.to_string()).into_response())),
+        None => {
+            return Err(Box::new(
+                (StatusCode::SERVICE_UNAVAILABLE, "the Slack bot is starting; try again").into_response(),
+            ));
+        }
+    };
+    if let Err(why) = verify(secret, headers, body, shared.clock.now().as_second()) {
+        tracing::warn!("refused a Slack request: {why}");
+        return Err(Box::new((StatusCode::UNAUTHORIZED, why).into_response()));
+    }
+    Ok(shared)
+}
+
+/// `POST /slack/interactive` (a form with the payload's JSON in `payload`) and
+/// `POST /slack/commands` (the slash command's fields as a form): stored, then answered 200
+/// with an empty body (the answer comes as an ephemeral message or in the thread).
+async fn interactive(State(state): State<EventsState>, headers: HeaderMap, body: Bytes) -> Response {
+    let shared = match signed(&state, &headers, &body) {
+        Ok(shared) => shared,
+        Err(refused) => return *refused,
+    };
+    let Ok(form) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
+        return (StatusCode::BAD_REQUEST, "the body is not a form").into_response();
+    };
+    let payload = match form.iter().find(|(k, _)| k == "payload") {
+        Some((_, json)) => match serde_json::from_str::<Value>(json) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => return (StatusCode::BAD_REQUEST, "`payload` is not a JSON object").into_response(),
+        },
+        None => Value::Object(form.into_iter().map(|(k, v)| (k, Value::String(v))).collect()),
+    };
+    match super::interactive::receive_interactive(shared, payload).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => {
+            tracing::error!(
+                error = &e as &dyn std::error::Error,
+                "could not store an interactive payload; Slack will say it failed"
+            );
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 async fn handle(State(state): State<EventsState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (shared, secret) = match state.inner.get() {
-        Some(Ok(inner)) => inner,
-        Some(Err(why)) => return (StatusCode::SERVICE_UNAVAILABLE, why.to_string()).into_response(),
-        None => return (StatusCode::SERVICE_UNAVAILABLE, "the Slack bot is starting; try again").into_response(),
+    let shared = match signed(&state, &headers, &body) {
+        Ok(shared) => shared,
+        Err(refused) => return *refused,
     };
-    if let Err(why) = verify(secret, &headers, &body, shared.clock.now().as_second()) {
-        tracing::warn!("refused a Slack Events API request: {why}");
-        return (StatusCode::UNAUTHORIZED, why).into_response();
-    }
     let payload: Value = match serde_json::from_slice(&body) {
         Ok(v @ Value::Object(_)) => v,
         _ => return (StatusCode::BAD_REQUEST, "the body is not a JSON object").into_response(),

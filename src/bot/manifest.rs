@@ -58,17 +58,26 @@ pub const METHODS: &[Method] = &[
     // channels the bot is in.
     m("users.conversations", &["channels:read", "groups:read"], When::Always),
     m("conversations.history", &["channels:history", "groups:history"], When::Always),
+    // Answers only the clicker or the slash command's user sees; the Logs button's modal.
+    m("chat.postEphemeral", &["chat:write"], When::Always),
+    m("views.open", &[], When::Always),
 ];
 
 /// The method called with the app-level token (`xapp-…`, Socket Mode), and that token's scope.
 pub const APP_TOKEN_METHOD: (&str, &str) = ("apps.connections.open", "connections:write");
 
 /// Scopes no method call needs, with why ebmbot asks for them.
-pub const EXTRA_SCOPES: &[(&str, &str, When)] = &[(
-    "chat:write.public",
-    "post in public channels ebmbot has not joined (SLACK_LOGS_CHANNEL, --notify, default_channel)",
-    When::Always,
-)];
+pub const EXTRA_SCOPES: &[(&str, &str, When)] = &[
+    (
+        "chat:write.public",
+        "post in public channels ebmbot has not joined (SLACK_LOGS_CHANNEL, --notify, default_channel)",
+        When::Always,
+    ),
+    ("commands", "the /ebmbot slash command", When::Always),
+];
+
+/// The slash command ebmbot answers, and its usage hint.
+pub const SLASH_COMMAND: (&str, &str) = ("/ebmbot", "help | status | <namespace> <command> …");
 
 /// An event ebmbot subscribes to (`bot_events`), and the scope Slack requires for it
 /// (api.slack.com/events/<name>).
@@ -222,16 +231,36 @@ impl Manifest {
                 "bot_user": {"display_name": self.name, "always_online": true},
                 "app_home": {"home_tab_enabled": false, "messages_tab_enabled": true,
                              "messages_tab_read_only_enabled": false},
+                "slash_commands": self.slash_command(),
             },
             "oauth_config": {"scopes": {"bot": self.needs.scopes().into_iter().map(|(s, _)| s).collect::<Vec<_>>()}},
             "settings": {
                 "event_subscriptions": events,
-                "interactivity": {"is_enabled": false},
+                "interactivity": self.interactivity(),
                 "org_deploy_enabled": false,
                 "socket_mode_enabled": self.request_url.is_none(),
                 "token_rotation_enabled": false,
             },
         })
+    }
+
+    /// Buttons (Cancel, Rerun, Logs): over Socket Mode, or posted to `/slack/interactive`.
+    fn interactivity(&self) -> Value {
+        match &self.request_url {
+            Some(url) => json!({"is_enabled": true, "request_url": sibling(url, "interactive")}),
+            None => json!({"is_enabled": true}),
+        }
+    }
+
+    /// `/ebmbot`: over Socket Mode, or posted to `/slack/commands`.
+    fn slash_command(&self) -> Value {
+        let (command, hint) = SLASH_COMMAND;
+        let mut c = json!({"command": command, "description": "Ask ebmbot (as a mention would)", "usage_hint": hint,
+                           "should_escape": false});
+        if let Some(url) = &self.request_url {
+            c["url"] = json!(sibling(url, "commands"));
+        }
+        json!([c])
     }
 
     /// The manifest as YAML, each scope with a comment saying what needs it.
@@ -253,6 +282,16 @@ impl Manifest {
              home_tab_enabled: false\n    messages_tab_enabled: true\n    messages_tab_read_only_enabled: false\n",
             q(&self.name)
         ));
+        let slash = self.slash_command();
+        out.push_str(&format!(
+            "  slash_commands:\n    - command: {}\n      description: {}\n      usage_hint: {}\n      should_escape: false\n",
+            q(SLASH_COMMAND.0),
+            slash[0]["description"],
+            q(SLASH_COMMAND.1)
+        ));
+        if let Some(url) = slash[0]["url"].as_str() {
+            out.push_str(&format!("      url: {}\n", q(url)));
+        }
         out.push_str("oauth_config:\n  scopes:\n    bot:\n");
         for (scope, why) in self.needs.scopes() {
             out.push_str(&format!("      - {scope:<20} # {why}\n"));
@@ -265,13 +304,21 @@ impl Manifest {
         for event in self.needs.events() {
             out.push_str(&format!("      - {}\n", event.name));
         }
+        out.push_str("  interactivity:\n    is_enabled: true\n");
+        if let Some(url) = &self.request_url {
+            out.push_str(&format!("    request_url: {}\n", q(&sibling(url, "interactive"))));
+        }
         out.push_str(&format!(
-            "  interactivity:\n    is_enabled: false\n  org_deploy_enabled: false\n  socket_mode_enabled: {}\n  \
-             token_rotation_enabled: false\n",
+            "  org_deploy_enabled: false\n  socket_mode_enabled: {}\n  token_rotation_enabled: false\n",
             self.request_url.is_none()
         ));
         out
     }
+}
+
+/// The Events API request URL's sibling endpoint: `…/slack/events` → `…/slack/<name>`.
+fn sibling(events_url: &str, name: &str) -> String {
+    format!("{}/{name}", events_url.trim_end_matches("/events"))
 }
 
 /// `https://host[/path]` → the request URL, `/slack/events` added unless it ends so.

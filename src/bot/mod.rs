@@ -31,6 +31,7 @@ pub mod deliver;
 pub mod events_api;
 pub mod history;
 pub mod inbox;
+pub mod interactive;
 pub mod kinds;
 pub mod manifest;
 pub mod receive;

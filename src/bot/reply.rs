@@ -52,10 +52,21 @@ pub fn answer(
     queue: &mut Queue,
     text: &str,
 ) -> Result<Reply, CommandError> {
-    let mut command = match grammar.parse(text) {
+    let command = match grammar.parse(text) {
         Ok(command) => command,
         Err(reason) => return Ok(Reply { text: not_understood(&reason, ctx, caller), ..Reply::default() }),
     };
+    answer_command(ctx, caller, queue, command)
+}
+
+/// Runs `command` for `caller` and words the result, as [`answer`] does for a text (a button's
+/// click and a slash command arrive as commands).
+pub fn answer_command(
+    ctx: &Context<'_>,
+    caller: &Caller,
+    queue: &mut Queue,
+    mut command: Command,
+) -> Result<Reply, CommandError> {
     // A reply carries at most the last megabyte of a log (issue 9, item 7).
     if let Command::Logs(logs) = &mut command {
         logs.limit = Some(crate::commands::logs::SLACK_LIMIT);

@@ -274,8 +274,14 @@ impl Client {
             tracing::debug!(kind, "Socket Mode: ignored a message without an envelope");
             return true;
         };
-        if kind == "events_api" {
-            if let Err(e) = receive(&self.shared, message["payload"].take()).await {
+        if kind == "events_api" || kind == "interactive" || kind == "slash_commands" {
+            let payload = message["payload"].take();
+            let stored = if kind == "events_api" {
+                receive(&self.shared, payload).await
+            } else {
+                super::interactive::receive_interactive(&self.shared, payload).await
+            };
+            if let Err(e) = stored {
                 tracing::error!(error = %crate::error::describe(&e), "Socket Mode: not acknowledging an event");
                 return true;
             }

@@ -145,6 +145,7 @@ pub fn handle(
             reaction: Some(listener.reaction.clone()),
             log: None,
             repost_to: Some(listener.channel.clone()),
+            job: None,
         };
         q.add_reply(Some(inbox_id), &reply, now)?;
         acted += 1;

@@ -106,6 +106,9 @@ impl Worker {
             Ok(payload) => payload,
             Err(e) => return self.skip(row, crate::error::describe(&NotAMessage::NotJson(e))),
         };
+        if self.interactive(row, &payload, now)? {
+            return Ok(());
+        }
         if self.support_request(row, &payload, now)? {
             return Ok(());
         }
@@ -146,6 +149,7 @@ impl Worker {
                 text: Some(reply.text.clone()),
                 reaction: reply.accepted.then(|| ack.clone()),
                 log: reply.log.clone(),
+                job: reply.job.map(|j| j.0),
                 ..reply_to.clone()
             };
             q.add_reply(Some(row.id), &queued, now)?;

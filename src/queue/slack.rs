@@ -57,6 +57,9 @@ pub struct NewReply {
     pub log: Option<ReplyLog>,
     /// A support listener's channel: the request message's permalink is posted there.
     pub repost_to: Option<String>,
+    /// The job the reply is about (one a Slack request queued): its message gets a *Cancel*
+    /// button.
+    pub job: Option<i64>,
 }
 
 /// A log a reply attaches: the file and which part (`all`, `head:N`, `tail:N`).
@@ -133,8 +136,8 @@ impl Queue {
         let id = tx.insert(
             "INSERT INTO slack_replies
                  (inbox_id, created_at, channel, thread_ts, message_ts, text, reaction, log_path, log_part,
-                  repost_to)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                  repost_to, job_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             &[
                 &inbox_id,
                 &ms(now),
@@ -146,6 +149,7 @@ impl Queue {
                 &reply.log.as_ref().map(|l| l.path.as_str()),
                 &reply.log.as_ref().map(|l| l.part.as_str()),
                 &reply.repost_to,
+                &reply.job,
             ],
         )?;
         tx.commit()?;
@@ -154,7 +158,7 @@ impl Queue {
 
     pub fn reply(&self, id: i64) -> Result<Option<Reply>> {
         self.db.row(
-            "SELECT id, created_at, channel, thread_ts, message_ts, text, reaction, log_path, log_part, repost_to
+            "SELECT id, created_at, channel, thread_ts, message_ts, text, reaction, log_path, log_part, repost_to, job_id
              FROM slack_replies WHERE id = ?1",
             &[&id],
             |r| {
@@ -172,6 +176,7 @@ impl Queue {
                             _ => None,
                         },
                         repost_to: r.get(9)?,
+                        job: r.get(10)?,
                     },
                 })
             },

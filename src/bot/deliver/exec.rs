@@ -60,6 +60,22 @@ impl Slack<'_> {
     pub async fn run(&self, action: &Action, results: &HashMap<usize, String>) -> Result<Option<String>, CallError> {
         match action {
             Action::Post { to, text } => self.post(to, text).await.map(Some),
+            Action::Buttons { to, text, buttons } => {
+                let channel = self.channel(&to.channel).await?;
+                let blocks: Result<Vec<SlackBlock>, _> =
+                    super::format::with_buttons(text, buttons).into_iter().map(serde_json::from_value).collect();
+                let posted = match blocks {
+                    Ok(blocks) => self.api.post(&channel, to.thread_ts.as_deref(), text, Some(blocks)).await,
+                    Err(_) => Err(CallError::Api { method: "chat.postMessage", code: "invalid_blocks".into() }),
+                };
+                match posted {
+                    Err(e @ CallError::Api { .. }) if refuses_blocks(&e) => {
+                        tracing::warn!(code = e.code(), "Slack refused a message's buttons; posting it without them");
+                        self.post(to, text).await.map(Some)
+                    }
+                    other => other.map(Some),
+                }
+            }
             Action::Upload { to, filename, content, comment } => {
                 self.upload(to, filename, content, comment).await.map(Some)
             }

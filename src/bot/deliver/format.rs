@@ -108,7 +108,7 @@ pub fn timer_skipped(entry: &crate::queue::TimerEntry, when: &str) -> String {
 /// Who cancelled a job, as Slack shows it: a Slack user id (`U…`, or `W…` in an Enterprise
 /// Grid organisation) becomes a mention (`<@U1>`); anyone
 /// else (`terminal:alice`, "ebmbot shut down") is written as is.
-fn requester(by: &str) -> String {
+pub fn requester(by: &str) -> String {
     if by.len() > 1 && by.starts_with(['U', 'W']) && by.chars().all(|c| c.is_ascii_alphanumeric()) {
         format!("<@{by}>")
     } else {
@@ -260,3 +260,23 @@ pub fn blocks(stdout: &str) -> Result<Vec<Value>, NotBlocks> {
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+/// A message's text in sections (at most 3,000 characters each, Slack's limit) with `buttons`
+/// in an actions block under it (docs/slack.md shows it as Block Kit JSON).
+pub fn with_buttons(text: &str, buttons: &[super::plan::Button]) -> Vec<serde_json::Value> {
+    const SECTION: usize = 3_000;
+    let chars: Vec<char> = text.chars().collect();
+    let mut blocks: Vec<serde_json::Value> = chars
+        .chunks(SECTION)
+        .map(|part| serde_json::json!({"type": "section", "text": {"type": "mrkdwn", "text": part.iter().collect::<String>()}}))
+        .collect();
+    let elements: Vec<serde_json::Value> = buttons
+        .iter()
+        .map(|b| {
+            serde_json::json!({"type": "button", "action_id": b.action, "value": b.value,
+                               "text": {"type": "plain_text", "text": b.label}})
+        })
+        .collect();
+    blocks.push(serde_json::json!({"type": "actions", "elements": elements}));
+    blocks
+}

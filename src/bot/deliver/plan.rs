@@ -27,6 +27,13 @@ pub enum Action {
         to: Target,
         text: String,
     },
+    /// A message with buttons under its text (a queued job's *Cancel*; a result's *Rerun* and
+    /// *Logs*); without them if Slack refuses the blocks.
+    Buttons {
+        to: Target,
+        text: String,
+        buttons: Vec<Button>,
+    },
     /// Output as blocks; if Slack refuses them, `explanation` and the raw output as a file.
     Blocks {
         to: Target,
@@ -70,6 +77,7 @@ impl Action {
     pub fn target(&self) -> Option<&Target> {
         match self {
             Self::Post { to, .. }
+            | Self::Buttons { to, .. }
             | Self::Blocks { to, .. }
             | Self::Upload { to, .. }
             | Self::Permalink { to, .. }
@@ -81,7 +89,7 @@ impl Action {
     /// The Web API methods this action calls (a rate limit on any of them holds it back).
     pub fn methods(&self) -> &'static [&'static str] {
         match self {
-            Self::Post { .. } => &["chat.postMessage", "conversations.list"],
+            Self::Post { .. } | Self::Buttons { .. } => &["chat.postMessage", "conversations.list"],
             Self::Blocks { .. } => &[
                 "chat.postMessage",
                 "conversations.list",
@@ -105,7 +113,7 @@ impl Action {
     /// The start of what this action posts, for the log and the "Could not notify" note.
     pub fn summary(&self) -> String {
         let text = match self {
-            Self::Post { text, .. } | Self::Permalink { text, .. } => text.as_str(),
+            Self::Post { text, .. } | Self::Buttons { text, .. } | Self::Permalink { text, .. } => text.as_str(),
             Self::Blocks { fallback, .. } => fallback.as_str(),
             Self::Upload { comment, .. } => comment.as_str(),
             Self::React { name, .. } => name.as_str(),
@@ -113,6 +121,28 @@ impl Action {
         };
         let start: String = text.chars().take(80).collect();
         if start.len() < text.len() { format!("{start}…") } else { start }
+    }
+}
+
+/// A button: its `action_id` (one of [`crate::bot::actions`]), label and value (a job id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Button {
+    pub action: &'static str,
+    pub label: &'static str,
+    pub value: String,
+}
+
+impl Button {
+    fn new(action: &'static str, label: &'static str, job: impl std::fmt::Display) -> Button {
+        Button { action, label, value: job.to_string() }
+    }
+}
+
+/// `action` with `buttons` under it, when it is a plain message.
+fn with_buttons(action: Action, buttons: Vec<Button>) -> Action {
+    match action {
+        Action::Post { to, text } => Action::Buttons { to, text, buttons },
+        other => other,
     }
 }
 
@@ -220,7 +250,7 @@ pub fn plan(input: &Input, settings: &Settings, catalog: &Catalog) -> Vec<Action
 }
 
 fn reply(r: &Reply, settings: &Settings) -> Vec<Action> {
-    let NewReply { channel, thread_ts, message_ts, text, reaction, log, repost_to } = &r.reply;
+    let NewReply { channel, thread_ts, message_ts, text, reaction, log, repost_to, job } = &r.reply;
     let to = Target { channel: channel.clone(), thread_ts: thread_ts.clone() };
     let mut actions = Vec::new();
     if let Some(log) = log {
@@ -235,7 +265,11 @@ fn reply(r: &Reply, settings: &Settings) -> Vec<Action> {
                 comment: "The answer is too long for a message; here it is as a file.".into(),
             }
         } else {
-            Action::Post { to, text: escaped }
+            let post = Action::Post { to, text: escaped };
+            match job {
+                Some(job) => with_buttons(post, vec![Button::new(crate::bot::actions::CANCEL, "Cancel", job)]),
+                None => post,
+            }
         });
     }
     if let (Some(name), Some(ts)) = (reaction, message_ts) {
@@ -281,6 +315,13 @@ fn finished(job: &Job, settings: &Settings, catalog: &Catalog) -> Vec<Action> {
         match &failure_text {
             Some(text) => actions.push(Action::Post { to: r.to.clone(), text: text.clone() }),
             None => actions.extend(format::success(job, def, &out, &r.to)),
+        }
+        if r.slack && actions.len() > first {
+            let buttons = vec![
+                Button::new(crate::bot::actions::RERUN, "Rerun", job.id),
+                Button::new(crate::bot::actions::LOGS, "Logs", job.id),
+            ];
+            actions[first] = with_buttons(actions[first].clone(), buttons);
         }
         if r.public && public_post.is_none() && actions.len() > first {
             public_post = Some((first, r.to.channel.clone()));

@@ -174,6 +174,8 @@ ALTER TABLE slack_replies ADD COLUMN refusals BIGINT NOT NULL DEFAULT 0;
     PG_SUPPORT,
     "ALTER TABLE dispatchers ADD COLUMN timezone TEXT;",
     PG_HOSTS,
+    // The job a reply is about: its message carries a Cancel button (docs/slack.md).
+    "ALTER TABLE slack_replies ADD COLUMN job_id BIGINT;",
 ];
 
 /// Leases and shipped logs (the SQLite text: `super::sqlite`, `HOSTS`).

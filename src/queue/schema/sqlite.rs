@@ -95,6 +95,8 @@ CREATE TABLE meta (
     // Each dispatcher's EBMBOT_TIMEZONE: hosts that disagree are refused at start.
     "ALTER TABLE dispatchers ADD COLUMN timezone TEXT;",
     HOSTS,
+    // The job a reply is about: its message carries a Cancel button (docs/slack.md).
+    "ALTER TABLE slack_replies ADD COLUMN job_id INTEGER;",
 ];
 
 /// Several hosts on one queue (docs/postgres.md, "Several hosts"): each dispatcher's lease,

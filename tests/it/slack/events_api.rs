@@ -124,3 +124,60 @@ fn a_bot_without_a_signing_secret_answers_503() {
         assert!(seen.lock().unwrap().contains(&"auth.test ok".to_owned()), "the observer hears every call");
     });
 }
+
+/// POSTs a signed form (`application/x-www-form-urlencoded`, as Slack sends interactive
+/// payloads and slash commands: https://api.slack.com/interactivity/handling#payloads).
+async fn post_form(url: &str, form: &[(&str, &str)], timestamp: i64, secret: &str) -> u16 {
+    let body = serde_urlencoded::to_string(form).unwrap();
+    let signature = sign(&Secret::new(secret), timestamp, body.as_bytes());
+    let r = crate::support::web::client()
+        .post(url)
+        .header("x-slack-request-timestamp", timestamp.to_string())
+        .header("x-slack-signature", signature)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    r.status().as_u16()
+}
+
+#[test]
+fn slash_commands_and_clicks_over_http_are_signed_stored_and_answered() {
+    let t = Slack::new();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let settings = Arc::new(settings(&t, true));
+        let catalog = Catalog::load(&settings.config, &settings).unwrap();
+        let bot = Bot::start_with(settings, catalog, None, Arc::new(SystemClock)).await.unwrap();
+        let events = serve(events_router(bot.events_state())).await;
+        let (commands, interactive) = (events.replace("/events", "/commands"), events.replace("/events", "/interactive"));
+        // A slash command's fields (https://api.slack.com/interactivity/slash-commands#app_command_handling).
+        let slash = |text: &'static str, trigger: &'static str| {
+            vec![("command", "/ebmbot"), ("text", text), ("user_id", "U1"), ("channel_id", "C1"), ("team_id", "T1"),
+                 ("trigger_id", trigger), ("response_url", "https://hooks.slack.com/commands/T1/1/x")]
+        };
+        assert_eq!(post_form(&commands, &slash("status", "tr1"), now(), "wrong-secret").await, 401, "forged");
+        assert_eq!(post_form(&commands, &slash("status", "tr1"), now(), SECRET).await, 200);
+        assert_eq!(post_form(&commands, &slash("status", "tr1"), now(), SECRET).await, 200, "a retry is dropped");
+        assert_eq!(post_form(&commands, &slash("t echo slashed", "tr2"), now(), SECRET).await, 200);
+        tokio::task::block_in_place(|| {
+            let told = t.fake.wait("status, to its user only", |f| f.calls("chat.postEphemeral").first().cloned());
+            assert_eq!((told["user"].as_str(), told["channel"].as_str()), (Some("U1"), Some("C1")));
+            assert!(told["text"].as_str().unwrap().contains("no dispatcher is running") || told["text"].as_str().unwrap().contains("Nothing"), "{told}");
+            let queued = t.fake.wait_post("Job 1 (`t_echo`) is queued.");
+            assert_eq!(queued["channel"], "C1", "a scheduled job is acknowledged in the channel");
+        });
+        let click = json!({"type": "block_actions", "user": {"id": "U1"}, "channel": {"id": "C1"}, "trigger_id": "tr3",
+                           "message": {"ts": "1.1"}, "actions": [{"action_id": "ebmbot_cancel", "value": "1", "action_ts": "5.5"}]});
+        let form = [("payload", click.to_string())];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(post_form(&interactive, &form, now(), "wrong-secret").await, 401, "forged");
+        assert_eq!(t.jobs()[0]["state"], "pending", "a forged click changes nothing");
+        assert_eq!(post_form(&interactive, &form, now(), SECRET).await, 200);
+        tokio::task::block_in_place(|| t.fake.wait_post("Cancelled job 1 (`t_echo`)."));
+        bot.stop().await;
+    });
+    assert_eq!(t.jobs()[0]["state"], "cancelled");
+    assert_eq!(t.fake.calls("chat.postEphemeral").len(), 1, "the retried slash command was answered once");
+}

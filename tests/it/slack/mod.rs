@@ -4,6 +4,7 @@
 //! which jobs were queued.
 
 mod amplification;
+mod buttons;
 mod catch_up;
 mod commands;
 mod dry_run;

@@ -44,7 +44,8 @@ fn names(actions: &[Action]) -> Vec<String> {
     actions
         .iter()
         .map(|a| match a {
-            Action::Post { to, .. } => format!("post {}", to.channel),
+            // A message with buttons is a post (the buttons are checked on their own).
+            Action::Post { to, .. } | Action::Buttons { to, .. } => format!("post {}", to.channel),
             Action::React { ts, name, .. } => format!("react {name} {ts}"),
             Action::Permalink { of_step, to, .. } => format!("permalink of {of_step} to {}", to.channel),
             Action::Upload { to, .. } => format!("upload {}", to.channel),
@@ -122,6 +123,7 @@ fn long_replies_go_up_as_a_file() {
                 reaction: Some("eyes".into()),
                 log: None,
                 repost_to: None,
+                job: None,
             },
         })
     };
@@ -144,10 +146,33 @@ fn a_support_reply_reacts_then_reposts_the_message() {
                 reaction: Some("sos".into()),
                 log: None,
                 repost_to: Some("#tech-support".into()),
+                job: None,
             },
         })
     };
     let (s, c) = setup();
     assert_eq!(names(&plan(&reply(None), &s, &c)), ["react sos 1.1", "repost 1.1 to #tech-support"]);
     assert_eq!(names(&plan(&reply(Some("away")), &s, &c)), ["post C1", "react sos 1.1", "repost 1.1 to #tech-support"]);
+}
+
+#[test]
+fn a_queued_job_gets_cancel_and_a_result_rerun_and_logs() {
+    let (s, c) = setup();
+    let queued = Input::Reply(Reply {
+        id: 5,
+        created_at: jiff::Timestamp::UNIX_EPOCH,
+        reply: NewReply {
+            channel: "C1".into(),
+            thread_ts: Some("1.1".into()),
+            text: Some("queued".into()),
+            job: Some(12),
+            ..NewReply::default()
+        },
+    });
+    let actions = plan(&queued, &s, &c);
+    let Some(Action::Buttons { buttons, .. }) = actions.first() else { panic!("{actions:?}") };
+    assert_eq!((buttons[0].action, buttons[0].value.as_str()), (crate::bot::actions::CANCEL, "12"));
+    let blocks = super::format::with_buttons("x".repeat(3_500).as_str(), buttons);
+    assert_eq!(blocks.len(), 3, "two sections of at most 3,000 characters, then the buttons");
+    assert_eq!(blocks[2]["elements"][0]["action_id"], "ebmbot_cancel");
 }

@@ -227,10 +227,17 @@ impl Fake {
     }
 
     pub fn send_payload(&self, payload: Value) -> String {
+        self.send_envelope("events_api", payload)
+    }
+
+    /// Sends `payload` in an envelope of `kind` (`events_api`, `interactive`,
+    /// `slash_commands`: https://api.slack.com/apis/socket-mode, "Events, interactivity and
+    /// slash commands") to the newest connection; returns the envelope id.
+    pub fn send_envelope(&self, kind: &str, payload: Value) -> String {
         let mut st = self.state();
         st.next += 1;
         let envelope_id = format!("env-{}", st.next);
-        let envelope = json!({"envelope_id": envelope_id, "type": "events_api", "accepts_response_payload": false,
+        let envelope = json!({"envelope_id": envelope_id, "type": kind, "accepts_response_payload": kind != "events_api",
                               "retry_attempt": 0, "retry_reason": "", "payload": payload});
         st.sent.insert(envelope_id.clone(), Instant::now());
         let socket = st.sockets.last().expect("a Socket Mode connection").1.clone();

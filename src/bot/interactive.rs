@@ -1,0 +1,335 @@
+//! Buttons and the `/ebmbot` slash command (docs/slack.md, "Buttons and /ebmbot").
+//!
+//! Both transports hand over the payload: Socket Mode's `interactive` and `slash_commands`
+//! envelopes, and the Events API's `POST /slack/interactive` and `POST /slack/commands` (signed
+//! like events). It is stored in the inbox before it is acknowledged, keyed by the click's
+//! `action_ts` or the command's `trigger_id` (so a retried delivery is dropped), and the worker
+//! runs it through the command layer and its one access policy, as it runs a mention:
+//!
+//! - *Cancel* (`cancel job id N`), *Rerun* (the job's type and params again, as the clicker):
+//!   what a mention would answer goes in the message's thread; a refusal (a guest, a job that
+//!   has finished) only to the clicker (`chat.postEphemeral`). Each click is its own command, so
+//!   a double click cancels once: the second is told the job is already being stopped.
+//! - *Logs*: a modal with the last 100 lines of stdout and of stderr, opened at once with the
+//!   click's `trigger_id` (it expires 3 s after the click); refused like `logs N`.
+//! - `/ebmbot <text>`: the same grammar as a mention. Help, status and errors are answered only
+//!   to its user; a job it schedules reports to the channel as a mention's would.
+//!
+//! Answers only the user sees are not kept in the outbox: they are made once, right after the
+//! command's transaction commits, and a failed one is logged (the user can ask again).
+
+use std::sync::{Arc, PoisonError};
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::actions;
+use super::receive::{ReceiveError, Shared};
+use super::reply::{self, Reply};
+use super::users::UserInfo;
+use super::worker::Worker;
+use crate::commands::access::Caller;
+use crate::commands::cancel::CancelId;
+use crate::commands::logs::{Logs, Part, Stream};
+use crate::commands::schedule::Schedule;
+use crate::commands::{Command, CommandError, Context, Output};
+use crate::queue::model::{JobId, JobStatus, Origin};
+use crate::queue::{InboxOutcome, InboxRow, NewReply, QueueError};
+
+/// Lines of each stream the Logs modal shows.
+pub const MODAL_LINES: usize = 100;
+/// A modal's section holds at most 3,000 characters (Slack's limit for a text object).
+const SECTION_CHARS: usize = 2_900;
+
+/// The inbox key of an interactive payload: `(event id, channel, ts)`; `None` for a payload
+/// ebmbot has nothing to do with (another app's button, a modal's submission).
+fn click_key(payload: &Value) -> Option<(String, String, String)> {
+    if payload["type"] != "block_actions" {
+        return None;
+    }
+    let action = &payload["actions"][0];
+    let id = action["action_id"].as_str()?;
+    if ![actions::CANCEL, actions::RERUN, actions::LOGS].contains(&id) {
+        return None;
+    }
+    let ts = action["action_ts"].as_str()?;
+    let user = payload["user"]["id"].as_str()?;
+    let channel = payload["channel"]["id"].as_str().unwrap_or(user);
+    Some((format!("click:{ts}:{user}"), channel.to_owned(), ts.to_owned()))
+}
+
+/// The inbox key of a slash command (its fields as a JSON object).
+fn slash_key(payload: &Value) -> Option<(String, String, String)> {
+    let trigger = payload["trigger_id"].as_str()?;
+    let channel = payload["channel_id"].as_str()?;
+    (payload["command"].as_str().is_some())
+        .then(|| (format!("slash:{trigger}"), channel.to_owned(), trigger.to_owned()))
+}
+
+/// Stores a button's click or a slash command, before the transport acknowledges it.
+pub async fn receive_interactive(shared: &Arc<Shared>, payload: Value) -> Result<(), ReceiveError> {
+    let Some((event_id, channel, ts)) = click_key(&payload).or_else(|| slash_key(&payload)) else {
+        tracing::info!(kind = ?payload["type"].as_str(), "ignored an interactive payload ebmbot did not ask for");
+        return Ok(());
+    };
+    let s = shared.clone();
+    let id = event_id.clone();
+    let stored = tokio::task::spawn_blocking(move || {
+        let mut queue = s.store.lock().unwrap_or_else(PoisonError::into_inner);
+        queue.store_slack_event(&id, &channel, &ts, &payload.to_string(), s.clock.now())
+    })
+    .await
+    .map_err(ReceiveError::Join)??;
+    if stored {
+        shared.worker.poke();
+    } else {
+        tracing::info!(event_id, "dropped an interactive payload already received");
+    }
+    Ok(())
+}
+
+/// Where a click or slash command came from, and who made it.
+struct Asker {
+    user: String,
+    channel: String,
+    /// The message a reply goes under: the clicked message's thread (or the message itself);
+    /// none for a slash command.
+    thread_ts: Option<String>,
+    message_ts: String,
+    trigger_id: Option<String>,
+}
+
+impl Worker {
+    /// Handles a stored click or slash command; false when the row is neither.
+    pub(super) fn interactive(&mut self, row: &InboxRow, payload: &Value, now: Timestamp) -> Result<bool, QueueError> {
+        let asker = if click_key(payload).is_some() {
+            let message = &payload["message"];
+            Asker {
+                user: payload["user"]["id"].as_str().unwrap_or_default().to_owned(),
+                channel: row.channel.clone(),
+                thread_ts: message["thread_ts"].as_str().or(message["ts"].as_str()).map(str::to_owned),
+                message_ts: message["ts"].as_str().unwrap_or(&row.message_ts).to_owned(),
+                trigger_id: payload["trigger_id"].as_str().map(str::to_owned),
+            }
+        } else if slash_key(payload).is_some() {
+            Asker {
+                user: payload["user_id"].as_str().unwrap_or_default().to_owned(),
+                channel: row.channel.clone(),
+                thread_ts: None,
+                message_ts: row.message_ts.clone(),
+                trigger_id: None,
+            }
+        } else {
+            return Ok(false);
+        };
+        let user = match self.runtime.block_on(self.users.get(&self.api, &asker.user)) {
+            Ok(user) => user,
+            Err(e) => {
+                tracing::warn!(user = %asker.user, error = &e as &dyn std::error::Error, "cannot look the user up; treating them as not internal");
+                UserInfo { internal: false, is_bot: false }
+            }
+        };
+        let channel_type = self.runtime.block_on(self.kinds.kind(&self.api, &asker.channel));
+        let origin = Origin::Slack {
+            user: asker.user.clone(),
+            channel: asker.channel.clone(),
+            channel_type,
+            thread_ts: asker.thread_ts.clone(),
+            message_ts: asker.message_ts.clone(),
+        };
+        let caller = Caller::slack(origin, user.internal && !user.is_bot);
+        match payload["actions"][0]["action_id"].as_str() {
+            Some(actions::LOGS) => self.logs_modal(row, payload, &asker, &caller, now)?,
+            Some(action) => self.click(row, action, payload, &asker, &caller, now)?,
+            None => self.slash(row, payload, &asker, &caller, now)?,
+        }
+        Ok(true)
+    }
+
+    /// *Cancel* or *Rerun*.
+    fn click(
+        &mut self,
+        row: &InboxRow,
+        action: &str,
+        payload: &Value,
+        asker: &Asker,
+        caller: &Caller,
+        now: Timestamp,
+    ) -> Result<(), QueueError> {
+        let Some(id) = payload["actions"][0]["value"].as_str().and_then(|v| v.parse().ok()).map(JobId) else {
+            return self.skip(row, "a button without a job id".to_owned());
+        };
+        let command = match action {
+            actions::CANCEL => {
+                // A second click while the first one's stop is under way: said to the clicker only.
+                let job = self.queue.job(id)?;
+                if let Some(by) = job.as_ref().and_then(|j| match &j.status {
+                    JobStatus::Running { stop_requested_by: Some(by), .. } => Some(by.clone()),
+                    _ => None,
+                }) {
+                    let text = format!(
+                        "Job {id} is already being stopped (asked by {}).",
+                        super::deliver::format::requester(&by)
+                    );
+                    return self.tell_only(row, asker, &text, now);
+                }
+                Command::CancelId(CancelId { id, pending_only: false })
+            }
+            _ => match self.queue.job(id)? {
+                Some(job) => Command::Schedule(Schedule {
+                    namespace: job.namespace.clone(),
+                    job: job.job.clone(),
+                    args: job.args.0.clone().into_iter().collect(),
+                    delay: std::time::Duration::ZERO,
+                }),
+                None => {
+                    return self.tell_only(row, asker, &format!("Job {id} is gone (pruned); ask for it again."), now);
+                }
+            },
+        };
+        self.run_command(row, asker, caller, command, now)
+    }
+
+    /// `/ebmbot <text>`: the grammar, then the command; answers only its user sees, but a job
+    /// scheduled is acknowledged in the channel.
+    fn slash(
+        &mut self,
+        row: &InboxRow,
+        payload: &Value,
+        asker: &Asker,
+        caller: &Caller,
+        now: Timestamp,
+    ) -> Result<(), QueueError> {
+        let text = payload["text"].as_str().unwrap_or_default().trim().to_owned();
+        let Ok(command) = self.grammar.parse(&text) else {
+            // Not understood: the help, as a mention gets it; only its user sees it.
+            let ctx = Context { settings: &self.settings, catalog: &self.catalog, clock: &*self.clock, mention: None };
+            let reply = reply::answer(&self.grammar, &ctx, caller, &mut self.queue, &text);
+            let text = reply.map_or_else(|e| crate::commands::describe(&e), |r| r.text);
+            return self.tell_only(row, asker, &text, now);
+        };
+        self.run_command(row, asker, caller, command, now)
+    }
+
+    /// Runs `command` in one transaction with marking the row handled. An accepted change
+    /// (a job scheduled or cancelled) is answered in the thread (or channel) for everyone;
+    /// anything else only to the asker.
+    fn run_command(
+        &mut self,
+        row: &InboxRow,
+        asker: &Asker,
+        caller: &Caller,
+        command: Command,
+        now: Timestamp,
+    ) -> Result<(), QueueError> {
+        let mention = format!("<@{}>", self.bot_user_id);
+        let ctx =
+            Context { settings: &self.settings, catalog: &self.catalog, clock: &*self.clock, mention: Some(&mention) };
+        let public = matches!(command, Command::Schedule(_) | Command::CancelId(_));
+        let reply_to =
+            NewReply { channel: asker.channel.clone(), thread_ts: asker.thread_ts.clone(), ..NewReply::default() };
+        let handled = self.queue.atomically(|q| {
+            if !q.finish_slack_event(row.id, &InboxOutcome::Handled, now)? {
+                return Ok(None);
+            }
+            let reply = reply::answer_command(&ctx, caller, q, command)?;
+            let everyone = public && !reply.bad_input;
+            if everyone {
+                let text = Some(reply.text.clone());
+                q.add_reply(Some(row.id), &NewReply { text, job: reply.job.map(|j| j.0), ..reply_to.clone() }, now)?;
+            }
+            Ok::<_, CommandError>(Some((reply, everyone)))
+        });
+        match handled {
+            Ok(Some((_, true))) => self.deliverer.poke(),
+            Ok(Some((reply, false))) => self.ephemeral(asker, &reply),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(event_id = %row.event_id, error = %crate::commands::describe(&e), "a button or slash command failed");
+                let outcome = InboxOutcome::Error { id: format!("E{}", row.id) };
+                self.queue.finish_slack_event(row.id, &outcome, now)?;
+                self.ephemeral(
+                    asker,
+                    &Reply {
+                        text: "Sorry, something went wrong; the details are in ebmbot's log.".into(),
+                        ..Reply::default()
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// *Logs*: the last lines of the job's stdout and stderr in a modal, if the clicker may
+    /// read them.
+    fn logs_modal(
+        &mut self,
+        row: &InboxRow,
+        payload: &Value,
+        asker: &Asker,
+        caller: &Caller,
+        now: Timestamp,
+    ) -> Result<(), QueueError> {
+        let Some(id) = payload["actions"][0]["value"].as_str().and_then(|v| v.parse().ok()).map(JobId) else {
+            return self.skip(row, "a button without a job id".to_owned());
+        };
+        let ctx = Context { settings: &self.settings, catalog: &self.catalog, clock: &*self.clock, mention: None };
+        let mut parts = Vec::new();
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            let logs = Logs {
+                id,
+                stream: Some(stream),
+                part: Part::Tail(MODAL_LINES),
+                limit: Some(crate::commands::logs::SLACK_LIMIT),
+            };
+            match Command::Logs(logs).execute(&ctx, caller, &mut self.queue) {
+                Ok(Output::Logs(text)) => parts.push((stream, text.note.map_or(text.text, |n| n.to_string()))),
+                Ok(_) => {}
+                Err(e) => return self.tell_only(row, asker, &reply::error_text(&e), now),
+            }
+        }
+        self.queue.finish_slack_event(row.id, &InboxOutcome::Handled, now)?;
+        let view = logs_view(id, &parts);
+        let Some(trigger) = &asker.trigger_id else { return Ok(()) };
+        if let Err(e) = self.runtime.block_on(self.api.open_view(trigger, view)) {
+            tracing::warn!(job = id.0, error = &e as &dyn std::error::Error, "could not open the Logs modal");
+        }
+        Ok(())
+    }
+
+    /// Marks the row handled and answers only the asker.
+    fn tell_only(&mut self, row: &InboxRow, asker: &Asker, text: &str, now: Timestamp) -> Result<(), QueueError> {
+        self.queue.finish_slack_event(row.id, &InboxOutcome::Handled, now)?;
+        self.ephemeral(asker, &Reply { text: text.to_owned(), ..Reply::default() });
+        Ok(())
+    }
+
+    fn ephemeral(&self, asker: &Asker, reply: &Reply) {
+        let text = super::deliver::format::escape_keeping_mentions(&reply.text);
+        if let Err(e) = self.runtime.block_on(self.api.post_ephemeral(&asker.channel, &asker.user, &text)) {
+            tracing::warn!(user = %asker.user, error = &e as &dyn std::error::Error, "could not answer a button or slash command");
+        }
+    }
+}
+
+/// The Logs modal (docs/slack.md shows it as Block Kit JSON).
+pub fn logs_view(id: JobId, parts: &[(Stream, String)]) -> Value {
+    let mut blocks = Vec::new();
+    for (stream, text) in parts {
+        let text = if text.trim().is_empty() { "(empty)".to_owned() } else { last_chars(text, SECTION_CHARS) };
+        blocks.push(json!({"type": "header", "text": {"type": "plain_text", "text": stream.file_name()}}));
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("```{}```", super::deliver::format::escape(&text))}}));
+    }
+    json!({
+        "type": "modal",
+        "title": {"type": "plain_text", "text": format!("Logs of job {id}")},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": blocks,
+    })
+}
+
+/// The end of `text`, at most `max` characters.
+fn last_chars(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    text.chars().skip(count.saturating_sub(max)).collect()
+}

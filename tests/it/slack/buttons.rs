@@ -1,0 +1,112 @@
+//! Buttons (docs/slack.md, "Buttons and /ebmbot"): a queued job's message has *Cancel*, a
+//! result has *Rerun* and *Logs*. Clicks arrive as Socket Mode `interactive` envelopes and as
+//! signed `POST /slack/interactive` forms, with the `block_actions` payload Slack documents
+//! (https://api.slack.com/reference/interaction-payloads/block-actions).
+
+use serde_json::{Value, json};
+
+use crate::support;
+use crate::support::fake_slack::TEAM;
+use crate::support::slack::{Slack, text};
+
+/// A click on `action` (one of `ebmbot::bot::actions`) for `job` by `user`, on the message at
+/// `message_ts` in C1, at `action_ts`.
+fn click(action: &str, job: i64, user: &str, message_ts: &str, action_ts: &str) -> Value {
+    json!({
+        "type": "block_actions",
+        "user": {"id": user, "username": user, "team_id": TEAM},
+        "api_app_id": "A1",
+        "team": {"id": TEAM, "domain": "team"},
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": "C1", "is_ephemeral": false},
+        "trigger_id": format!("trigger-{action_ts}"),
+        "channel": {"id": "C1", "name": "general"},
+        "message": {"type": "message", "ts": message_ts, "thread_ts": message_ts, "text": "…"},
+        "response_url": "https://hooks.slack.com/actions/T1/1/x",
+        "actions": [{"action_id": action, "block_id": "b1", "value": job.to_string(), "type": "button",
+                     "action_ts": action_ts, "text": {"type": "plain_text", "text": "Cancel"}}],
+    })
+}
+
+/// The button ids of a posted message's blocks.
+fn buttons(post: &Value) -> Vec<String> {
+    let blocks = post["blocks"].as_array().cloned().unwrap_or_default();
+    let actions = blocks.iter().filter(|b| b["type"] == "actions");
+    actions
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .map(|e| support::fake_slack::s(&e["action_id"]))
+        .collect()
+}
+
+fn ephemerals(t: &Slack, user: &str) -> Vec<String> {
+    t.fake
+        .calls("chat.postEphemeral")
+        .iter()
+        .filter(|c| c["user"] == user)
+        .map(|c| support::fake_slack::s(&c["text"]))
+        .collect()
+}
+
+#[test]
+fn the_requester_cancels_a_running_job_with_its_button_and_a_double_click_cancels_once() {
+    let mut t = Slack::new();
+    t.start_bot();
+    let mut dispatch = t.spawn(&["dispatch"]);
+    t.mention("C1", "5.1", "t slow 30");
+    let queued = t.fake.wait_post("Job 1 (`t_slow`) is queued.");
+    assert_eq!(buttons(&queued), ["ebmbot_cancel"], "{queued:#}");
+    assert_eq!(queued["blocks"][1]["elements"][0]["value"], "1");
+    t.wait_job(1, "running");
+    let first = t.fake.send_envelope("interactive", click("ebmbot_cancel", 1, "U1", "5.1", "9.1"));
+    let second = t.fake.send_envelope("interactive", click("ebmbot_cancel", 1, "U1", "5.1", "9.2"));
+    t.fake.wait_ack(&first);
+    t.fake.wait_ack(&second);
+    let stopped = t.fake.wait_post("`t_slow` cancelled by <@U1>");
+    assert_eq!(stopped["thread_ts"], "5.1");
+    assert_eq!(buttons(&stopped), ["ebmbot_rerun", "ebmbot_logs"], "the result offers a rerun and the logs");
+    t.wait_job(1, "cancelled");
+    let told = t.fake.wait("the second click's answer", |_| {
+        let e = ephemerals(&t, "U1");
+        (!e.is_empty()).then_some(e)
+    });
+    let stopping = t.fake.posts().iter().filter(|p| text(p).contains("Stopping job 1")).count();
+    assert_eq!(stopping, 1, "the job is stopped once, and said so once");
+    assert_eq!(told.len(), 1, "the second click is told, alone: {told:?}");
+    assert!(told[0].contains("already being stopped") || told[0].contains("already finished"), "{told:?}");
+    support::stop(&mut dispatch);
+}
+
+#[test]
+fn a_guest_cannot_cancel_a_restricted_job_and_is_told_so_alone() {
+    let mut t = Slack::new();
+    t.start_bot();
+    t.mention("C1", "6.1", "secret show");
+    t.fake.wait_post("Job 1 (`secret_show`) is queued.");
+    let sent = t.fake.send_envelope("interactive", click("ebmbot_cancel", 1, "UGUEST", "6.1", "9.3"));
+    t.fake.wait_ack(&sent);
+    let told = t.fake.wait("the refusal", |_| ephemerals(&t, "UGUEST").first().cloned());
+    assert!(told.contains("`secret` is restricted to internal users"), "{told}");
+    assert_eq!(t.jobs()[0]["state"], "pending", "nothing changed");
+    assert!(!t.fake.posts().iter().any(|p| text(p).contains("restricted")), "no public refusal");
+}
+
+#[test]
+fn rerun_queues_the_same_job_and_params_as_the_clicker_and_logs_opens_a_modal() {
+    let mut t = Slack::new();
+    t.start_bot();
+    t.mention("C1", "7.1", "t echo hello");
+    t.dispatch_once();
+    let result = t.fake.wait_post("hello");
+    assert_eq!(buttons(&result), ["ebmbot_rerun", "ebmbot_logs"], "{result:#}");
+    let sent = t.fake.send_envelope("interactive", click("ebmbot_rerun", 1, "U2", "7.1", "9.4"));
+    t.fake.wait_ack(&sent);
+    t.fake.wait_post("Job 2 (`t_echo`) is queued.");
+    let jobs = t.jobs();
+    assert_eq!((jobs[1]["type"].clone(), jobs[1]["args"].clone()), (jobs[0]["type"].clone(), jobs[0]["args"].clone()));
+    assert!(jobs[1]["origin"].to_string().contains("U2"), "queued as the clicker: {:#}", jobs[1]);
+    let sent = t.fake.send_envelope("interactive", click("ebmbot_logs", 1, "U1", "7.1", "9.5"));
+    t.fake.wait_ack(&sent);
+    let opened = t.fake.wait("the modal", |f| f.calls("views.open").first().cloned());
+    assert_eq!(opened["trigger_id"], "trigger-9.5", "opened with the click's own trigger");
+    let view = opened["view"].to_string();
+    assert!(view.contains("Logs of job 1") && view.contains("hello"), "{view}");
+}
