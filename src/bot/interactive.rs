@@ -33,8 +33,11 @@ use crate::commands::cancel::CancelId;
 use crate::commands::logs::{Logs, Part, Stream};
 use crate::commands::schedule::Schedule;
 use crate::commands::{Command, CommandError, Context, Output};
-use crate::queue::model::{JobId, JobStatus, Origin};
-use crate::queue::{InboxOutcome, InboxRow, NewReply, QueueError};
+use crate::queue::model::{ChannelType, JobId, JobStatus, Origin};
+use crate::queue::{Confirmation, InboxOutcome, InboxRow, NewReply, QueueError};
+
+/// How long a `confirm = true` job waits for its requester's *Confirm*.
+pub const CONFIRM_WITHIN: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Lines of each stream the Logs modal shows.
 pub const MODAL_LINES: usize = 100;
@@ -49,7 +52,7 @@ fn click_key(payload: &Value) -> Option<(String, String, String)> {
     }
     let action = &payload["actions"][0];
     let id = action["action_id"].as_str()?;
-    if ![actions::CANCEL, actions::RERUN, actions::LOGS].contains(&id) {
+    if ![actions::CANCEL, actions::RERUN, actions::LOGS, actions::CONFIRM, actions::CONFIRM_CANCEL].contains(&id) {
         return None;
     }
     let ts = action["action_ts"].as_str()?;
@@ -140,6 +143,9 @@ impl Worker {
         let caller = Caller::slack(origin, user.internal && !user.is_bot);
         match payload["actions"][0]["action_id"].as_str() {
             Some(actions::LOGS) => self.logs_modal(row, payload, &asker, &caller, now)?,
+            Some(action @ (actions::CONFIRM | actions::CONFIRM_CANCEL)) => {
+                self.answer_confirmation(row, action, payload, &asker, channel_type_of(&caller), now)?;
+            }
             Some(action) => self.click(row, action, payload, &asker, &caller, now)?,
             None => self.slash(row, payload, &asker, &caller, now)?,
         }
@@ -235,8 +241,13 @@ impl Worker {
             let reply = reply::answer_command(&ctx, caller, q, command)?;
             let everyone = public && !reply.bad_input;
             if everyone {
-                let text = Some(reply.text.clone());
-                q.add_reply(Some(row.id), &NewReply { text, job: reply.job.map(|j| j.0), ..reply_to.clone() }, now)?;
+                // A `confirm = true` job (a Rerun, or from /ebmbot) asks its question first.
+                let confirm = match &reply.ask {
+                    Some(schedule) => Some(q.add_confirmation(&asked(asker, schedule, now))?),
+                    None => None,
+                };
+                let (text, job) = (Some(reply.text.clone()), reply.job.map(|j| j.0));
+                q.add_reply(Some(row.id), &NewReply { text, job, confirm, ..reply_to.clone() }, now)?;
             }
             Ok::<_, CommandError>(Some((reply, everyone)))
         });
@@ -332,4 +343,148 @@ pub fn logs_view(id: JobId, parts: &[(Stream, String)]) -> Value {
 fn last_chars(text: &str, max: usize) -> String {
     let count = text.chars().count();
     text.chars().skip(count.saturating_sub(max)).collect()
+}
+
+/// The confirmation a `confirm = true` request (a mention) waits in.
+pub fn to_confirm(message: &super::inbox::Message, s: &Schedule, now: Timestamp) -> Confirmation {
+    let asker = Asker {
+        user: message.user.clone(),
+        channel: message.channel.clone(),
+        thread_ts: message.reply_thread(),
+        message_ts: message.ts.clone(),
+        trigger_id: None,
+    };
+    asked(&asker, s, now)
+}
+
+/// The confirmation a `confirm = true` request waits in.
+fn asked(asker: &Asker, s: &Schedule, now: Timestamp) -> Confirmation {
+    Confirmation {
+        id: 0,
+        created_at: now,
+        user: asker.user.clone(),
+        channel: asker.channel.clone(),
+        thread_ts: asker.thread_ts.clone(),
+        message_ts: asker.message_ts.clone(),
+        namespace: s.namespace.clone(),
+        job: s.job.clone(),
+        args: serde_json::to_string(&s.args).unwrap_or_else(|_| "[]".to_owned()),
+        delay_ms: i64::try_from(s.delay.as_millis()).unwrap_or(i64::MAX),
+        state: "pending".to_owned(),
+    }
+}
+
+fn channel_type_of(caller: &Caller) -> ChannelType {
+    match &caller.origin {
+        Origin::Slack { channel_type, .. } => channel_type.clone(),
+        _ => ChannelType::Channel,
+    }
+}
+
+impl Worker {
+    /// *Confirm* or *Cancel* on "Run `ns job` now?": only its requester may answer, once.
+    fn answer_confirmation(
+        &mut self,
+        row: &InboxRow,
+        action: &str,
+        payload: &Value,
+        asker: &Asker,
+        channel_type: ChannelType,
+        now: Timestamp,
+    ) -> Result<(), QueueError> {
+        let id: i64 = payload["actions"][0]["value"].as_str().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let Some(c) = self.queue.confirmation(id)? else {
+            return self.tell_only(row, asker, "That request is gone; ask again.", now);
+        };
+        if c.user != asker.user {
+            return self.tell_only(row, asker, &format!("Only <@{}>, who asked, can answer this.", c.user), now);
+        }
+        if c.state != "pending" {
+            return self.tell_only(row, asker, &format!("This request was already {}.", c.state), now);
+        }
+        let to = NewReply { channel: c.channel.clone(), thread_ts: c.thread_ts.clone(), ..NewReply::default() };
+        let origin = Origin::Slack {
+            user: c.user.clone(),
+            channel: c.channel.clone(),
+            channel_type,
+            thread_ts: c.thread_ts.clone(),
+            message_ts: c.message_ts.clone(),
+        };
+        let internal = self.runtime.block_on(self.users.get(&self.api, &c.user)).is_ok_and(|u| u.internal && !u.is_bot);
+        let caller = Caller::slack(origin, internal);
+        let ctx = Context { settings: &self.settings, catalog: &self.catalog, clock: &*self.clock, mention: None };
+        let confirmed = action == actions::CONFIRM;
+        let done = self.queue.atomically(|q| {
+            let state = if confirmed { "confirmed" } else { "cancelled" };
+            if !q.finish_slack_event(row.id, &InboxOutcome::Handled, now)?
+                || !q.resolve_confirmation(c.id, state, now)?
+            {
+                return Ok(());
+            }
+            let (text, job) = if confirmed {
+                let args: Vec<(String, String)> = serde_json::from_str(&c.args).unwrap_or_default();
+                let delay = std::time::Duration::from_millis(u64::try_from(c.delay_ms).unwrap_or(0));
+                let schedule = Schedule { namespace: c.namespace.clone(), job: c.job.clone(), args, delay };
+                match Command::Schedule(schedule).execute(&ctx, &caller, q) {
+                    Ok(output) => {
+                        let job = if let Output::Scheduled(s) = &output { Some(s.id.0) } else { None };
+                        (reply::render(&output, &ctx), job)
+                    }
+                    Err(e) if e.is_bad_input() => (reply::error_text(&e), None),
+                    Err(e) => return Err(e),
+                }
+            } else {
+                (format!("Not run: <@{}> cancelled `{} {}`.", c.user, c.namespace, c.job), None)
+            };
+            q.add_reply(Some(row.id), &NewReply { text: Some(text), job, ..to.clone() }, now)?;
+            Ok::<_, CommandError>(())
+        });
+        if let Err(e) = done {
+            tracing::error!(error = %crate::commands::describe(&e), "could not answer a confirmation");
+            self.queue.finish_slack_event(row.id, &InboxOutcome::Error { id: format!("E{}", row.id) }, now)?;
+        }
+        self.deliverer.poke();
+        Ok(())
+    }
+
+    /// Drops the confirmations nobody answered within [`CONFIRM_WITHIN`], saying so in their
+    /// thread.
+    pub(super) fn expire_confirmations(&mut self) -> Result<(), QueueError> {
+        let now = self.clock.now();
+        let before = now - jiff::SignedDuration::try_from(CONFIRM_WITHIN).unwrap_or_default();
+        let mut expired = 0;
+        for c in self.queue.stale_confirmations(before)? {
+            let text = format!(
+                "Not run: `{} {}` was not confirmed within {}.",
+                c.namespace,
+                c.job,
+                crate::config::duration::format(CONFIRM_WITHIN)
+            );
+            let reply = NewReply {
+                channel: c.channel.clone(),
+                thread_ts: c.thread_ts.clone(),
+                text: Some(text),
+                ..NewReply::default()
+            };
+            self.queue.atomically(|q| {
+                if q.resolve_confirmation(c.id, "expired", now)? {
+                    q.add_reply(None, &reply, now)?;
+                    expired += 1;
+                }
+                Ok::<_, QueueError>(())
+            })?;
+        }
+        if expired > 0 {
+            self.deliverer.poke();
+        }
+        Ok(())
+    }
+
+    /// How long until the oldest unanswered confirmation expires.
+    pub(super) fn next_expiry(&self) -> std::time::Duration {
+        let Ok(Some(asked)) = self.queue.oldest_pending_confirmation() else { return std::time::Duration::MAX };
+        let due = asked.as_millisecond() + i64::try_from(CONFIRM_WITHIN.as_millis()).unwrap_or(0);
+        let left = due - self.clock.now().as_millisecond();
+        std::time::Duration::from_millis(u64::try_from(left.max(0)).unwrap_or(0))
+    }
 }

@@ -35,6 +35,10 @@ pub struct Reply {
     /// A log to attach as a file, read when the reply is delivered (`logs N` of a long log).
     #[serde(skip)]
     pub log: Option<ReplyLog>,
+    /// A `confirm = true` job asked for from Slack: not queued; the reply asks "Run … now?"
+    /// and the worker keeps it for its requester's *Confirm*.
+    #[serde(skip)]
+    pub ask: Option<crate::commands::schedule::Schedule>,
 }
 
 impl Reply {
@@ -67,6 +71,23 @@ pub fn answer_command(
     queue: &mut Queue,
     mut command: Command,
 ) -> Result<Reply, CommandError> {
+    // A `confirm = true` job asked for in Slack waits for its requester's Confirm: allowed
+    // now (the policy), queued then (docs/slack.md, "Buttons and /ebmbot").
+    if let Command::Schedule(schedule) = &command
+        && matches!(caller.origin, crate::queue::model::Origin::Slack { .. })
+        && ctx.catalog.job(&schedule.namespace, &schedule.job).is_some_and(|j| j.confirm)
+    {
+        let scope = crate::commands::access::Scope::Namespace(&schedule.namespace);
+        return match crate::commands::access::check(ctx, caller, queue, scope) {
+            Ok(_) => Ok(Reply {
+                text: format!("Run `{} {}` now?", schedule.namespace, schedule.job),
+                understood: true,
+                ask: Some(schedule.clone()),
+                ..Reply::default()
+            }),
+            Err(e) => Ok(Reply { bad_input: true, ..Reply::understood(error_text(&e)) }),
+        };
+    }
     // A reply carries at most the last megabyte of a log (issue 9, item 7).
     if let Command::Logs(logs) = &mut command {
         logs.limit = Some(crate::commands::logs::SLACK_LIMIT);
@@ -274,6 +295,10 @@ pub fn error_text(e: &CommandError) -> String {
         ),
         CommandError::Denied(denied @ Denied::TrustedOnly { .. }) => format!("Sorry, {denied}."),
         CommandError::UnknownId(id) => format!("No job has id {id}."),
+        // Never from Slack (a confirm job waits for its Confirm button there); `ebmbot say`.
+        CommandError::NeedsConfirmation { job_type } => {
+            format!("`{job_type}` asks for confirmation: ask for it in Slack, where it gets a Confirm button.")
+        }
         CommandError::StillRunning { id, job_type } => format!(
             "Job {id} (`{job_type}`) is running, so it was not removed: `remove job id` only removes queued jobs. \
              `cancel job id {id}` stops it."

@@ -146,6 +146,7 @@ pub fn handle(
             log: None,
             repost_to: Some(listener.channel.clone()),
             job: None,
+            confirm: None,
         };
         q.add_reply(Some(inbox_id), &reply, now)?;
         acted += 1;

@@ -73,6 +73,9 @@ impl Worker {
                     Err(e) => tracing::warn!(error = &e as &dyn std::error::Error, "could not prune old history"),
                 }
             }
+            if let Err(e) = self.expire_confirmations() {
+                tracing::warn!(error = &e as &dyn std::error::Error, "could not expire unanswered confirmations");
+            }
             let failed = match self.queue.next_slack_event() {
                 Ok(Some(row)) => match self.handle(&row) {
                     Ok(()) => continue,
@@ -95,7 +98,7 @@ impl Worker {
                 }
             } else {
                 let prune_in = pruned.map_or(Duration::ZERO, |at| PRUNE_EVERY.saturating_sub(at.elapsed()));
-                wake.wait(prune_in);
+                wake.wait(prune_in.min(self.next_expiry()));
             }
         }
     }
@@ -145,11 +148,16 @@ impl Worker {
                 return Ok(None);
             }
             let reply = reply::answer_within_limit(grammar, &ctx, &caller, q, &command, (&message.user, row.id))?;
+            let confirm = match &reply.ask {
+                Some(schedule) => Some(q.add_confirmation(&super::interactive::to_confirm(&message, schedule, now))?),
+                None => None,
+            };
             let queued = NewReply {
                 text: Some(reply.text.clone()),
                 reaction: reply.accepted.then(|| ack.clone()),
                 log: reply.log.clone(),
                 job: reply.job.map(|j| j.0),
+                confirm,
                 ..reply_to.clone()
             };
             q.add_reply(Some(row.id), &queued, now)?;

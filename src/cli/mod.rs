@@ -239,6 +239,10 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
             }
             if let Command::Schedule(a) = &subcommand {
                 prompt_missing(&env, a, &mut flags.params)?;
+                if !flags.dry_run && !confirmed(&env, a, flags.yes)? {
+                    eprintln!("Not queued: not confirmed.");
+                    return Ok(ExitCode::FAILURE);
+                }
             }
             let caller = Caller::terminal(by, flags.notify.take());
             if let Command::Queue(QueueCommand::Export { file }) = &subcommand {
@@ -337,6 +341,20 @@ fn terminal_user() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// A `confirm = true` job: asked "Run `ns job` now?" on a terminal (default no); elsewhere it
+/// needs `--yes` (exit 2 without). True when it may go ahead.
+fn confirmed(env: &Env, a: &JobArgs, yes: bool) -> anyhow::Result<bool> {
+    if yes || !env.catalog.job(&a.namespace, &a.job).is_some_and(|j| j.confirm) {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() || env.json {
+        let job_type = format!("{}_{}", a.namespace, a.job);
+        return Err(CommandError::NeedsConfirmation { job_type }.into());
+    }
+    let prompt = format!("Run `{} {}` now?", a.namespace, a.job);
+    Ok(dialoguer::Confirm::new().with_prompt(prompt).default(false).interact()?)
+}
+
 /// Asks for missing params on a terminal; elsewhere the command layer's error lists them.
 fn prompt_missing(env: &Env, a: &JobArgs, params: &mut Vec<(String, String)>) -> anyhow::Result<()> {
     if !std::io::stdin().is_terminal() || env.json {
@@ -357,6 +375,10 @@ fn run_job(env: &Env, clock: &dyn Clock, a: JobArgs, mut f: params::JobFlags, by
         return subcommand_help("run");
     }
     prompt_missing(env, &a, &mut f.params)?;
+    if !f.dry_run && !confirmed(env, &a, f.yes)? {
+        eprintln!("Not run: not confirmed.");
+        return Ok(ExitCode::FAILURE);
+    }
     if f.dry_run {
         let caller = Caller::terminal(by, f.notify);
         let schedule =

@@ -19,6 +19,8 @@ pub(super) struct JobFlags {
     pub delay: Option<String>,
     pub notify: Option<String>,
     pub force: bool,
+    /// `--yes`: a `confirm = true` job runs without the question.
+    pub yes: bool,
     /// `--dry-run`: show what would run; queue nothing.
     pub dry_run: bool,
     pub help: bool,
@@ -39,6 +41,7 @@ pub(super) fn parse(words: Vec<String>, command: For) -> Result<JobFlags, Comman
             "--json" => flags.json = true,
             "--force" if command == For::Run => flags.force = true,
             "--dry-run" => flags.dry_run = true,
+            "-y" | "--yes" => flags.yes = true,
             _ => {
                 let Some(flag) = word.strip_prefix("--").filter(|f| !f.is_empty()) else {
                     return Err(CommandError::NotAParam { arg: word });

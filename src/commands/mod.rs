@@ -73,6 +73,11 @@ pub enum CommandError {
     RepeatedParam { name: String },
     #[error("`{arg}` is not a param; write params as `--name value` or `--name=value`")]
     NotAParam { arg: String },
+    /// A `confirm = true` job asked for where nobody can answer the question.
+    #[error(
+        "`{job_type}` asks for confirmation (`confirm = true` in jobs.toml); add --yes to run it without a terminal"
+    )]
+    NeedsConfirmation { job_type: String },
     #[error("param `--{name}` has no value; write `--{name} VALUE`")]
     MissingValue { name: String },
     #[error("the value of `{name}` contains a NUL byte, which a command line cannot carry; remove it")]

@@ -66,6 +66,9 @@ pub struct JobDef {
     /// The effective timeout: the job's own, else the settings' default. `None`: no timeout.
     pub timeout: Option<Duration>,
     pub on_lost: OnLost,
+    /// `confirm = true`: asked for from Slack, it waits for its requester's *Confirm*; from a
+    /// terminal, `schedule`/`run` ask (or need `--yes`). Webhooks and timers queue it at once.
+    pub confirm: bool,
     /// The rule of every placeholder (the default rule where `jobs.toml` gives none).
     pub params: BTreeMap<String, ParamRule>,
 }

@@ -60,6 +60,7 @@ pub(super) struct RawJob {
     /// A duration string, `"none"`, or (leniently) an integer number of seconds.
     pub timeout: Option<toml::Value>,
     pub on_lost: Option<String>,
+    pub confirm: Option<bool>,
     /// Rules for the values of placeholders, one table per param.
     #[serde(default)]
     pub params: BTreeMap<String, Spanned<RawParam>>,

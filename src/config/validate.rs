@@ -28,7 +28,8 @@ use super::{Settings, duration, load};
 pub const RESERVED_NAMESPACES: [&str; 8] = ["help", "status", "logs", "cancel", "remove", "dry", "timers", "ooo"];
 
 /// Params that would shadow an option of `ebmbot schedule`/`run` or a word of the grammar.
-pub const RESERVED_PARAMS: [&str; 9] = ["delay", "help", "json", "config", "db", "id", "force", "notify", "verbose"];
+pub const RESERVED_PARAMS: [&str; 10] =
+    ["delay", "help", "json", "config", "db", "id", "force", "notify", "verbose", "yes"];
 
 pub(super) fn catalog(
     raw: RawCatalog,
@@ -118,6 +119,7 @@ fn job(
         suppress_empty: raw.suppress_empty.unwrap_or(false),
         timeout,
         on_lost,
+        confirm: raw.confirm.unwrap_or(false),
         params,
     })
 }

@@ -21,6 +21,7 @@ macro_rules! columns {
     };
 }
 
+mod confirm;
 mod db;
 mod deliveries;
 mod dispatchers;
@@ -51,6 +52,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags};
 
+pub use confirm::Confirmation;
 use db::{Begin, Db};
 pub use deliveries::{DeliveryOutcome, WebhookDelivery};
 pub use dispatchers::NewDispatcher;

@@ -60,6 +60,8 @@ pub struct NewReply {
     /// The job the reply is about (one a Slack request queued): its message gets a *Cancel*
     /// button.
     pub job: Option<i64>,
+    /// A confirmation the reply asks for: its message gets *Confirm* and *Cancel*.
+    pub confirm: Option<i64>,
 }
 
 /// A log a reply attaches: the file and which part (`all`, `head:N`, `tail:N`).
@@ -136,8 +138,8 @@ impl Queue {
         let id = tx.insert(
             "INSERT INTO slack_replies
                  (inbox_id, created_at, channel, thread_ts, message_ts, text, reaction, log_path, log_part,
-                  repost_to, job_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                  repost_to, job_id, confirm_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             &[
                 &inbox_id,
                 &ms(now),
@@ -150,6 +152,7 @@ impl Queue {
                 &reply.log.as_ref().map(|l| l.part.as_str()),
                 &reply.repost_to,
                 &reply.job,
+                &reply.confirm,
             ],
         )?;
         tx.commit()?;
@@ -158,7 +161,8 @@ impl Queue {
 
     pub fn reply(&self, id: i64) -> Result<Option<Reply>> {
         self.db.row(
-            "SELECT id, created_at, channel, thread_ts, message_ts, text, reaction, log_path, log_part, repost_to, job_id
+            "SELECT id, created_at, channel, thread_ts, message_ts, text, reaction, log_path, log_part, repost_to, job_id,
+                    confirm_id
              FROM slack_replies WHERE id = ?1",
             &[&id],
             |r| {
@@ -177,6 +181,7 @@ impl Queue {
                         },
                         repost_to: r.get(9)?,
                         job: r.get(10)?,
+                        confirm: r.get(11)?,
                     },
                 })
             },
@@ -215,8 +220,10 @@ impl Queue {
             tx.exec("DELETE FROM slack_inbox WHERE handled_at IS NOT NULL AND received_at < ?1", &[&ms(before)])?;
         let replies =
             tx.exec("DELETE FROM slack_replies WHERE delivered_at IS NOT NULL AND created_at < ?1", &[&ms(before)])?;
+        let confirmations =
+            tx.exec("DELETE FROM slack_confirmations WHERE state <> 'pending' AND resolved_at < ?1", &[&ms(before)])?;
         tx.commit()?;
-        Ok(inbox + replies)
+        Ok(inbox + replies + confirmations)
     }
 }
 

@@ -250,7 +250,7 @@ pub fn plan(input: &Input, settings: &Settings, catalog: &Catalog) -> Vec<Action
 }
 
 fn reply(r: &Reply, settings: &Settings) -> Vec<Action> {
-    let NewReply { channel, thread_ts, message_ts, text, reaction, log, repost_to, job } = &r.reply;
+    let NewReply { channel, thread_ts, message_ts, text, reaction, log, repost_to, job, confirm } = &r.reply;
     let to = Target { channel: channel.clone(), thread_ts: thread_ts.clone() };
     let mut actions = Vec::new();
     if let Some(log) = log {
@@ -266,9 +266,16 @@ fn reply(r: &Reply, settings: &Settings) -> Vec<Action> {
             }
         } else {
             let post = Action::Post { to, text: escaped };
-            match job {
-                Some(job) => with_buttons(post, vec![Button::new(crate::bot::actions::CANCEL, "Cancel", job)]),
-                None => post,
+            match (job, confirm) {
+                (_, Some(id)) => with_buttons(
+                    post,
+                    vec![
+                        Button::new(crate::bot::actions::CONFIRM, "Confirm", id),
+                        Button::new(crate::bot::actions::CONFIRM_CANCEL, "Cancel", id),
+                    ],
+                ),
+                (Some(job), None) => with_buttons(post, vec![Button::new(crate::bot::actions::CANCEL, "Cancel", job)]),
+                (None, None) => post,
             }
         });
     }

@@ -95,8 +95,27 @@ CREATE TABLE meta (
     // Each dispatcher's EBMBOT_TIMEZONE: hosts that disagree are refused at start.
     "ALTER TABLE dispatchers ADD COLUMN timezone TEXT;",
     HOSTS,
-    // The job a reply is about: its message carries a Cancel button (docs/slack.md).
-    "ALTER TABLE slack_replies ADD COLUMN job_id INTEGER;",
+    // The job a reply is about (a Cancel button), the confirmation it asks for (Confirm and
+    // Cancel), and the jobs waiting for their requester's Confirm (docs/slack.md).
+    r"
+ALTER TABLE slack_replies ADD COLUMN job_id INTEGER;
+ALTER TABLE slack_replies ADD COLUMN confirm_id INTEGER;
+CREATE TABLE slack_confirmations (
+    id          INTEGER PRIMARY KEY,
+    created_at  INTEGER NOT NULL,
+    user_id     TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    thread_ts   TEXT,
+    message_ts  TEXT NOT NULL,
+    namespace   TEXT NOT NULL,
+    job         TEXT NOT NULL,
+    args        TEXT NOT NULL,
+    delay_ms    INTEGER NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('pending', 'confirmed', 'cancelled', 'expired')),
+    resolved_at INTEGER
+);
+CREATE INDEX slack_confirmations_pending ON slack_confirmations(created_at) WHERE state = 'pending';
+",
 ];
 
 /// Several hosts on one queue (docs/postgres.md, "Several hosts"): each dispatcher's lease,

@@ -110,3 +110,61 @@ fn rerun_queues_the_same_job_and_params_as_the_clicker_and_logs_opens_a_modal() 
     let view = opened["view"].to_string();
     assert!(view.contains("Logs of job 1") && view.contains("hello"), "{view}");
 }
+
+/// A `confirm = true` job, added to the Slack tests' catalogue.
+const CONFIRM_JOBS: &str = r#"
+[ops.jobs.deploy]
+run_args_template = "echo deploying {env}"
+confirm = true
+
+[[ops.slack]]
+command = "deploy [env]"
+help = "Deploys"
+action = "schedule_job"
+job_type = "deploy"
+"#;
+
+fn with_confirm_job() -> Slack {
+    let t = Slack::new();
+    let jobs = format!("{}{CONFIRM_JOBS}", support::slack::JOBS);
+    std::fs::write(t.env.path("jobs.toml"), jobs).unwrap();
+    t
+}
+
+#[test]
+fn a_confirm_job_waits_for_its_requesters_confirm_and_a_cancel_drops_it() {
+    let mut t = with_confirm_job();
+    t.start_bot();
+    t.mention("C1", "8.1", "ops deploy prod");
+    let ask = t.fake.wait_post("Run `ops deploy` now?");
+    assert_eq!(buttons(&ask), ["ebmbot_confirm", "ebmbot_confirm_cancel"], "{ask:#}");
+    assert_eq!(ask["thread_ts"], "8.1");
+    assert!(t.jobs().is_empty(), "not queued before the Confirm");
+    let sent = t.fake.send_envelope("interactive", click("ebmbot_confirm", 1, "U2", "9.9", "9.10"));
+    t.fake.wait_ack(&sent);
+    let told = t.fake.wait("the other user's answer", |_| ephemerals(&t, "U2").first().cloned());
+    assert!(told.contains("Only <@U1>, who asked, can answer this."), "{told}");
+    assert!(t.jobs().is_empty(), "someone else's Confirm queues nothing");
+    t.fake.send_envelope("interactive", click("ebmbot_confirm", 1, "U1", "9.9", "9.11"));
+    let queued = t.fake.wait_post("Job 1 (`ops_deploy`) is queued.");
+    assert_eq!(queued["thread_ts"], "8.1", "answered in the request's thread");
+    assert_eq!(t.jobs()[0]["args"]["env"], "prod");
+    assert!(t.jobs()[0]["origin"].to_string().contains("U1"), "{:#}", t.jobs()[0]);
+    t.fake.send_envelope("interactive", click("ebmbot_confirm", 1, "U1", "9.9", "9.12"));
+    let again = t.fake.wait("the second Confirm's answer", |_| ephemerals(&t, "U1").first().cloned());
+    assert!(again.contains("already confirmed"), "{again}");
+    t.mention("C1", "8.2", "ops deploy staging");
+    t.fake.wait("the second question", |f| {
+        (f.posts().iter().filter(|p| text(p).contains("Run `ops deploy` now?")).count() == 2).then_some(())
+    });
+    t.fake.send_envelope("interactive", click("ebmbot_confirm_cancel", 2, "U1", "9.9", "9.13"));
+    t.fake.wait_post("Not run: <@U1> cancelled `ops deploy`.");
+    assert_eq!(t.jobs().len(), 1, "the cancelled request queued nothing");
+    // From the terminal it asks on a terminal, and needs --yes elsewhere.
+    let refused = t.env.fails(2, &["schedule", "ops", "deploy", "--env", "prod"]);
+    assert!(
+        refused.contains("`ops_deploy` asks for confirmation (`confirm = true` in jobs.toml); add --yes"),
+        "{refused}"
+    );
+    t.env.ok(&["schedule", "ops", "deploy", "--env", "prod", "--yes"]);
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use ebmbot::bot::api::OnCall;
 use ebmbot::bot::events_api::sign;
 use ebmbot::bot::{Bot, EventsState, Off, events_router};
-use ebmbot::clock::{ManualClock, SystemClock};
+use ebmbot::clock::{Clock, ManualClock, SystemClock};
 use ebmbot::config::{Catalog, Overrides, Secret, Settings};
 use serde_json::{Value, json};
 
@@ -180,4 +180,43 @@ fn slash_commands_and_clicks_over_http_are_signed_stored_and_answered() {
     });
     assert_eq!(t.jobs()[0]["state"], "cancelled");
     assert_eq!(t.fake.calls("chat.postEphemeral").len(), 1, "the retried slash command was answered once");
+}
+
+#[test]
+fn an_unconfirmed_request_expires_after_ten_minutes_and_says_so() {
+    let t = Slack::new();
+    let jobs = format!(
+        "{}\n[ops.jobs.deploy]\nrun_args_template = \"true\"\nconfirm = true\n\n[[ops.slack]]\ncommand = \"deploy\"\nhelp = \"Deploys\"\naction = \"schedule_job\"\njob_type = \"deploy\"\n",
+        crate::support::slack::JOBS
+    );
+    std::fs::write(t.env.path("jobs.toml"), jobs).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let t0: jiff::Timestamp = T0.parse().unwrap();
+    let clock = Arc::new(ManualClock::new(t0));
+    runtime.block_on(async {
+        let settings = Arc::new(settings(&t, true));
+        let catalog = Catalog::load(&settings.config, &settings).unwrap();
+        let bot = Bot::start_with(settings, catalog, None, clock.clone()).await.unwrap();
+        let url = serve(events_router(bot.events_state())).await;
+        let event = |id: &str, ts: &str, text: &str| {
+            json!({"type": "event_callback", "event_id": id, "team_id": "T1", "api_app_id": "A1", "event_time": 1,
+                   "event": mention("C1", ts, "U1", text)})
+        };
+        assert_eq!(post(&url, &event("EvC1", "90.1", "ops deploy"), t0.as_second(), SECRET).await.0, 200);
+        tokio::task::block_in_place(|| t.fake.wait_post("Run `ops deploy` now?"));
+        clock.advance(Duration::from_secs(9 * 60));
+        assert_eq!(post(&url, &event("EvC2", "90.2", "status"), clock.now().as_second(), SECRET).await.0, 200);
+        tokio::task::block_in_place(|| t.fake.wait_post("Nothing is happening"));
+        assert!(
+            !t.fake.posts().iter().any(|p| crate::support::slack::text(p).contains("not confirmed")),
+            "9 minutes: still waiting"
+        );
+        clock.advance(Duration::from_secs(2 * 60));
+        assert_eq!(post(&url, &event("EvC3", "90.3", "status"), clock.now().as_second(), SECRET).await.0, 200);
+        let expired =
+            tokio::task::block_in_place(|| t.fake.wait_post("Not run: `ops deploy` was not confirmed within 10m."));
+        assert_eq!(expired["thread_ts"], "90.1");
+        bot.stop().await;
+    });
+    assert!(t.jobs().is_empty(), "an expired request queues nothing");
 }

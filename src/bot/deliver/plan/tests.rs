@@ -124,6 +124,7 @@ fn long_replies_go_up_as_a_file() {
                 log: None,
                 repost_to: None,
                 job: None,
+                confirm: None,
             },
         })
     };
@@ -147,6 +148,7 @@ fn a_support_reply_reacts_then_reposts_the_message() {
                 log: None,
                 repost_to: Some("#tech-support".into()),
                 job: None,
+                confirm: None,
             },
         })
     };
