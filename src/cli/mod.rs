@@ -232,26 +232,34 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
         Command::Web { .. } => serve::run(&env, false),
         Command::Serve { .. } => serve::run(&env, true),
         Command::Completions { .. } | Command::Man { .. } | Command::Reap { .. } => unreachable!("handled in `run`"),
-        subcommand => {
-            let mut flags = flags.unwrap_or_default();
-            if flags.help {
-                return subcommand_help("schedule");
-            }
-            if let Command::Schedule(a) = &subcommand {
-                prompt_missing(&env, a, &mut flags.params)?;
-                if !flags.dry_run && !confirmed(&env, a, flags.yes)? {
-                    eprintln!("Not queued: not confirmed.");
-                    return Ok(ExitCode::FAILURE);
-                }
-            }
-            let caller = Caller::terminal(by, flags.notify.take());
-            if let Command::Queue(QueueCommand::Export { file }) = &subcommand {
-                return transfer::export(&env, &clock, &caller, file.as_deref());
-            }
-            let command = request::command(subcommand, flags)?;
-            execute_command(&env, &clock, &caller, command)
+        subcommand => queue_command(&env, &clock, subcommand, flags.unwrap_or_default(), by),
+    }
+}
+
+/// A command of the queue (`schedule`, `cancel`, `queue list`, …) from argv.
+fn queue_command(
+    env: &Env,
+    clock: &dyn Clock,
+    subcommand: Command,
+    mut flags: params::JobFlags,
+    by: String,
+) -> anyhow::Result<ExitCode> {
+    if flags.help {
+        return subcommand_help("schedule");
+    }
+    if let Command::Schedule(a) = &subcommand {
+        prompt_missing(env, a, &mut flags.params)?;
+        if !flags.dry_run && !confirmed(env, a, flags.yes)? {
+            eprintln!("Not queued: not confirmed.");
+            return Ok(ExitCode::FAILURE);
         }
     }
+    let caller = Caller::terminal(by, flags.notify.take());
+    if let Command::Queue(QueueCommand::Export { file }) = &subcommand {
+        return transfer::export(env, clock, &caller, file.as_deref());
+    }
+    let command = request::command(subcommand, flags)?;
+    execute_command(env, clock, &caller, command)
 }
 
 /// Runs a command of the queue for the terminal and prints its result.

@@ -115,7 +115,7 @@ mod tests {
     }
 
     /// The long flags `parse` takes among a job's params (`-h` and `-v` too).
-    const FLAGS: [&str; 8] = ["help", "verbose", "json", "force", "delay", "notify", "config", "db"];
+    const FLAGS: [&str; 9] = ["help", "verbose", "json", "force", "delay", "notify", "config", "db", "yes"];
 
     /// Every long option of ebmbot (clap's, and the flags mixed in with a job's params) that a
     /// param could be mistaken for is reserved in `jobs.toml`, and every reserved name is an
