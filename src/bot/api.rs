@@ -422,6 +422,15 @@ impl SlackApi {
         Ok(())
     }
 
+    /// Publishes `user`'s Home tab (`view`: Slack's view JSON of type `home`).
+    pub async fn publish_home(&self, user: &str, view: serde_json::Value) -> Result<(), CallError> {
+        let view: SlackView = serde_json::from_value(view)
+            .map_err(|e| CallError::Api { method: "views.publish", code: format!("bad view: {e}") })?;
+        let req = SlackApiViewsPublishRequest::new(user.into(), view);
+        self.done("views.publish", self.client.open_session(&self.token()).views_publish(&req)).await?;
+        Ok(())
+    }
+
     /// Adds a reaction; one that is already there counts as added.
     pub async fn react(&self, channel: &str, ts: &str, name: &str) -> Result<(), CallError> {
         let req = SlackApiReactionsAddRequest::new(channel.into(), SlackReactionName(name.to_owned()), ts.into());

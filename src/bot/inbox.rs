@@ -23,6 +23,8 @@ pub enum Received {
     /// The app was uninstalled or its bot token revoked (`app_uninstalled`, `tokens_revoked`
     /// naming the bot): Slack delivery pauses, as when a call answers `token_revoked`.
     Revoked { event: &'static str },
+    /// A user opened the app's Home tab: it is published for them (`bot::home`).
+    HomeOpened { user: String },
     /// Nothing for the bot; why, for the log.
     Ignored(String),
 }
@@ -115,6 +117,13 @@ pub fn classify(payload: &Value, bot_user_id: &str) -> Received {
         }
         changed if super::kinds::CHANGE_EVENTS.contains(&changed) => return channel_changed(event, changed),
         "app_uninstalled" => return Received::Revoked { event: "app_uninstalled" },
+        // https://api.slack.com/events/app_home_opened: `tab` is `home` or `messages`.
+        "app_home_opened" => {
+            return match (event.get("user").and_then(Value::as_str), event.get("tab").and_then(Value::as_str)) {
+                (Some(user), Some("home")) => Received::HomeOpened { user: user.to_owned() },
+                _ => ignored("`app_home_opened` on the Messages tab".into()),
+            };
+        }
         // https://api.slack.com/events/tokens_revoked: `tokens.bot` lists the bot users whose
         // tokens went; user tokens (`tokens.oauth`) are not ebmbot's.
         "tokens_revoked" => {

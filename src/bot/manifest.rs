@@ -61,6 +61,7 @@ pub const METHODS: &[Method] = &[
     // Answers only the clicker or the slash command's user sees; the Logs button's modal.
     m("chat.postEphemeral", &["chat:write"], When::Always),
     m("views.open", &[], When::Always),
+    m("views.publish", &[], When::Always),
 ];
 
 /// The method called with the app-level token (`xapp-…`, Socket Mode), and that token's scope.
@@ -112,6 +113,8 @@ pub const EVENTS: &[Event] = &[
     Event { name: "user_change", scope: "users:read", when: When::Always },
     Event { name: "message.channels", scope: "channels:history", when: When::Listeners },
     Event { name: "message.groups", scope: "groups:history", when: When::Listeners },
+    // The Home tab is published when its user opens it (no scope).
+    Event { name: "app_home_opened", scope: "", when: When::Always },
 ];
 
 /// The method's row in [`METHODS`].
@@ -164,7 +167,7 @@ impl Needs {
                 by.entry(scope).or_default().push(method.name.to_owned());
             }
         }
-        for event in self.events() {
+        for event in self.events().filter(|e| !e.scope.is_empty()) {
             by.entry(event.scope).or_default().push(format!("{} events", event.name));
         }
         for (scope, why, when) in EXTRA_SCOPES {
@@ -229,7 +232,7 @@ impl Manifest {
             "display_information": {"name": self.name},
             "features": {
                 "bot_user": {"display_name": self.name, "always_online": true},
-                "app_home": {"home_tab_enabled": false, "messages_tab_enabled": true,
+                "app_home": {"home_tab_enabled": true, "messages_tab_enabled": true,
                              "messages_tab_read_only_enabled": false},
                 "slash_commands": self.slash_command(),
             },
@@ -279,7 +282,7 @@ impl Manifest {
         out.push_str(&format!("display_information:\n  name: {}\n", q(&self.name)));
         out.push_str(&format!(
             "features:\n  bot_user:\n    display_name: {}\n    always_online: true\n  app_home:\n    \
-             home_tab_enabled: false\n    messages_tab_enabled: true\n    messages_tab_read_only_enabled: false\n",
+             home_tab_enabled: true\n    messages_tab_enabled: true\n    messages_tab_read_only_enabled: false\n",
             q(&self.name)
         ));
         let slash = self.slash_command();

@@ -30,6 +30,7 @@ pub mod channels;
 pub mod deliver;
 pub mod events_api;
 pub mod history;
+pub mod home;
 pub mod inbox;
 pub mod interactive;
 pub mod kinds;

@@ -31,6 +31,8 @@ pub struct Shared {
     pub catalog: LiveCatalog,
     /// Notified when the catch-up should read the channels again (a Socket Mode reconnection).
     pub catch_up: Arc<tokio::sync::Notify>,
+    /// Who has the Home tab open (refreshed while they may).
+    pub home: super::home::Viewers,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +94,11 @@ pub async fn receive(shared: &Arc<Shared>, payload: Value) -> Result<(), Receive
                      and every message stays queued; reinstall the app and load its new SLACK_BOT_TOKEN (then SIGHUP)"
                 );
             }
+        }
+        Received::HomeOpened { user } => {
+            shared.home.opened(&user);
+            let s = shared.clone();
+            tokio::spawn(async move { super::home::publish(&s, &user).await });
         }
         Received::Ignored(why) => tracing::info!("ignored a Slack event: {why}"),
     }

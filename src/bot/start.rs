@@ -158,8 +158,10 @@ impl Bot {
             clock: clock.clone(),
             catalog: live.clone(),
             catch_up: Arc::new(tokio::sync::Notify::new()),
+            home: super::home::Viewers::default(),
         });
         background.push(tokio::spawn(super::history::run(shared.clone(), shared.catch_up.clone())));
+        background.push(tokio::spawn(super::home::run(shared.clone())));
         let stop = Arc::new(AtomicBool::new(false));
         let deliverer = deliverer(&settings, &live, api.clone(), Arc::new(Channels::new()), clock.clone())?;
         let deliver_wake = deliverer.queue.waker();

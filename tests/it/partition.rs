@@ -49,14 +49,13 @@ fn runs(env: &TestEnv) -> Vec<(u128, Option<u128>, String)> {
     for line in text.lines() {
         let parts: Vec<&str> = line.split(' ').collect();
         let (at, job) = (parts[1].parse().unwrap(), parts[2].to_owned());
-        match parts[0] {
-            "start" => runs.push((at, None, job)),
+        if parts[0] == "start" {
+            runs.push((at, None, job));
+        } else {
             // A run's last word counts: a TERM delivered twice runs the trap twice, and the
             // later line shows the run was still alive then.
-            _ => {
-                let run = runs.iter_mut().rev().find(|r| r.2 == job).expect("a run to end");
-                run.1 = Some(run.1.map_or(at, |end| end.max(at)));
-            }
+            let run = runs.iter_mut().rev().find(|r| r.2 == job).expect("a run to end");
+            run.1 = Some(run.1.map_or(at, |end| end.max(at)));
         }
     }
     runs

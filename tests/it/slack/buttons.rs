@@ -168,3 +168,36 @@ fn a_confirm_job_waits_for_its_requesters_confirm_and_a_cancel_drops_it() {
     );
     t.env.ok(&["schedule", "ops", "deploy", "--env", "prod", "--yes"]);
 }
+
+#[test]
+fn the_home_tab_lists_a_running_job_and_hides_restricted_ones_from_a_guest() {
+    let mut t = Slack::new();
+    t.start_bot();
+    let mut dispatch = t.spawn(&["dispatch"]);
+    t.mention("C1", "10.1", "t slow 30");
+    t.wait_job(1, "running");
+    t.run(&["schedule", "secret", "show", "--delay", "1h"]);
+    // https://api.slack.com/events/app_home_opened
+    let opened = |user: &str, id: &str| {
+        t.send(
+            id,
+            json!({"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home", "event_ts": "11.1"}),
+        );
+    };
+    opened("UGUEST", "EvHome1");
+    let published = |user: &'static str| {
+        t.fake.wait("the Home tab", move |f| f.calls("views.publish").into_iter().find(|c| c["user_id"] == user))
+    };
+    let guest = published("UGUEST")["view"].to_string();
+    assert!(guest.contains("\"type\":\"home\"") && guest.contains("*Running*"), "{guest}");
+    assert!(guest.contains("`t_slow` running for"), "{guest}");
+    assert!(
+        !guest.contains("secret_show") && guest.contains("Some jobs of restricted namespaces are not shown."),
+        "{guest}"
+    );
+    opened("U1", "EvHome2");
+    let member = published("U1")["view"].to_string();
+    assert!(member.contains("secret_show"), "an internal user sees it: {member}");
+    t.run(&["cancel", "--id", "1"]);
+    support::stop(&mut dispatch);
+}

@@ -189,9 +189,26 @@ fn answer(st: &mut State_, method: &str, p: &mut Value, http: SocketAddr, ws: So
         "chat.postEphemeral" => ok(json!({"message_ts": format!("{}.{n:06}", 1_700_000_000 + n)})),
         // https://docs.slack.dev/reference/methods/views.open: the view as opened, with its id.
         "views.open" if param("trigger_id").is_empty() => refuse("invalid_arguments"),
-        "views.open" => ok(json!({"view": {"id": format!("V{n}"), "type": "modal"}})),
+        // https://docs.slack.dev/reference/methods/views.publish: the Home tab as published.
+        "views.publish" if param("user_id").is_empty() => refuse("invalid_arguments"),
+        "views.open" | "views.publish" => ok(json!({"view": stateful(&p["view"], n)})),
         _ => refuse("unknown_method"),
     }
+}
+
+/// A view as Slack answers it: the one sent, with its id, team and hash
+/// (https://docs.slack.dev/reference/methods/views.publish, "Example response").
+fn stateful(sent: &Value, n: u64) -> Value {
+    let mut view = match sent {
+        Value::String(text) => serde_json::from_str(text).unwrap_or_default(),
+        other => other.clone(),
+    };
+    view["id"] = json!(format!("V{n}"));
+    view["team_id"] = json!(TEAM);
+    view["hash"] = json!(format!("{n}.abc"));
+    view["app_id"] = json!("A1");
+    view["bot_id"] = json!("B1");
+    view
 }
 
 /// Slack's error body; a scripted `missing_scope` also says which scopes were needed and which
