@@ -431,6 +431,20 @@ impl SlackApi {
         Ok(())
     }
 
+    /// Replaces the text (and blocks) of a message ebmbot posted.
+    pub async fn update(
+        &self,
+        channel: &str,
+        ts: &str,
+        text: &str,
+        blocks: Option<Vec<SlackBlock>>,
+    ) -> Result<(), CallError> {
+        let content = SlackMessageContent::new().with_text(text.to_owned()).opt_blocks(blocks);
+        let req = SlackApiChatUpdateRequest::new(channel.into(), content, SlackTs(ts.to_owned()));
+        self.done("chat.update", self.client.open_session(&self.token()).chat_update(&req)).await?;
+        Ok(())
+    }
+
     /// Adds a reaction; one that is already there counts as added.
     pub async fn react(&self, channel: &str, ts: &str, name: &str) -> Result<(), CallError> {
         let req = SlackApiReactionsAddRequest::new(channel.into(), SlackReactionName(name.to_owned()), ts.into());

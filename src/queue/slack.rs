@@ -212,6 +212,19 @@ impl Queue {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    /// The messages that said a job was queued (a reply about it, delivered): where each is
+    /// (channel, thread) and its ts, so that its end updates them in place. Gone with the
+    /// replies' retention, a day after.
+    pub fn live_messages(&self, job: i64) -> Result<Vec<(String, Option<String>, String)>> {
+        self.db.rows(
+            "SELECT r.channel, r.thread_ts, s.result FROM slack_replies r
+             JOIN slack_steps s ON s.reply_id = r.id AND s.step = 0 AND s.outcome = 'done'
+             WHERE r.job_id = ?1 AND r.confirm_id IS NULL AND s.result IS NOT NULL ORDER BY r.id",
+            &[&job],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+    }
+
     /// Deletes handled commands received before `before`, and delivered replies created
     /// before it (with their step records). Returns how many rows went.
     pub fn prune_slack(&mut self, before: Timestamp) -> Result<u64> {

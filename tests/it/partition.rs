@@ -114,10 +114,14 @@ fn a_dispatcher_cut_off_stops_its_job_before_its_lease_ends_and_the_other_host_r
 
     // The partition heals: host-a learns that its job was taken, registers again, runs nothing twice.
     proxy.heal();
-    wait_until("host-a to register again", || {
-        let status = env.json(&["status"]).to_string();
-        (status.matches("host-a").count() == 1).then_some(())
-    });
+    let deadline = std::time::Instant::now() + crate::support::DEADLINE;
+    while env.json(&["status"])["dispatchers"].as_array().is_none_or(|d| !d.iter().any(|d| d["host"] == "host-a")) {
+        if std::time::Instant::now() > deadline {
+            let a_out = stop(&mut a);
+            panic!("host-a did not register again; its log:\n{}", String::from_utf8_lossy(&a_out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert_eq!(self::runs(&env).len(), 2, "nothing ran a third time");
     assert_eq!(env.job(id)["state"], "lost", "host-a's late record changes nothing");
     assert_eq!((starts(id), starts(retry_id)), (1, 1), "each start notice posted once: {:#?}", slack.posts());

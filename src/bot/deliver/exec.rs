@@ -79,6 +79,20 @@ impl Slack<'_> {
             Action::Upload { to, filename, content, comment } => {
                 self.upload(to, filename, content, comment).await.map(Some)
             }
+            Action::Update { channel, ts, text, buttons } => {
+                let channel = self.channel(channel).await?;
+                let blocks: Result<Vec<SlackBlock>, _> =
+                    super::format::with_buttons(text, buttons).into_iter().map(serde_json::from_value).collect();
+                match self.api.update(&channel, ts, text, blocks.ok()).await {
+                    // The message is gone (deleted by someone): the result is posted all the same.
+                    Err(CallError::Api { code, .. })
+                        if code == "message_not_found" || code == "cant_update_message" =>
+                    {
+                        Ok(None)
+                    }
+                    other => other.map(|()| None),
+                }
+            }
             Action::React { channel, ts, name } => {
                 let channel = self.channel(channel).await?;
                 self.api.react(&channel, ts, name).await.map(|()| None)

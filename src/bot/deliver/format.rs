@@ -118,7 +118,7 @@ pub fn requester(by: &str) -> String {
 
 /// The first line of a failure or cancellation: "`t` failed (exit 3)", "`t` timed out after
 /// 1h", "`t` lost (…)", "`t` cancelled by <@U1>".
-fn headline(job: &Job) -> String {
+pub fn headline(job: &Job) -> String {
     let t = job.job_type();
     let Some(outcome) = job.status.outcome() else { return format!("`{t}` {}", job.state()) };
     match outcome {

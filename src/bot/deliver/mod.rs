@@ -256,7 +256,8 @@ impl Deliverer {
                 } else {
                     None
                 };
-                Ok(Some(Input::Event { kind, job: Box::new(job), suppressed_until }))
+                let live = if kind == EventKind::Finished { self.queue.live_messages(job.id.0)? } else { Vec::new() };
+                Ok(Some(Input::Event { kind, job: Box::new(job), suppressed_until, live }))
             }
             (DeliveryItem::Event(_), None) => Ok(None),
         }

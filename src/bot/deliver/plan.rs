@@ -55,6 +55,14 @@ pub enum Action {
         ts: String,
         name: String,
     },
+    /// Replaces the message `ts` in `channel` (`chat.update`): the queued job's message says
+    /// how it ended, with *Rerun* and *Logs* instead of *Cancel*.
+    Update {
+        channel: String,
+        ts: String,
+        text: String,
+        buttons: Vec<Button>,
+    },
     /// Posts the permalink of the message `ts` in `channel` to `to` (a support listener's
     /// re-post).
     Repost {
@@ -82,7 +90,7 @@ impl Action {
             | Self::Upload { to, .. }
             | Self::Permalink { to, .. }
             | Self::Repost { to, .. } => Some(to),
-            Self::React { .. } => None,
+            Self::React { .. } | Self::Update { .. } => None,
         }
     }
 
@@ -104,6 +112,7 @@ impl Action {
                 "conversations.list",
             ],
             Self::React { .. } => &["reactions.add", "conversations.list"],
+            Self::Update { .. } => &["chat.update", "conversations.list"],
             Self::Permalink { .. } | Self::Repost { .. } => {
                 &["chat.getPermalink", "chat.postMessage", "conversations.list"]
             }
@@ -113,7 +122,10 @@ impl Action {
     /// The start of what this action posts, for the log and the "Could not notify" note.
     pub fn summary(&self) -> String {
         let text = match self {
-            Self::Post { text, .. } | Self::Buttons { text, .. } | Self::Permalink { text, .. } => text.as_str(),
+            Self::Post { text, .. }
+            | Self::Buttons { text, .. }
+            | Self::Update { text, .. }
+            | Self::Permalink { text, .. } => text.as_str(),
             Self::Blocks { fallback, .. } => fallback.as_str(),
             Self::Upload { comment, .. } => comment.as_str(),
             Self::React { name, .. } => name.as_str(),
@@ -154,6 +166,9 @@ pub enum Input {
         kind: EventKind,
         job: Box<Job>,
         suppressed_until: Option<String>,
+        /// The messages that said the job was queued (channel, thread, ts): its end updates
+        /// them in place.
+        live: Vec<(String, Option<String>, String)>,
     },
     /// A timer skipped fire times it missed; `when`: the latest, in `EBMBOT_TIMEZONE`.
     TimerSkipped {
@@ -232,11 +247,11 @@ pub fn plan(input: &Input, settings: &Settings, catalog: &Catalog) -> Vec<Action
             }
             None => Vec::new(),
         },
-        Input::Event { kind: EventKind::Suppressed, job, suppressed_until } => requesters(job)
+        Input::Event { kind: EventKind::Suppressed, job, suppressed_until, .. } => requesters(job)
             .into_iter()
             .map(|r| Action::Post { to: r.to, text: format::suppressed(job, suppressed_until.as_deref()) })
             .collect(),
-        Input::Event { kind: EventKind::Finished, job, .. } => finished(job, settings, catalog),
+        Input::Event { kind: EventKind::Finished, job, live, .. } => finished(job, live, settings, catalog),
         Input::TimerSkipped { entry, when } => match &settings.slack_logs_channel {
             Some(logs) => vec![Action::Post {
                 to: Target { channel: logs.clone(), thread_ts: None },
@@ -304,7 +319,24 @@ fn attached_log(id: i64, log: &ReplyLog, to: Target, text: &str, settings: &Sett
     }
 }
 
-fn finished(job: &Job, settings: &Settings, catalog: &Catalog) -> Vec<Action> {
+/// A finished job's line for its queued message: "Job 12: `t_slow` succeeded in 2m 3s."
+fn ended(job: &Job) -> String {
+    let took = match (job.status.run(), job.finished_at()) {
+        (Some(run), Some(end)) => {
+            let secs = end.duration_since(run.started_at).unsigned_abs().as_secs();
+            format!(" in {}", crate::config::duration::format(std::time::Duration::from_secs(secs)))
+        }
+        _ => String::new(),
+    };
+    format!("Job {}: {}{took}.", job.id, format::headline(job))
+}
+
+fn finished(
+    job: &Job,
+    live: &[(String, Option<String>, String)],
+    settings: &Settings,
+    catalog: &Catalog,
+) -> Vec<Action> {
     let def = catalog.job(&job.namespace, &job.job);
     let restricted = catalog.namespace(&job.namespace).is_some_and(|ns| ns.restricted);
     let out = Output::read(job, settings);
@@ -318,16 +350,27 @@ fn finished(job: &Job, settings: &Settings, catalog: &Catalog) -> Vec<Action> {
     let mut public_post = None;
     let requesters = requesters(job);
     for r in &requesters {
+        let buttons = vec![
+            Button::new(crate::bot::actions::RERUN, "Rerun", job.id),
+            Button::new(crate::bot::actions::LOGS, "Logs", job.id),
+        ];
+        // The message that said it was queued says how it ended, and carries the buttons.
+        let queued_message =
+            live.iter().find(|(channel, thread, _)| *channel == r.to.channel && *thread == r.to.thread_ts);
+        let updated = queued_message.filter(|_| r.slack).map(|(channel, _, ts)| Action::Update {
+            channel: channel.clone(),
+            ts: ts.clone(),
+            text: ended(job),
+            buttons: buttons.clone(),
+        });
+        let has_update = updated.is_some();
+        actions.extend(updated);
         let first = actions.len();
         match &failure_text {
             Some(text) => actions.push(Action::Post { to: r.to.clone(), text: text.clone() }),
             None => actions.extend(format::success(job, def, &out, &r.to)),
         }
-        if r.slack && actions.len() > first {
-            let buttons = vec![
-                Button::new(crate::bot::actions::RERUN, "Rerun", job.id),
-                Button::new(crate::bot::actions::LOGS, "Logs", job.id),
-            ];
+        if r.slack && !has_update && actions.len() > first {
             actions[first] = with_buttons(actions[first].clone(), buttons);
         }
         if r.public && public_post.is_none() && actions.len() > first {

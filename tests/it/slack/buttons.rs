@@ -62,7 +62,11 @@ fn the_requester_cancels_a_running_job_with_its_button_and_a_double_click_cancel
     t.fake.wait_ack(&second);
     let stopped = t.fake.wait_post("`t_slow` cancelled by <@U1>");
     assert_eq!(stopped["thread_ts"], "5.1");
-    assert_eq!(buttons(&stopped), ["ebmbot_rerun", "ebmbot_logs"], "the result offers a rerun and the logs");
+    // The queued message says how it ended, in place, and offers a rerun and the logs.
+    let updated = t.fake.wait("the queued message updated", |f| f.calls("chat.update").first().cloned());
+    assert_eq!((&updated["channel"], &updated["ts"]), (&json!("C1"), &queued["_ts"]), "{updated:#}");
+    assert!(text(&updated).starts_with("Job 1: `t_slow` cancelled by <@U1> in "), "{updated:#}");
+    assert_eq!(buttons(&updated), ["ebmbot_rerun", "ebmbot_logs"]);
     t.wait_job(1, "cancelled");
     let told = t.fake.wait("the second click's answer", |_| {
         let e = ephemerals(&t, "U1");
@@ -95,8 +99,10 @@ fn rerun_queues_the_same_job_and_params_as_the_clicker_and_logs_opens_a_modal() 
     t.start_bot();
     t.mention("C1", "7.1", "t echo hello");
     t.dispatch_once();
-    let result = t.fake.wait_post("hello");
-    assert_eq!(buttons(&result), ["ebmbot_rerun", "ebmbot_logs"], "{result:#}");
+    t.fake.wait_post("hello");
+    let ended = t.fake.wait("the queued message updated", |f| f.calls("chat.update").first().cloned());
+    assert!(text(&ended).starts_with("Job 1: `t_echo` succeeded in "), "{ended:#}");
+    assert_eq!(buttons(&ended), ["ebmbot_rerun", "ebmbot_logs"], "{ended:#}");
     let sent = t.fake.send_envelope("interactive", click("ebmbot_rerun", 1, "U2", "7.1", "9.4"));
     t.fake.wait_ack(&sent);
     t.fake.wait_post("Job 2 (`t_echo`) is queued.");

@@ -37,7 +37,7 @@ fn with(mut j: Job, origins: Vec<Origin>) -> Input {
         .enumerate()
         .map(|(i, origin)| Request { id: i as i64, created_at: j.created_at, origin })
         .collect();
-    Input::Event { kind: EventKind::Finished, job: Box::new(j), suppressed_until: None }
+    Input::Event { kind: EventKind::Finished, job: Box::new(j), suppressed_until: None, live: Vec::new() }
 }
 
 fn names(actions: &[Action]) -> Vec<String> {
@@ -47,6 +47,7 @@ fn names(actions: &[Action]) -> Vec<String> {
             // A message with buttons is a post (the buttons are checked on their own).
             Action::Post { to, .. } | Action::Buttons { to, .. } => format!("post {}", to.channel),
             Action::React { ts, name, .. } => format!("react {name} {ts}"),
+            Action::Update { channel, ts, .. } => format!("update {ts} in {channel}"),
             Action::Permalink { of_step, to, .. } => format!("permalink of {of_step} to {}", to.channel),
             Action::Upload { to, .. } => format!("upload {}", to.channel),
             Action::Blocks { to, .. } => format!("blocks {}", to.channel),
@@ -99,10 +100,10 @@ fn starts_go_to_the_logs_channel_and_suppressions_to_the_requesters() {
     let Input::Event { job, .. } = with(job(JobState::Running), vec![slack("C1", "channel", "1.1")]) else {
         unreachable!()
     };
-    let started = Input::Event { kind: EventKind::Started, job: job.clone(), suppressed_until: None };
+    let started = Input::Event { kind: EventKind::Started, job: job.clone(), suppressed_until: None, live: Vec::new() };
     assert_eq!(names(&plan(&started, &s, &c)), ["post CLOGS"]);
     let until = Some("2026-01-01 10:00:00 UTC".to_owned());
-    let suppressed = Input::Event { kind: EventKind::Suppressed, job, suppressed_until: until };
+    let suppressed = Input::Event { kind: EventKind::Suppressed, job, suppressed_until: until, live: Vec::new() };
     let actions = plan(&suppressed, &s, &c);
     assert!(matches!(&actions[..], [Action::Post { text, .. }] if text.contains("suppressed until 2026-01-01")));
     s.slack_logs_channel = None;

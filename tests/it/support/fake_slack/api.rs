@@ -185,6 +185,8 @@ fn answer(st: &mut State_, method: &str, p: &mut Value, http: SocketAddr, ws: So
             ok(json!({"upload_url": format!("http://{http}/upload/{id}"), "file_id": id}))
         }
         "files.completeUploadExternal" => ok(json!({"files": [{"id": p["files"][0]["id"]}]})),
+        // https://docs.slack.dev/reference/methods/chat.update: the channel, ts and new text.
+        "chat.update" => ok(json!({"channel": channel, "ts": param("ts"), "text": text})),
         // https://docs.slack.dev/reference/methods/chat.postEphemeral: `{"ok": true, "message_ts": …}`.
         "chat.postEphemeral" => ok(json!({"message_ts": format!("{}.{n:06}", 1_700_000_000 + n)})),
         // https://docs.slack.dev/reference/methods/views.open: the view as opened, with its id.
