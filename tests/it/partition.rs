@@ -87,6 +87,13 @@ fn a_dispatcher_cut_off_stops_its_job_before_its_lease_ends_and_the_other_host_r
     wait_until("the first run to start on host-a", || (runs(&env).len() == 1).then_some(()));
     let mut b = env.cmd_spawn_with(&["dispatch"], &refs(&b_vars));
 
+    // The first run's start notice is posted and its delivery recorded before the cut: a cut
+    // between Slack's answer and that record would have it posted again after the deliverer's
+    // lease (the at-least-once window, docs/architecture.md §4).
+    slack.wait("the first start notice", |f| {
+        f.posts().iter().any(|p| text(p).contains("about to start (job 1)")).then_some(())
+    });
+    wait_until("its delivery recorded", || (env.json(&["status"])["delivery"]["undelivered"] == 0).then_some(()));
     proxy.cut();
     let cut_at = now_ns();
     let lost = env.wait_state(id, "lost");
