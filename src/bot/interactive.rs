@@ -294,7 +294,11 @@ impl Worker {
                 limit: Some(crate::commands::logs::SLACK_LIMIT),
             };
             match Command::Logs(logs).execute(&ctx, caller, &mut self.queue) {
-                Ok(Output::Logs(text)) => parts.push((stream, text.note.map_or(text.text, |n| n.to_string()))),
+                Ok(Output::Logs(text)) => {
+                    // Secrets a job printed are masked, as in a `logs` reply.
+                    let shown = text.note.map_or(text.text, |n| n.to_string());
+                    parts.push((stream, crate::config::redact::secrets(&self.settings, &shown).into_owned()));
+                }
                 Ok(_) => {}
                 Err(e) => return self.tell_only(row, asker, &reply::error_text(&e), now),
             }

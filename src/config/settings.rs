@@ -116,8 +116,8 @@ pub struct Settings {
     /// heartbeat. Another host declares them lost only after it; a dispatcher that cannot renew
     /// it stops its jobs within half of it ([`Settings::fence_after`]).
     pub lease: Duration,
-    /// `EBMBOT_DB_LOG_MAX` (default 1MB): the end of each stream of a job's output kept in the
-    /// queue, for `logs` from other hosts; `0` ships nothing.
+    /// `EBMBOT_DB_LOG_MAX` (default 1MB on PostgreSQL, 0 on SQLite): the end of each stream of
+    /// a job's output kept in the queue, for `logs` from other hosts; `0` ships nothing.
     pub db_log_max: u64,
     pub max_jobs: u32,
     pub shutdown_grace: Duration,
@@ -251,6 +251,7 @@ impl Settings {
         vars.pg_root_cert()?;
         Ok(Settings {
             config,
+            db_log_max: vars.db_log_max(&db)?,
             db,
             workspace_dir: vars.path("WORKSPACE_DIR", "workspace"),
             writeable_dir,
@@ -266,7 +267,6 @@ impl Settings {
             kill_grace: vars.duration("EBMBOT_KILL_GRACE", "10s")?,
             host_id: vars.host_id()?,
             lease: vars.lease()?,
-            db_log_max: vars.size("EBMBOT_DB_LOG_MAX", "1MB")?,
             max_jobs: vars.number("EBMBOT_MAX_JOBS", 8, 1..=u32::MAX, AT_LEAST_ONE)?,
             shutdown_grace: vars.duration("EBMBOT_SHUTDOWN_GRACE", "30s")?,
             timer_grace: vars.duration("EBMBOT_TIMER_GRACE", "5m")?,
@@ -418,6 +418,12 @@ impl Vars<'_> {
             value: path,
             expected: "it is not a readable PEM file with a certificate; name the CA certificate that signed the PostgreSQL server's",
         })
+    }
+
+    /// `EBMBOT_DB_LOG_MAX`: by default 1MB on PostgreSQL, whose queue other hosts share, and
+    /// nothing on SQLite, whose queue is one host's (its log files are there already).
+    fn db_log_max(&self, db: &Location) -> Result<u64, SettingsError> {
+        self.size("EBMBOT_DB_LOG_MAX", if db.is_postgres() { "1MB" } else { "0" })
     }
 
     /// `EBMBOT_HOST_ID`: a name without `/` (it is part of lease owners), default the hostname.
@@ -644,7 +650,9 @@ mod tests {
         assert_eq!(load(&[("EBMBOT_HOST_ID", "worker-2")]).unwrap().host_id, "worker-2");
         let slash = load(&[("EBMBOT_HOST_ID", "a/b")]).unwrap_err().to_string();
         assert!(slash.starts_with("EBMBOT_HOST_ID=`a/b` is not valid; write a host name without `/`"), "{slash}");
-        assert_eq!(load(&[("EBMBOT_DB_LOG_MAX", "0")]).unwrap().db_log_max, 0);
+        assert_eq!(load(&[]).unwrap().db_log_max, 0, "none on SQLite unless told");
+        assert_eq!(load(&[("EBMBOT_DB", "postgres://u@h/q")]).unwrap().db_log_max, 1_000_000);
+        assert_eq!(load(&[("EBMBOT_DB_LOG_MAX", "2MB")]).unwrap().db_log_max, 2_000_000);
     }
 
     #[test]

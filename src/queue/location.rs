@@ -69,6 +69,11 @@ impl Location {
         self
     }
 
+    /// Whether this is a PostgreSQL queue (one several hosts may share).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.0, Inner::Postgres(_))
+    }
+
     /// The SQLite file, if that is what this is (for messages about a missing directory).
     pub(crate) fn sqlite_path(&self) -> Option<&Path> {
         match &self.0 {

@@ -97,7 +97,7 @@ fn a_guest_cannot_cancel_a_restricted_job_and_is_told_so_alone() {
 fn rerun_queues_the_same_job_and_params_as_the_clicker_and_logs_opens_a_modal() {
     let mut t = Slack::new();
     t.start_bot();
-    t.mention("C1", "7.1", "t echo hello");
+    t.mention("C1", "7.1", "t echo hello-xoxb-test-token");
     t.dispatch_once();
     t.fake.wait_post("hello");
     let ended = t.fake.wait("the queued message updated", |f| f.calls("chat.update").first().cloned());
@@ -114,7 +114,8 @@ fn rerun_queues_the_same_job_and_params_as_the_clicker_and_logs_opens_a_modal() 
     let opened = t.fake.wait("the modal", |f| f.calls("views.open").first().cloned());
     assert_eq!(opened["trigger_id"], "trigger-9.5", "opened with the click's own trigger");
     let view = opened["view"].to_string();
-    assert!(view.contains("Logs of job 1") && view.contains("hello"), "{view}");
+    assert!(view.contains("Logs of job 1") && view.contains("hello-[redacted]"), "{view}");
+    assert!(!view.contains("xoxb-test-token"), "the bot token a job printed is masked: {view}");
 }
 
 /// A `confirm = true` job, added to the Slack tests' catalogue.
