@@ -163,7 +163,8 @@ impl Bot {
         background.push(tokio::spawn(super::history::run(shared.clone(), shared.catch_up.clone())));
         background.push(tokio::spawn(super::home::run(shared.clone())));
         let stop = Arc::new(AtomicBool::new(false));
-        let deliverer = deliverer(&settings, &live, api.clone(), Arc::new(Channels::new()), clock.clone())?;
+        let mut deliverer = deliverer(&settings, &live, api.clone(), Arc::new(Channels::new()), clock.clone())?;
+        deliverer.local.progress = Some(super::deliver::progress::Progress::default());
         let deliver_wake = deliverer.queue.waker();
         let (seen, catalog) = live.current();
         let worker = Worker {

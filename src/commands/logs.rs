@@ -204,6 +204,20 @@ fn from_queue(shipped: &Shipped, part: Part, limit: Option<u64>) -> (String, Opt
     (select(&String::from_utf8_lossy(bytes), part), cut.then_some(shipped.end))
 }
 
+/// `part` of a job's `stream` (at most 4 KB of it): the local file, or the queue's copy when the
+/// job ran on another host; empty when there is neither (a running job's message shows it).
+pub fn last_lines(queue: &Queue, job: &Job, stream: Stream, part: Part) -> String {
+    const LIMIT: u64 = 4096;
+    let Some(dir) = job.log_dir() else { return String::new() };
+    match read_part(&Path::new(dir).join(stream.file_name()), part, Some(LIMIT)) {
+        Ok((text, _)) => text,
+        Err(_) => match queue.shipped_log(job.id, stream.file_name(), 0) {
+            Ok(Some(shipped)) => from_queue(&shipped, part, Some(LIMIT)).0,
+            _ => String::new(),
+        },
+    }
+}
+
 /// The whole text, or its first or last `n` lines.
 fn select(text: &str, part: Part) -> String {
     match part {

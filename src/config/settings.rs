@@ -166,6 +166,9 @@ pub struct Settings {
     /// `SLACK_CATCH_UP` (default 24h): how far back the catch-up after a start or a reconnection
     /// reads each channel's history, at most (it starts at the last message read there).
     pub slack_catch_up: Duration,
+    /// `SLACK_PROGRESS_EVERY` (default 10s, at least 1s): how often a running job's message
+    /// says for how long it has run, at most.
+    pub slack_progress_every: Duration,
     /// `SLACK_MISSED_COMMAND_AGE` (default 1h): a command found by the catch-up that is older
     /// than this is not run; its thread is told it was missed.
     pub slack_missed_command_age: Duration,
@@ -260,10 +263,7 @@ impl Settings {
             logs_dir,
             bind: overrides.bind.clone().or_else(|| get("EBMBOT_BIND")).unwrap_or_else(|| "127.0.0.1:9000".to_owned()),
             shell: get("EBMBOT_SHELL").unwrap_or_else(|| "bash".to_owned()),
-            job_timeout: match get("EBMBOT_JOB_TIMEOUT").as_deref() {
-                Some("none") => None,
-                _ => Some(vars.duration("EBMBOT_JOB_TIMEOUT", "1h")?),
-            },
+            job_timeout: vars.job_timeout()?,
             kill_grace: vars.duration("EBMBOT_KILL_GRACE", "10s")?,
             host_id: vars.host_id()?,
             lease: vars.lease()?,
@@ -300,6 +300,7 @@ impl Settings {
             slack_retry_base: vars.duration("SLACK_RETRY_BASE", "1s")?,
             slack_delivery_max_age: vars.duration("SLACK_DELIVERY_MAX_AGE", "24h")?,
             slack_catch_up: vars.duration("SLACK_CATCH_UP", "24h")?,
+            slack_progress_every: vars.at_least_a_second("SLACK_PROGRESS_EVERY", "10s")?,
             slack_missed_command_age: vars.duration("SLACK_MISSED_COMMAND_AGE", "1h")?,
             github_webhook_secret: secrets.github_webhook_secret,
             secret_sources: secrets.sources,
@@ -424,6 +425,28 @@ impl Vars<'_> {
     /// nothing on SQLite, whose queue is one host's (its log files are there already).
     fn db_log_max(&self, db: &Location) -> Result<u64, SettingsError> {
         self.size("EBMBOT_DB_LOG_MAX", if db.is_postgres() { "1MB" } else { "0" })
+    }
+
+    /// `EBMBOT_JOB_TIMEOUT`: a duration, or `none`.
+    fn job_timeout(&self) -> Result<Option<Duration>, SettingsError> {
+        match (self.get)("EBMBOT_JOB_TIMEOUT").as_deref() {
+            Some("none") => Ok(None),
+            _ => Ok(Some(self.duration("EBMBOT_JOB_TIMEOUT", "1h")?)),
+        }
+    }
+
+    /// A duration of at least a second.
+    fn at_least_a_second(&self, var: &'static str, default: &str) -> Result<Duration, SettingsError> {
+        let d = self.duration(var, default)?;
+        if d < Duration::from_secs(1) {
+            let value = self.or(var, default);
+            return Err(SettingsError::Invalid {
+                var,
+                value,
+                expected: "write a duration of at least 1s, such as `10s`",
+            });
+        }
+        Ok(d)
     }
 
     /// `EBMBOT_HOST_ID`: a name without `/` (it is part of lease owners), default the hostname.

@@ -225,6 +225,18 @@ impl Queue {
         )
     }
 
+    /// The messages that said a running job was queued: (job, channel, ts).
+    pub fn running_live_messages(&self) -> Result<Vec<(i64, String, String)>> {
+        self.db.rows(
+            "SELECT j.id, r.channel, s.result FROM jobs j
+             JOIN slack_replies r ON r.job_id = j.id AND r.confirm_id IS NULL
+             JOIN slack_steps s ON s.reply_id = r.id AND s.step = 0 AND s.outcome = 'done'
+             WHERE j.state = 'running' AND s.result IS NOT NULL ORDER BY j.id",
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+    }
+
     /// Deletes handled commands received before `before`, and delivered replies created
     /// before it (with their step records). Returns how many rows went.
     pub fn prune_slack(&mut self, before: Timestamp) -> Result<u64> {

@@ -19,6 +19,7 @@ mod holds;
 mod item;
 pub mod lease;
 pub mod plan;
+pub mod progress;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -71,6 +72,8 @@ pub struct Local {
     /// While paused: when the next probe may be made, and how many were made.
     next_probe: Option<Timestamp>,
     probes: u32,
+    /// Running jobs' messages kept up to date: the bot's own deliverer only.
+    pub progress: Option<progress::Progress>,
 }
 
 /// The wait before try `attempts + 1`: the base doubling, capped at 5 min.
@@ -96,6 +99,7 @@ impl Deliverer {
                 *seen = version;
                 self.reload_token();
             }
+            self.progress();
             let next = match self.round() {
                 Ok((true, _)) => continue,
                 Ok((false, next)) => next,
@@ -106,6 +110,17 @@ impl Deliverer {
                     );
                     Some(add_duration(self.clock.now(), Duration::from_secs(1)))
                 }
+            };
+            // Running jobs' messages are looked at again within a second.
+            let look = self
+                .local
+                .progress
+                .as_ref()
+                .filter(|p| p.active)
+                .map(|_| add_duration(self.clock.now(), progress::LOOK_EVERY));
+            let next = match (next, look) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
             };
             self.idle(next, stop, wake, None);
         }

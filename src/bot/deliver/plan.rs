@@ -320,7 +320,7 @@ fn attached_log(id: i64, log: &ReplyLog, to: Target, text: &str, settings: &Sett
 }
 
 /// A finished job's line for its queued message: "Job 12: `t_slow` succeeded in 2m 3s."
-fn ended(job: &Job) -> String {
+pub(super) fn ended(job: &Job) -> String {
     let took = match (job.status.run(), job.finished_at()) {
         (Some(run), Some(end)) => {
             let secs = end.duration_since(run.started_at).unsigned_abs().as_secs();

@@ -63,7 +63,9 @@ fn the_requester_cancels_a_running_job_with_its_button_and_a_double_click_cancel
     let stopped = t.fake.wait_post("`t_slow` cancelled by <@U1>");
     assert_eq!(stopped["thread_ts"], "5.1");
     // The queued message says how it ended, in place, and offers a rerun and the logs.
-    let updated = t.fake.wait("the queued message updated", |f| f.calls("chat.update").first().cloned());
+    let updated = t.fake.wait("the queued message updated", |f| {
+        f.calls("chat.update").into_iter().find(|c| text(c).contains("cancelled by"))
+    });
     assert_eq!((&updated["channel"], &updated["ts"]), (&json!("C1"), &queued["_ts"]), "{updated:#}");
     assert!(text(&updated).starts_with("Job 1: `t_slow` cancelled by <@U1> in "), "{updated:#}");
     assert_eq!(buttons(&updated), ["ebmbot_rerun", "ebmbot_logs"]);
@@ -100,7 +102,9 @@ fn rerun_queues_the_same_job_and_params_as_the_clicker_and_logs_opens_a_modal() 
     t.mention("C1", "7.1", "t echo hello-xoxb-test-token");
     t.dispatch_once();
     t.fake.wait_post("hello");
-    let ended = t.fake.wait("the queued message updated", |f| f.calls("chat.update").first().cloned());
+    let ended = t.fake.wait("the queued message updated", |f| {
+        f.calls("chat.update").into_iter().find(|c| text(c).contains("succeeded in"))
+    });
     assert!(text(&ended).starts_with("Job 1: `t_echo` succeeded in "), "{ended:#}");
     assert_eq!(buttons(&ended), ["ebmbot_rerun", "ebmbot_logs"], "{ended:#}");
     let sent = t.fake.send_envelope("interactive", click("ebmbot_rerun", 1, "U2", "7.1", "9.4"));
@@ -206,5 +210,36 @@ fn the_home_tab_lists_a_running_job_and_hides_restricted_ones_from_a_guest() {
     let member = published("U1")["view"].to_string();
     assert!(member.contains("secret_show"), "an internal user sees it: {member}");
     t.run(&["cancel", "--id", "1"]);
+    support::stop(&mut dispatch);
+}
+
+#[test]
+fn a_running_jobs_message_says_for_how_long_then_how_it_ended() {
+    let mut t = Slack::new();
+    t.set("SLACK_PROGRESS_EVERY", "1s");
+    t.env.script("t", "count.sh", "#!/usr/bin/env bash\nfor i in 1 2 3; do echo step $i; sleep 1; done\n");
+    let jobs = format!(
+        "{}\n[t.jobs.count]\nrun_args_template = \"./count.sh\"\n\n[[t.slack]]\ncommand = \"count\"\nhelp = \"Counts\"\naction = \"schedule_job\"\njob_type = \"count\"\n",
+        support::slack::JOBS
+    );
+    std::fs::write(t.env.path("jobs.toml"), jobs).unwrap();
+    t.start_bot();
+    let mut dispatch = t.spawn(&["dispatch"]);
+    t.mention("C1", "12.1", "t count");
+    let queued = t.fake.wait_post("Job 1 (`t_count`) is queued.");
+    // chat.update of the same message (https://docs.slack.dev/reference/methods/chat.update).
+    let running = t.fake.wait("a progress update with output", |f| {
+        f.calls("chat.update").into_iter().find(|c| text(c).contains("running for") && text(c).contains("step "))
+    });
+    assert_eq!(running["ts"], queued["_ts"], "the queued message itself");
+    assert_eq!(buttons(&running), ["ebmbot_cancel"], "Cancel while it runs");
+    t.wait_job(1, "succeeded");
+    let last = t.fake.wait("the final state, last", |f| {
+        f.calls("chat.update").last().filter(|c| text(c).contains("succeeded in")).cloned()
+    });
+    assert!(text(&last).starts_with("Job 1: `t_count` succeeded in "), "{last:#}");
+    assert_eq!(buttons(&last), ["ebmbot_rerun", "ebmbot_logs"]);
+    let updates = t.fake.calls("chat.update").len();
+    assert!(updates <= 6, "at most one progress update a second for a 3-second job, then the end: {updates}");
     support::stop(&mut dispatch);
 }
