@@ -64,6 +64,12 @@ impl Deliverer {
             }
             let slack = Slack { api: &self.api, channels: &self.channels };
             let result = self.runtime.block_on(slack.run(action, &results));
+            if matches!(action, super::plan::Action::Update { .. }) {
+                // A final state counts in the minute's `chat.update` budget: progress yields.
+                if let Some(progress) = self.local.progress.as_mut() {
+                    progress.spent();
+                }
+            }
             let now = self.clock.now();
             lease_until = add_duration(now, LEASE);
             match result {

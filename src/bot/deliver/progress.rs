@@ -4,7 +4,8 @@
 //! about 50 a minute): at most [`BUDGET`] progress updates a minute, the longest-unchanged first,
 //! the newest state rendered at the time of the update (older states are never queued, so
 //! nothing stale is sent). The final state is the finished event's, delivered as any message
-//! and outside this budget; a progress update that crossed it puts the final state back.
+//! and never held back, but it counts in the minute's budget, so progress waits while many
+//! jobs end at once; a progress update that crossed the end puts the final state back.
 //! Only the bot's own deliverer (in `bot` and `serve`) makes them.
 
 use std::collections::{HashMap, VecDeque};
@@ -35,6 +36,14 @@ pub struct Progress {
     /// Whether a running job had a message at the last look (the deliverer then looks again
     /// within [`LOOK_EVERY`]).
     pub active: bool,
+}
+
+impl Progress {
+    /// A `chat.update` was made for a job's end: it counts in the minute's budget, before any
+    /// progress update (final states go first; progress waits for what is left).
+    pub fn spent(&mut self) {
+        self.sent.push_back(Instant::now());
+    }
 }
 
 impl Deliverer {

@@ -239,6 +239,8 @@ fn a_running_jobs_message_says_for_how_long_then_how_it_ended() {
     });
     assert!(text(&last).starts_with("Job 1: `t_count` succeeded in "), "{last:#}");
     assert_eq!(buttons(&last), ["ebmbot_rerun", "ebmbot_logs"]);
+    let finals = t.fake.calls("chat.update").into_iter().filter(|c| text(c).contains("succeeded in")).count();
+    assert_eq!(finals, 1, "the end is said once (Slack's answer is understood, so the step is recorded)");
     let updates = t.fake.calls("chat.update").len();
     assert!(updates <= 6, "at most one progress update a second for a 3-second job, then the end: {updates}");
     support::stop(&mut dispatch);

@@ -186,7 +186,8 @@ fn answer(st: &mut State_, method: &str, p: &mut Value, http: SocketAddr, ws: So
         }
         "files.completeUploadExternal" => ok(json!({"files": [{"id": p["files"][0]["id"]}]})),
         // https://docs.slack.dev/reference/methods/chat.update: the channel, ts and new text.
-        "chat.update" => ok(json!({"channel": channel, "ts": param("ts"), "text": text})),
+        "chat.update" => ok(json!({"channel": channel, "ts": param("ts"), "text": text,
+            "message": {"text": text, "user": BOT, "bot_id": "B1", "type": "message"}})),
         // https://docs.slack.dev/reference/methods/chat.postEphemeral: `{"ok": true, "message_ts": …}`.
         "chat.postEphemeral" => ok(json!({"message_ts": format!("{}.{n:06}", 1_700_000_000 + n)})),
         // https://docs.slack.dev/reference/methods/views.open: the view as opened, with its id.
