@@ -144,16 +144,11 @@ pub fn view(report: &StatusReport, failures: &[Job], ctx: &Context<'_>) -> Value
     ] {
         let body = if lines.is_empty() { none.to_owned() } else { lines.join("\n") };
         let text = format!("*{title}*\n{}", super::deliver::format::escape_keeping_mentions(&body));
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": last_chars(&text, 2_900)}}));
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": super::interactive::last_chars(&text, 2_900)}}));
     }
     if !report.hidden.is_empty() {
         let text = "Some jobs of restricted namespaces are not shown.";
         blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}));
     }
     json!({"type": "home", "blocks": blocks})
-}
-
-fn last_chars(text: &str, max: usize) -> String {
-    let count = text.chars().count();
-    text.chars().skip(count.saturating_sub(max)).collect()
 }

@@ -18,7 +18,7 @@
 //! Answers only the user sees are not kept in the outbox: they are made once, right after the
 //! command's transaction commits, and a failed one is logged (the user can ask again).
 
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -43,6 +43,11 @@ pub const CONFIRM_WITHIN: std::time::Duration = std::time::Duration::from_secs(6
 pub const MODAL_LINES: usize = 100;
 /// A modal's section holds at most 3,000 characters (Slack's limit for a text object).
 const SECTION_CHARS: usize = 2_900;
+
+/// The number a clicked button carries (a job id, or a confirmation's).
+fn button_value(payload: &Value) -> Option<i64> {
+    payload["actions"][0]["value"].as_str().and_then(|v| v.parse().ok())
+}
 
 /// The inbox key of an interactive payload: `(event id, channel, ts)`; `None` for a payload
 /// ebmbot has nothing to do with (another app's button, a modal's submission).
@@ -75,14 +80,7 @@ pub async fn receive_interactive(shared: &Arc<Shared>, payload: Value) -> Result
         tracing::info!(kind = ?payload["type"].as_str(), "ignored an interactive payload ebmbot did not ask for");
         return Ok(());
     };
-    let s = shared.clone();
-    let id = event_id.clone();
-    let stored = tokio::task::spawn_blocking(move || {
-        let mut queue = s.store.lock().unwrap_or_else(PoisonError::into_inner);
-        queue.store_slack_event(&id, &channel, &ts, &payload.to_string(), s.clock.now())
-    })
-    .await
-    .map_err(ReceiveError::Join)??;
+    let stored = super::receive::store(shared, &event_id, channel, ts, payload).await?;
     if stored {
         shared.worker.poke();
     } else {
@@ -162,7 +160,7 @@ impl Worker {
         caller: &Caller,
         now: Timestamp,
     ) -> Result<(), QueueError> {
-        let Some(id) = payload["actions"][0]["value"].as_str().and_then(|v| v.parse().ok()).map(JobId) else {
+        let Some(id) = button_value(payload).map(JobId) else {
             return self.skip(row, "a button without a job id".to_owned());
         };
         let command = match action {
@@ -281,7 +279,7 @@ impl Worker {
         caller: &Caller,
         now: Timestamp,
     ) -> Result<(), QueueError> {
-        let Some(id) = payload["actions"][0]["value"].as_str().and_then(|v| v.parse().ok()).map(JobId) else {
+        let Some(id) = button_value(payload).map(JobId) else {
             return self.skip(row, "a button without a job id".to_owned());
         };
         let ctx = Context { settings: &self.settings, catalog: &self.catalog, clock: &*self.clock, mention: None };
@@ -344,7 +342,7 @@ pub fn logs_view(id: JobId, parts: &[(Stream, String)]) -> Value {
 }
 
 /// The end of `text`, at most `max` characters.
-fn last_chars(text: &str, max: usize) -> String {
+pub(super) fn last_chars(text: &str, max: usize) -> String {
     let count = text.chars().count();
     text.chars().skip(count.saturating_sub(max)).collect()
 }
@@ -396,7 +394,7 @@ impl Worker {
         channel_type: ChannelType,
         now: Timestamp,
     ) -> Result<(), QueueError> {
-        let id: i64 = payload["actions"][0]["value"].as_str().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let id = button_value(payload).unwrap_or(0);
         let Some(c) = self.queue.confirmation(id)? else {
             return self.tell_only(row, asker, "That request is gone; ask again.", now);
         };

@@ -55,14 +55,7 @@ pub async fn receive(shared: &Arc<Shared>, payload: Value) -> Result<(), Receive
     };
     match received {
         Received::Command { event_id, channel, ts } => {
-            let s = shared.clone();
-            let id = event_id.clone();
-            let stored = tokio::task::spawn_blocking(move || {
-                let mut queue = s.store.lock().unwrap_or_else(PoisonError::into_inner);
-                queue.store_slack_event(&id, &channel, &ts, &payload.to_string(), s.clock.now())
-            })
-            .await
-            .map_err(ReceiveError::Join)??;
+            let stored = store(shared, &event_id, channel, ts, payload).await?;
             if stored {
                 tracing::debug!(event_id, "stored a Slack command");
                 shared.worker.poke();
@@ -103,6 +96,25 @@ pub async fn receive(shared: &Arc<Shared>, payload: Value) -> Result<(), Receive
         Received::Ignored(why) => tracing::info!("ignored a Slack event: {why}"),
     }
     Ok(())
+}
+
+/// Stores an inbox row (a command, a click, a slash command) on the receiving side's
+/// connection, off the async threads; false when it was stored already (a retry).
+pub(super) async fn store(
+    shared: &Arc<Shared>,
+    event_id: &str,
+    channel: String,
+    ts: String,
+    payload: Value,
+) -> Result<bool, ReceiveError> {
+    let (s, id) = (shared.clone(), event_id.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let mut queue = s.store.lock().unwrap_or_else(PoisonError::into_inner);
+        queue.store_slack_event(&id, &channel, &ts, &payload.to_string(), s.clock.now())
+    })
+    .await
+    .map_err(ReceiveError::Join)?
+    .map_err(ReceiveError::Store)
 }
 
 /// A message that is no command but says a support listener's word: stored like a command,

@@ -145,7 +145,7 @@ pub struct Button {
 }
 
 impl Button {
-    fn new(action: &'static str, label: &'static str, job: impl std::fmt::Display) -> Button {
+    pub(super) fn new(action: &'static str, label: &'static str, job: impl std::fmt::Display) -> Button {
         Button { action, label, value: job.to_string() }
     }
 }
@@ -319,6 +319,14 @@ fn attached_log(id: i64, log: &ReplyLog, to: Target, text: &str, settings: &Sett
     }
 }
 
+/// The buttons of an ended job's message: *Rerun* and *Logs*.
+pub(super) fn ended_buttons(job: &Job) -> Vec<Button> {
+    vec![
+        Button::new(crate::bot::actions::RERUN, "Rerun", job.id),
+        Button::new(crate::bot::actions::LOGS, "Logs", job.id),
+    ]
+}
+
 /// A finished job's line for its queued message: "Job 12: `t_slow` succeeded in 2m 3s."
 pub(super) fn ended(job: &Job) -> String {
     let took = match (job.status.run(), job.finished_at()) {
@@ -350,10 +358,7 @@ fn finished(
     let mut public_post = None;
     let requesters = requesters(job);
     for r in &requesters {
-        let buttons = vec![
-            Button::new(crate::bot::actions::RERUN, "Rerun", job.id),
-            Button::new(crate::bot::actions::LOGS, "Logs", job.id),
-        ];
+        let buttons = ended_buttons(job);
         // The message that said it was queued says how it ended, and carries the buttons.
         let queued_message =
             live.iter().find(|(channel, thread, _)| *channel == r.to.channel && *thread == r.to.thread_ts);

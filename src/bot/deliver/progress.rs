@@ -95,7 +95,7 @@ impl Deliverer {
         if !tail.is_empty() {
             text.push_str(&format!("\n```{}```", super::format::escape(&tail)));
         }
-        let buttons = vec![Button { action: crate::bot::actions::CANCEL, label: "Cancel", value: id.to_string() }];
+        let buttons = vec![Button::new(crate::bot::actions::CANCEL, "Cancel", id)];
         self.send_update(channel, ts, &text, &buttons);
         if let Some(progress) = self.local.progress.as_mut() {
             progress.last.insert(ts.to_owned(), Instant::now());
@@ -110,11 +110,7 @@ impl Deliverer {
     }
 
     fn put_final_back(&mut self, job: &Job, channel: &str, ts: &str) {
-        let buttons = vec![
-            Button { action: crate::bot::actions::RERUN, label: "Rerun", value: job.id.to_string() },
-            Button { action: crate::bot::actions::LOGS, label: "Logs", value: job.id.to_string() },
-        ];
-        self.send_update(channel, ts, &super::plan::ended(job), &buttons);
+        self.send_update(channel, ts, &super::plan::ended(job), &super::plan::ended_buttons(job));
     }
 
     fn send_update(&self, channel: &str, ts: &str, text: &str, buttons: &[Button]) {

@@ -38,13 +38,17 @@ async fn serve(router: axum::Router) -> String {
 }
 
 async fn post(url: &str, body: &Value, timestamp: i64, secret: &str) -> (u16, String) {
-    let body = body.to_string();
+    signed(url, body.to_string(), "application/json", timestamp, secret).await
+}
+
+/// POSTs `body` signed with `secret` at `timestamp`, as Slack does.
+async fn signed(url: &str, body: String, content_type: &str, timestamp: i64, secret: &str) -> (u16, String) {
     let signature = sign(&Secret::new(secret), timestamp, body.as_bytes());
     let r = crate::support::web::client()
         .post(url)
         .header("x-slack-request-timestamp", timestamp.to_string())
         .header("x-slack-signature", signature)
-        .header("content-type", "application/json")
+        .header("content-type", content_type)
         .body(body)
         .send()
         .await
@@ -129,17 +133,7 @@ fn a_bot_without_a_signing_secret_answers_503() {
 /// payloads and slash commands: https://api.slack.com/interactivity/handling#payloads).
 async fn post_form(url: &str, form: &[(&str, &str)], timestamp: i64, secret: &str) -> u16 {
     let body = serde_urlencoded::to_string(form).unwrap();
-    let signature = sign(&Secret::new(secret), timestamp, body.as_bytes());
-    let r = crate::support::web::client()
-        .post(url)
-        .header("x-slack-request-timestamp", timestamp.to_string())
-        .header("x-slack-signature", signature)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    r.status().as_u16()
+    signed(url, body, "application/x-www-form-urlencoded", timestamp, secret).await.0
 }
 
 #[test]
