@@ -52,7 +52,10 @@ impl Worker {
             return Ok(false);
         }
         let text = missed_text(&super::reply::when(sent, &self.settings.timezone), &duration::format(max_age));
-        let reply = NewReply { text: Some(text), ..reply_to.clone() };
+        // Said under the command itself, whatever `SLACK_REPLY_IN_THREAD` says: on its own at
+        // the top of a channel, nobody would know which command it means.
+        let thread_ts = message.reply_thread(true);
+        let reply = NewReply { text: Some(text), thread_ts, ..reply_to.clone() };
         let outcome = InboxOutcome::Ignored {
             why: format!("a command missed while ebmbot was down, older than {}", duration::format(max_age)),
         };

@@ -49,14 +49,11 @@ impl Message {
         self.channel_type == ChannelType::Im
     }
 
-    /// Where replies go: the request's thread in channels; in DMs top-level unless the request
-    /// was in a thread.
-    pub fn reply_thread(&self) -> Option<String> {
-        match &self.thread_ts {
-            Some(thread) => Some(thread.clone()),
-            None if self.is_dm() => None,
-            None => Some(self.ts.clone()),
-        }
+    /// Where replies go: top level unless the request was in a thread; with `in_thread`
+    /// (`SLACK_REPLY_IN_THREAD`), a request made in a channel starts a thread of its own. DMs
+    /// are never threaded by ebmbot.
+    pub fn reply_thread(&self, in_thread: bool) -> Option<String> {
+        reply_thread(self.thread_ts.as_deref(), &self.ts, in_thread && !self.is_dm())
     }
 
     /// The message inside an `event_callback` payload.
@@ -77,6 +74,17 @@ impl Message {
             ts: required("ts")?,
             thread_ts: text_field("thread_ts"),
         })
+    }
+}
+
+/// Where replies to the message `ts` (in thread `thread`, if any) go: its thread; else, with
+/// `start_thread`, a thread under it; else top level. A thread's parent (`thread == ts`, as
+/// Slack says of a message with replies) is not in a thread.
+pub fn reply_thread(thread: Option<&str>, ts: &str, start_thread: bool) -> Option<String> {
+    match thread.filter(|t| *t != ts) {
+        Some(thread) => Some(thread.to_owned()),
+        None if start_thread => Some(ts.to_owned()),
+        None => None,
     }
 }
 

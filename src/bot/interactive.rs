@@ -93,8 +93,8 @@ pub async fn receive_interactive(shared: &Arc<Shared>, payload: Value) -> Result
 struct Asker {
     user: String,
     channel: String,
-    /// The message a reply goes under: the clicked message's thread (or the message itself);
-    /// none for a slash command.
+    /// The thread a reply goes in: the clicked message's, if it is in one (or, with
+    /// `SLACK_REPLY_IN_THREAD`, one under it); none for a slash command.
     thread_ts: Option<String>,
     message_ts: String,
     trigger_id: Option<String>,
@@ -108,7 +108,11 @@ impl Worker {
             Asker {
                 user: payload["user"]["id"].as_str().unwrap_or_default().to_owned(),
                 channel: row.channel.clone(),
-                thread_ts: message["thread_ts"].as_str().or(message["ts"].as_str()).map(str::to_owned),
+                thread_ts: super::inbox::reply_thread(
+                    message["thread_ts"].as_str(),
+                    message["ts"].as_str().unwrap_or(&row.message_ts),
+                    self.settings.slack_reply_in_thread && ChannelType::guess(&row.channel) != ChannelType::Im,
+                ),
                 message_ts: message["ts"].as_str().unwrap_or(&row.message_ts).to_owned(),
                 trigger_id: payload["trigger_id"].as_str().map(str::to_owned),
             }
@@ -230,8 +234,12 @@ impl Worker {
         let ctx =
             Context { settings: &self.settings, catalog: &self.catalog, clock: &*self.clock, mention: Some(&mention) };
         let public = matches!(command, Command::Schedule(_) | Command::CancelId(_));
-        let reply_to =
-            NewReply { channel: asker.channel.clone(), thread_ts: asker.thread_ts.clone(), ..NewReply::default() };
+        let reply_to = NewReply {
+            channel: asker.channel.clone(),
+            thread_ts: asker.thread_ts.clone(),
+            message_ts: Some(asker.message_ts.clone()),
+            ..NewReply::default()
+        };
         let handled = self.queue.atomically(|q| {
             if !q.finish_slack_event(row.id, &InboxOutcome::Handled, now)? {
                 return Ok(None);
@@ -348,11 +356,11 @@ pub(super) fn last_chars(text: &str, max: usize) -> String {
 }
 
 /// The confirmation a `confirm = true` request (a mention) waits in.
-pub fn to_confirm(message: &super::inbox::Message, s: &Schedule, now: Timestamp) -> Confirmation {
+pub fn to_confirm(message: &super::inbox::Message, to: &NewReply, s: &Schedule, now: Timestamp) -> Confirmation {
     let asker = Asker {
         user: message.user.clone(),
         channel: message.channel.clone(),
-        thread_ts: message.reply_thread(),
+        thread_ts: to.thread_ts.clone(),
         message_ts: message.ts.clone(),
         trigger_id: None,
     };
@@ -404,7 +412,12 @@ impl Worker {
         if c.state != "pending" {
             return self.tell_only(row, asker, &format!("This request was already {}.", c.state), now);
         }
-        let to = NewReply { channel: c.channel.clone(), thread_ts: c.thread_ts.clone(), ..NewReply::default() };
+        let to = NewReply {
+            channel: c.channel.clone(),
+            thread_ts: c.thread_ts.clone(),
+            message_ts: Some(c.message_ts.clone()),
+            ..NewReply::default()
+        };
         let origin = Origin::Slack {
             user: c.user.clone(),
             channel: c.channel.clone(),

@@ -121,7 +121,7 @@ impl Worker {
         };
         let reply_to = NewReply {
             channel: message.channel.clone(),
-            thread_ts: message.reply_thread(),
+            thread_ts: message.reply_thread(self.settings.slack_reply_in_thread),
             message_ts: Some(message.ts.clone()),
             ..NewReply::default()
         };
@@ -132,7 +132,7 @@ impl Worker {
             user: message.user.clone(),
             channel: message.channel.clone(),
             channel_type: message.channel_type.clone(),
-            thread_ts: message.reply_thread(),
+            thread_ts: message.reply_thread(self.settings.slack_reply_in_thread),
             message_ts: message.ts.clone(),
         };
         let caller = match message.user.as_str() {
@@ -149,7 +149,9 @@ impl Worker {
             }
             let reply = reply::answer_within_limit(grammar, &ctx, &caller, q, &command, (&message.user, row.id))?;
             let confirm = match &reply.ask {
-                Some(schedule) => Some(q.add_confirmation(&super::interactive::to_confirm(&message, schedule, now))?),
+                Some(schedule) => {
+                    Some(q.add_confirmation(&super::interactive::to_confirm(&message, &reply_to, schedule, now))?)
+                }
                 None => None,
             };
             let queued = NewReply {

@@ -156,6 +156,9 @@ pub struct Settings {
     /// own workspace do.
     pub slack_enterprise_id: Option<String>,
     pub slack_auto_join: bool,
+    /// `SLACK_REPLY_IN_THREAD` (default false): replies and job messages go in the thread of a
+    /// request made in a channel. Off, they go top level unless the request was in a thread.
+    pub slack_reply_in_thread: bool,
     /// `SLACK_RETRY_BASE` (default 1s): the first wait before a Slack call is tried again,
     /// doubling to 5 min; also paces background channel joins. Tests make it short.
     pub slack_retry_base: Duration,
@@ -274,12 +277,7 @@ impl Settings {
             max_log: vars.size("EBMBOT_MAX_LOG", "100MB")?,
             max_body,
             max_body_memory,
-            max_connections: vars.number(
-                "EBMBOT_MAX_CONNECTIONS",
-                512,
-                1..=1_000_000,
-                "write a whole number from 1 to 1000000",
-            )?,
+            max_connections: vars.max_connections()?,
             slack_max_pending: vars.number("EBMBOT_SLACK_MAX_PENDING", 20, 1..=u64::MAX, AT_LEAST_ONE)?,
             timezone: vars.timezone()?,
             sync: vars.choice("EBMBOT_SYNC", SyncMode::Normal, SYNC_MODES, "write `normal` or `full`")?,
@@ -296,7 +294,8 @@ impl Settings {
             slack_app_username: get("SLACK_APP_USERNAME").unwrap_or_else(|| "ebmbot".to_owned()),
             slack_ack_reaction: vars.reaction("SLACK_ACK_REACTION", "eyes")?,
             slack_enterprise_id: vars.enterprise("SLACK_ENTERPRISE_ID")?,
-            slack_auto_join: vars.choice("SLACK_AUTO_JOIN", false, BOOLEANS, "write `true` or `false`")?,
+            slack_auto_join: vars.boolean("SLACK_AUTO_JOIN")?,
+            slack_reply_in_thread: vars.boolean("SLACK_REPLY_IN_THREAD")?,
             slack_retry_base: vars.duration("SLACK_RETRY_BASE", "1s")?,
             slack_delivery_max_age: vars.duration("SLACK_DELIVERY_MAX_AGE", "24h")?,
             slack_catch_up: vars.duration("SLACK_CATCH_UP", "24h")?,
@@ -390,6 +389,15 @@ impl Vars<'_> {
 
     /// `EBMBOT_WAKE_POLL`: a duration of at least 100ms (shorter would be the busy polling the
     /// notifications replace).
+    fn max_connections(&self) -> Result<usize, SettingsError> {
+        self.number("EBMBOT_MAX_CONNECTIONS", 512, 1..=1_000_000, "write a whole number from 1 to 1000000")
+    }
+
+    /// A `true`/`false` setting, false when unset.
+    fn boolean(&self, name: &'static str) -> Result<bool, SettingsError> {
+        self.choice(name, false, BOOLEANS, "write `true` or `false`")
+    }
+
     fn wake_poll(&self) -> Result<Duration, SettingsError> {
         let poll = self.duration("EBMBOT_WAKE_POLL", "2s")?;
         if poll < Duration::from_millis(100) {

@@ -64,7 +64,7 @@ pub use metrics::{DURATION_BUCKETS, DurationHistogram, JobMetrics, OutcomeCount}
 pub use pause::SlackPause;
 pub use prune::Pruned;
 pub use recover::Owned;
-pub use slack::{InboxOutcome, InboxRow, NewReply, Reply, ReplyLog};
+pub use slack::{InboxOutcome, InboxRow, LiveMessage, NewReply, Reply, ReplyLog};
 pub use support::{ChannelsHeard, OutOfOffice, ts_order};
 pub use timers::{TimerEntry, TimerEntryKind, TimerState};
 use tx::Tx;

@@ -71,6 +71,18 @@ pub struct ReplyLog {
     pub part: String,
 }
 
+/// A message that said a job was queued: where it is and its ts, so that the job's progress
+/// and end update it in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveMessage {
+    pub channel: String,
+    /// The thread it is in; `None`: top level.
+    pub thread_ts: Option<String>,
+    /// The request it answers (`None` in replies stored before requests were recorded).
+    pub message_ts: Option<String>,
+    pub ts: String,
+}
+
 /// A stored reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -212,16 +224,15 @@ impl Queue {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    /// The messages that said a job was queued (a reply about it, delivered): where each is
-    /// (channel, thread) and its ts, so that its end updates them in place. Gone with the
-    /// replies' retention, a day after.
-    pub fn live_messages(&self, job: i64) -> Result<Vec<(String, Option<String>, String)>> {
+    /// The messages that said a job was queued (a reply about it, delivered), so that its end
+    /// updates them in place. Gone with the replies' retention, a day after.
+    pub fn live_messages(&self, job: i64) -> Result<Vec<LiveMessage>> {
         self.db.rows(
-            "SELECT r.channel, r.thread_ts, s.result FROM slack_replies r
+            "SELECT r.channel, r.thread_ts, r.message_ts, s.result FROM slack_replies r
              JOIN slack_steps s ON s.reply_id = r.id AND s.step = 0 AND s.outcome = 'done'
              WHERE r.job_id = ?1 AND r.confirm_id IS NULL AND s.result IS NOT NULL ORDER BY r.id",
             &[&job],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok(LiveMessage { channel: r.get(0)?, thread_ts: r.get(1)?, message_ts: r.get(2)?, ts: r.get(3)? }),
         )
     }
 

@@ -150,7 +150,9 @@ pub fn failure(job: &Job, settings: &Settings, restricted: bool, out: &Output) -
 
 /// The messages for a job that succeeded, per `report_stdout`, `report_success`,
 /// `report_format` and `suppress_empty`.
-pub fn success(job: &Job, def: Option<&JobDef>, out: &Output, to: &Target) -> Vec<Action> {
+/// A succeeded job's result, posted to `to`; output too long for a message is uploaded to
+/// `long_to` instead (the thread of the job's message).
+pub fn success(job: &Job, def: Option<&JobDef>, out: &Output, to: &Target, long_to: &Target) -> Vec<Action> {
     let t = job.job_type();
     let (report_stdout, report_success, format, suppress_empty) = def
         .map_or((false, true, ReportFormat::Text, false), |d| {
@@ -169,7 +171,7 @@ pub fn success(job: &Job, def: Option<&JobDef>, out: &Output, to: &Target) -> Ve
     }
     let stdout = out.stdout.trim_end().to_owned();
     let filename = format!("{t}-{}.txt", job.id);
-    let upload = |content: String, comment: String| Action::Upload {
+    let upload = |to: &Target, content: String, comment: String| Action::Upload {
         to: to.clone(),
         filename: filename.clone(),
         content,
@@ -179,9 +181,10 @@ pub fn success(job: &Job, def: Option<&JobDef>, out: &Output, to: &Target) -> Ve
     let escaped = escape(&stdout);
     match format {
         ReportFormat::Text if escaped.chars().count() <= MAX_TEXT => vec![post(escaped)],
-        ReportFormat::Text => vec![upload(stdout.clone(), too_long(&t, job.id.0, &stdout))],
+        ReportFormat::Text => vec![upload(long_to, stdout.clone(), too_long(&t, job.id.0, &stdout))],
         ReportFormat::Code if stdout.chars().count() <= MAX_CODE => vec![post(format!("```\n{escaped}\n```"))],
-        ReportFormat::Code | ReportFormat::File => vec![upload(stdout, as_file)],
+        ReportFormat::Code => vec![upload(long_to, stdout, as_file)],
+        ReportFormat::File => vec![upload(to, stdout, as_file)],
         ReportFormat::Blocks => match blocks(&stdout) {
             Ok(blocks) => vec![Action::Blocks {
                 to: to.clone(),
@@ -191,7 +194,7 @@ pub fn success(job: &Job, def: Option<&JobDef>, out: &Output, to: &Target) -> Ve
                 filename,
                 explanation: not_blocks(&t, job.id.0, &format!("Slack refused them (`{CODE}`)")),
             }],
-            Err(why) => vec![post(not_blocks(&t, job.id.0, &why.to_string())), upload(stdout, as_file)],
+            Err(why) => vec![post(not_blocks(&t, job.id.0, &why.to_string())), upload(to, stdout, as_file)],
         },
     }
 }

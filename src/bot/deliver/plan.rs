@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::commands::logs::{Part, SLACK_LIMIT, read_part};
 use crate::config::{Catalog, Settings};
 use crate::queue::model::{ChannelType, EventKind, Job, JobState, Origin};
-use crate::queue::{NewReply, Reply, ReplyLog, TimerEntry};
+use crate::queue::{LiveMessage, NewReply, Reply, ReplyLog, TimerEntry};
 
 use super::format::{self, MAX_TEXT, Output};
 
@@ -166,9 +166,8 @@ pub enum Input {
         kind: EventKind,
         job: Box<Job>,
         suppressed_until: Option<String>,
-        /// The messages that said the job was queued (channel, thread, ts): its end updates
-        /// them in place.
-        live: Vec<(String, Option<String>, String)>,
+        /// The messages that said the job was queued: its end updates them in place.
+        live: Vec<LiveMessage>,
     },
     /// A timer skipped fire times it missed; `when`: the latest, in `EBMBOT_TIMEZONE`.
     TimerSkipped {
@@ -184,6 +183,16 @@ struct Requester {
     react_on: Option<(String, String)>,
     public: bool,
     slack: bool,
+}
+
+impl Requester {
+    /// Whether `m` is the message that told this requester their job was queued.
+    fn answered_by(&self, m: &LiveMessage) -> bool {
+        match (&m.message_ts, &self.react_on) {
+            (Some(request), Some((channel, ts))) => m.channel == *channel && request == ts,
+            _ => m.channel == self.to.channel && m.thread_ts == self.to.thread_ts,
+        }
+    }
 }
 
 fn requesters(job: &Job) -> Vec<Requester> {
@@ -227,8 +236,16 @@ pub fn threads(input: &Input, settings: &Settings) -> Vec<Target> {
         Input::Event { kind: EventKind::Started | EventKind::TimerSkipped, .. } | Input::TimerSkipped { .. } => {
             channel(&settings.slack_logs_channel)
         }
-        Input::Event { job, kind, .. } => {
+        Input::Event { job, kind, live, .. } => {
             let mut keys: Vec<Target> = requesters(job).into_iter().map(|r| r.to).collect();
+            if *kind == EventKind::Finished {
+                // A long result goes in the thread of the job's message.
+                keys.extend(
+                    live.iter()
+                        .filter(|m| m.thread_ts.is_none())
+                        .map(|m| Target { channel: m.channel.clone(), thread_ts: Some(m.ts.clone()) }),
+                );
+            }
             if *kind == EventKind::Finished && is_failure(job.state()) {
                 keys.extend(channel(&settings.slack_tech_support_channel));
             }
@@ -339,12 +356,7 @@ pub(super) fn ended(job: &Job) -> String {
     format!("Job {}: {}{took}.", job.id, format::headline(job))
 }
 
-fn finished(
-    job: &Job,
-    live: &[(String, Option<String>, String)],
-    settings: &Settings,
-    catalog: &Catalog,
-) -> Vec<Action> {
+fn finished(job: &Job, live: &[LiveMessage], settings: &Settings, catalog: &Catalog) -> Vec<Action> {
     let def = catalog.job(&job.namespace, &job.job);
     let restricted = catalog.namespace(&job.namespace).is_some_and(|ns| ns.restricted);
     let out = Output::read(job, settings);
@@ -360,20 +372,24 @@ fn finished(
     for r in &requesters {
         let buttons = ended_buttons(job);
         // The message that said it was queued says how it ended, and carries the buttons.
-        let queued_message =
-            live.iter().find(|(channel, thread, _)| *channel == r.to.channel && *thread == r.to.thread_ts);
-        let updated = queued_message.filter(|_| r.slack).map(|(channel, _, ts)| Action::Update {
-            channel: channel.clone(),
-            ts: ts.clone(),
+        let queued_message = live.iter().find(|m| r.slack && r.answered_by(m));
+        let updated = queued_message.map(|m| Action::Update {
+            channel: m.channel.clone(),
+            ts: m.ts.clone(),
             text: ended(job),
             buttons: buttons.clone(),
         });
         let has_update = updated.is_some();
         actions.extend(updated);
         let first = actions.len();
+        // A result too long for a message goes in the thread of the job's message.
+        let long_to = queued_message.map_or_else(
+            || r.to.clone(),
+            |m| Target { channel: m.channel.clone(), thread_ts: Some(m.thread_ts.clone().unwrap_or(m.ts.clone())) },
+        );
         match &failure_text {
             Some(text) => actions.push(Action::Post { to: r.to.clone(), text: text.clone() }),
-            None => actions.extend(format::success(job, def, &out, &r.to)),
+            None => actions.extend(format::success(job, def, &out, &r.to, &long_to)),
         }
         if r.slack && !has_update && actions.len() > first {
             actions[first] = with_buttons(actions[first].clone(), buttons);

@@ -69,7 +69,7 @@ fn created_channels_are_reported() {
 }
 
 #[test]
-fn replies_go_in_threads_except_top_level_dms() {
+fn replies_go_top_level_unless_the_request_is_in_a_thread_or_threads_are_asked_for() {
     let m = |channel: &str, thread: Option<&str>| {
         let mut event = json!({"type": "message", "user": "U1", "channel": channel, "ts": "5.5"});
         if let Some(t) = thread {
@@ -77,10 +77,14 @@ fn replies_go_in_threads_except_top_level_dms() {
         }
         Message::from_payload(&callback(event)).unwrap()
     };
-    assert_eq!(m("C1", None).reply_thread().as_deref(), Some("5.5"));
-    assert_eq!(m("C1", Some("4.4")).reply_thread().as_deref(), Some("4.4"));
-    assert_eq!(m("D1", None).reply_thread(), None);
-    assert_eq!(m("D1", Some("4.4")).reply_thread().as_deref(), Some("4.4"));
+    assert_eq!(m("C1", None).reply_thread(false), None);
+    assert_eq!(m("C1", Some("4.4")).reply_thread(false).as_deref(), Some("4.4"));
+    assert_eq!(m("C1", None).reply_thread(true).as_deref(), Some("5.5"));
+    assert_eq!(m("C1", Some("4.4")).reply_thread(true).as_deref(), Some("4.4"));
+    for in_thread in [false, true] {
+        assert_eq!(m("D1", None).reply_thread(in_thread), None);
+        assert_eq!(m("D1", Some("4.4")).reply_thread(in_thread).as_deref(), Some("4.4"));
+    }
     assert_eq!(m("G1", None).channel_type, crate::queue::model::ChannelType::Group);
     let mpim =
         json!({"type": "app_mention", "user": "U1", "text": "x", "channel": "G2", "channel_type": "mpim", "ts": "1.1"});

@@ -61,7 +61,7 @@ fn the_requester_cancels_a_running_job_with_its_button_and_a_double_click_cancel
     t.fake.wait_ack(&first);
     t.fake.wait_ack(&second);
     let stopped = t.fake.wait_post("`t_slow` cancelled by <@U1>");
-    assert_eq!(stopped["thread_ts"], "5.1");
+    assert!(stopped.get("thread_ts").is_none(), "top level, as the request: {stopped}");
     // The queued message says how it ended, in place, and offers a rerun and the logs.
     let updated = t.fake.wait("the queued message updated", |f| {
         f.calls("chat.update").into_iter().find(|c| text(c).contains("cancelled by"))
@@ -149,7 +149,7 @@ fn a_confirm_job_waits_for_its_requesters_confirm_and_a_cancel_drops_it() {
     t.mention("C1", "8.1", "ops deploy prod");
     let ask = t.fake.wait_post("Run `ops deploy` now?");
     assert_eq!(buttons(&ask), ["ebmbot_confirm", "ebmbot_confirm_cancel"], "{ask:#}");
-    assert_eq!(ask["thread_ts"], "8.1");
+    assert!(ask.get("thread_ts").is_none(), "{ask}");
     assert!(t.jobs().is_empty(), "not queued before the Confirm");
     let sent = t.fake.send_envelope("interactive", click("ebmbot_confirm", 1, "U2", "9.9", "9.10"));
     t.fake.wait_ack(&sent);
@@ -158,7 +158,7 @@ fn a_confirm_job_waits_for_its_requesters_confirm_and_a_cancel_drops_it() {
     assert!(t.jobs().is_empty(), "someone else's Confirm queues nothing");
     t.fake.send_envelope("interactive", click("ebmbot_confirm", 1, "U1", "9.9", "9.11"));
     let queued = t.fake.wait_post("Job 1 (`ops_deploy`) is queued.");
-    assert_eq!(queued["thread_ts"], "8.1", "answered in the request's thread");
+    assert!(queued.get("thread_ts").is_none(), "answered where the request was: {queued}");
     assert_eq!(t.jobs()[0]["args"]["env"], "prod");
     assert!(t.jobs()[0]["origin"].to_string().contains("U1"), "{:#}", t.jobs()[0]);
     t.fake.send_envelope("interactive", click("ebmbot_confirm", 1, "U1", "9.9", "9.12"));

@@ -61,6 +61,7 @@ fn restricted_namespaces_are_for_internal_users() {
 #[test]
 fn suppressions_and_cancelling_pending_jobs() {
     let mut t = Slack::new();
+    t.set("SLACK_REPLY_IN_THREAD", "true"); // each reply's thread says which request it answers
     t.start_bot();
     t.mention("C1", "2.1", "t pause echo now +1h");
     t.fake.wait_post("`t_echo` is suppressed from");
@@ -85,6 +86,7 @@ fn suppressions_and_cancelling_pending_jobs() {
 #[test]
 fn a_busy_type_queues_behind_and_a_running_job_can_be_stopped() {
     let mut t = Slack::new();
+    t.set("SLACK_REPLY_IN_THREAD", "true"); // each reply's thread says which request it answers
     t.start_bot();
     let mut dispatch = t.spawn(&["dispatch"]);
     t.mention("C1", "3.1", "t slow 30");
@@ -119,6 +121,7 @@ fn a_busy_type_queues_behind_and_a_running_job_can_be_stopped() {
 #[test]
 fn an_unexpected_error_gets_a_cross_and_an_error_id() {
     let mut t = Slack::new();
+    t.set("SLACK_REPLY_IN_THREAD", "true"); // each reply's thread says which request it answers
     t.start_bot();
     t.mention("C1", "4.1", "t echo x");
     t.dispatch_once();
@@ -141,6 +144,7 @@ fn an_unexpected_error_gets_a_cross_and_an_error_id() {
 #[test]
 fn a_value_that_breaks_its_param_rule_is_refused_in_the_thread_and_nothing_is_queued() {
     let mut t = Slack::new();
+    t.set("SLACK_REPLY_IN_THREAD", "true"); // each reply's thread says which request it answers
     t.start_bot();
     t.mention("C1", "300.1", "t echo --output=/tmp/x");
     let reply = t.fake.wait_post("aram `value` of `t_echo` begins with `-`, which a program would read as an option");
@@ -159,6 +163,7 @@ fn a_value_that_breaks_its_param_rule_is_refused_in_the_thread_and_nothing_is_qu
 #[test]
 fn reminders_run_restricted_commands_only_where_allow_reminders_says_so() {
     let mut t = Slack::new();
+    t.set("SLACK_REPLY_IN_THREAD", "true"); // each reply's thread says which request it answers
     t.start_bot();
     t.send(
         "EvR1",

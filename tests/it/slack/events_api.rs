@@ -209,7 +209,7 @@ fn an_unconfirmed_request_expires_after_ten_minutes_and_says_so() {
         assert_eq!(post(&url, &event("EvC3", "90.3", "status"), clock.now().as_second(), SECRET).await.0, 200);
         let expired =
             tokio::task::block_in_place(|| t.fake.wait_post("Not run: `ops deploy` was not confirmed within 10m."));
-        assert_eq!(expired["thread_ts"], "90.1");
+        assert!(expired.get("thread_ts").is_none(), "where the request was: {expired}");
         bot.stop().await;
     });
     assert!(t.jobs().is_empty(), "an expired request queues nothing");

@@ -90,6 +90,7 @@ fn fatal_error_is_not_posted_again() {
 #[test]
 fn retry_after_holds_back_its_method_for_every_message_and_nothing_else() {
     let mut t = Slack::new();
+    t.set("SLACK_REPLY_IN_THREAD", "true"); // the mentions' replies in threads of their own
     t.start_bot();
     // A 429 with Retry-After on one method: https://api.slack.com/apis/rate-limits.
     t.fake.fail("reactions.add", Failure::RateLimited(60), 1);

@@ -7,12 +7,12 @@ use crate::support::fake_slack::BOT;
 use crate::support::slack::{Slack, dm, mention, text};
 
 #[test]
-fn a_mention_queues_a_job_and_its_result_comes_back_in_the_thread() {
+fn a_mention_queues_a_job_and_its_result_comes_back_top_level() {
     let mut t = Slack::new();
     t.start_bot();
     t.mention("C1", "100.1", "t echo hello world");
     let reply = t.fake.wait_post("Job 1 (`t_echo`) is queued.");
-    assert_eq!((reply["channel"].as_str(), reply["thread_ts"].as_str()), (Some("C1"), Some("100.1")));
+    assert_eq!((reply["channel"].as_str(), reply.get("thread_ts")), (Some("C1"), None), "as the Python bot did");
     t.fake.wait_reaction("C1", "100.1", "eyes");
     let jobs = t.jobs();
     assert_eq!(jobs.len(), 1);
@@ -21,16 +21,56 @@ fn a_mention_queues_a_job_and_its_result_comes_back_in_the_thread() {
 
     t.dispatch_once();
     let result = t.fake.wait_post("hello world");
-    assert_eq!((result["channel"].as_str(), result["thread_ts"].as_str()), (Some("C1"), Some("100.1")));
+    assert_eq!((result["channel"].as_str(), result.get("thread_ts")), (Some("C1"), None));
     t.fake.wait_reaction("C1", "100.1", "white_check_mark");
     let start = t.fake.wait_post("Command `t_echo` about to start (job 1).");
     assert_eq!((start["channel"].as_str(), start.get("thread_ts")), (Some(crate::support::slack::LOGS), None));
     let posts: Vec<String> = t.fake.posts().iter().map(text).collect();
     let reply_at = posts.iter().position(|p| p.contains("is queued")).unwrap();
     let result_at = posts.iter().position(|p| p == "hello world").unwrap();
-    assert!(reply_at < result_at, "the reply comes before the result in the thread: {posts:?}");
+    assert!(reply_at < result_at, "the reply comes before the result: {posts:?}");
+
+    // A request made in a thread is answered in that thread.
+    let mut threaded = mention("C1", "100.3", "U1", "t echo in a thread");
+    threaded["thread_ts"] = json!("100.2");
+    t.send("EvInThread", threaded);
+    assert_eq!(t.fake.wait_post("Job 2 (`t_echo`) is queued.")["thread_ts"], "100.2");
+    t.dispatch_once();
+    assert_eq!(t.fake.wait_post("in a thread")["thread_ts"], "100.2");
     let (code, _) = t.stop_bot();
     assert_eq!(code, Some(0), "SIGTERM stops the bot cleanly");
+}
+
+#[test]
+fn with_slack_reply_in_thread_a_request_is_answered_in_its_own_thread() {
+    let mut t = Slack::new();
+    t.set("SLACK_REPLY_IN_THREAD", "true");
+    t.start_bot();
+    t.mention("C1", "100.1", "t echo hello world");
+    let reply = t.fake.wait_post("Job 1 (`t_echo`) is queued.");
+    assert_eq!((reply["channel"].as_str(), reply["thread_ts"].as_str()), (Some("C1"), Some("100.1")));
+    t.dispatch_once();
+    let result = t.fake.wait_post("hello world");
+    assert_eq!((result["channel"].as_str(), result["thread_ts"].as_str()), (Some("C1"), Some("100.1")));
+    // DMs stay top level.
+    t.dm("100.2", "help");
+    assert!(t.fake.wait_post("I understand:").get("thread_ts").is_none());
+}
+
+#[test]
+fn a_result_too_long_for_a_message_goes_in_the_thread_of_the_jobs_message() {
+    let mut t = Slack::new();
+    t.start_bot();
+    t.mention("C1", "100.1", "t run big");
+    let reply = t.fake.wait_post("Job 1 (`t_big`) is queued.");
+    assert!(reply.get("thread_ts").is_none(), "{reply}");
+    let live_ts = reply["_ts"].as_str().unwrap().to_owned();
+    t.dispatch_once();
+    let upload = t.fake.wait("the upload", |f| f.calls("files.completeUploadExternal").pop());
+    assert_eq!((upload["channel_id"].as_str(), upload["thread_ts"].as_str()), (Some("C1"), Some(live_ts.as_str())));
+    let end = t.fake.wait("the end", |f| f.calls("chat.update").into_iter().find(|c| text(c).contains("succeeded")));
+    assert_eq!(end["ts"], live_ts.as_str(), "the job's message says it ended, top level");
+    t.fake.wait_reaction("C1", "100.1", "white_check_mark");
 }
 
 #[test]
@@ -55,7 +95,7 @@ fn dms_answer_top_level_and_built_ins_get_no_reaction() {
     assert_eq!(ns_help["thread_ts"], "200.0");
     t.mention("C1", "200.5", "");
     let empty = t.fake.wait_post("I didn't get a command.");
-    assert_eq!(empty["thread_ts"], "200.5");
+    assert!(empty.get("thread_ts").is_none(), "top level in channels too: {empty}");
     // A mention on the second line: that line is the command.
     t.send("EvSecond", mention_text("C1", "200.6", &format!("hello all\n<@{BOT}> t echo second line.\nthanks")));
     t.fake.wait_post("Job 1 (`t_echo`) is queued.");

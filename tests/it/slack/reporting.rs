@@ -12,7 +12,7 @@ fn a_failure_says_how_and_where_the_logs_are_and_tech_support_gets_the_permalink
     t.fake.wait_post("Job 1 (`t_fail`) is queued.");
     t.dispatch_once();
     let failure = t.fake.wait_post("`t_fail` failed (exit 3)");
-    assert_eq!((failure["channel"].as_str(), failure["thread_ts"].as_str()), (Some("C1"), Some("10.1")));
+    assert_eq!((failure["channel"].as_str(), failure.get("thread_ts")), (Some("C1"), None));
     let body = text(&failure);
     assert!(body.contains("Logs: `/srv/ebmbot/logs/t_fail/"), "{body}");
     assert!(body.contains("`@ebmbot logs 1 stderr`"), "{body}");
@@ -68,9 +68,9 @@ fn every_requester_of_a_merged_job_hears_the_result() {
     let mut t = Slack::new();
     t.start_bot();
     t.mention("C1", "12.1", "t echo same");
-    t.fake.wait_post("Job 1 (`t_echo`) is queued.");
+    let first = t.fake.wait_post("Job 1 (`t_echo`) is queued.");
     t.mention("C1", "12.2", "t echo same");
-    t.fake.wait_post("An identical `t_echo` job is already queued (job 1)");
+    let second = t.fake.wait_post("An identical `t_echo` job is already queued (job 1)");
     t.send("EvDm", dm("12.3", "U2", "t echo same"));
     t.fake.wait("three replies", |f| (f.posts().len() == 3).then_some(()));
     t.dispatch_once();
@@ -80,6 +80,13 @@ fn every_requester_of_a_merged_job_hears_the_result() {
     let results: Vec<_> = t.fake.posts().into_iter().filter(|p| text(p) == "same").collect();
     assert_eq!(results.len(), 3, "{results:?}");
     assert_eq!(t.jobs().len(), 1);
+    // Both requesters asked top level in C1: each one's own message says the job ended.
+    let ended = t.fake.wait("three ends", |f| {
+        let ended: Vec<_> = f.calls("chat.update").into_iter().filter(|c| text(c).contains("succeeded")).collect();
+        (ended.len() == 3).then_some(ended)
+    });
+    let updated: Vec<&str> = ended.iter().filter(|c| c["channel"] == "C1").filter_map(|c| c["ts"].as_str()).collect();
+    assert_eq!(updated, [&first["_ts"], &second["_ts"]].map(|ts| ts.as_str().unwrap()), "{ended:#?}");
 }
 
 /// A namespace's fabfile that cannot be fetched is said in the logs channel, as the Python bot
