@@ -245,3 +245,32 @@ fn a_running_jobs_message_says_for_how_long_then_how_it_ended() {
     assert!(updates <= 6, "at most one progress update a second for a 3-second job, then the end: {updates}");
     support::stop(&mut dispatch);
 }
+
+/// Slack made the final `chat.update`, but the bot died before it heard so: after the restart
+/// the update is made again, the same message with the same text and buttons (Slack shows
+/// nothing new), and the result and the reaction come once.
+#[test]
+fn a_crash_between_an_update_and_its_record_repeats_nothing_visible() {
+    let mut t = Slack::new();
+    t.start_bot();
+    t.mention("C1", "13.1", "t echo once");
+    let queued = t.fake.wait_post("Job 1 (`t_echo`) is queued.");
+    t.fake.stall_answer("chat.update");
+    t.run_without_slack(&["dispatch", "--once"]);
+    t.fake.wait("the final update, made but unanswered", |f| (f.state().stalled_calls > 0).then_some(()));
+    t.kill_bot();
+    t.fake.release("chat.update");
+    t.start_bot();
+    t.fake.wait_reaction("C1", "13.1", "white_check_mark");
+    t.fake.wait("every delivery recorded", |_| (t.status()["delivery"]["undelivered"] == 0).then_some(()));
+    let updates = t.fake.calls("chat.update");
+    assert_eq!(updates.len(), 2, "made again after the restart: {updates:#?}");
+    assert_eq!(updates[0], updates[1], "the same message, text and buttons");
+    assert_eq!(updates[0]["ts"], queued["_ts"]);
+    assert!(text(&updates[0]).starts_with("Job 1: `t_echo` succeeded in "), "{:#}", updates[0]);
+    let results = t.fake.posts().iter().filter(|p| text(p) == "once").count();
+    assert_eq!(results, 1, "the result is posted once");
+    let done =
+        t.fake.reactions().into_iter().filter(|(_, ts, name)| ts == "13.1" && name == "white_check_mark").count();
+    assert_eq!(done, 1, "and reacted once");
+}

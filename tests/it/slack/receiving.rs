@@ -37,6 +37,14 @@ fn a_mention_queues_a_job_and_its_result_comes_back_top_level() {
     assert_eq!(t.fake.wait_post("Job 2 (`t_echo`) is queued.")["thread_ts"], "100.2");
     t.dispatch_once();
     assert_eq!(t.fake.wait_post("in a thread")["thread_ts"], "100.2");
+    // A Slackbot reminder's report is seen by everyone, not hidden in a thread.
+    let reminder = json!({"type": "app_mention", "user": "USLACKBOT", "channel": "C1", "ts": "100.4",
+                          "event_ts": "100.4", "text": format!("Reminder: <@{BOT}> t echo weekly report.")});
+    t.send("EvReminder", reminder);
+    t.fake.wait_post("Job 3 (`t_echo`) is queued.");
+    t.dispatch_once();
+    let report = t.fake.wait_post("weekly report");
+    assert_eq!((report["channel"].as_str(), report.get("thread_ts")), (Some("C1"), None), "{report}");
     let (code, _) = t.stop_bot();
     assert_eq!(code, Some(0), "SIGTERM stops the bot cleanly");
 }

@@ -63,6 +63,24 @@ pub(crate) async fn api(
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
     }
+    let response = respond(&state, http, ws, &method, &headers, p);
+    // A call that took effect, whose answer is held: the caller may die without hearing it.
+    while state.lock().unwrap().stalled_answers.contains(&method) {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    response
+}
+
+/// Slack's answer to one call, recorded.
+fn respond(
+    state: &Shared,
+    http: SocketAddr,
+    ws: SocketAddr,
+    method: &str,
+    headers: &HeaderMap,
+    mut p: Value,
+) -> Response {
+    let method = method.to_owned();
     let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let mut st = state.lock().unwrap();
     let revoked = st.revoked.iter().any(|t| bearer == format!("Bearer {t}"));
@@ -92,6 +110,7 @@ pub(crate) async fn api(
         response.headers_mut().insert("x-oauth-scopes", scopes.parse().unwrap());
     }
     p["ok"] = json!(ok);
+    st.stalled_calls += usize::from(st.stalled_answers.contains(&method));
     st.calls.push(Call { method, params: p, at: Instant::now() });
     response
 }

@@ -55,6 +55,9 @@ pub struct State_ {
     pub(crate) revoked: Vec<String>,
     /// Methods whose calls are held unanswered (recorded in `stalled_calls`) until released.
     pub(crate) stalled: Vec<String>,
+    /// Methods whose calls are done (and recorded) but whose answers are held (counted in
+    /// `stalled_calls`) until released: a caller that dies then never learns they were done.
+    pub(crate) stalled_answers: Vec<String>,
     pub stalled_calls: usize,
     pub acks: HashMap<String, Instant>,
     pub sent: HashMap<String, Instant>,
@@ -158,8 +161,15 @@ impl Fake {
         self.state().stalled.push(method.to_owned());
     }
 
+    /// Calls of `method` take effect, but their answers wait until [`Fake::release`].
+    pub fn stall_answer(&self, method: &str) {
+        self.state().stalled_answers.push(method.to_owned());
+    }
+
     pub fn release(&self, method: &str) {
-        self.state().stalled.retain(|m| m != method);
+        let mut st = self.state();
+        st.stalled.retain(|m| m != method);
+        st.stalled_answers.retain(|m| m != method);
     }
 
     /// Every call of `method` whose `param` is `value` answers `code`.
