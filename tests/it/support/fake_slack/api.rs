@@ -56,7 +56,7 @@ pub(crate) async fn api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut p = params(query, &headers, &body);
+    let p = params(query, &headers, &body);
     if state.lock().unwrap().stalled.contains(&method) {
         state.lock().unwrap().stalled_calls += 1;
         while state.lock().unwrap().stalled.contains(&method) {
