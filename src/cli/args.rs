@@ -123,6 +123,9 @@ pub enum Command {
         /// Show the job the text would run, and where it would report; queue nothing
         #[arg(long)]
         dry_run: bool,
+        /// A `confirm = true` job runs without the question (needed when not on a terminal)
+        #[arg(short, long)]
+        yes: bool,
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         words: Vec<String>,
     },

@@ -225,8 +225,10 @@ fn execute(cli: Cli, flags: Option<params::JobFlags>) -> anyhow::Result<ExitCode
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(ConfigCommand::Import { file }) => config_import::run(&env, &file),
-        Command::Say { words, dry_run: false } => say(&env, &clock, &words.join(" "), by),
-        Command::Say { words, dry_run: true } => say(&env, &clock, &format!("dry run {}", words.join(" ")), by),
+        Command::Say { words, dry_run: false, yes } => say(&env, &clock, &words.join(" "), by, yes),
+        Command::Say { words, dry_run: true, .. } => {
+            say(&env, &clock, &format!("dry run {}", words.join(" ")), by, true)
+        }
         Command::Bot => bot::run(&env),
         Command::Slack(SlackCommand::Manifest { events_api_url }) => bot::manifest(&env, events_api_url.as_deref()),
         Command::Web { .. } => serve::run(&env, false),
@@ -249,7 +251,7 @@ fn queue_command(
     }
     if let Command::Schedule(a) = &subcommand {
         prompt_missing(env, a, &mut flags.params)?;
-        if !flags.dry_run && !confirmed(env, a, flags.yes)? {
+        if !flags.dry_run && !confirmed(env, &a.namespace, &a.job, flags.yes)? {
             eprintln!("Not queued: not confirmed.");
             return Ok(ExitCode::FAILURE);
         }
@@ -330,9 +332,16 @@ fn execute_command(
 }
 
 /// `say`: a Slack text through the bot's grammar, answered in the bot's words.
-fn say(env: &Env, clock: &dyn Clock, text: &str, by: String) -> anyhow::Result<ExitCode> {
-    let mut queue = env.queue()?;
+fn say(env: &Env, clock: &dyn Clock, text: &str, by: String, yes: bool) -> anyhow::Result<ExitCode> {
     let grammar = Grammar::new(&env.catalog);
+    // A `confirm = true` job asks here, as `schedule` does.
+    if let Ok(commands::Command::Schedule(s)) = grammar.parse(text)
+        && !confirmed(env, &s.namespace, &s.job, yes)?
+    {
+        eprintln!("Not queued: not confirmed.");
+        return Ok(ExitCode::FAILURE);
+    }
+    let mut queue = env.queue()?;
     let caller = Caller::terminal(by, None);
     let r = crate::bot::reply::answer(&grammar, &env.ctx(clock), &caller, &mut queue, text)?;
     env.print(&r, || r.text.clone())?;
@@ -351,15 +360,15 @@ fn terminal_user() -> String {
 
 /// A `confirm = true` job: asked "Run `ns job` now?" on a terminal (default no); elsewhere it
 /// needs `--yes` (exit 2 without). True when it may go ahead.
-fn confirmed(env: &Env, a: &JobArgs, yes: bool) -> anyhow::Result<bool> {
-    if yes || !env.catalog.job(&a.namespace, &a.job).is_some_and(|j| j.confirm) {
+fn confirmed(env: &Env, namespace: &str, job: &str, yes: bool) -> anyhow::Result<bool> {
+    if yes || !env.catalog.job(namespace, job).is_some_and(|j| j.confirm) {
         return Ok(true);
     }
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() || env.json {
-        let job_type = format!("{}_{}", a.namespace, a.job);
+        let job_type = format!("{namespace}_{job}");
         return Err(CommandError::NeedsConfirmation { job_type }.into());
     }
-    let prompt = format!("Run `{} {}` now?", a.namespace, a.job);
+    let prompt = format!("Run `{namespace} {job}` now?");
     Ok(dialoguer::Confirm::new().with_prompt(prompt).default(false).interact()?)
 }
 
@@ -383,7 +392,7 @@ fn run_job(env: &Env, clock: &dyn Clock, a: JobArgs, mut f: params::JobFlags, by
         return subcommand_help("run");
     }
     prompt_missing(env, &a, &mut f.params)?;
-    if !f.dry_run && !confirmed(env, &a, f.yes)? {
+    if !f.dry_run && !confirmed(env, &a.namespace, &a.job, f.yes)? {
         eprintln!("Not run: not confirmed.");
         return Ok(ExitCode::FAILURE);
     }

@@ -177,7 +177,34 @@ fn a_confirm_job_waits_for_its_requesters_confirm_and_a_cancel_drops_it() {
         refused.contains("`ops_deploy` asks for confirmation (`confirm = true` in jobs.toml); add --yes"),
         "{refused}"
     );
-    t.env.ok(&["schedule", "ops", "deploy", "--env", "prod", "--yes"]);
+    t.env.ok(&["schedule", "ops", "deploy", "--env", "qa", "--yes"]);
+    assert_eq!(t.jobs().len(), 2);
+    // `say` asks the same.
+    let refused = t.env.fails(2, &["say", "ops", "deploy", "staging"]);
+    assert!(refused.contains("`ops_deploy` asks for confirmation"), "{refused}");
+    assert_eq!(t.jobs().len(), 2, "nothing queued without the answer");
+    t.env.ok(&["say", "--yes", "ops", "deploy", "staging"]);
+    assert_eq!(t.jobs().len(), 3);
+}
+
+/// On a terminal, `schedule`, `run` and `say` of a `confirm = true` job ask first (dialoguer):
+/// no (the default) queues nothing, yes queues it.
+#[test]
+fn a_confirm_job_asks_on_a_terminal() {
+    let t = with_confirm_job();
+    let (code, shown) = t.env.on_terminal("now?", "n", &["schedule", "ops", "deploy", "--env", "prod"]);
+    assert!(shown.contains("Run `ops deploy` now?"), "{shown}");
+    assert!(shown.contains("Not queued: not confirmed."), "{shown}");
+    assert_eq!(code, Some(1), "{shown}");
+    let (code, shown) = t.env.on_terminal("now?", "\r", &["say", "ops", "deploy", "prod"]);
+    assert_eq!(code, Some(1), "Enter takes the default, no: {shown}");
+    let (code, shown) = t.env.on_terminal("now?", "n", &["run", "ops", "deploy", "--env", "prod"]);
+    assert!(shown.contains("Not run: not confirmed."), "{shown}");
+    assert_eq!(code, Some(1), "{shown}");
+    assert!(t.jobs().is_empty(), "nothing queued: {:?}", t.jobs());
+    let (code, shown) = t.env.on_terminal("now?", "y", &["schedule", "ops", "deploy", "--env", "prod"]);
+    assert_eq!(code, Some(0), "{shown}");
+    assert_eq!(t.jobs().len(), 1, "{shown}");
 }
 
 #[test]

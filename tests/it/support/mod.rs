@@ -89,6 +89,34 @@ impl Drop for PgDb {
 }
 
 /// Environment variables ebmbot reads; cleared so the tests see only what they set.
+/// [`TestEnv::on_terminal`]'s driver: argv = prompt, keys, program, args.
+const ON_TERMINAL: &str = r#"
+import os, pty, select, sys
+prompt, keys = sys.argv[1].encode(), sys.argv[2].encode()
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[3], sys.argv[3:])
+seen, typed = b"", False
+while True:
+    ready, _, _ = select.select([fd], [], [], 20)
+    if not ready:
+        os.kill(pid, 9)
+        break
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    seen += chunk
+    if not typed and prompt in seen:
+        os.write(fd, keys)
+        typed = True
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(seen)
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+
 pub const OURS: &[&str] = &[
     "EBMBOT_CONFIG",
     "EBMBOT_DB",
@@ -194,6 +222,26 @@ impl TestEnv {
         }
         cmd.current_dir(&self.root).env("EBMBOT_KILL_GRACE", "200ms").envs(self.db_env()).timeout(DEADLINE);
         cmd
+    }
+
+    /// Runs `ebmbot args...` on a terminal (a pseudo-terminal, through python3's `pty`): once
+    /// `prompt` appears, `keys` are typed. Returns the exit code and everything the terminal
+    /// showed.
+    pub fn on_terminal(&self, prompt: &str, keys: &str, args: &[&str]) -> (Option<i32>, String) {
+        let mut cmd = Command::new("python3");
+        for var in OURS {
+            cmd.env_remove(var);
+        }
+        let out = cmd
+            .current_dir(&self.root)
+            .env("EBMBOT_KILL_GRACE", "200ms")
+            .envs(self.db_env())
+            .args(["-c", ON_TERMINAL, prompt, keys, env!("CARGO_BIN_EXE_ebmbot")])
+            .args(args)
+            .timeout(DEADLINE)
+            .output()
+            .expect("run python3");
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// Runs `ebmbot args...` and returns its output, whatever the exit code.
