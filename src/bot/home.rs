@@ -30,15 +30,17 @@ const SHOWN: usize = 10;
 pub struct Viewers(Mutex<HashMap<String, Instant>>);
 
 impl Viewers {
-    pub fn opened(&self, user: &str) {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).insert(user.to_owned(), Instant::now());
+    pub fn opened(&self, user: &str, now: Instant) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).insert(user.to_owned(), now);
     }
 
-    /// Those who opened it within [`WATCH`]; the others are forgotten.
-    fn watching(&self) -> Vec<String> {
+    /// Those who opened it within [`WATCH`] before `now`; the others are forgotten.
+    fn watching(&self, now: Instant) -> Vec<String> {
         let mut all = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        all.retain(|_, at| at.elapsed() < WATCH);
-        all.keys().cloned().collect()
+        all.retain(|_, at| now.saturating_duration_since(*at) < WATCH);
+        let mut users: Vec<String> = all.keys().cloned().collect();
+        users.sort();
+        users
     }
 }
 
@@ -46,7 +48,7 @@ impl Viewers {
 pub async fn run(shared: Arc<Shared>) {
     loop {
         tokio::time::sleep(REFRESH).await;
-        for user in shared.home.watching() {
+        for user in shared.home.watching(Instant::now()) {
             publish(&shared, &user).await;
         }
     }
@@ -151,4 +153,23 @@ pub fn view(report: &StatusReport, failures: &[Job], ctx: &Context<'_>) -> Value
         blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}));
     }
     json!({"type": "home", "blocks": blocks})
+}
+
+#[cfg(test)]
+mod viewer_tests {
+    use super::*;
+
+    #[test]
+    fn a_tab_is_refreshed_for_ten_minutes_after_its_last_opening() {
+        let start = Instant::now();
+        let viewers = Viewers::default();
+        viewers.opened("U1", start);
+        viewers.opened("U2", start + Duration::from_secs(300));
+        assert_eq!(viewers.watching(start + REFRESH), ["U1", "U2"]);
+        assert_eq!(viewers.watching(start + WATCH - Duration::from_secs(1)), ["U1", "U2"]);
+        assert_eq!(viewers.watching(start + WATCH), ["U2"], "U1's ten minutes are over");
+        viewers.opened("U1", start + WATCH + Duration::from_secs(1));
+        assert_eq!(viewers.watching(start + WATCH + REFRESH), ["U1", "U2"], "opened again: watched again");
+        assert!(viewers.watching(start + WATCH * 3).is_empty());
+    }
 }

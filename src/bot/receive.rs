@@ -89,7 +89,7 @@ pub async fn receive(shared: &Arc<Shared>, payload: Value) -> Result<(), Receive
             }
         }
         Received::HomeOpened { user } => {
-            shared.home.opened(&user);
+            shared.home.opened(&user, std::time::Instant::now());
             let s = shared.clone();
             tokio::spawn(async move { super::home::publish(&s, &user).await });
         }
