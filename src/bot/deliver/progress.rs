@@ -67,6 +67,8 @@ impl Deliverer {
         let every = self.settings.slack_progress_every;
         let progress = self.local.progress.as_mut().expect("checked above");
         progress.active = !messages.is_empty();
+        // Forget the messages of jobs no longer running (the map would grow with every job).
+        progress.last.retain(|ts, _| messages.iter().any(|(_, _, m)| m == ts));
         progress.sent.retain(|at| at.elapsed() < Duration::from_secs(60));
         let mut due: Vec<(i64, String, String, Option<Instant>)> = messages
             .into_iter()
