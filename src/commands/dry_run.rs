@@ -162,7 +162,10 @@ fn report(settings: &Settings, ns: &Namespace, def: &JobDef, origin: &Origin, fo
             );
             to.extend(notify.iter().map(|c| format!("Slack channel {c}")));
         }
-        Origin::Slack { channel, .. } => to.push(format!("this Slack thread (channel {channel})")),
+        Origin::Slack { channel, thread_ts: Some(_), .. } => to.push(format!("this Slack thread (channel {channel})")),
+        Origin::Slack { channel, thread_ts: None, .. } => {
+            to.push(format!("this Slack conversation (channel {channel})"))
+        }
         Origin::Github { channel, .. } | Origin::Timer { channel, .. } => {
             let channel =
                 channel.clone().or_else(|| ns.default_channel.clone()).or_else(|| settings.slack_logs_channel.clone());

@@ -13,7 +13,7 @@ fn a_dry_run_shows_a_restricted_template_only_to_those_who_may_run_it() {
     t.send("Ev2", mention("C1", "1.2", "U1", "dry run secret show"));
     let plan = text(&t.fake.wait_post("this is a dry run"));
     assert!(plan.ends_with("Command:\n```echo classified; echo secret-stderr &gt;&amp;2; exit 1```"), "{plan}");
-    assert!(plan.contains("• reports to: this Slack thread (channel C1)"), "{plan}");
+    assert!(plan.contains("• reports to: this Slack conversation (channel C1)"), "{plan}");
 
     t.send("Ev3", mention("C1", "1.3", "UGUEST", "dry run t echo it's $(id)"));
     let plan = text(&t.fake.wait_post("`t_echo` (nothing is queued"));
