@@ -68,8 +68,17 @@ fn warnings(r: &Exported) -> Vec<String> {
 fn summary(r: &Exported, to: &str) -> String {
     format!(
         "exported {} pending job(s), {} finished job(s) with {} undelivered message(s), {} suppression window(s), \
-         {} Slack command(s), {} Slack reply(ies), the state of {} timer(s) and {} out-of-office period(s) to {to}",
-        r.pending, r.finished, r.events, r.suppressions, r.slack_commands, r.slack_replies, r.timers, r.out_of_office
+         {} Slack command(s), {} Slack reply(ies), {} request(s) waiting for a Confirm, the state of {} timer(s) \
+         and {} out-of-office period(s) to {to}",
+        r.pending,
+        r.finished,
+        r.events,
+        r.suppressions,
+        r.slack_commands,
+        r.slack_replies,
+        r.slack_confirmations,
+        r.timers,
+        r.out_of_office
     )
 }
 
@@ -79,7 +88,7 @@ pub(super) fn imported(r: &ImportReport) -> String {
     let mut text = format!(
         "imported from {}: {} new job(s), {} joined an identical pending job, {} already here; {} request(s), \
          {} undelivered message(s), {} suppression window(s), {} Slack command(s), {} Slack reply(ies), \
-         {} timer log row(s), {} out-of-office period(s), {} Slack channel mark(s); {} line(s) already here",
+         {} request(s) waiting for a Confirm, {} timer log row(s), {} out-of-office period(s), {} Slack channel mark(s); {} line(s) already here",
         r.file,
         i.jobs,
         i.merged,
@@ -89,6 +98,7 @@ pub(super) fn imported(r: &ImportReport) -> String {
         i.suppressions,
         i.slack_commands,
         i.slack_replies,
+        i.slack_confirmations,
         i.timers,
         i.out_of_office,
         i.slack_channels,

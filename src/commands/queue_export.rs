@@ -28,6 +28,8 @@ pub struct Exported {
     pub suppressions: u64,
     pub slack_commands: u64,
     pub slack_replies: u64,
+    /// Requests waiting for their requester's *Confirm*.
+    pub slack_confirmations: u64,
     /// Timers whose state is exported.
     pub timers: u64,
     /// Support listeners' out-of-office periods.
@@ -59,6 +61,7 @@ impl Action for QueueExport {
             suppressions: 0,
             slack_commands: 0,
             slack_replies: 0,
+            slack_confirmations: 0,
             timers: 0,
             out_of_office: 0,
             running: export.running,
@@ -74,6 +77,7 @@ impl Action for QueueExport {
                 Record::Suppression(_) => &mut out.suppressions,
                 Record::SlackCommand(_) => &mut out.slack_commands,
                 Record::SlackReply(_) => &mut out.slack_replies,
+                Record::SlackConfirmation(_) => &mut out.slack_confirmations,
                 Record::Timer(_) | Record::SlackChannel(_) => continue,
                 Record::OutOfOffice(_) => &mut out.out_of_office,
             };

@@ -6,8 +6,8 @@ use jiff::Timestamp;
 
 use super::{
     DeliveryRecord, EventRecord, FinishedRecord, Header, JobRecord, OutOfOfficeRecord, Record, RequestRecord,
-    SlackChannelRecord, SlackCommandRecord, SlackReplyRecord, StepOutcomeWord, StepRecord, SuppressionRecord,
-    TimerRecord, Undelivered,
+    SlackChannelRecord, SlackCommandRecord, SlackConfirmationRecord, SlackReplyRecord, StepOutcomeWord, StepRecord,
+    SuppressionRecord, TimerRecord, Undelivered,
 };
 use crate::queue::db::{Db, Row};
 use crate::queue::jobs::request_from_row;
@@ -66,6 +66,7 @@ fn export(db: &Db, now: Timestamp) -> Result<Export> {
     );
     let (commands, replies) = slack(db, &mut steps)?;
     records.extend(commands.into_iter().map(Record::SlackCommand));
+    records.extend(confirmations(db)?.into_iter().map(Record::SlackConfirmation));
     records.extend(replies.into_iter().map(Record::SlackReply));
     records.extend(timers(db, &ids)?.into_iter().map(Record::Timer));
     records.extend(support(db, now)?);
@@ -215,7 +216,8 @@ fn slack(db: &Db, steps: &mut Steps) -> Result<(Vec<SlackCommandRecord>, Vec<Sla
     )?;
     let replies = db.rows(
         "SELECT r.id, i.event_id, r.created_at, r.channel, r.thread_ts, r.message_ts, r.text, r.reaction,
-                r.log_path, r.log_part, r.attempts, r.next_attempt_at, r.last_error
+                r.log_path, r.log_part, r.attempts, r.next_attempt_at, r.last_error, r.repost_to, r.job_id,
+                r.confirm_id
          FROM slack_replies r LEFT JOIN slack_inbox i ON i.id = r.inbox_id
          WHERE r.delivered_at IS NULL ORDER BY r.id",
         &[],
@@ -231,6 +233,9 @@ fn slack(db: &Db, steps: &mut Steps) -> Result<(Vec<SlackCommandRecord>, Vec<Sla
                 reaction: r.get(7)?,
                 log_path: r.get(8)?,
                 log_part: r.get(9)?,
+                repost_to: r.get(13)?,
+                job: r.get(14)?,
+                confirm: r.get(15)?,
                 delivery: Undelivered {
                     attempts: r.get(10)?,
                     next_attempt_at: r.get::<Option<i64>>(11)?.map(ts),
@@ -241,6 +246,29 @@ fn slack(db: &Db, steps: &mut Steps) -> Result<(Vec<SlackCommandRecord>, Vec<Sla
         },
     )?;
     Ok((commands, replies))
+}
+
+/// Requests waiting for their requester's *Confirm*.
+fn confirmations(db: &Db) -> Result<Vec<SlackConfirmationRecord>> {
+    db.rows(
+        "SELECT id, created_at, user_id, channel, thread_ts, message_ts, namespace, job, args, delay_ms
+         FROM slack_confirmations WHERE state = 'pending' ORDER BY id",
+        &[],
+        |r| {
+            Ok(SlackConfirmationRecord {
+                id: r.get(0)?,
+                created_at: ts(r.get(1)?),
+                user: r.get(2)?,
+                channel: r.get(3)?,
+                thread_ts: r.get(4)?,
+                message_ts: r.get(5)?,
+                namespace: r.get(6)?,
+                job: r.get(7)?,
+                args: r.get(8)?,
+                delay_ms: r.get(9)?,
+            })
+        },
+    )
 }
 
 /// The rows of each timer's log its state is read from (see [`TimerRecord`]), by id. A fire's

@@ -10,8 +10,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{
-    EventRecord, JobRecord, OutOfOfficeRecord, Record, SlackChannelRecord, SlackCommandRecord, SlackReplyRecord,
-    StepRecord, TimerRecord,
+    EventRecord, JobRecord, OutOfOfficeRecord, Record, SlackChannelRecord, SlackCommandRecord, SlackConfirmationRecord,
+    SlackReplyRecord, StepRecord, TimerRecord,
 };
 use crate::queue::db::Db;
 use crate::queue::model::{JobState, JobType};
@@ -34,6 +34,8 @@ pub struct Imported {
     pub suppressions: u64,
     pub slack_commands: u64,
     pub slack_replies: u64,
+    /// Requests waiting for their requester's *Confirm*.
+    pub slack_confirmations: u64,
     /// Timer log rows (a timer's last fire, pause).
     pub timers: u64,
     /// Support listeners' out-of-office periods.
@@ -56,6 +58,7 @@ pub struct Invalid {
 pub fn validate(records: &[Record]) -> Result<(), Invalid> {
     let mut jobs = HashSet::new();
     let mut commands = HashSet::new();
+    let mut confirmations = HashSet::new();
     for (index, record) in records.iter().enumerate() {
         let bad = |reason: String| Invalid { index, reason };
         match record {
@@ -81,6 +84,14 @@ pub fn validate(records: &[Record]) -> Result<(), Invalid> {
                 return Err(bad(format!("the reply answers Slack command `{c}`, which no earlier line has")));
             }
             Record::SlackReply(_) => {}
+            Record::SlackConfirmation(c) => {
+                if serde_json::from_str::<Vec<(String, String)>>(&c.args).is_err() {
+                    return Err(bad(format!("confirmation {}: `args` must be JSON `[[name, value], …]`", c.id)));
+                }
+                if !confirmations.insert(c.id) {
+                    return Err(bad(format!("confirmation {} appears twice", c.id)));
+                }
+            }
             Record::Timer(t) if t.covers < 1 => {
                 return Err(bad(format!("timer `{}/{}`: `covers` must be at least 1", t.namespace, t.timer)));
             }
@@ -149,7 +160,13 @@ impl Queue {
     pub fn import(&mut self, records: &[Record]) -> Result<Imported> {
         validate(records).map_err(|e| QueueError::Corrupt(format!("record {}: {}", e.index + 1, e.reason)))?;
         let tx = self.write_locked()?;
-        let mut run = Run { db: &tx, out: Imported::default(), ids: HashMap::new(), commands: HashMap::new() };
+        let mut run = Run {
+            db: &tx,
+            out: Imported::default(),
+            ids: HashMap::new(),
+            commands: HashMap::new(),
+            confirmations: HashMap::new(),
+        };
         for record in records {
             match record {
                 Record::Header(_) => {}
@@ -165,6 +182,7 @@ impl Queue {
                     run.count(n, |o| &mut o.suppressions);
                 }
                 Record::SlackCommand(c) => run.command(c)?,
+                Record::SlackConfirmation(c) => run.confirmation(c)?,
                 Record::SlackReply(r) => run.reply(r)?,
                 Record::Timer(t) => run.timer(t)?,
                 Record::OutOfOffice(o) => run.out_of_office(o)?,
@@ -199,6 +217,8 @@ struct Run<'a> {
     ids: HashMap<i64, i64>,
     /// Slack command `event_id` → its `slack_inbox` id here.
     commands: HashMap<String, i64>,
+    /// Confirmation id in the file → its id here.
+    confirmations: HashMap<i64, i64>,
 }
 
 impl Run<'_> {
@@ -449,11 +469,15 @@ impl Run<'_> {
             return Ok(());
         }
         let inbox = r.command.as_ref().and_then(|c| self.commands.get(c)).copied();
+        // A job or confirmation not in the file (or not kept) leaves its buttons out.
+        let job = r.job.and_then(|j| self.ids.get(&j)).copied();
+        let confirm = r.confirm.and_then(|c| self.confirmations.get(&c)).copied();
         let d = &r.delivery;
         let id = self.db.insert(
             "INSERT INTO slack_replies (inbox_id, created_at, channel, thread_ts, message_ts, text, reaction,
-                                        log_path, log_part, attempts, next_attempt_at, last_error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                        log_path, log_part, attempts, next_attempt_at, last_error, repost_to,
+                                        job_id, confirm_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             &[
                 &inbox,
                 &ms(r.created_at),
@@ -467,10 +491,50 @@ impl Run<'_> {
                 &d.attempts,
                 &d.next_attempt_at.map(ms),
                 &d.last_error,
+                &r.repost_to,
+                &job,
+                &confirm,
             ],
         )?;
         self.steps("reply_id", id, &d.steps)?;
         self.out.slack_replies += 1;
+        Ok(())
+    }
+
+    /// A pending confirmation: added unless the same request (user, message, time) is here.
+    fn confirmation(&mut self, c: &SlackConfirmationRecord) -> Result<()> {
+        let same: Option<i64> = self.db.row(
+            "SELECT id FROM slack_confirmations WHERE created_at = ?1 AND user_id = ?2 AND channel = ?3
+                 AND message_ts = ?4",
+            &[&ms(c.created_at), &c.user, &c.channel, &c.message_ts],
+            |r| r.get(0),
+        )?;
+        let id = match same {
+            Some(id) => {
+                self.out.skipped += 1;
+                id
+            }
+            None => {
+                self.out.slack_confirmations += 1;
+                self.db.insert(
+                    "INSERT INTO slack_confirmations
+                         (created_at, user_id, channel, thread_ts, message_ts, namespace, job, args, delay_ms, state)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending')",
+                    &[
+                        &ms(c.created_at),
+                        &c.user,
+                        &c.channel,
+                        &c.thread_ts,
+                        &c.message_ts,
+                        &c.namespace,
+                        &c.job,
+                        &c.args,
+                        &c.delay_ms,
+                    ],
+                )?
+            }
+        };
+        self.confirmations.insert(c.id, id);
         Ok(())
     }
 }

@@ -5,7 +5,8 @@
 //! records that keep a redelivery from scheduling them again), suppression windows that have
 //! not ended, undelivered Slack messages (a job's undelivered events, with the finished job they
 //! report on; replies to commands not yet posted, with the steps already made) and received
-//! Slack commands not yet handled, and each timer's state (its last fire, the latest time it
+//! Slack commands not yet handled, requests waiting for their requester's *Confirm*, and each
+//! timer's state (its last fire, the latest time it
 //! counts from, and whether it is paused), support listeners' out-of-office periods that have not
 //! ended, and where the Slack catch-up reads each channel from. What does not: running jobs (stop the dispatchers first),
 //! finished jobs whose messages are delivered (history), dispatchers, metrics.
@@ -32,12 +33,13 @@ pub use import::{Imported, Invalid, validate};
 pub const VERSION: u64 = 1;
 
 /// The kinds of line this ebmbot knows, in the order export writes them.
-pub const KINDS: [&str; 9] = [
+pub const KINDS: [&str; 10] = [
     "header",
     "job",
     "event",
     "suppression",
     "slack_command",
+    "slack_confirmation",
     "slack_reply",
     "timer",
     "out_of_office",
@@ -53,6 +55,7 @@ pub enum Record {
     Event(EventRecord),
     Suppression(SuppressionRecord),
     SlackCommand(SlackCommandRecord),
+    SlackConfirmation(SlackConfirmationRecord),
     SlackReply(SlackReplyRecord),
     Timer(TimerRecord),
     OutOfOffice(OutOfOfficeRecord),
@@ -320,8 +323,39 @@ pub struct SlackReplyRecord {
     pub log_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_part: Option<String>,
+    /// A support listener's channel, where the request's permalink is re-posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repost_to: Option<String>,
+    /// The job it says was queued (its *Cancel* button; its end updates the message): an id
+    /// in the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<i64>,
+    /// The confirmation it asks for (*Confirm* / *Cancel*): an id in the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<i64>,
     #[serde(default, skip_serializing_if = "Undelivered::is_untried")]
     pub delivery: Undelivered,
+}
+
+/// A `confirm = true` job asked for in Slack, waiting for its requester's *Confirm*.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackConfirmationRecord {
+    /// Its id in the exporting queue (replies in the file name it).
+    pub id: i64,
+    #[serde(with = "time")]
+    pub created_at: Timestamp,
+    pub user: String,
+    pub channel: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_ts: Option<String>,
+    pub message_ts: String,
+    pub namespace: String,
+    pub job: String,
+    /// The params, as `[[name, value], …]` JSON.
+    pub args: String,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub delay_ms: i64,
 }
 
 /// Why a line cannot be read.

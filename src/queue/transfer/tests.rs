@@ -63,10 +63,31 @@ fn busy_queue() -> (Guard, Queue) {
     q.store_slack_event("Ev2", "C1", "1.2", r#"{"event":{"user":"U1"}}"#, t(9)).unwrap();
     let row = q.next_slack_event().unwrap().unwrap();
     q.finish_slack_event(row.id, &crate::queue::InboxOutcome::Handled, t(10)).unwrap();
+    // A request waiting for its Confirm, and one answered (which stays behind).
+    let ask = |message_ts: &str| crate::queue::Confirmation {
+        id: 0,
+        created_at: t(9),
+        user: "U1".into(),
+        channel: "C1".into(),
+        thread_ts: None,
+        message_ts: message_ts.into(),
+        namespace: "ex".into(),
+        job: "hello".into(),
+        args: r#"[["name","Eve"]]"#.into(),
+        delay_ms: 0,
+        state: "pending".into(),
+    };
+    let confirm = q.add_confirmation(&ask("1.4")).unwrap();
+    let answered = q.add_confirmation(&ask("1.5")).unwrap();
+    q.resolve_confirmation(answered, "confirmed", t(10)).unwrap();
+    // The reply names the pending Bob job (its Cancel), the confirmation and a re-post.
     let reply = NewReply {
         channel: "C1".into(),
         text: Some("hi".into()),
         reaction: Some("eyes".into()),
+        repost_to: Some("CSUPPORT".into()),
+        job: Some(3),
+        confirm: Some(confirm),
         ..NewReply::default()
     };
     let id = q.add_reply(Some(row.id), &reply, t(10)).unwrap();
@@ -110,6 +131,7 @@ fn an_export_imports_into_an_empty_queue_as_it_was_and_again_adds_nothing() {
             "suppression",
             "slack_command",
             "slack_command",
+            "slack_confirmation",
             "slack_reply",
             "timer",
             "timer",
@@ -133,6 +155,9 @@ fn an_export_imports_into_an_empty_queue_as_it_was_and_again_adds_nothing() {
     assert_eq!((twice.jobs, twice.merged, twice.present, twice.requests, twice.events), (0, 0, 3, 0, 0));
     assert_eq!((twice.suppressions, twice.slack_commands, twice.slack_replies, twice.timers), (0, 0, 0, 0));
     assert_eq!((imported.out_of_office, imported.slack_channels), (1, 2));
+    assert_eq!((imported.slack_confirmations, twice.slack_confirmations), (1, 0));
+    let waiting = target.confirmation(1).unwrap().unwrap();
+    assert_eq!((waiting.message_ts.as_str(), waiting.state.as_str()), ("1.4", "pending"));
     assert_eq!((twice.out_of_office, twice.slack_channels), (0, 0));
     assert_eq!(target.out_of_office(t(12)).unwrap(), source.out_of_office(t(12)).unwrap());
     assert_eq!(target.slack_channels().unwrap(), source.slack_channels().unwrap());
@@ -178,6 +203,16 @@ fn a_pending_job_joins_an_identical_one_and_a_taken_id_is_renumbered() {
     );
     assert_eq!(target.count_in(JobState::Pending).unwrap(), 5);
     assert!(imported.renumbered.iter().all(|(from, to)| from != to));
+    // The reply's Cancel names the job it joined here.
+    let replies: Vec<_> = target
+        .export(t(12))
+        .unwrap()
+        .records
+        .into_iter()
+        .filter_map(|r| if let Record::SlackReply(r) = r { Some(r) } else { None })
+        .collect();
+    assert_eq!(replies.len(), 1);
+    assert_eq!((replies[0].job, replies[0].repost_to.as_deref()), (Some(bob.id.0), Some("CSUPPORT")));
 }
 
 #[test]
