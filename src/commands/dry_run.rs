@@ -164,7 +164,7 @@ fn report(settings: &Settings, ns: &Namespace, def: &JobDef, origin: &Origin, fo
         }
         Origin::Slack { channel, thread_ts: Some(_), .. } => to.push(format!("this Slack thread (channel {channel})")),
         Origin::Slack { channel, thread_ts: None, .. } => {
-            to.push(format!("this Slack conversation (channel {channel})"))
+            to.push(format!("this Slack conversation (channel {channel})"));
         }
         Origin::Github { channel, .. } | Origin::Timer { channel, .. } => {
             let channel =

@@ -509,30 +509,27 @@ impl Run<'_> {
             &[&ms(c.created_at), &c.user, &c.channel, &c.message_ts],
             |r| r.get(0),
         )?;
-        let id = match same {
-            Some(id) => {
-                self.out.skipped += 1;
-                id
-            }
-            None => {
-                self.out.slack_confirmations += 1;
-                self.db.insert(
-                    "INSERT INTO slack_confirmations
+        let id = if let Some(id) = same {
+            self.out.skipped += 1;
+            id
+        } else {
+            self.out.slack_confirmations += 1;
+            self.db.insert(
+                "INSERT INTO slack_confirmations
                          (created_at, user_id, channel, thread_ts, message_ts, namespace, job, args, delay_ms, state)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending')",
-                    &[
-                        &ms(c.created_at),
-                        &c.user,
-                        &c.channel,
-                        &c.thread_ts,
-                        &c.message_ts,
-                        &c.namespace,
-                        &c.job,
-                        &c.args,
-                        &c.delay_ms,
-                    ],
-                )?
-            }
+                &[
+                    &ms(c.created_at),
+                    &c.user,
+                    &c.channel,
+                    &c.thread_ts,
+                    &c.message_ts,
+                    &c.namespace,
+                    &c.job,
+                    &c.args,
+                    &c.delay_ms,
+                ],
+            )?
         };
         self.confirmations.insert(c.id, id);
         Ok(())
