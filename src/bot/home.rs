@@ -166,7 +166,7 @@ mod viewer_tests {
         viewers.opened("U1", start);
         viewers.opened("U2", start + Duration::from_secs(300));
         assert_eq!(viewers.watching(start + REFRESH), ["U1", "U2"]);
-        assert_eq!(viewers.watching(start + (WATCH - Duration::from_secs(1))), ["U1", "U2"]);
+        assert_eq!(viewers.watching(start + Duration::from_secs(599)), ["U1", "U2"]);
         assert_eq!(viewers.watching(start + WATCH), ["U2"], "U1's ten minutes are over");
         viewers.opened("U1", start + WATCH + Duration::from_secs(1));
         assert_eq!(viewers.watching(start + WATCH + REFRESH), ["U1", "U2"], "opened again: watched again");
