@@ -412,10 +412,12 @@ impl Worker {
         if c.state != "pending" {
             return self.tell_only(row, asker, &format!("This request was already {}.", c.state), now);
         }
+        // The answer names the confirmation: its question then says how it was answered.
         let to = NewReply {
             channel: c.channel.clone(),
             thread_ts: c.thread_ts.clone(),
             message_ts: Some(c.message_ts.clone()),
+            confirm: Some(c.id),
             ..NewReply::default()
         };
         let origin = Origin::Slack {
@@ -479,6 +481,7 @@ impl Worker {
                 channel: c.channel.clone(),
                 thread_ts: c.thread_ts.clone(),
                 text: Some(text),
+                confirm: Some(c.id),
                 ..NewReply::default()
             };
             self.queue.atomically(|q| {

@@ -68,6 +68,18 @@ impl Queue {
         Ok(id)
     }
 
+    /// Where the question of confirmation `id` was posted (channel, ts): by the first reply
+    /// asking it, before reply `before`; none if it was not posted.
+    pub fn confirmation_prompt(&self, id: i64, before: i64) -> Result<Option<(String, String)>> {
+        self.db.row(
+            "SELECT r.channel, s.result FROM slack_replies r
+             JOIN slack_steps s ON s.reply_id = r.id AND s.step = 0 AND s.outcome = 'done'
+             WHERE r.confirm_id = ?1 AND r.id < ?2 AND s.result IS NOT NULL ORDER BY r.id LIMIT 1",
+            &[&id, &before],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
     pub fn confirmation(&self, id: i64) -> Result<Option<Confirmation>> {
         self.db.row(&format!("SELECT {COLUMNS} FROM slack_confirmations WHERE id = ?1"), &[&id], decode)
     }

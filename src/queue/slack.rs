@@ -230,7 +230,7 @@ impl Queue {
         self.db.rows(
             "SELECT r.channel, r.thread_ts, r.message_ts, s.result FROM slack_replies r
              JOIN slack_steps s ON s.reply_id = r.id AND s.step = 0 AND s.outcome = 'done'
-             WHERE r.job_id = ?1 AND r.confirm_id IS NULL AND s.result IS NOT NULL ORDER BY r.id",
+             WHERE r.job_id = ?1 AND s.result IS NOT NULL ORDER BY r.id",
             &[&job],
             |r| Ok(LiveMessage { channel: r.get(0)?, thread_ts: r.get(1)?, message_ts: r.get(2)?, ts: r.get(3)? }),
         )
@@ -240,7 +240,7 @@ impl Queue {
     pub fn running_live_messages(&self) -> Result<Vec<(i64, String, String)>> {
         self.db.rows(
             "SELECT j.id, r.channel, s.result FROM jobs j
-             JOIN slack_replies r ON r.job_id = j.id AND r.confirm_id IS NULL
+             JOIN slack_replies r ON r.job_id = j.id
              JOIN slack_steps s ON s.reply_id = r.id AND s.step = 0 AND s.outcome = 'done'
              WHERE j.state = 'running' AND s.result IS NOT NULL ORDER BY j.id",
             &[],

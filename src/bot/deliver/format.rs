@@ -280,6 +280,9 @@ pub fn with_buttons(text: &str, buttons: &[super::plan::Button]) -> Vec<serde_js
                                "text": {"type": "plain_text", "text": b.label}})
         })
         .collect();
-    blocks.push(serde_json::json!({"type": "actions", "elements": elements}));
+    // Slack refuses an `actions` block without elements (`invalid_blocks`).
+    if !elements.is_empty() {
+        blocks.push(serde_json::json!({"type": "actions", "elements": elements}));
+    }
     blocks
 }

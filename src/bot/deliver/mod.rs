@@ -255,7 +255,16 @@ impl Deliverer {
 
     fn load(&self, d: &Delivery, now: Timestamp) -> Result<Option<Input>, QueueError> {
         match (d.item, d.event) {
-            (DeliveryItem::Reply(id), _) => Ok(self.queue.reply(id)?.map(Input::Reply)),
+            (DeliveryItem::Reply(id), _) => {
+                let Some(reply) = self.queue.reply(id)? else { return Ok(None) };
+                let asked = match reply.reply.confirm {
+                    Some(c) => self.queue.confirmation(c)?.map(|confirmation| -> Result<_, QueueError> {
+                        Ok(plan::Asked { confirmation, prompt: self.queue.confirmation_prompt(c, id)? })
+                    }),
+                    None => None,
+                };
+                Ok(Some(Input::Reply(reply, asked.transpose()?)))
+            }
             (DeliveryItem::Event(_), Some((entry, EventKind::TimerSkipped))) => {
                 let Some(entry) = self.queue.timer_entry(entry.0)? else { return Ok(None) };
                 let when = crate::bot::reply::when(entry.at, &self.settings.timezone);

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::commands::logs::{Part, SLACK_LIMIT, read_part};
 use crate::config::{Catalog, Settings};
 use crate::queue::model::{ChannelType, EventKind, Job, JobState, Origin};
-use crate::queue::{LiveMessage, NewReply, Reply, ReplyLog, TimerEntry};
+use crate::queue::{Confirmation, LiveMessage, NewReply, Reply, ReplyLog, TimerEntry};
 
 use super::format::{self, MAX_TEXT, Output};
 
@@ -161,7 +161,8 @@ fn with_buttons(action: Action, buttons: Vec<Button>) -> Action {
 /// What to deliver, loaded from the queue.
 #[derive(Debug, Clone)]
 pub enum Input {
-    Reply(Reply),
+    /// A reply, and the confirmation it asks for or answers.
+    Reply(Reply, Option<Asked>),
     Event {
         kind: EventKind,
         job: Box<Job>,
@@ -170,10 +171,32 @@ pub enum Input {
         live: Vec<LiveMessage>,
     },
     /// A timer skipped fire times it missed; `when`: the latest, in `EBMBOT_TIMEZONE`.
-    TimerSkipped {
-        entry: TimerEntry,
-        when: String,
-    },
+    TimerSkipped { entry: TimerEntry, when: String },
+}
+
+/// The confirmation a reply names (its `confirm`), as it stands, and the message that asked
+/// for it ("Run `ns job` now?"), when an earlier reply posted that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asked {
+    pub confirmation: Confirmation,
+    pub prompt: Option<(String, String)>,
+}
+
+impl Asked {
+    /// The question with its answer, for the message that asked it; none while it waits.
+    fn answered_text(&self) -> Option<String> {
+        let c = &self.confirmation;
+        let answer = match c.state.as_str() {
+            "confirmed" => format!("Confirmed by <@{}>.", c.user),
+            "cancelled" => format!("Cancelled by <@{}>.", c.user),
+            "expired" => format!(
+                "Not confirmed within {}; not run.",
+                crate::config::duration::format(crate::bot::interactive::CONFIRM_WITHIN)
+            ),
+            _ => return None,
+        };
+        Some(format!("Run `{} {}` now? {answer}", c.namespace, c.job))
+    }
 }
 
 /// A request's place in Slack: where its results go, the message to react to, and whether
@@ -232,7 +255,7 @@ fn is_failure(state: JobState) -> bool {
 pub fn threads(input: &Input, settings: &Settings) -> Vec<Target> {
     let channel = |c: &Option<String>| c.iter().map(|c| Target { channel: c.clone(), thread_ts: None }).collect();
     match input {
-        Input::Reply(r) => vec![Target { channel: r.reply.channel.clone(), thread_ts: r.reply.thread_ts.clone() }],
+        Input::Reply(r, _) => vec![Target { channel: r.reply.channel.clone(), thread_ts: r.reply.thread_ts.clone() }],
         Input::Event { kind: EventKind::Started | EventKind::TimerSkipped, .. } | Input::TimerSkipped { .. } => {
             channel(&settings.slack_logs_channel)
         }
@@ -257,7 +280,7 @@ pub fn threads(input: &Input, settings: &Settings) -> Vec<Target> {
 /// The actions that deliver `input`, in order.
 pub fn plan(input: &Input, settings: &Settings, catalog: &Catalog) -> Vec<Action> {
     match input {
-        Input::Reply(r) => reply(r, settings),
+        Input::Reply(r, asked) => reply(r, asked.as_ref(), settings),
         Input::Event { kind: EventKind::Started, job, .. } => match &settings.slack_logs_channel {
             Some(logs) => {
                 vec![Action::Post { to: Target { channel: logs.clone(), thread_ts: None }, text: format::started(job) }]
@@ -281,10 +304,17 @@ pub fn plan(input: &Input, settings: &Settings, catalog: &Catalog) -> Vec<Action
     }
 }
 
-fn reply(r: &Reply, settings: &Settings) -> Vec<Action> {
+fn reply(r: &Reply, asked: Option<&Asked>, settings: &Settings) -> Vec<Action> {
     let NewReply { channel, thread_ts, message_ts, text, reaction, log, repost_to, job, confirm } = &r.reply;
     let to = Target { channel: channel.clone(), thread_ts: thread_ts.clone() };
     let mut actions = Vec::new();
+    // An answer: the question says how it was answered, without its buttons.
+    let answered = asked.and_then(|a| Some((a.prompt.as_ref()?, a.answered_text()?)));
+    if let Some(((channel, ts), text)) = answered {
+        actions.push(Action::Update { channel: channel.clone(), ts: ts.clone(), text, buttons: Vec::new() });
+    }
+    // Confirm and Cancel only while the confirmation waits.
+    let confirm = confirm.filter(|_| asked.is_some_and(|a| a.confirmation.state == "pending"));
     if let Some(log) = log {
         actions.push(attached_log(r.id, log, to, text.as_deref().unwrap_or_default(), settings));
     } else if let Some(text) = text.as_ref().filter(|t| !t.is_empty()) {

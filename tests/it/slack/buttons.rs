@@ -159,6 +159,12 @@ fn a_confirm_job_waits_for_its_requesters_confirm_and_a_cancel_drops_it() {
     t.fake.send_envelope("interactive", click("ebmbot_confirm", 1, "U1", "9.9", "9.11"));
     let queued = t.fake.wait_post("Job 1 (`ops_deploy`) is queued.");
     assert!(queued.get("thread_ts").is_none(), "answered where the request was: {queued}");
+    assert_eq!(buttons(&queued), ["ebmbot_cancel"], "the queued job's own message: {queued:#}");
+    // The question says how it was answered, and its buttons are gone.
+    let answered = t.fake.wait("the question answered", |f| f.calls("chat.update").into_iter().next());
+    assert_eq!((&answered["channel"], &answered["ts"]), (&json!("C1"), &ask["_ts"]), "{answered:#}");
+    assert_eq!(text(&answered), "Run `ops deploy` now? Confirmed by <@U1>.");
+    assert!(buttons(&answered).is_empty(), "{answered:#}");
     assert_eq!(t.jobs()[0]["args"]["env"], "prod");
     assert!(t.jobs()[0]["origin"].to_string().contains("U1"), "{:#}", t.jobs()[0]);
     t.fake.send_envelope("interactive", click("ebmbot_confirm", 1, "U1", "9.9", "9.12"));
@@ -170,6 +176,9 @@ fn a_confirm_job_waits_for_its_requesters_confirm_and_a_cancel_drops_it() {
     });
     t.fake.send_envelope("interactive", click("ebmbot_confirm_cancel", 2, "U1", "9.9", "9.13"));
     t.fake.wait_post("Not run: <@U1> cancelled `ops deploy`.");
+    t.fake.wait("the second question answered", |f| {
+        f.calls("chat.update").into_iter().find(|c| text(c) == "Run `ops deploy` now? Cancelled by <@U1>.")
+    });
     assert_eq!(t.jobs().len(), 1, "the cancelled request queued nothing");
     // From the terminal it asks on a terminal, and needs --yes elsewhere.
     let refused = t.env.fails(2, &["schedule", "ops", "deploy", "--env", "prod"]);

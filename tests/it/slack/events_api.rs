@@ -210,6 +210,11 @@ fn an_unconfirmed_request_expires_after_ten_minutes_and_says_so() {
         let expired =
             tokio::task::block_in_place(|| t.fake.wait_post("Not run: `ops deploy` was not confirmed within 10m."));
         assert!(expired.get("thread_ts").is_none(), "where the request was: {expired}");
+        let question = tokio::task::block_in_place(|| {
+            t.fake.wait("the question closed", |f| f.calls("chat.update").into_iter().next())
+        });
+        let question = crate::support::slack::text(&question);
+        assert_eq!(question, "Run `ops deploy` now? Not confirmed within 10m; not run.");
         bot.stop().await;
     });
     assert!(t.jobs().is_empty(), "an expired request queues nothing");

@@ -113,21 +113,24 @@ fn starts_go_to_the_logs_channel_and_suppressions_to_the_requesters() {
 #[test]
 fn long_replies_go_up_as_a_file() {
     let reply = |text: String| {
-        Input::Reply(Reply {
-            id: 3,
-            created_at: jiff::Timestamp::UNIX_EPOCH,
-            reply: NewReply {
-                channel: "C1".into(),
-                thread_ts: Some("1.1".into()),
-                message_ts: Some("1.1".into()),
-                text: Some(text),
-                reaction: Some("eyes".into()),
-                log: None,
-                repost_to: None,
-                job: None,
-                confirm: None,
+        Input::Reply(
+            Reply {
+                id: 3,
+                created_at: jiff::Timestamp::UNIX_EPOCH,
+                reply: NewReply {
+                    channel: "C1".into(),
+                    thread_ts: Some("1.1".into()),
+                    message_ts: Some("1.1".into()),
+                    text: Some(text),
+                    reaction: Some("eyes".into()),
+                    log: None,
+                    repost_to: None,
+                    job: None,
+                    confirm: None,
+                },
             },
-        })
+            None,
+        )
     };
     let (s, c) = setup();
     assert_eq!(names(&plan(&reply("short".into()), &s, &c)), ["post C1", "react eyes 1.1"]);
@@ -137,21 +140,24 @@ fn long_replies_go_up_as_a_file() {
 #[test]
 fn a_support_reply_reacts_then_reposts_the_message() {
     let reply = |text: Option<&str>| {
-        Input::Reply(Reply {
-            id: 4,
-            created_at: jiff::Timestamp::UNIX_EPOCH,
-            reply: NewReply {
-                channel: "C1".into(),
-                thread_ts: Some("1.1".into()),
-                message_ts: Some("1.1".into()),
-                text: text.map(str::to_owned),
-                reaction: Some("sos".into()),
-                log: None,
-                repost_to: Some("#tech-support".into()),
-                job: None,
-                confirm: None,
+        Input::Reply(
+            Reply {
+                id: 4,
+                created_at: jiff::Timestamp::UNIX_EPOCH,
+                reply: NewReply {
+                    channel: "C1".into(),
+                    thread_ts: Some("1.1".into()),
+                    message_ts: Some("1.1".into()),
+                    text: text.map(str::to_owned),
+                    reaction: Some("sos".into()),
+                    log: None,
+                    repost_to: Some("#tech-support".into()),
+                    job: None,
+                    confirm: None,
+                },
             },
-        })
+            None,
+        )
     };
     let (s, c) = setup();
     assert_eq!(names(&plan(&reply(None), &s, &c)), ["react sos 1.1", "repost 1.1 to #tech-support"]);
@@ -161,17 +167,20 @@ fn a_support_reply_reacts_then_reposts_the_message() {
 #[test]
 fn a_queued_job_gets_cancel_and_a_result_rerun_and_logs() {
     let (s, c) = setup();
-    let queued = Input::Reply(Reply {
-        id: 5,
-        created_at: jiff::Timestamp::UNIX_EPOCH,
-        reply: NewReply {
-            channel: "C1".into(),
-            thread_ts: Some("1.1".into()),
-            text: Some("queued".into()),
-            job: Some(12),
-            ..NewReply::default()
+    let queued = Input::Reply(
+        Reply {
+            id: 5,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            reply: NewReply {
+                channel: "C1".into(),
+                thread_ts: Some("1.1".into()),
+                text: Some("queued".into()),
+                job: Some(12),
+                ..NewReply::default()
+            },
         },
-    });
+        None,
+    );
     let actions = plan(&queued, &s, &c);
     let Some(Action::Buttons { buttons, .. }) = actions.first() else { panic!("{actions:?}") };
     assert_eq!((buttons[0].action, buttons[0].value.as_str()), (crate::bot::actions::CANCEL, "12"));

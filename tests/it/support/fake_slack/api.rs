@@ -40,6 +40,17 @@ fn ts_key(ts: &str) -> (u64, u64) {
     (secs.parse().unwrap_or(0), micros.parse().unwrap_or(0))
 }
 
+/// Blocks Slack refuses: a `bogus` type (the tests' stand-in for any mistake), and an `actions`
+/// block without elements (https://docs.slack.dev/reference/block-kit/blocks/actions-block:
+/// `elements` holds 1 to 25).
+fn invalid_blocks(p: &Value) -> bool {
+    p["blocks"].as_array().is_some_and(|blocks| {
+        blocks.iter().any(|b| {
+            b["type"] == "bogus" || (b["type"] == "actions" && b["elements"].as_array().is_none_or(Vec::is_empty))
+        })
+    })
+}
+
 fn page(items: &[Value], cursor: Option<&str>) -> (Vec<Value>, String) {
     let start: usize = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
     let end = (start + 2).min(items.len());
@@ -185,9 +196,7 @@ fn answer(st: &mut State_, method: &str, p: &mut Value, http: SocketAddr, ws: So
             let id = param("channel");
             ok(json!({"channel": {"id": id, "created": 1, "is_member": true}}))
         }
-        "chat.postMessage" if p["blocks"].as_array().is_some_and(|b| b.iter().any(|b| b["type"] == "bogus")) => {
-            refuse("invalid_blocks")
-        }
+        "chat.postMessage" | "chat.update" if invalid_blocks(&p) => refuse("invalid_blocks"),
         "chat.postMessage" => {
             let ts = format!("{}.{n:06}", 1_700_000_000 + n);
             p["_ts"] = json!(ts);
