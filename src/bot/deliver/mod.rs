@@ -259,7 +259,7 @@ impl Deliverer {
                 let Some(reply) = self.queue.reply(id)? else { return Ok(None) };
                 let asked = match reply.reply.confirm {
                     Some(c) => self.queue.confirmation(c)?.map(|confirmation| -> Result<_, QueueError> {
-                        Ok(plan::Asked { confirmation, prompt: self.queue.confirmation_prompt(c, id)? })
+                        Ok(Box::new(plan::Asked { confirmation, prompt: self.queue.confirmation_prompt(c, id)? }))
                     }),
                     None => None,
                 };

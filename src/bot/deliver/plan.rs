@@ -162,7 +162,7 @@ fn with_buttons(action: Action, buttons: Vec<Button>) -> Action {
 #[derive(Debug, Clone)]
 pub enum Input {
     /// A reply, and the confirmation it asks for or answers.
-    Reply(Reply, Option<Asked>),
+    Reply(Reply, Option<Box<Asked>>),
     Event {
         kind: EventKind,
         job: Box<Job>,
@@ -280,7 +280,7 @@ pub fn threads(input: &Input, settings: &Settings) -> Vec<Target> {
 /// The actions that deliver `input`, in order.
 pub fn plan(input: &Input, settings: &Settings, catalog: &Catalog) -> Vec<Action> {
     match input {
-        Input::Reply(r, asked) => reply(r, asked.as_ref(), settings),
+        Input::Reply(r, asked) => reply(r, asked.as_deref(), settings),
         Input::Event { kind: EventKind::Started, job, .. } => match &settings.slack_logs_channel {
             Some(logs) => {
                 vec![Action::Post { to: Target { channel: logs.clone(), thread_ts: None }, text: format::started(job) }]
