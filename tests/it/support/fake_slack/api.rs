@@ -196,7 +196,7 @@ fn answer(st: &mut State_, method: &str, p: &mut Value, http: SocketAddr, ws: So
             let id = param("channel");
             ok(json!({"channel": {"id": id, "created": 1, "is_member": true}}))
         }
-        "chat.postMessage" | "chat.update" if invalid_blocks(&p) => refuse("invalid_blocks"),
+        "chat.postMessage" | "chat.update" if invalid_blocks(p) => refuse("invalid_blocks"),
         "chat.postMessage" => {
             let ts = format!("{}.{n:06}", 1_700_000_000 + n);
             p["_ts"] = json!(ts);
