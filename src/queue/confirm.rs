@@ -26,9 +26,10 @@ pub struct Confirmation {
     pub state: String,
 }
 
-const COLUMNS: &str = "id, created_at, user_id, channel, thread_ts, message_ts, namespace, job, args, delay_ms, state";
+pub(super) const COLUMNS: &str =
+    "id, created_at, user_id, channel, thread_ts, message_ts, namespace, job, args, delay_ms, state";
 
-fn decode(r: &super::db::Row<'_, '_>) -> Result<Confirmation> {
+pub(super) fn decode(r: &super::db::Row<'_, '_>) -> Result<Confirmation> {
     Ok(Confirmation {
         id: r.get(0)?,
         created_at: ts(r.get(1)?),
@@ -44,26 +45,31 @@ fn decode(r: &super::db::Row<'_, '_>) -> Result<Confirmation> {
     })
 }
 
+/// Stores `c` as pending (its id and state aside); returns its id.
+pub(super) fn insert(db: &super::db::Db, c: &Confirmation) -> Result<i64> {
+    db.insert(
+        "INSERT INTO slack_confirmations
+             (created_at, user_id, channel, thread_ts, message_ts, namespace, job, args, delay_ms, state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending')",
+        &[
+            &ms(c.created_at),
+            &c.user,
+            &c.channel,
+            &c.thread_ts,
+            &c.message_ts,
+            &c.namespace,
+            &c.job,
+            &c.args,
+            &c.delay_ms,
+        ],
+    )
+}
+
 impl Queue {
     /// Stores a job waiting for confirmation; returns its id (the buttons' value).
     pub fn add_confirmation(&mut self, c: &Confirmation) -> Result<i64> {
         let tx = self.write()?;
-        let id = tx.insert(
-            "INSERT INTO slack_confirmations
-                 (created_at, user_id, channel, thread_ts, message_ts, namespace, job, args, delay_ms, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending')",
-            &[
-                &ms(c.created_at),
-                &c.user,
-                &c.channel,
-                &c.thread_ts,
-                &c.message_ts,
-                &c.namespace,
-                &c.job,
-                &c.args,
-                &c.delay_ms,
-            ],
-        )?;
+        let id = insert(&tx, c)?;
         tx.commit()?;
         Ok(id)
     }

@@ -9,6 +9,7 @@ use super::{
     SlackChannelRecord, SlackCommandRecord, SlackConfirmationRecord, SlackReplyRecord, StepOutcomeWord, StepRecord,
     SuppressionRecord, TimerRecord, Undelivered,
 };
+use crate::queue::confirm;
 use crate::queue::db::{Db, Row};
 use crate::queue::jobs::request_from_row;
 use crate::queue::model::{Args, EventKind, JobId, JobState};
@@ -250,25 +251,9 @@ fn slack(db: &Db, steps: &mut Steps) -> Result<(Vec<SlackCommandRecord>, Vec<Sla
 
 /// Requests waiting for their requester's *Confirm*.
 fn confirmations(db: &Db) -> Result<Vec<SlackConfirmationRecord>> {
-    db.rows(
-        "SELECT id, created_at, user_id, channel, thread_ts, message_ts, namespace, job, args, delay_ms
-         FROM slack_confirmations WHERE state = 'pending' ORDER BY id",
-        &[],
-        |r| {
-            Ok(SlackConfirmationRecord {
-                id: r.get(0)?,
-                created_at: ts(r.get(1)?),
-                user: r.get(2)?,
-                channel: r.get(3)?,
-                thread_ts: r.get(4)?,
-                message_ts: r.get(5)?,
-                namespace: r.get(6)?,
-                job: r.get(7)?,
-                args: r.get(8)?,
-                delay_ms: r.get(9)?,
-            })
-        },
-    )
+    let sql = format!("SELECT {} FROM slack_confirmations WHERE state = 'pending' ORDER BY id", confirm::COLUMNS);
+    let pending = db.rows(&sql, &[], confirm::decode)?;
+    Ok(pending.into_iter().map(SlackConfirmationRecord::from).collect())
 }
 
 /// The rows of each timer's log its state is read from (see [`TimerRecord`]), by id. A fire's

@@ -514,22 +514,7 @@ impl Run<'_> {
             id
         } else {
             self.out.slack_confirmations += 1;
-            self.db.insert(
-                "INSERT INTO slack_confirmations
-                         (created_at, user_id, channel, thread_ts, message_ts, namespace, job, args, delay_ms, state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending')",
-                &[
-                    &ms(c.created_at),
-                    &c.user,
-                    &c.channel,
-                    &c.thread_ts,
-                    &c.message_ts,
-                    &c.namespace,
-                    &c.job,
-                    &c.args,
-                    &c.delay_ms,
-                ],
-            )?
+            crate::queue::confirm::insert(self.db, &c.clone().into())?
         };
         self.confirmations.insert(c.id, id);
         Ok(())

@@ -337,6 +337,56 @@ pub struct SlackReplyRecord {
     pub delivery: Undelivered,
 }
 
+impl From<crate::queue::Confirmation> for SlackConfirmationRecord {
+    fn from(c: crate::queue::Confirmation) -> Self {
+        let crate::queue::Confirmation {
+            id,
+            created_at,
+            user,
+            channel,
+            thread_ts,
+            message_ts,
+            namespace,
+            job,
+            args,
+            delay_ms,
+            ..
+        } = c;
+        SlackConfirmationRecord { id, created_at, user, channel, thread_ts, message_ts, namespace, job, args, delay_ms }
+    }
+}
+
+impl From<SlackConfirmationRecord> for crate::queue::Confirmation {
+    fn from(c: SlackConfirmationRecord) -> Self {
+        let SlackConfirmationRecord {
+            id,
+            created_at,
+            user,
+            channel,
+            thread_ts,
+            message_ts,
+            namespace,
+            job,
+            args,
+            delay_ms,
+        } = c;
+        let state = "pending".to_owned();
+        crate::queue::Confirmation {
+            id,
+            created_at,
+            user,
+            channel,
+            thread_ts,
+            message_ts,
+            namespace,
+            job,
+            args,
+            delay_ms,
+            state,
+        }
+    }
+}
+
 /// A `confirm = true` job asked for in Slack, waiting for its requester's *Confirm*.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
