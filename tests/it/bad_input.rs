@@ -131,6 +131,7 @@ fn bad_settings_are_exit_2_naming_the_variable() {
         ("EBMBOT_KILL_GRACE", "soon"),
         ("EBMBOT_TIMEZONE", "Mars/Olympus"),
         ("EBMBOT_SYNC", "maybe"),
+        ("SLACK_REPLY_IN_THREAD", "sometimes"),
     ] {
         let out = env.cmd().args(["queue", "list"]).env(var, value).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{var}");
