@@ -248,8 +248,25 @@ impl Queue {
         )
     }
 
-    /// Deletes handled commands received before `before`, and delivered replies created
-    /// before it (with their step records). Returns how many rows went.
+    /// Claims, or renews, the right to make the running jobs' progress updates for `owner` (a
+    /// deliverer) until `until`: one deliverer at a time for all processes and hosts, so that
+    /// the minute's `chat.update` budget is the whole bot's. Taken over once its holder's lease
+    /// has ended. True when `owner` holds it.
+    pub fn claim_progress(&mut self, owner: &str, now: Timestamp, until: Timestamp) -> Result<bool> {
+        let tx = self.write()?;
+        let n = tx.exec(
+            "INSERT INTO slack_progress (id, owner, lease_until) VALUES (1, ?1, ?3)
+             ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
+             WHERE slack_progress.owner = excluded.owner OR slack_progress.lease_until <= ?2",
+            &[&owner, &ms(now), &ms(until)],
+        )?;
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    /// Deletes handled commands received before `before`, delivered replies created before it
+    /// (with their step records), confirmations resolved before it, and a progress lease that
+    /// ended before it. Returns how many rows went.
     pub fn prune_slack(&mut self, before: Timestamp) -> Result<u64> {
         let tx = self.write()?;
         let inbox =
@@ -258,8 +275,9 @@ impl Queue {
             tx.exec("DELETE FROM slack_replies WHERE delivered_at IS NOT NULL AND created_at < ?1", &[&ms(before)])?;
         let confirmations =
             tx.exec("DELETE FROM slack_confirmations WHERE state <> 'pending' AND resolved_at < ?1", &[&ms(before)])?;
+        let progress = tx.exec("DELETE FROM slack_progress WHERE lease_until < ?1", &[&ms(before)])?;
         tx.commit()?;
-        Ok(inbox + replies + confirmations)
+        Ok(inbox + replies + confirmations + progress)
     }
 }
 

@@ -249,3 +249,17 @@ fn support_state_reposts_once_keeps_one_period_per_listener_and_is_pruned() {
     assert!(q.out_of_office(t(0)).unwrap().is_empty());
     assert!(ts_order("9.9") < ts_order("10.000002"));
 }
+
+#[test]
+fn one_deliverer_at_a_time_makes_progress_updates_and_another_takes_over_after_its_lease() {
+    let (_g, mut q) = open();
+    assert!(q.claim_progress("a", t(0), t(30)).unwrap());
+    assert!(!q.claim_progress("b", t(10), t(40)).unwrap(), "a holds it");
+    assert!(q.claim_progress("a", t(10), t(40)).unwrap(), "a renews");
+    assert!(!q.claim_progress("b", t(39), t(69)).unwrap(), "until a's lease ends");
+    assert!(q.claim_progress("b", t(40), t(70)).unwrap(), "a stopped renewing: b takes over");
+    assert!(!q.claim_progress("a", t(41), t(71)).unwrap(), "a comes back and waits");
+    assert_eq!(q.prune_slack(t(70)).unwrap(), 0, "b's lease has not ended");
+    assert_eq!(q.prune_slack(t(71)).unwrap(), 1, "an ended lease goes with retention");
+    assert!(q.claim_progress("a", t(72), t(102)).unwrap());
+}

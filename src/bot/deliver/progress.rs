@@ -6,7 +6,9 @@
 //! nothing stale is sent). The final state is the finished event's, delivered as any message
 //! and never held back, but it counts in the minute's budget, so progress waits while many
 //! jobs end at once; a progress update that crossed the end puts the final state back.
-//! Only the bot's own deliverer (in `bot` and `serve`) makes them.
+//! Only the bot's own deliverer (in `bot` and `serve`) makes them, and of several bots (on
+//! several hosts) only the one holding the queue's progress lease ([`LEASE`], renewed every
+//! [`RENEW_EVERY`]): the budget is the whole bot's, whatever the number of processes.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -22,6 +24,10 @@ use super::plan::Button;
 pub const BUDGET: usize = 40;
 /// How often the running jobs' messages are looked at.
 pub const LOOK_EVERY: Duration = Duration::from_secs(1);
+/// How long the progress lease lasts: a bot that died is taken over by another within it.
+pub const LEASE: Duration = Duration::from_secs(30);
+/// How often the lease is renewed (or, by a bot without it, asked for).
+pub const RENEW_EVERY: Duration = Duration::from_secs(10);
 /// Lines of output a running job's message shows.
 const LINES: usize = 3;
 
@@ -33,6 +39,8 @@ pub struct Progress {
     /// When the progress updates of the last minute were sent.
     sent: VecDeque<Instant>,
     looked: Option<Instant>,
+    /// When the progress lease was last asked for, and whether this deliverer holds it.
+    claimed: Option<(Instant, bool)>,
     /// Whether a running job had a message at the last look (the deliverer then looks again
     /// within [`LOOK_EVERY`]).
     pub active: bool,
@@ -69,6 +77,10 @@ impl Deliverer {
         progress.active = !messages.is_empty();
         // Forget the messages of jobs no longer running (the map would grow with every job).
         progress.last.retain(|ts, _| messages.iter().any(|(_, _, m)| m == ts));
+        if messages.is_empty() || !self.holds_progress_lease() {
+            return;
+        }
+        let progress = self.local.progress.as_mut().expect("checked above");
         progress.sent.retain(|at| at.elapsed() < Duration::from_secs(60));
         let mut due: Vec<(i64, String, String, Option<Instant>)> = messages
             .into_iter()
@@ -84,6 +96,27 @@ impl Deliverer {
         for (job, channel, ts, _) in due.into_iter().take(room) {
             self.update_running(JobId(job), &channel, &ts);
         }
+    }
+
+    /// Whether this deliverer may make progress updates: it holds the queue's progress lease,
+    /// asked for (or renewed) at most every [`RENEW_EVERY`].
+    fn holds_progress_lease(&mut self) -> bool {
+        let Some(progress) = self.local.progress.as_ref() else { return false };
+        if let Some((at, held)) = progress.claimed
+            && at.elapsed() < RENEW_EVERY
+        {
+            return held;
+        }
+        let now = self.clock.now();
+        let until = crate::queue::add_duration(now, LEASE);
+        let held = self.queue.claim_progress(&self.owner, now, until).unwrap_or_else(|e| {
+            tracing::warn!(error = &e as &dyn std::error::Error, "cannot renew the progress lease");
+            false
+        });
+        if let Some(progress) = self.local.progress.as_mut() {
+            progress.claimed = Some((Instant::now(), held));
+        }
+        held
     }
 
     fn update_running(&mut self, id: JobId, channel: &str, ts: &str) {

@@ -195,6 +195,15 @@ CREATE TABLE slack_confirmations (
 );
 CREATE INDEX slack_confirmations_pending ON slack_confirmations(created_at) WHERE state = 'pending';
 ",
+    // Which Slack bot makes the running jobs' progress updates (one for all hosts, so the
+    // minute's chat.update budget is the whole bot's): one row, renewed in place.
+    r"
+CREATE TABLE slack_progress (
+    id          BIGINT PRIMARY KEY CHECK (id = 1),
+    owner       TEXT NOT NULL,
+    lease_until BIGINT NOT NULL
+);
+",
 ];
 
 /// Leases and shipped logs (the SQLite text: `super::sqlite`, `HOSTS`).

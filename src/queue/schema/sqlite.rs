@@ -116,6 +116,15 @@ CREATE TABLE slack_confirmations (
 );
 CREATE INDEX slack_confirmations_pending ON slack_confirmations(created_at) WHERE state = 'pending';
 ",
+    // Which Slack bot makes the running jobs' progress updates (one for all hosts, so the
+    // minute's chat.update budget is the whole bot's): one row, renewed in place.
+    r"
+CREATE TABLE slack_progress (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    owner       TEXT NOT NULL,
+    lease_until INTEGER NOT NULL
+);
+",
 ];
 
 /// Several hosts on one queue (docs/postgres.md, "Several hosts"): each dispatcher's lease,
