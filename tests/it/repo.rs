@@ -1,6 +1,6 @@
 //! Rules the repository keeps about its own code, checked on every `cargo test`: functions in
-//! `src/` stay short, no module is borrowed by `#[path]`, and comments point at the repo's own
-//! docs.
+//! `src/` stay short, no module is borrowed by `#[path]`, comments point at the repo's own
+//! docs, and every table has a retention rule.
 
 use std::path::{Path, PathBuf};
 
@@ -173,4 +173,36 @@ fn no_module_is_borrowed_by_path_and_comments_point_at_the_repo() {
         "no #[path] modules, and no pointers at documents outside the repo:\n{}",
         found.join("\n")
     );
+}
+
+/// Tables whose rows go only with a row of another table (`ON DELETE CASCADE`, or deleted in
+/// the same statement's transaction), or that cannot grow: no `DELETE FROM` of their own.
+const PRUNED_WITH_ANOTHER: [(&str, &str); 5] = [
+    ("requests", "with their job (cascade)"),
+    ("job_logs", "with their job (cascade)"),
+    ("slack_steps", "with their event or reply (cascade)"),
+    ("meta", "one row per key, a handful of keys"),
+    ("metrics_jobs", "one row per (type, outcome, bucket): bounded by the catalogue"),
+];
+
+#[test]
+fn every_table_has_a_retention_rule() {
+    let code: String = sources(&["src/queue", "src/runner"]).into_iter().map(|(_, text)| text).collect();
+    let (_, schema) = sources(&["src/queue/schema"])
+        .into_iter()
+        .find(|(file, _)| file.ends_with("sqlite.rs"))
+        .expect("src/queue/schema/sqlite.rs");
+    let tables: Vec<&str> = schema
+        .split("CREATE TABLE ")
+        .skip(1)
+        .filter_map(|rest| rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).next())
+        .filter(|t| !t.is_empty())
+        .collect();
+    assert!(tables.contains(&"jobs") && tables.contains(&"slack_progress"), "{tables:?}");
+    let unpruned: Vec<&&str> = tables
+        .iter()
+        .filter(|t| !code.contains(&format!("DELETE FROM {t} ")))
+        .filter(|t| !PRUNED_WITH_ANOTHER.iter().any(|(name, _)| name == *t))
+        .collect();
+    assert!(unpruned.is_empty(), "tables nothing deletes from (add a retention rule): {unpruned:?}");
 }
