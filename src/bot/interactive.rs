@@ -219,9 +219,9 @@ impl Worker {
         self.run_command(row, asker, caller, command, now)
     }
 
-    /// Runs `command` in one transaction with marking the row handled. An accepted change
-    /// (a job scheduled or cancelled) is answered in the thread (or channel) for everyone;
-    /// anything else only to the asker.
+    /// Runs `command` in one transaction with marking the row handled. A job scheduled is
+    /// answered where the asker is, for everyone (its message); anything else only to the
+    /// asker.
     fn run_command(
         &mut self,
         row: &InboxRow,
@@ -233,7 +233,9 @@ impl Worker {
         let mention = format!("<@{}>", self.bot_user_id);
         let ctx =
             Context { settings: &self.settings, catalog: &self.catalog, clock: &*self.clock, mention: Some(&mention) };
-        let public = matches!(command, Command::Schedule(_) | Command::CancelId(_));
+        // A job scheduled gets its own message, for everyone; a cancel is said to the clicker
+        // alone, since the job's message itself will say who cancelled it.
+        let public = matches!(command, Command::Schedule(_));
         let reply_to = NewReply {
             channel: asker.channel.clone(),
             thread_ts: asker.thread_ts.clone(),

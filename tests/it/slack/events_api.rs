@@ -169,11 +169,17 @@ fn slash_commands_and_clicks_over_http_are_signed_stored_and_answered() {
         assert_eq!(post_form(&interactive, &form, now(), "wrong-secret").await, 401, "forged");
         assert_eq!(t.jobs()[0]["state"], "pending", "a forged click changes nothing");
         assert_eq!(post_form(&interactive, &form, now(), SECRET).await, 200);
-        tokio::task::block_in_place(|| t.fake.wait_post("Cancelled job 1 (`t_echo`)."));
+        let cancelled = tokio::task::block_in_place(|| {
+            t.fake.wait("the click's answer, to its user only", |f| {
+                f.calls("chat.postEphemeral").into_iter().find(|c| c["text"] == "Cancelled job 1 (`t_echo`).")
+            })
+        });
+        assert_eq!(cancelled["user"], "U1");
         bot.stop().await;
     });
     assert_eq!(t.jobs()[0]["state"], "cancelled");
-    assert_eq!(t.fake.calls("chat.postEphemeral").len(), 1, "the retried slash command was answered once");
+    let answers = t.fake.calls("chat.postEphemeral").len();
+    assert_eq!(answers, 2, "the retried slash command was answered once, and the click once");
 }
 
 #[test]
