@@ -264,6 +264,13 @@ impl Queue {
         Ok(n > 0)
     }
 
+    /// Gives the progress lease up, if `owner` holds it (a bot stopping).
+    pub fn release_progress(&mut self, owner: &str) -> Result<()> {
+        let tx = self.write()?;
+        tx.exec("DELETE FROM slack_progress WHERE owner = ?1", &[&owner])?;
+        tx.commit()
+    }
+
     /// Deletes handled commands received before `before`, delivered replies created before it
     /// (with their step records), confirmations resolved before it, and a progress lease that
     /// ended before it. Returns how many rows went.

@@ -259,7 +259,13 @@ fn one_deliverer_at_a_time_makes_progress_updates_and_another_takes_over_after_i
     assert!(!q.claim_progress("b", t(39), t(69)).unwrap(), "until a's lease ends");
     assert!(q.claim_progress("b", t(40), t(70)).unwrap(), "a stopped renewing: b takes over");
     assert!(!q.claim_progress("a", t(41), t(71)).unwrap(), "a comes back and waits");
-    assert_eq!(q.prune_slack(t(70)).unwrap(), 0, "b's lease has not ended");
-    assert_eq!(q.prune_slack(t(71)).unwrap(), 1, "an ended lease goes with retention");
-    assert!(q.claim_progress("a", t(72), t(102)).unwrap());
+    q.release_progress("a").unwrap();
+    assert!(!q.claim_progress("a", t(42), t(72)).unwrap(), "releasing what it does not hold changes nothing");
+    q.release_progress("b").unwrap();
+    assert!(q.claim_progress("a", t(43), t(73)).unwrap(), "b stopped and gave it up: a at once");
+    q.release_progress("a").unwrap();
+    assert!(q.claim_progress("b", t(44), t(74)).unwrap());
+    assert_eq!(q.prune_slack(t(74)).unwrap(), 0, "b's lease has not ended");
+    assert_eq!(q.prune_slack(t(75)).unwrap(), 1, "an ended lease goes with retention");
+    assert!(q.claim_progress("a", t(76), t(106)).unwrap());
 }

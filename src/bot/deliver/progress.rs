@@ -52,6 +52,11 @@ impl Progress {
     pub fn spent(&mut self) {
         self.sent.push_back(Instant::now());
     }
+
+    /// Whether this deliverer held the progress lease when it last asked.
+    pub fn held(&self) -> bool {
+        self.claimed.is_some_and(|(_, held)| held)
+    }
 }
 
 impl Deliverer {
