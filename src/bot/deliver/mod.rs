@@ -125,10 +125,10 @@ impl Deliverer {
             self.idle(next, stop, wake, None);
         }
         // Another bot takes the progress updates over at once, not after the lease.
-        if self.local.progress.as_ref().is_some_and(progress::Progress::held) {
-            if let Err(e) = self.queue.release_progress(&self.owner) {
-                tracing::debug!(error = &e as &dyn std::error::Error, "could not release the progress lease");
-            }
+        if self.local.progress.as_ref().is_some_and(progress::Progress::held)
+            && let Err(e) = self.queue.release_progress(&self.owner)
+        {
+            tracing::debug!(error = &e as &dyn std::error::Error, "could not release the progress lease");
         }
     }
 
