@@ -130,7 +130,14 @@ impl Deliverer {
         let secs = self.clock.now().duration_since(run.started_at).unsigned_abs().as_secs();
         let took = crate::config::duration::format(Duration::from_secs(secs));
         let mut text = format!("Job {id}: `{}` running for {took}.", job.job_type());
-        let tail = crate::commands::logs::last_lines(&self.queue, &job, Stream::Stdout, Part::Tail(LINES));
+        // Output is shown only of a job whose output is reported (`report_stdout`): others'
+        // stdout is for `logs`, and its access rule.
+        let reports = self.catalog.job(&job.namespace, &job.job).is_some_and(|d| d.report_stdout);
+        let tail = if reports {
+            crate::commands::logs::last_lines(&self.queue, &job, Stream::Stdout, Part::Tail(LINES))
+        } else {
+            String::new()
+        };
         let tail = crate::config::redact::secrets(&self.settings, tail.trim_end()).into_owned();
         if !tail.is_empty() {
             text.push_str(&format!("\n```{}```", super::format::escape(&tail)));

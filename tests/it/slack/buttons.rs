@@ -258,15 +258,21 @@ fn a_running_jobs_message_says_for_how_long_then_how_it_ended() {
     let mut t = Slack::new();
     t.set("SLACK_PROGRESS_EVERY", "1s");
     t.env.script("t", "count.sh", "#!/usr/bin/env bash\nfor i in 1 2 3; do echo step $i; sleep 1; done\n");
-    let jobs = format!(
-        "{}\n[t.jobs.count]\nrun_args_template = \"./count.sh\"\n\n[[t.slack]]\ncommand = \"count\"\nhelp = \"Counts\"\naction = \"schedule_job\"\njob_type = \"count\"\n",
-        support::slack::JOBS
-    );
+    // `count` reports its output; `hush` runs the same script and does not.
+    let mut jobs = support::slack::JOBS.to_owned();
+    for (job, reports) in [("count", true), ("hush", false)] {
+        jobs.push_str(&format!(
+            "\n[t.jobs.{job}]\nrun_args_template = \"./count.sh\"\nreport_stdout = {reports}\n\n\
+             [[t.slack]]\ncommand = \"{job}\"\nhelp = \"Counts\"\naction = \"schedule_job\"\njob_type = \"{job}\"\n"
+        ));
+    }
     std::fs::write(t.env.path("jobs.toml"), jobs).unwrap();
     t.start_bot();
     let mut dispatch = t.spawn(&["dispatch"]);
     t.mention("C1", "12.1", "t count");
     let queued = t.fake.wait_post("Job 1 (`t_count`) is queued.");
+    t.mention("C1", "12.2", "t hush");
+    let hushed = t.fake.wait_post("Job 2 (`t_hush`) is queued.");
     // chat.update of the same message (https://docs.slack.dev/reference/methods/chat.update).
     let running = t.fake.wait("a progress update with output", |f| {
         f.calls("chat.update").into_iter().find(|c| text(c).contains("running for") && text(c).contains("step "))
@@ -275,14 +281,21 @@ fn a_running_jobs_message_says_for_how_long_then_how_it_ended() {
     assert_eq!(buttons(&running), ["ebmbot_cancel"], "Cancel while it runs");
     t.wait_job(1, "succeeded");
     let last = t.fake.wait("the final state, last", |f| {
-        f.calls("chat.update").last().filter(|c| text(c).contains("succeeded in")).cloned()
+        let mine = f.calls("chat.update").into_iter().filter(|c| c["ts"] == queued["_ts"]).last();
+        mine.filter(|c| text(c).contains("succeeded in"))
     });
     assert!(text(&last).starts_with("Job 1: `t_count` succeeded in "), "{last:#}");
     assert_eq!(buttons(&last), ["ebmbot_rerun", "ebmbot_logs"]);
-    let finals = t.fake.calls("chat.update").into_iter().filter(|c| text(c).contains("succeeded in")).count();
+    let of =
+        |ts: &Value| -> Vec<Value> { t.fake.calls("chat.update").into_iter().filter(|c| c["ts"] == *ts).collect() };
+    let finals = of(&queued["_ts"]).iter().filter(|c| text(c).contains("succeeded in")).count();
     assert_eq!(finals, 1, "the end is said once (Slack's answer is understood, so the step is recorded)");
-    let updates = t.fake.calls("chat.update").len();
+    let updates = of(&queued["_ts"]).len();
     assert!(updates <= 6, "at most one progress update a second for a 3-second job, then the end: {updates}");
+    t.wait_job(2, "succeeded");
+    let hush = of(&hushed["_ts"]);
+    assert!(hush.iter().any(|c| text(c).contains("running for")), "{hush:#?}");
+    assert!(!hush.iter().any(|c| text(c).contains("step")), "a job that does not report stdout shows none: {hush:#?}");
     support::stop(&mut dispatch);
 }
 
