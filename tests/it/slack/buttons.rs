@@ -281,7 +281,7 @@ fn a_running_jobs_message_says_for_how_long_then_how_it_ended() {
     assert_eq!(buttons(&running), ["ebmbot_cancel"], "Cancel while it runs");
     t.wait_job(1, "succeeded");
     let last = t.fake.wait("the final state, last", |f| {
-        let mine = f.calls("chat.update").into_iter().filter(|c| c["ts"] == queued["_ts"]).last();
+        let mine = f.calls("chat.update").into_iter().rfind(|c| c["ts"] == queued["_ts"]);
         mine.filter(|c| text(c).contains("succeeded in"))
     });
     assert!(text(&last).starts_with("Job 1: `t_count` succeeded in "), "{last:#}");
