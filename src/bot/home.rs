@@ -80,7 +80,7 @@ fn build(shared: &Shared, user: &str, internal: bool) -> Result<Value, CommandEr
         channel: user.to_owned(),
         channel_type: ChannelType::Other("app_home".into()),
         thread_ts: None,
-        message_ts: String::new(),
+        message_ts: None,
     };
     let caller = Caller::slack(origin, internal);
     let mut queue = shared.store.lock().unwrap_or_else(PoisonError::into_inner);

@@ -96,7 +96,9 @@ struct Asker {
     /// The thread a reply goes in: the clicked message's, if it is in one (or, with
     /// `SLACK_REPLY_IN_THREAD`, one under it); none for a slash command.
     thread_ts: Option<String>,
-    message_ts: String,
+    /// The asker's own message (a mention's), reacted to when the job ends; a click or a
+    /// slash command has none.
+    message_ts: Option<String>,
     trigger_id: Option<String>,
 }
 
@@ -113,7 +115,7 @@ impl Worker {
                     message["ts"].as_str().unwrap_or(&row.message_ts),
                     self.settings.slack_reply_in_thread && ChannelType::guess(&row.channel) != ChannelType::Im,
                 ),
-                message_ts: message["ts"].as_str().unwrap_or(&row.message_ts).to_owned(),
+                message_ts: None,
                 trigger_id: payload["trigger_id"].as_str().map(str::to_owned),
             }
         } else if slash_key(payload).is_some() {
@@ -121,7 +123,7 @@ impl Worker {
                 user: payload["user_id"].as_str().unwrap_or_default().to_owned(),
                 channel: row.channel.clone(),
                 thread_ts: None,
-                message_ts: row.message_ts.clone(),
+                message_ts: None,
                 trigger_id: None,
             }
         } else {
@@ -239,7 +241,7 @@ impl Worker {
         let reply_to = NewReply {
             channel: asker.channel.clone(),
             thread_ts: asker.thread_ts.clone(),
-            message_ts: Some(asker.message_ts.clone()),
+            message_ts: asker.message_ts.clone(),
             ..NewReply::default()
         };
         let handled = self.queue.atomically(|q| {
@@ -363,7 +365,7 @@ pub fn to_confirm(message: &super::inbox::Message, to: &NewReply, s: &Schedule, 
         user: message.user.clone(),
         channel: message.channel.clone(),
         thread_ts: to.thread_ts.clone(),
-        message_ts: message.ts.clone(),
+        message_ts: Some(message.ts.clone()),
         trigger_id: None,
     };
     asked(&asker, s, now)
@@ -377,7 +379,7 @@ fn asked(asker: &Asker, s: &Schedule, now: Timestamp) -> Confirmation {
         user: asker.user.clone(),
         channel: asker.channel.clone(),
         thread_ts: asker.thread_ts.clone(),
-        message_ts: asker.message_ts.clone(),
+        message_ts: asker.message_ts.clone().unwrap_or_default(),
         namespace: s.namespace.clone(),
         job: s.job.clone(),
         args: serde_json::to_string(&s.args).unwrap_or_else(|_| "[]".to_owned()),
@@ -415,10 +417,11 @@ impl Worker {
             return self.tell_only(row, asker, &format!("This request was already {}.", c.state), now);
         }
         // The answer names the confirmation: its question then says how it was answered.
+        let message_ts = Some(c.message_ts.clone()).filter(|m| !m.is_empty());
         let to = NewReply {
             channel: c.channel.clone(),
             thread_ts: c.thread_ts.clone(),
-            message_ts: Some(c.message_ts.clone()),
+            message_ts: message_ts.clone(),
             confirm: Some(c.id),
             ..NewReply::default()
         };
@@ -427,7 +430,7 @@ impl Worker {
             channel: c.channel.clone(),
             channel_type,
             thread_ts: c.thread_ts.clone(),
-            message_ts: c.message_ts.clone(),
+            message_ts,
         };
         let internal = self.runtime.block_on(self.users.get(&self.api, &c.user)).is_ok_and(|u| u.internal && !u.is_bot);
         let caller = Caller::slack(origin, internal);

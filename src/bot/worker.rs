@@ -133,7 +133,7 @@ impl Worker {
             channel: message.channel.clone(),
             channel_type: message.channel_type.clone(),
             thread_ts: message.reply_thread(self.settings.slack_reply_in_thread),
-            message_ts: message.ts.clone(),
+            message_ts: Some(message.ts.clone()),
         };
         let caller = match message.user.as_str() {
             SLACKBOT => Caller::reminder(origin),

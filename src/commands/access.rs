@@ -201,7 +201,7 @@ mod tests {
             channel: "C1".into(),
             channel_type: "channel".into(),
             thread_ts: None,
-            message_ts: "1.1".into(),
+            message_ts: Some("1.1".into()),
         };
         Caller::slack(origin, false)
     }

@@ -16,6 +16,7 @@ pub struct Confirmation {
     pub user: String,
     pub channel: String,
     pub thread_ts: Option<String>,
+    /// The asker's message (a mention's); empty for a slash command or a click.
     pub message_ts: String,
     pub namespace: String,
     pub job: String,

@@ -224,7 +224,7 @@ fn requesters(job: &Job) -> Vec<Requester> {
         let r = match &request.origin {
             Origin::Slack { channel, channel_type, thread_ts, message_ts, .. } => Requester {
                 to: Target { channel: channel.clone(), thread_ts: thread_ts.clone() },
-                react_on: Some((channel.clone(), message_ts.clone())),
+                react_on: message_ts.as_ref().map(|ts| (channel.clone(), ts.clone())),
                 public: *channel_type == ChannelType::Channel,
                 slack: true,
             },

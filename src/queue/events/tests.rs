@@ -24,7 +24,7 @@ fn slack_job(value: &str) -> NewJob {
             channel: "C1".into(),
             channel_type: "channel".into(),
             thread_ts: Some("1.1".into()),
-            message_ts: "1.1".into(),
+            message_ts: Some("1.1".into()),
         },
     }
 }

@@ -14,8 +14,16 @@ use super::ser_ts;
 pub enum Origin {
     /// A user at a terminal; `notify`: a Slack channel to report to as well.
     Terminal { user: String, notify: Option<String> },
-    /// A Slack message. `thread_ts` is where replies go (`event.thread_ts ?? event.ts`).
-    Slack { user: String, channel: String, channel_type: ChannelType, thread_ts: Option<String>, message_ts: String },
+    /// A Slack request. `thread_ts` is the thread replies go in (none: top level);
+    /// `message_ts` the asker's message, reacted to when the job ends: none for a slash command
+    /// or a button click, which have no message of their own.
+    Slack {
+        user: String,
+        channel: String,
+        channel_type: ChannelType,
+        thread_ts: Option<String>,
+        message_ts: Option<String>,
+    },
     /// A GitHub delivery; `channel`: where the namespace reports, if anywhere.
     Github { delivery: String, project: String, channel: Option<String> },
     /// A `[[ns.timers]]` fire time (RFC 3339, UTC); `channel`: the timer's `notify`, if any.
@@ -132,7 +140,7 @@ mod tests {
                 channel: "D1".into(),
                 channel_type: kind,
                 thread_ts: None,
-                message_ts: "1.1".into(),
+                message_ts: Some("1.1".into()),
             };
             let json = serde_json::to_string(&origin).unwrap();
             assert!(json.contains(&format!(r#""channel_type":"{word}""#)), "{json}");

@@ -327,3 +327,32 @@ fn a_crash_between_an_update_and_its_record_repeats_nothing_visible() {
         t.fake.reactions().into_iter().filter(|(_, ts, name)| ts == "13.1" && name == "white_check_mark").count();
     assert_eq!(done, 1, "and reacted once");
 }
+
+/// A job asked for with `/ebmbot` or a Rerun click has no message of the asker's to react to:
+/// its end updates its own message and posts the result, and reacts on nothing (a reaction on
+/// a trigger id is refused by Slack; one on the clicked message would mark the old job's).
+#[test]
+fn jobs_from_slash_commands_and_reruns_end_without_reactions() {
+    let mut t = Slack::new();
+    t.start_bot();
+    // https://api.slack.com/interactivity/slash-commands#app_command_handling: a trigger id is
+    // not a message ts.
+    let slash = json!({"command": "/ebmbot", "text": "t echo slashed", "user_id": "U1", "channel_id": "C1",
+                       "team_id": TEAM, "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+                       "response_url": "https://hooks.slack.com/commands/T1/1/x"});
+    t.fake.wait_ack(&t.fake.send_envelope("slash_commands", slash));
+    let queued = t.fake.wait_post("Job 1 (`t_echo`) is queued.");
+    t.run_without_slack(&["dispatch", "--once"]);
+    t.fake.wait_post("slashed");
+    let live = queued["_ts"].as_str().unwrap().to_owned();
+    t.fake.send_envelope("interactive", click("ebmbot_rerun", 1, "U1", &live, "9.1"));
+    t.fake.wait_post("Job 2 (`t_echo`) is queued.");
+    t.run_without_slack(&["dispatch", "--once"]);
+    t.fake.wait("both results", |f| (f.posts().iter().filter(|p| text(p) == "slashed").count() == 2).then_some(()));
+    t.fake.wait("every delivery recorded", |_| (t.status()["delivery"]["undelivered"] == 0).then_some(()));
+    let ends = t.fake.calls("chat.update").into_iter().filter(|c| text(c).contains("succeeded in")).count();
+    assert_eq!(ends, 2, "each job's own message says it ended");
+    assert!(t.fake.calls("reactions.add").is_empty(), "{:#?}", t.fake.calls("reactions.add"));
+    let notes: Vec<String> = t.fake.posts().iter().map(text).filter(|p| p.contains("Could not notify")).collect();
+    assert!(notes.is_empty(), "{notes:?}");
+}

@@ -27,7 +27,7 @@ fn slack(channel: &str, channel_type: &str, ts: &str) -> Origin {
         channel: channel.into(),
         channel_type: channel_type.into(),
         thread_ts: (channel_type != "im").then(|| ts.to_owned()),
-        message_ts: ts.into(),
+        message_ts: Some(ts.into()),
     }
 }
 

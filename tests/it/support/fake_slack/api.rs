@@ -51,6 +51,11 @@ fn invalid_blocks(p: &Value) -> bool {
     })
 }
 
+fn is_message_ts(ts: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    ts.split_once('.').is_some_and(|(secs, micros)| digits(secs) && digits(micros))
+}
+
 fn page(items: &[Value], cursor: Option<&str>) -> (Vec<Value>, String) {
     let start: usize = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
     let end = (start + 2).min(items.len());
@@ -207,6 +212,8 @@ fn answer(st: &mut State_, method: &str, p: &mut Value, http: SocketAddr, ws: So
         // Slack takes the name without colons; `:eyes:` is `invalid_name`
         // (https://docs.slack.dev/reference/methods/reactions.add, "Errors").
         "reactions.add" if param("name").starts_with(':') || param("name").ends_with(':') => refuse("invalid_name"),
+        // A message's ts is `<seconds>.<micros>`; anything else names no message.
+        "reactions.add" if !is_message_ts(&param("timestamp")) => refuse("message_not_found"),
         "reactions.add" => ok(json!({})),
         "files.getUploadURLExternal" => {
             let id = format!("F{n}");
