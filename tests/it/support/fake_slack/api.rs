@@ -51,6 +51,11 @@ fn invalid_blocks(p: &Value) -> bool {
     })
 }
 
+/// Whether the bot posted the message `ts` in `channel`.
+fn posted(st: &State_, channel: &str, ts: &str) -> bool {
+    st.calls.iter().any(|c| c.method == "chat.postMessage" && c.params["channel"] == channel && c.params["_ts"] == ts)
+}
+
 fn is_message_ts(ts: &str) -> bool {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     ts.split_once('.').is_some_and(|(secs, micros)| digits(secs) && digits(micros))
@@ -220,7 +225,9 @@ fn answer(st: &mut State_, method: &str, p: &mut Value, http: SocketAddr, ws: So
             ok(json!({"upload_url": format!("http://{http}/upload/{id}"), "file_id": id}))
         }
         "files.completeUploadExternal" => ok(json!({"files": [{"id": p["files"][0]["id"]}]})),
-        // https://docs.slack.dev/reference/methods/chat.update: the channel, ts and new text.
+        // https://docs.slack.dev/reference/methods/chat.update: only a message the bot posted.
+        "chat.update" if !posted(st, &channel, &param("ts")) => refuse("message_not_found"),
+        // The channel, ts and new text.
         "chat.update" => ok(json!({"channel": channel, "ts": param("ts"), "text": text,
             "message": {"text": text, "user": BOT, "bot_id": "B1", "type": "message"}})),
         // https://docs.slack.dev/reference/methods/chat.postEphemeral: `{"ok": true, "message_ts": …}`.
