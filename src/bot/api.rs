@@ -204,6 +204,19 @@ async fn auth_test_answer(response: reqwest::Response) -> Result<Me, CallError> 
 /// `channel_not_found`, `network_error`, `timeout`, `http_502`, …). For process metrics.
 pub type OnCall = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
+/// `url` if Slack could have given it as a `response_url`: `https://hooks.slack.com/…`, or on
+/// the host of `api_url` (`SLACK_API_URL`: the tests' fake Slack). Anything else is not posted
+/// to, whatever a payload says.
+fn response_url(url: &str, api_url: &str) -> Option<url::Url> {
+    let url = url::Url::parse(url).ok()?;
+    let api = url::Url::parse(api_url).ok()?;
+    let slack = url.scheme() == "https" && url.host_str() == Some("hooks.slack.com");
+    let api_host = url.scheme() == api.scheme()
+        && url.host_str() == api.host_str()
+        && url.port_or_known_default() == api.port_or_known_default();
+    (slack || api_host).then_some(url)
+}
+
 fn next_cursor(meta: Option<SlackResponseMetadata>) -> Option<String> {
     meta.and_then(|m| m.next_cursor).map(|c| c.0).filter(|c| !c.is_empty())
 }
@@ -412,6 +425,21 @@ impl SlackApi {
         Ok(())
     }
 
+    /// Answers a slash command at its `response_url`, seen by its user only (Slack's default
+    /// for a response URL): it works in channels the bot is not in, where `chat.postEphemeral`
+    /// cannot.
+    pub async fn respond(&self, response_url: &url::Url, text: &str) -> Result<(), CallError> {
+        let req = SlackApiPostWebhookMessageRequest::new(SlackMessageContent::new().with_text(text.to_owned()));
+        let url = SlackResponseUrl(response_url.clone());
+        self.done("response_url", self.client.respond_to_event(&url, &req)).await?;
+        Ok(())
+    }
+
+    /// `url` if Slack could have given it as a `response_url` ([`response_url`]).
+    pub fn response_url(&self, url: &str) -> Option<url::Url> {
+        response_url(url, &self.api_url)
+    }
+
     /// Opens a modal (`view`: Slack's view JSON) for the interaction that gave `trigger_id`
     /// (valid for 3 s after the click).
     pub async fn open_view(&self, trigger_id: &str, view: serde_json::Value) -> Result<(), CallError> {
@@ -487,5 +515,30 @@ impl SlackApi {
             .opt_thread_ts(thread_ts.map(|t| SlackTs(t.to_owned())));
         self.done("files.completeUploadExternal", session.files_complete_upload_external(&complete)).await?;
         Ok(target.file_id.0)
+    }
+}
+
+#[cfg(test)]
+mod response_url_tests {
+    #[test]
+    fn only_slacks_hooks_or_the_api_host_take_answers() {
+        let slack = "https://slack.com/api";
+        let ok = |url: &str, api: &str| super::response_url(url, api).is_some();
+        assert!(ok("https://hooks.slack.com/commands/T1/1/x", slack));
+        for bad in [
+            "http://hooks.slack.com/commands/T1/1/x",
+            "https://hooks.slack.com.evil.example/x",
+            "https://evil.example/?hooks.slack.com",
+            "http://169.254.169.254/latest/meta-data",
+            "https://slack.com.evil.example/x",
+            "file:///etc/passwd",
+            "not a url",
+        ] {
+            assert!(!ok(bad, slack), "{bad}");
+        }
+        let fake = "http://127.0.0.1:4100/api";
+        assert!(ok("http://127.0.0.1:4100/response/1", fake));
+        assert!(!ok("http://127.0.0.1:4101/response/1", fake), "another port");
+        assert!(!ok("https://127.0.0.1:4100/response/1", fake), "another scheme");
     }
 }

@@ -100,6 +100,8 @@ struct Asker {
     /// slash command has none.
     message_ts: Option<String>,
     trigger_id: Option<String>,
+    /// A slash command's `response_url`, where its answers go (checked: Slack's own host).
+    response_url: Option<url::Url>,
 }
 
 impl Worker {
@@ -117,6 +119,7 @@ impl Worker {
                 ),
                 message_ts: None,
                 trigger_id: payload["trigger_id"].as_str().map(str::to_owned),
+                response_url: None,
             }
         } else if slash_key(payload).is_some() {
             Asker {
@@ -125,6 +128,7 @@ impl Worker {
                 thread_ts: None,
                 message_ts: None,
                 trigger_id: None,
+                response_url: self.api.response_url(payload["response_url"].as_str().unwrap_or_default()),
             }
         } else {
             return Ok(false);
@@ -331,6 +335,17 @@ impl Worker {
 
     fn ephemeral(&self, asker: &Asker, reply: &Reply) {
         let text = super::deliver::format::escape_keeping_mentions(&reply.text);
+        // A slash command may come from a channel the bot is not in: its response URL reaches
+        // the user there.
+        if let Some(url) = &asker.response_url {
+            match self.runtime.block_on(self.api.respond(url, &text)) {
+                Ok(()) => return,
+                Err(e) => tracing::info!(
+                    error = &e as &dyn std::error::Error,
+                    "could not answer at the response URL; trying chat.postEphemeral"
+                ),
+            }
+        }
         if let Err(e) = self.runtime.block_on(self.api.post_ephemeral(&asker.channel, &asker.user, &text)) {
             tracing::warn!(user = %asker.user, error = &e as &dyn std::error::Error, "could not answer a button or slash command");
         }
@@ -367,6 +382,7 @@ pub fn to_confirm(message: &super::inbox::Message, to: &NewReply, s: &Schedule, 
         thread_ts: to.thread_ts.clone(),
         message_ts: Some(message.ts.clone()),
         trigger_id: None,
+        response_url: None,
     };
     asked(&asker, s, now)
 }

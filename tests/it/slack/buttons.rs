@@ -339,7 +339,7 @@ fn jobs_from_slash_commands_and_reruns_end_without_reactions() {
     // not a message ts.
     let slash = json!({"command": "/ebmbot", "text": "t echo slashed", "user_id": "U1", "channel_id": "C1",
                        "team_id": TEAM, "trigger_id": "13345224609.738474920.8088930838d88f008e0",
-                       "response_url": "https://hooks.slack.com/commands/T1/1/x"});
+                       "response_url": t.fake.response_url("1")});
     t.fake.wait_ack(&t.fake.send_envelope("slash_commands", slash));
     let queued = t.fake.wait_post("Job 1 (`t_echo`) is queued.");
     t.run_without_slack(&["dispatch", "--once"]);
@@ -355,4 +355,30 @@ fn jobs_from_slash_commands_and_reruns_end_without_reactions() {
     assert!(t.fake.calls("reactions.add").is_empty(), "{:#?}", t.fake.calls("reactions.add"));
     let notes: Vec<String> = t.fake.posts().iter().map(text).filter(|p| p.contains("Could not notify")).collect();
     assert!(notes.is_empty(), "{notes:?}");
+}
+
+/// `/ebmbot` works in channels the bot is not in: its answers go to the command's response URL
+/// (chat.postEphemeral there would be `not_in_channel`). A response URL that is not Slack's is
+/// never posted to.
+#[test]
+fn slash_command_answers_go_to_its_response_url_and_only_slacks() {
+    let mut t = Slack::new();
+    t.fake.refuse("chat.postEphemeral", "channel", "CNOTIN", "not_in_channel");
+    t.start_bot();
+    let slash = |text: &str, trigger: &str, channel: &str, response_url: &str| {
+        json!({"command": "/ebmbot", "text": text, "user_id": "U1", "channel_id": channel, "team_id": TEAM,
+               "trigger_id": trigger, "response_url": response_url})
+    };
+    let url = t.fake.response_url("r1");
+    t.fake.wait_ack(&t.fake.send_envelope("slash_commands", slash("status", "1.2.a", "CNOTIN", &url)));
+    let told = t.fake.wait("the answer at the response URL", |f| f.calls("response_url").first().cloned());
+    assert_eq!(told["_response_url"], "r1");
+    assert!(text(&told).contains("Nothing is happening") || text(&told).contains("no dispatcher"), "{told}");
+    assert!(t.fake.calls("chat.postEphemeral").is_empty(), "{:#?}", t.fake.calls("chat.postEphemeral"));
+    // Not Slack's: answered with chat.postEphemeral instead, and nothing is sent there.
+    let foreign = slash("help", "1.2.b", "C1", "http://169.254.169.254/latest/meta-data");
+    t.fake.wait_ack(&t.fake.send_envelope("slash_commands", foreign));
+    let help = t.fake.wait("help, to its user only", |f| f.calls("chat.postEphemeral").first().cloned());
+    assert!(text(&help).contains("I understand:"), "{help}");
+    assert_eq!(t.fake.calls("response_url").len(), 1);
 }

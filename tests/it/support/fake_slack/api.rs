@@ -283,6 +283,19 @@ fn conversation(stored: &Value) -> Value {
     c
 }
 
+/// A post to a slash command's `response_url`
+/// (https://api.slack.com/interactivity/handling#message_responses): Slack answers `ok`.
+pub(crate) async fn response_url(
+    State((state, _, _)): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let mut params: Value = serde_json::from_slice(&body).unwrap_or_default();
+    params["_response_url"] = json!(id);
+    state.lock().unwrap().calls.push(Call { method: "response_url".into(), params, at: Instant::now() });
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], "ok").into_response()
+}
+
 pub(crate) async fn upload(State((state, _, _)): State<AppState>, Path(file): Path<String>, body: Bytes) -> Response {
     state.lock().unwrap().uploads.insert(file, body.to_vec());
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], "OK - 42").into_response()

@@ -97,11 +97,11 @@ impl Fake {
             (http, ws)
         });
         let (http_addr, ws_addr) = (http.local_addr().unwrap(), ws.local_addr().unwrap());
-        let app = Router::new().route("/api/{method}", any(api)).route("/upload/{file}", post(upload)).with_state((
-            state.clone(),
-            http_addr,
-            ws_addr,
-        ));
+        let app = Router::new()
+            .route("/api/{method}", any(api))
+            .route("/upload/{file}", post(upload))
+            .route("/response/{id}", post(api::response_url))
+            .with_state((state.clone(), http_addr, ws_addr));
         runtime.spawn(async move { axum::serve(http, app).await.unwrap() });
         runtime.spawn(accept_sockets(ws, state.clone()));
         let fake = Fake { url: format!("http://{http_addr}/api"), state, _runtime: runtime };
@@ -110,6 +110,12 @@ impl Fake {
         fake.add_user(json!({"id": "UGUEST", "team_id": TEAM, "name": "guest", "is_restricted": true}));
         fake.add_user(json!({"id": "UOTHERBOT", "team_id": TEAM, "name": "otherbot", "is_bot": true}));
         fake
+    }
+
+    /// A slash command's `response_url` on this fake; what is posted there is recorded as a
+    /// call of `response_url`.
+    pub fn response_url(&self, id: &str) -> String {
+        self.url.replace("/api", &format!("/response/{id}"))
     }
 
     pub fn state(&self) -> MutexGuard<'_, State_> {
