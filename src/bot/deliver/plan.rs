@@ -308,11 +308,6 @@ fn reply(r: &Reply, asked: Option<&Asked>, settings: &Settings) -> Vec<Action> {
     let NewReply { channel, thread_ts, message_ts, text, reaction, log, repost_to, job, confirm } = &r.reply;
     let to = Target { channel: channel.clone(), thread_ts: thread_ts.clone() };
     let mut actions = Vec::new();
-    // An answer: the question says how it was answered, without its buttons.
-    let answered = asked.and_then(|a| Some((a.prompt.as_ref()?, a.answered_text()?)));
-    if let Some(((channel, ts), text)) = answered {
-        actions.push(Action::Update { channel: channel.clone(), ts: ts.clone(), text, buttons: Vec::new() });
-    }
     // Confirm and Cancel only while the confirmation waits.
     let confirm = confirm.filter(|_| asked.is_some_and(|a| a.confirmation.state == "pending"));
     if let Some(log) = log {
@@ -340,6 +335,12 @@ fn reply(r: &Reply, asked: Option<&Asked>, settings: &Settings) -> Vec<Action> {
                 (None, None) => post,
             }
         });
+    }
+    // An answer: then the question says how it was answered, without its buttons. (After the
+    // post: a reply's first step is its message, which a job's end updates.)
+    let answered = asked.and_then(|a| Some((a.prompt.as_ref()?, a.answered_text()?)));
+    if let Some(((channel, ts), text)) = answered {
+        actions.push(Action::Update { channel: channel.clone(), ts: ts.clone(), text, buttons: Vec::new() });
     }
     if let (Some(name), Some(ts)) = (reaction, message_ts) {
         actions.push(Action::React { channel: channel.clone(), ts: ts.clone(), name: name.clone() });

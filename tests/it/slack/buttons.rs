@@ -169,6 +169,11 @@ fn a_confirm_job_waits_for_its_requesters_confirm_and_a_cancel_drops_it() {
     assert_eq!((&answered["channel"], &answered["ts"]), (&json!("C1"), &ask["_ts"]), "{answered:#}");
     assert_eq!(text(&answered), "Run `ops deploy` now? Confirmed by <@U1>.");
     assert!(buttons(&answered).is_empty(), "{answered:#}");
+    // The confirmed job's own message is its live message: its end updates it.
+    t.run_without_slack(&["dispatch", "--once"]);
+    t.fake.wait("the confirmed job's message says it ended", |f| {
+        f.calls("chat.update").into_iter().find(|c| c["ts"] == queued["_ts"] && text(c).contains("succeeded in"))
+    });
     assert_eq!(t.jobs()[0]["args"]["env"], "prod");
     assert!(t.jobs()[0]["origin"].to_string().contains("U1"), "{:#}", t.jobs()[0]);
     t.fake.send_envelope("interactive", click("ebmbot_confirm", 1, "U1", "9.9", "9.12"));
