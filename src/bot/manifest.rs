@@ -60,6 +60,8 @@ pub const METHODS: &[Method] = &[
     m("conversations.history", &["channels:history", "groups:history"], When::Always),
     // Answers only the clicker or the slash command's user sees; the Logs button's modal.
     m("chat.postEphemeral", &["chat:write"], When::Always),
+    // A slash command's `response_url`: no method, no scope.
+    m("response_url", &[], When::Always),
     // A queued job's message says how it ended.
     m("chat.update", &["chat:write"], When::Always),
     m("views.open", &[], When::Always),
