@@ -222,6 +222,18 @@ impl Worker {
             let text = reply.map_or_else(|e| crate::commands::describe(&e), |r| r.text);
             return self.tell_only(row, asker, &text, now);
         };
+        // A slash command works anywhere; a job's message and result need a conversation the
+        // bot can post in. Said now, rather than running a job nobody would hear of.
+        if matches!(command, Command::Schedule(_))
+            && !self.runtime.block_on(self.kinds.can_post(&self.api, &asker.channel))
+        {
+            let text = format!(
+                "I can't post in this conversation, so I won't run a job from here: invite me \
+                 (`/invite <@{}>`), or ask in a channel I'm in.",
+                self.bot_user_id
+            );
+            return self.tell_only(row, asker, &text, now);
+        }
         self.run_command(row, asker, caller, command, now)
     }
 

@@ -113,6 +113,24 @@ impl Kinds {
         }
     }
 
+    /// Whether the bot can post in `channel`: false only when Slack says it cannot see it
+    /// (`channel_not_found`: a private channel or someone else's DM the bot is not in); any
+    /// other failure is taken as yes, and the message's delivery retries.
+    pub async fn can_post(&self, api: &SlackApi, channel: &str) -> bool {
+        if self.cached(channel).is_some() {
+            return true;
+        }
+        match api.conversation(channel).await {
+            Ok(info) => {
+                let known = Known { kind: kind_of(&info.flags), name: info.name.filter(|n| !n.is_empty()) };
+                let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+                cache.insert(channel.to_owned(), (known, self.clock.now()));
+                true
+            }
+            Err(e) => e.code() != "channel_not_found",
+        }
+    }
+
     /// The kind of `channel`: a `D…` id is a DM; anything else as [`Kinds::learn`] says,
     /// private when it cannot be learned.
     pub async fn kind(&self, api: &SlackApi, channel: &str) -> ChannelType {

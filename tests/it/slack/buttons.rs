@@ -380,10 +380,18 @@ fn slash_command_answers_go_to_its_response_url_and_only_slacks() {
     assert_eq!(told["_response_url"], "r1");
     assert!(text(&told).contains("Nothing is happening") || text(&told).contains("no dispatcher"), "{told}");
     assert!(t.fake.calls("chat.postEphemeral").is_empty(), "{:#?}", t.fake.calls("chat.postEphemeral"));
+    // A job there could not say anything: refused, and said why.
+    t.fake.wait_ack(&t.fake.send_envelope("slash_commands", slash("t echo hidden", "1.2.c", "CNOTIN", &url)));
+    let refused = t.fake.wait("the refusal", |f| f.calls("response_url").get(1).cloned());
+    assert!(
+        text(&refused).starts_with("I can't post in this conversation, so I won't run a job from here"),
+        "{refused}"
+    );
+    assert!(t.jobs().is_empty(), "nothing queued");
     // Not Slack's: answered with chat.postEphemeral instead, and nothing is sent there.
     let foreign = slash("help", "1.2.b", "C1", "http://169.254.169.254/latest/meta-data");
     t.fake.wait_ack(&t.fake.send_envelope("slash_commands", foreign));
     let help = t.fake.wait("help, to its user only", |f| f.calls("chat.postEphemeral").first().cloned());
     assert!(text(&help).contains("I understand:"), "{help}");
-    assert_eq!(t.fake.calls("response_url").len(), 1);
+    assert_eq!(t.fake.calls("response_url").len(), 2, "nothing sent to the foreign URL");
 }
