@@ -37,7 +37,7 @@ fn catalogue(jobs: usize) -> String {
     let mut out = String::from("[b]\n");
     for i in 0..jobs {
         out.push_str(&format!(
-            "[b.jobs.j{i}]\nrun_args_template = \"./work.sh\"\n[[b.slack]]\ncommand = \"j{i}\"\nhelp = \"Works\"\naction = \"schedule_job\"\njob_type = \"j{i}\"\n"
+            "[b.jobs.j{i}]\nrun_args_template = \"./work.sh\"\nreport_stdout = true\n[[b.slack]]\ncommand = \"j{i}\"\nhelp = \"Works\"\naction = \"schedule_job\"\njob_type = \"j{i}\"\n"
         ));
     }
     out
