@@ -95,13 +95,8 @@ impl Kinds {
         if let Some(known) = self.cached(channel) {
             return Some(known);
         }
-        match api.conversation(channel).await {
-            Ok(info) => {
-                let known = Known { kind: kind_of(&info.flags), name: info.name.filter(|n| !n.is_empty()) };
-                let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-                cache.insert(channel.to_owned(), (known.clone(), self.clock.now()));
-                Some(known)
-            }
+        match self.look_up(api, channel).await {
+            Ok(known) => Some(known),
             Err(e) => {
                 tracing::warn!(
                     channel,
@@ -120,15 +115,19 @@ impl Kinds {
         if self.cached(channel).is_some() {
             return true;
         }
-        match api.conversation(channel).await {
-            Ok(info) => {
-                let known = Known { kind: kind_of(&info.flags), name: info.name.filter(|n| !n.is_empty()) };
-                let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-                cache.insert(channel.to_owned(), (known, self.clock.now()));
-                true
-            }
+        match self.look_up(api, channel).await {
+            Ok(_) => true,
             Err(e) => e.code() != "channel_not_found",
         }
+    }
+
+    /// Asks `conversations.info` and keeps the answer.
+    async fn look_up(&self, api: &SlackApi, channel: &str) -> Result<Known, super::api::CallError> {
+        let info = api.conversation(channel).await?;
+        let known = Known { kind: kind_of(&info.flags), name: info.name.filter(|n| !n.is_empty()) };
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.insert(channel.to_owned(), (known.clone(), self.clock.now()));
+        Ok(known)
     }
 
     /// The kind of `channel`: a `D…` id is a DM; anything else as [`Kinds::learn`] says,

@@ -80,7 +80,7 @@ pub fn answer_command(
         let scope = crate::commands::access::Scope::Namespace(&schedule.namespace);
         return match crate::commands::access::check(ctx, caller, queue, scope) {
             Ok(_) => Ok(Reply {
-                text: format!("Run `{} {}` now?", schedule.namespace, schedule.job),
+                text: crate::commands::schedule::question(&schedule.namespace, &schedule.job),
                 understood: true,
                 ask: Some(schedule.clone()),
                 ..Reply::default()

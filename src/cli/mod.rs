@@ -368,7 +368,7 @@ fn confirmed(env: &Env, namespace: &str, job: &str, yes: bool) -> anyhow::Result
         let job_type = format!("{namespace}_{job}");
         return Err(CommandError::NeedsConfirmation { job_type }.into());
     }
-    let prompt = format!("Run `{namespace} {job}` now?");
+    let prompt = commands::schedule::question(namespace, job);
     Ok(dialoguer::Confirm::new().with_prompt(prompt).default(false).interact()?)
 }
 

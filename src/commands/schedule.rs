@@ -11,6 +11,11 @@ use crate::queue::{NewJob, Queue};
 use super::access::{Allowed, Caller, Scope};
 use super::{Action, Context, Result, resolve};
 
+/// What a `confirm = true` job asks before it is queued, in Slack and on a terminal alike.
+pub fn question(namespace: &str, job: &str) -> String {
+    format!("Run `{namespace} {job}` now?")
+}
+
 /// Queue a job for the caller (its origin hears the result).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {

@@ -79,9 +79,11 @@ impl Queue {
     /// asking it, before reply `before`; none if it was not posted.
     pub fn confirmation_prompt(&self, id: i64, before: i64) -> Result<Option<(String, String)>> {
         self.db.row(
-            "SELECT r.channel, s.result FROM slack_replies r
-             JOIN slack_steps s ON s.reply_id = r.id AND s.step = 0 AND s.outcome = 'done'
-             WHERE r.confirm_id = ?1 AND r.id < ?2 AND s.result IS NOT NULL ORDER BY r.id LIMIT 1",
+            &format!(
+                "SELECT r.channel, s.result FROM slack_replies r {}
+                 WHERE r.confirm_id = ?1 AND r.id < ?2 AND s.result IS NOT NULL ORDER BY r.id LIMIT 1",
+                super::slack::POSTED
+            ),
             &[&id, &before],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )

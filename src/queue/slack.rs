@@ -71,6 +71,10 @@ pub struct ReplyLog {
     pub part: String,
 }
 
+/// A reply `r` joined to its message as posted: its first step, whose `s.result` is the
+/// message's ts. Every reply's plan posts its message first (`bot::deliver::plan`).
+pub(super) const POSTED: &str = "JOIN slack_steps s ON s.reply_id = r.id AND s.step = 0 AND s.outcome = 'done'";
+
 /// A message that said a job was queued: where it is and its ts, so that the job's progress
 /// and end update it in place.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,9 +232,10 @@ impl Queue {
     /// updates them in place. Gone with the replies' retention, a day after.
     pub fn live_messages(&self, job: i64) -> Result<Vec<LiveMessage>> {
         self.db.rows(
-            "SELECT r.channel, r.thread_ts, r.message_ts, s.result FROM slack_replies r
-             JOIN slack_steps s ON s.reply_id = r.id AND s.step = 0 AND s.outcome = 'done'
-             WHERE r.job_id = ?1 AND s.result IS NOT NULL ORDER BY r.id",
+            &format!(
+                "SELECT r.channel, r.thread_ts, r.message_ts, s.result FROM slack_replies r {POSTED}
+                 WHERE r.job_id = ?1 AND s.result IS NOT NULL ORDER BY r.id"
+            ),
             &[&job],
             |r| Ok(LiveMessage { channel: r.get(0)?, thread_ts: r.get(1)?, message_ts: r.get(2)?, ts: r.get(3)? }),
         )
@@ -239,10 +244,10 @@ impl Queue {
     /// The messages that said a running job was queued: (job, channel, ts).
     pub fn running_live_messages(&self) -> Result<Vec<(i64, String, String)>> {
         self.db.rows(
-            "SELECT j.id, r.channel, s.result FROM jobs j
-             JOIN slack_replies r ON r.job_id = j.id
-             JOIN slack_steps s ON s.reply_id = r.id AND s.step = 0 AND s.outcome = 'done'
-             WHERE j.state = 'running' AND s.result IS NOT NULL ORDER BY j.id",
+            &format!(
+                "SELECT j.id, r.channel, s.result FROM jobs j JOIN slack_replies r ON r.job_id = j.id {POSTED}
+                 WHERE j.state = 'running' AND s.result IS NOT NULL ORDER BY j.id"
+            ),
             &[],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )

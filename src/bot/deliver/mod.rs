@@ -263,13 +263,18 @@ impl Deliverer {
         match (d.item, d.event) {
             (DeliveryItem::Reply(id), _) => {
                 let Some(reply) = self.queue.reply(id)? else { return Ok(None) };
-                let asked = match reply.reply.confirm {
-                    Some(c) => self.queue.confirmation(c)?.map(|confirmation| -> Result<_, QueueError> {
-                        Ok(Box::new(plan::Asked { confirmation, prompt: self.queue.confirmation_prompt(c, id)? }))
-                    }),
+                let confirmation = match reply.reply.confirm {
+                    Some(c) => self.queue.confirmation(c)?,
                     None => None,
                 };
-                Ok(Some(Input::Reply(reply, asked.transpose()?)))
+                let asked = match confirmation {
+                    Some(confirmation) => {
+                        let prompt = self.queue.confirmation_prompt(confirmation.id, id)?;
+                        Some(Box::new(plan::Asked { confirmation, prompt }))
+                    }
+                    None => None,
+                };
+                Ok(Some(Input::Reply(reply, asked)))
             }
             (DeliveryItem::Event(_), Some((entry, EventKind::TimerSkipped))) => {
                 let Some(entry) = self.queue.timer_entry(entry.0)? else { return Ok(None) };

@@ -195,7 +195,7 @@ impl Asked {
             ),
             _ => return None,
         };
-        Some(format!("Run `{} {}` now? {answer}", c.namespace, c.job))
+        Some(format!("{} {answer}", crate::commands::schedule::question(&c.namespace, &c.job)))
     }
 }
 
@@ -206,6 +206,11 @@ struct Requester {
     react_on: Option<(String, String)>,
     public: bool,
     slack: bool,
+}
+
+/// The thread under a job's message (or the one it is in): where a long result goes.
+fn thread_of(m: &LiveMessage) -> Target {
+    Target { channel: m.channel.clone(), thread_ts: Some(m.thread_ts.clone().unwrap_or_else(|| m.ts.clone())) }
 }
 
 impl Requester {
@@ -263,11 +268,7 @@ pub fn threads(input: &Input, settings: &Settings) -> Vec<Target> {
             let mut keys: Vec<Target> = requesters(job).into_iter().map(|r| r.to).collect();
             if *kind == EventKind::Finished {
                 // A long result goes in the thread of the job's message.
-                keys.extend(
-                    live.iter()
-                        .filter(|m| m.thread_ts.is_none())
-                        .map(|m| Target { channel: m.channel.clone(), thread_ts: Some(m.ts.clone()) }),
-                );
+                keys.extend(live.iter().map(thread_of));
             }
             if *kind == EventKind::Finished && is_failure(job.state()) {
                 keys.extend(channel(&settings.slack_tech_support_channel));
@@ -414,10 +415,7 @@ fn finished(job: &Job, live: &[LiveMessage], settings: &Settings, catalog: &Cata
         actions.extend(updated);
         let first = actions.len();
         // A result too long for a message goes in the thread of the job's message.
-        let long_to = queued_message.map_or_else(
-            || r.to.clone(),
-            |m| Target { channel: m.channel.clone(), thread_ts: Some(m.thread_ts.clone().unwrap_or(m.ts.clone())) },
-        );
+        let long_to = queued_message.map_or_else(|| r.to.clone(), thread_of);
         match &failure_text {
             Some(text) => actions.push(Action::Post { to: r.to.clone(), text: text.clone() }),
             None => actions.extend(format::success(job, def, &out, &r.to, &long_to)),

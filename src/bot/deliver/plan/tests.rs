@@ -188,3 +188,41 @@ fn a_queued_job_gets_cancel_and_a_result_rerun_and_logs() {
     assert_eq!(blocks.len(), 3, "two sections of at most 3,000 characters, then the buttons");
     assert_eq!(blocks[2]["elements"][0]["action_id"], "ebmbot_cancel");
 }
+
+/// A confirmation's answer posts its own message first (a reply's first step is its message:
+/// the job's end finds it there), then closes the question; Confirm/Cancel only while it waits.
+#[test]
+fn an_answer_posts_first_then_closes_the_question() {
+    let (s, c) = setup();
+    let confirmation = |state: &str| crate::queue::Confirmation {
+        id: 3,
+        created_at: jiff::Timestamp::UNIX_EPOCH,
+        user: "U1".into(),
+        channel: "C1".into(),
+        thread_ts: None,
+        message_ts: "1.1".into(),
+        namespace: "ops".into(),
+        job: "deploy".into(),
+        args: "[]".into(),
+        delay_ms: 0,
+        state: state.into(),
+    };
+    let reply = |id: i64, job: Option<i64>, asked: Asked| {
+        let reply =
+            NewReply { channel: "C1".into(), text: Some("x".into()), job, confirm: Some(3), ..NewReply::default() };
+        Input::Reply(Reply { id, created_at: jiff::Timestamp::UNIX_EPOCH, reply }, Some(Box::new(asked)))
+    };
+    let ask = plan(&reply(7, None, Asked { confirmation: confirmation("pending"), prompt: None }), &s, &c);
+    let Some(Action::Buttons { buttons, .. }) = ask.first() else { panic!("{ask:?}") };
+    assert_eq!(buttons.iter().map(|b| b.action).collect::<Vec<_>>(), ["ebmbot_confirm", "ebmbot_confirm_cancel"]);
+    let prompt = Some(("C1".to_owned(), "7.7".to_owned()));
+    let answer = plan(&reply(8, Some(12), Asked { confirmation: confirmation("confirmed"), prompt }), &s, &c);
+    assert_eq!(names(&answer), ["post C1", "update 7.7 in C1"]);
+    let (Action::Buttons { buttons, .. }, Action::Update { text, buttons: none, .. }) = (&answer[0], &answer[1]) else {
+        panic!("{answer:?}")
+    };
+    assert_eq!(buttons.iter().map(|b| b.action).collect::<Vec<_>>(), ["ebmbot_cancel"], "the queued job's own Cancel");
+    assert_eq!((text.as_str(), none.len()), ("Run `ops deploy` now? Confirmed by <@U1>.", 0));
+    let late = plan(&reply(9, None, Asked { confirmation: confirmation("expired"), prompt: None }), &s, &c);
+    assert!(matches!(&late[..], [Action::Post { .. }]), "asked after it expired: no buttons: {late:?}");
+}
