@@ -101,7 +101,7 @@ fn signed<'a>(state: &'a EventsState, headers: &HeaderMap, body: &[u8]) -> Resul
 
 /// `POST /slack/interactive` (a form with the payload's JSON in `payload`) and
 /// `POST /slack/commands` (the slash command's fields as a form): stored, then answered 200
-/// with an empty body (the answer comes as an ephemeral message or in the thread).
+/// with an empty body (the answer comes to the asker alone, or as the job's message).
 async fn interactive(State(state): State<EventsState>, headers: HeaderMap, body: Bytes) -> Response {
     let shared = match signed(&state, &headers, &body) {
         Ok(shared) => shared,
